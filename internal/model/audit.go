@@ -1,0 +1,55 @@
+package model
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Audit event types.
+const (
+	EventTokenIssued        = "oauth.token_issued"
+	EventTokenRefused       = "oauth.token_refused"
+	EventTokenRevoked       = "oauth.token_revoked"
+	EventRefreshTokenReused = "oauth.refresh_token_reused"
+	EventTenantCreated      = "tenant.created"
+	EventScopeCreated       = "scope.created"
+	EventScopeUpdated       = "scope.updated"
+	EventScopeRenamed       = "scope.renamed"
+	EventScopeDeleted       = "scope.deleted"
+	EventAPICreated         = "api.created"
+	EventAPIUpdated         = "api.updated"
+	EventAPIDeleted         = "api.deleted"
+	EventApplicationCreated = "application.created"
+	EventApplicationUpdated = "application.updated"
+	EventApplicationDeleted = "application.deleted"
+	EventAppScopesChanged   = "application.scopes_changed"
+	EventAppSecretRotated   = "application.secret_rotated"
+	EventSigningKeyRotated  = "signing_key.rotated"
+)
+
+// Actor kinds.
+const (
+	ActorClient = "client" // an OAuth client, by client_id
+	ActorUser   = "user"   // a signed-in user, by user id
+	ActorSystem = "system" // the server itself or an operator at the CLI
+)
+
+// AuditEvent is one append-only audit record.
+type AuditEvent struct {
+	// ID is unique and sortable by time (a ULID-like string).
+	ID        string
+	TenantID  string
+	Type      string
+	Time      time.Time
+	ActorType string
+	ActorID   string
+	// ClientID, Subject, Audience and Scopes are indexed for search; Scopes
+	// holds the scopes the event is about (granted, changed, deleted).
+	ClientID string
+	Subject  string
+	Audience string
+	Scopes   []string
+	// Details is the event-specific JSON document (requested/granted/dropped
+	// with reasons, before/after, …). Never secrets or token values.
+	Details json.RawMessage
+}

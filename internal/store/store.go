@@ -1,0 +1,179 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/intelliauth/intelliauth/internal/model"
+)
+
+// Sentinel errors. Backends wrap them with %w; callers test with errors.Is.
+var (
+	// ErrNotFound: the entity does not exist in this tenant.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a uniqueness rule would be broken (same name, same id).
+	ErrConflict = errors.New("conflict")
+	// ErrPrecondition: the caller's expected Version is not the stored one.
+	ErrPrecondition = errors.New("precondition failed")
+)
+
+// Store is a storage backend. Its repositories run each call in its own
+// transaction; InTx runs several calls atomically.
+//
+// Every read and write is scoped to one tenant ID; no method returns another
+// tenant's data (tenant isolation is checked on every read).
+type Store interface {
+	Repos
+	// InTx runs fn in one transaction: committed when fn returns nil, rolled
+	// back otherwise. fn must use only the Repos it is given; calling the
+	// outer Store from inside fn may deadlock on SQLite.
+	InTx(ctx context.Context, fn func(Repos) error) error
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the database.
+	Close() error
+}
+
+// Repos is the set of repositories, either auto-commit or inside a tx.
+type Repos interface {
+	Tenants() Tenants
+	Scopes() Scopes
+	APIs() APIs
+	Applications() Applications
+	Keys() Keys
+	Revocations() Revocations
+	Audit() Audit
+}
+
+// Tenants stores tenants.
+type Tenants interface {
+	// Create stores a new tenant; ErrConflict if the ID or domain is taken.
+	Create(ctx context.Context, t model.Tenant) error
+	Get(ctx context.Context, id string) (model.Tenant, error)
+	// GetByDomain finds the tenant whose custom Domain is host.
+	GetByDomain(ctx context.Context, host string) (model.Tenant, error)
+	// List returns every tenant ordered by ID.
+	List(ctx context.Context) ([]model.Tenant, error)
+	// Update replaces name, domain and scope pattern when t.Version matches
+	// the stored version (else ErrPrecondition); it bumps Version and Rev.
+	Update(ctx context.Context, t model.Tenant) (model.Tenant, error)
+	// Revs returns every tenant's configuration revision, so a node can see
+	// which of its caches are stale with one cheap query.
+	Revs(ctx context.Context) (map[string]int64, error)
+}
+
+// Page selects a window of an ordered list. Limit 0 means the backend default (20).
+type Page struct {
+	Offset int
+	Limit  int
+}
+
+// Scopes stores a tenant's scope registry. Every write bumps the tenant's Rev.
+type Scopes interface {
+	// Create stores a new scope; ErrConflict if the name is taken.
+	Create(ctx context.Context, s model.Scope) error
+	Get(ctx context.Context, tenantID, name string) (model.Scope, error)
+	// List returns scopes ordered by name, and the total count. kind "" lists
+	// every kind.
+	List(ctx context.Context, tenantID string, kind model.ScopeKind, p Page) ([]model.Scope, int, error)
+	// All returns every scope of the tenant, ordered by name.
+	All(ctx context.Context, tenantID string) ([]model.Scope, error)
+	// Update replaces display name, description, implies and claims when
+	// s.Version matches (else ErrPrecondition); returns the stored scope.
+	Update(ctx context.Context, s model.Scope) (model.Scope, error)
+	// Rename renames a scope and rewrites every application allowlist and
+	// every other scope's implies that hold it, in one transaction.
+	// ErrConflict if newName is taken.
+	Rename(ctx context.Context, tenantID, oldName, newName string) (model.Scope, error)
+	// Delete removes the scope and removes it from every application
+	// allowlist and every other scope's implies, in one transaction, and
+	// returns the client IDs of the applications it was removed from, sorted.
+	Delete(ctx context.Context, tenantID, name string) (removedFrom []string, err error)
+	// Holders returns the client IDs of applications whose allowlist holds
+	// name, sorted (the impact of a delete).
+	Holders(ctx context.Context, tenantID, name string) ([]string, error)
+}
+
+// APIs stores a tenant's resource servers. Every write bumps the tenant's Rev.
+type APIs interface {
+	// Create stores a new API; ErrConflict if the ID or Identifier is taken.
+	Create(ctx context.Context, a model.API) error
+	Get(ctx context.Context, tenantID, id string) (model.API, error)
+	GetByIdentifier(ctx context.Context, tenantID, identifier string) (model.API, error)
+	// List returns every API of the tenant ordered by identifier.
+	List(ctx context.Context, tenantID string) ([]model.API, error)
+	// Update replaces identifier, name, alg and TTL when a.Version matches.
+	Update(ctx context.Context, a model.API) (model.API, error)
+	// Delete removes an API; ErrConflict while scopes still name it.
+	Delete(ctx context.Context, tenantID, id string) error
+}
+
+// Applications stores OAuth clients and their secrets. Every write bumps the
+// tenant's Rev.
+type Applications interface {
+	// Create stores a new application; ErrConflict if the client ID is taken.
+	Create(ctx context.Context, a model.Application) error
+	Get(ctx context.Context, tenantID, clientID string) (model.Application, error)
+	// List returns applications ordered by client ID, and the total count.
+	List(ctx context.Context, tenantID string, p Page) ([]model.Application, int, error)
+	// All returns every application of the tenant, ordered by client ID.
+	All(ctx context.Context, tenantID string) ([]model.Application, error)
+	// Update replaces every field but TenantID, ClientID and CreatedAt when
+	// a.Version matches (else ErrPrecondition); returns the stored one.
+	Update(ctx context.Context, a model.Application) (model.Application, error)
+	Delete(ctx context.Context, tenantID, clientID string) error
+
+	// AddSecret stores a secret hash for an existing application.
+	AddSecret(ctx context.Context, s model.ClientSecret) error
+	// Secrets returns the application's secrets, newest first, including
+	// expired ones not yet pruned.
+	Secrets(ctx context.Context, tenantID, clientID string) ([]model.ClientSecret, error)
+	// ExpireSecrets sets ExpiresAt on every secret of the application that
+	// has none, except keepID (rotation with a grace period), and deletes
+	// secrets that expired before now.
+	ExpireSecrets(ctx context.Context, tenantID, clientID, keepID string, expiresAt, now time.Time) error
+}
+
+// Keys stores signing keys. Every write bumps the tenant's Rev.
+type Keys interface {
+	Create(ctx context.Context, k model.SigningKey) error
+	// List returns the tenant's keys, newest first.
+	List(ctx context.Context, tenantID string) ([]model.SigningKey, error)
+	// SetState moves a key to a new state.
+	SetState(ctx context.Context, tenantID, kid string, state model.KeyState) error
+	Delete(ctx context.Context, tenantID, kid string) error
+}
+
+// Revocations records revoked access tokens by jti.
+type Revocations interface {
+	// Revoke records the jti; revoking twice is not an error.
+	Revoke(ctx context.Context, r model.Revocation) error
+	// IsRevoked reports whether the jti was revoked.
+	IsRevoked(ctx context.Context, tenantID, jti string) (bool, error)
+	// Prune deletes revocations whose token expired before t.
+	Prune(ctx context.Context, t time.Time) (int, error)
+}
+
+// AuditQuery filters an audit search; zero fields do not filter.
+type AuditQuery struct {
+	TenantID string
+	Type     string
+	ClientID string
+	Subject  string
+	Scope    string
+	Since    time.Time // inclusive
+	Until    time.Time // exclusive
+	// Before is a cursor: only events with an ID smaller than Before.
+	Before string
+	Limit  int // 0 → 50
+}
+
+// Audit is the append-only audit log.
+type Audit interface {
+	// Append durably stores the events in one transaction (group commit).
+	// Nothing is stored unless everything is.
+	Append(ctx context.Context, events []model.AuditEvent) error
+	// Search returns matching events, newest first.
+	Search(ctx context.Context, q AuditQuery) ([]model.AuditEvent, error)
+}
