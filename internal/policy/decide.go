@@ -1,0 +1,270 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/oautherr"
+	"github.com/intelliauth/intelliauth/scope"
+)
+
+// Reason says why one scope was granted or dropped.
+type Reason string
+
+// Reasons, in the order the decision applies them.
+const (
+	// Granted: requested and granted.
+	Granted Reason = "granted"
+	// Default: the request named no scope, so the application's allowlisted
+	// scopes for the audience were granted (RFC 6749 §3.3 "pre-defined default").
+	Default Reason = "default"
+	// Implied: not requested, added because a granted scope implies it.
+	Implied Reason = "implied"
+	// NotRegistered: the tenant's registry does not know the scope.
+	NotRegistered Reason = "not_registered"
+	// WrongAudience: the scope is defined by another API than the target.
+	WrongAudience Reason = "wrong_audience"
+	// NotAllowed: neither on the application's allowlist nor implied by it.
+	NotAllowed Reason = "not_allowed"
+	// NotInGrant: a refresh asked for a scope the original grant lacks.
+	NotInGrant Reason = "not_in_grant"
+	// NoUser: an OIDC scope in a flow without a user (client credentials).
+	NoUser Reason = "no_user"
+	// NotEntitled: the user's roles do not give the scope.
+	NotEntitled Reason = "not_entitled"
+	// NotConsented: the user has not approved the scope.
+	NotConsented Reason = "not_consented"
+)
+
+// refusing reports whether a reason fails a strict application's request.
+func (r Reason) refusing() bool {
+	return r == NotRegistered || r == WrongAudience || r == NotAllowed
+}
+
+// Result is the outcome for one scope.
+type Result struct {
+	Scope   string `json:"scope"`
+	Granted bool   `json:"granted"`
+	Reason  Reason `json:"reason"`
+}
+
+// User is what the decision needs to know about the end user.
+type User struct {
+	// Entitled is the union of the user's roles' scopes, with what they imply.
+	Entitled scope.Set
+}
+
+// Input is everything one decision looks at.
+type Input struct {
+	// Scope is the raw scope parameter.
+	Scope string
+	// Audience is the audience or RFC 8707 resource parameter; empty if none.
+	Audience string
+	App      model.Application
+	Registry *Registry
+	// User is nil for flows without a user (client credentials).
+	User *User
+	// Consented is nil when consent is not evaluated (no user, implicit
+	// consent, or the consent screen is yet to be shown); otherwise the
+	// scopes the user has approved for this application.
+	Consented *scope.Set
+	// Ceiling, when set, bounds the request: a refresh may narrow the
+	// original grant's scopes but never widen them (RFC 6749 §6).
+	Ceiling *scope.Set
+}
+
+// Decision is the outcome of Decide.
+type Decision struct {
+	Requested scope.Set `json:"-"`
+	// Audience is the target API; zero when the decision failed before one
+	// was chosen.
+	Audience model.API `json:"-"`
+	// Granted is what the token carries, implications included.
+	Granted scope.Set `json:"-"`
+	// Results has one entry per requested scope (in order), then one per
+	// implied or defaulted scope.
+	Results []Result `json:"results"`
+}
+
+// Dropped returns the results that were not granted.
+func (d Decision) Dropped() []Result {
+	var out []Result
+	for _, r := range d.Results {
+		if !r.Granted {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Decide runs the scope decision of PRODUCT.md §2. It returns the decision
+// as far as it got and, when the request must fail, an *oautherr.Error:
+// invalid_scope (malformed, or a strict application asking beyond its
+// allowlist, or a refresh widening its grant) or invalid_target (unknown
+// audience, or scopes of several APIs without one). Scopes a user is not
+// entitled to or has not consented to are dropped, never an error.
+func Decide(in Input) (Decision, error) {
+	var d Decision
+	// 1. parse (RFC 6749 §3.3).
+	req, err := scope.Parse(in.Scope)
+	if err != nil {
+		return d, oautherr.Wrap(oautherr.InvalidScope, "the scope parameter is malformed", err)
+	}
+	d.Requested = req
+	reg := in.Registry
+
+	// 3a. audience: the target API.
+	target, err := resolveAudience(in, req)
+	if err != nil {
+		return d, err
+	}
+	d.Audience = target
+
+	// The allowlist as the application may use it: listed or implied.
+	allowed := reg.Closure(scope.New(in.App.AllowedScopes...))
+	fits := func(s model.Scope) bool { return s.Kind == model.KindOIDC || s.APIID == target.ID }
+
+	defaulted := false
+	if req.Empty() {
+		// RFC 6749 §3.3: with no scope parameter the server "MUST either
+		// process the request using a pre-defined default value or fail".
+		// The default is everything the allowlist gives for this audience.
+		var names []string
+		for _, n := range in.App.AllowedScopes {
+			if s, ok := reg.Scope(n); ok && fits(s) && (in.User != nil || s.Kind != model.KindOIDC) {
+				names = append(names, n)
+			}
+		}
+		if len(names) == 0 {
+			return d, oautherr.New(oautherr.InvalidScope, "no scope was requested and the application has no default scope for this audience")
+		}
+		req, defaulted = scope.New(names...), true
+	}
+
+	// 2–6. one reason per requested scope.
+	granted := make([]string, 0, req.Len())
+	var refused []string
+	for name := range req.All() {
+		r := Result{Scope: name, Granted: true, Reason: Granted}
+		if defaulted {
+			r.Reason = Default
+		}
+		s, known := reg.Scope(name)
+		switch {
+		case !known:
+			r.Reason = NotRegistered
+		case !fits(s):
+			r.Reason = WrongAudience
+		case !allowed.Has(name):
+			r.Reason = NotAllowed
+		case in.Ceiling != nil && !in.Ceiling.Has(name):
+			r.Reason = NotInGrant
+		case in.User == nil && s.Kind == model.KindOIDC:
+			r.Reason = NoUser
+		case in.User != nil && !NeedsNoRole(s) && !in.User.Entitled.Has(name):
+			r.Reason = NotEntitled
+		case in.Consented != nil && !in.Consented.Has(name):
+			r.Reason = NotConsented
+		}
+		if r.Reason != Granted && r.Reason != Default {
+			r.Granted = false
+			if r.Reason == NotInGrant || (r.Reason.refusing() && in.App.ScopePolicy != model.PolicyPermissive) {
+				refused = append(refused, name)
+			}
+		} else {
+			granted = append(granted, name)
+		}
+		d.Results = append(d.Results, r)
+	}
+	if len(refused) > 0 {
+		desc := "the application may not request: " + strings.Join(refused, " ")
+		for _, r := range d.Results {
+			if r.Reason == NotInGrant {
+				desc = "a refresh may not widen the original grant: " + strings.Join(refused, " ")
+				break
+			}
+		}
+		return d, oautherr.Wrap(oautherr.InvalidScope, desc, fmt.Errorf("scope decision refused %v", refused))
+	}
+
+	// 7. implication: expand so that a plain includes() check at a resource
+	// server is correct. Implied scopes outside the audience are left out:
+	// the token could not be used for them anyway.
+	base := scope.New(granted...)
+	closed := reg.Closure(base)
+	var out []string
+	for name := range closed.All() {
+		if base.Has(name) {
+			out = append(out, name)
+			continue
+		}
+		s, ok := reg.Scope(name)
+		if !ok || !fits(s) || (in.User == nil && s.Kind == model.KindOIDC) {
+			continue
+		}
+		out = append(out, name)
+		d.Results = append(d.Results, Result{Scope: name, Granted: true, Reason: Implied})
+	}
+	d.Granted = scope.New(out...)
+	return d, nil
+}
+
+// resolveAudience applies PRODUCT.md §2 step 3: the audience or resource
+// parameter if given (unknown → invalid_target); else the single API that
+// defines the requested non-OIDC scopes; else the platform API.
+func resolveAudience(in Input, req scope.Set) (model.API, error) {
+	reg := in.Registry
+	if in.Audience != "" {
+		a, ok := reg.API(in.Audience)
+		if !ok {
+			return model.API{}, oautherr.New(oautherr.InvalidTarget, "the requested audience is not an API of this tenant")
+		}
+		return a, nil
+	}
+	names := req
+	if names.Empty() {
+		// A request without scopes and without an audience defaults to the
+		// single API the application's allowlist points at, if there is one.
+		names = defaultAPIs(in)
+	}
+	var found model.API
+	n := 0
+	for name := range names.All() {
+		s, ok := reg.Scope(name)
+		if !ok || s.Kind == model.KindOIDC {
+			continue
+		}
+		if n > 0 && s.APIID == found.ID {
+			continue
+		}
+		a, ok := reg.APIByID(s.APIID)
+		if !ok {
+			continue
+		}
+		if n > 0 {
+			return model.API{}, oautherr.New(oautherr.InvalidTarget, "the requested scopes belong to more than one API; name one with the audience or resource parameter")
+		}
+		found, n = a, 1
+	}
+	if n == 1 {
+		return found, nil
+	}
+	p, ok := reg.PlatformAPI()
+	if !ok {
+		return model.API{}, oautherr.New(oautherr.InvalidTarget, "this tenant has no platform API")
+	}
+	return p, nil
+}
+
+// defaultAPIs returns the non-OIDC scopes of the allowlist, to find the
+// audience of a request that names neither scopes nor audience.
+func defaultAPIs(in Input) scope.Set {
+	var names []string
+	for _, n := range in.App.AllowedScopes {
+		if s, ok := in.Registry.Scope(n); ok && s.Kind != model.KindOIDC {
+			names = append(names, n)
+		}
+	}
+	return scope.New(names...)
+}
