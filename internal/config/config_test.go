@@ -1,0 +1,214 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+const goodKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=" // 32 bytes
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestDefaults(t *testing.T) {
+	c := Defaults()
+	if c.Addr != "127.0.0.1:8080" || c.DataDir != "./data" || c.LogFormat != "json" || c.LogLevel != "info" {
+		t.Fatalf("unexpected defaults: %+v", c)
+	}
+	if c.Postgres() {
+		t.Fatal("default database must be SQLite")
+	}
+	if got := c.SQLitePath(); got != "data/intelliauth.db" {
+		t.Fatalf("SQLitePath = %q", got)
+	}
+	u, err := c.ResolvedPublicURL()
+	if err != nil || u != "http://localhost:8080" {
+		t.Fatalf("ResolvedPublicURL = %q, %v", u, err)
+	}
+	c.Demo = true
+	if err := c.Validate(); err != nil {
+		t.Fatalf("defaults with --demo must be valid: %v", err)
+	}
+}
+
+func TestEnvThenFlags(t *testing.T) {
+	c := Defaults()
+	err := c.ApplyEnv(env(map[string]string{
+		EnvAddr:                "127.0.0.1:9000",
+		EnvDatabase:            "postgres://u:pw@db/x",
+		EnvMasterKey:           goodKey,
+		EnvTrustedProxies:      "10.0.0.0/8, 192.168.1.1",
+		EnvAllowInsecureIssuer: "true",
+		EnvLogLevel:            "",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9000" || !c.Postgres() || !c.AllowInsecureIssuer || c.LogLevel != "info" {
+		t.Fatalf("env not applied: %+v", c)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.1/32")}
+	if len(c.TrustedProxies) != 2 || c.TrustedProxies[0] != want[0] || c.TrustedProxies[1] != want[1] {
+		t.Fatalf("trusted proxies = %v", c.TrustedProxies)
+	}
+
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c.ServeFlags(fs)
+	if err := fs.Parse([]string{"--addr", "127.0.0.1:7000", "--trusted-proxy", "172.16.0.0/12", "--trusted-proxy", "::1"}); err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:7000" {
+		t.Fatalf("flag did not override env: %s", c.Addr)
+	}
+	if len(c.TrustedProxies) != 2 || c.TrustedProxies[0] != netip.MustParsePrefix("172.16.0.0/12") || c.TrustedProxies[1] != netip.MustParsePrefix("::1/128") {
+		t.Fatalf("--trusted-proxy must replace the env list: %v", c.TrustedProxies)
+	}
+	if c.Database != "postgres://u:pw@db/x" {
+		t.Fatal("unset flag must keep the env value")
+	}
+	if strings.Contains(c.String(), "pw") || strings.Contains(c.String(), goodKey) {
+		t.Fatalf("String leaks a secret: %s", c)
+	}
+}
+
+func TestApplyEnvReportsEveryProblem(t *testing.T) {
+	c := Defaults()
+	err := c.ApplyEnv(env(map[string]string{
+		EnvDemo:           "maybe",
+		EnvTrustedProxies: "10.0.0.0/33,not-an-ip",
+	}))
+	var ce *Error
+	if !errors.As(err, &ce) || len(ce.Problems) != 3 {
+		t.Fatalf("want 3 problems, got %v", err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	cases := []struct {
+		name  string
+		edit  func(*Config)
+		wants []string // substrings, one per expected problem
+	}{
+		{"good production config", func(c *Config) {
+			c.MasterKey = goodKey
+			c.PublicURL = "https://auth.example.com"
+			c.Addr = "0.0.0.0:443"
+			c.TLSCert, c.TLSKey = "c.pem", "k.pem"
+		}, nil},
+		{"missing master key says how to make one", func(c *Config) {}, []string{"intelliauth keys master"}},
+		{"malformed master key is not echoed", func(c *Config) { c.MasterKey = "c2VjcmV0" }, []string{"decodes to 6 bytes"}},
+		{"key and key file both set", func(c *Config) { c.MasterKey, c.MasterKeyFile = goodKey, "/k" }, []string{"not both"}},
+		{"http issuer off loopback refused", func(c *Config) {
+			c.MasterKey = goodKey
+			c.PublicURL = "http://auth.example.com"
+		}, []string{"http:// off loopback"}},
+		{"http issuer off loopback allowed explicitly", func(c *Config) {
+			c.MasterKey = goodKey
+			c.PublicURL = "http://auth.internal"
+			c.AllowInsecureIssuer = true
+		}, nil},
+		{"http loopback issuer is fine", func(c *Config) {
+			c.MasterKey = goodKey
+			c.PublicURL = "http://127.0.0.1:8080"
+		}, nil},
+		{"every problem at once", func(c *Config) {
+			c.Addr = "nonsense"
+			c.PublicURL = "ftp://x"
+			c.TLSCert = "c.pem"
+			c.LogLevel = "loud"
+			c.LogFormat = "xml"
+			c.Database = "mysql://x"
+		}, []string{"host:port", "absolute http(s) URL", "both --tls-cert and --tls-key", "log level", "log format", "only postgres://", "no master key"}},
+		{"wildcard addr needs a public URL", func(c *Config) {
+			c.MasterKey = goodKey
+			c.Addr = ":8080"
+		}, []string{"every interface"}},
+		{"non-loopback addr needs a public URL", func(c *Config) {
+			c.MasterKey = goodKey
+			c.Addr = "10.1.2.3:8080"
+		}, []string{"not loopback"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Defaults()
+			tc.edit(&c)
+			err := c.Validate()
+			if len(tc.wants) == 0 {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("want *Error, got %v", err)
+			}
+			if len(ce.Problems) != len(tc.wants) {
+				t.Fatalf("want %d problems, got %d: %v", len(tc.wants), len(ce.Problems), err)
+			}
+			for _, w := range tc.wants {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not mention %q:\n%v", w, err)
+				}
+			}
+			if strings.Contains(err.Error(), "c2VjcmV0") {
+				t.Error("error echoes the master key")
+			}
+		})
+	}
+}
+
+func TestResolvedPublicURL(t *testing.T) {
+	cases := []struct {
+		addr, public, cert, want string
+		wantErr                  bool
+	}{
+		{addr: "127.0.0.1:8080", want: "http://localhost:8080"},
+		{addr: "[::1]:9000", want: "http://localhost:9000"},
+		{addr: "localhost:1", cert: "c", want: "https://localhost:1"},
+		{addr: "0.0.0.0:80", public: "https://a.example/", want: "https://a.example"},
+		{addr: "0.0.0.0:80", wantErr: true},
+	}
+	for _, tc := range cases {
+		c := Defaults()
+		c.Addr, c.PublicURL, c.TLSCert = tc.addr, tc.public, tc.cert
+		got, err := c.ResolvedPublicURL()
+		if (err != nil) != tc.wantErr || got != tc.want {
+			t.Errorf("%s %s: got %q, %v; want %q", tc.addr, tc.public, got, err, tc.want)
+		}
+	}
+}
+
+func TestIsLoopbackHost(t *testing.T) {
+	for h, want := range map[string]bool{
+		"localhost": true, "LOCALHOST": true, "app.localhost": true, "127.0.0.1": true, "127.9.9.9": true,
+		"::1": true, "[::1]": true, "::ffff:127.0.0.1": true,
+		"example.com": false, "10.0.0.1": false, "0.0.0.0": false, "": false, "localhost.example.com": false,
+	} {
+		if got := IsLoopbackHost(h); got != want {
+			t.Errorf("IsLoopbackHost(%q) = %v", h, got)
+		}
+	}
+}
+
+func TestSQLitePathAndDatabaseKinds(t *testing.T) {
+	c := Defaults()
+	c.DataDir = "/var/lib/ia"
+	if c.SQLitePath() != "/var/lib/ia/intelliauth.db" {
+		t.Fatal(c.SQLitePath())
+	}
+	c.Database = "/tmp/x.db"
+	if c.Postgres() || c.SQLitePath() != "/tmp/x.db" {
+		t.Fatal("file path database")
+	}
+	c.Database = "postgresql://h/db"
+	if !c.Postgres() {
+		t.Fatal("postgresql:// is PostgreSQL")
+	}
+}
