@@ -1,0 +1,179 @@
+-- 0001_init (SQLite): tenants and their configuration (scopes, APIs,
+-- applications with allowlists and secrets, signing keys), token revocations
+-- and the audit log.
+--
+-- Conventions (shared with the PostgreSQL schema; sqlstore relies on them):
+--   * every row but a tenant's own carries tenant_id, first in every primary
+--     key and index, and every query filters on it;
+--   * timestamps are INTEGER unix microseconds UTC; durations INTEGER
+--     nanoseconds; booleans INTEGER 0/1;
+--   * string lists never queried are JSON arrays in TEXT; lists that are
+--     queried or rewritten are child tables with a pos column for order;
+--   * STRICT tables: SQLite refuses a value of the wrong type instead of
+--     storing it.
+
+CREATE TABLE tenants (
+	id            TEXT    NOT NULL PRIMARY KEY,
+	name          TEXT    NOT NULL,
+	issuer        TEXT    NOT NULL,
+	domain        TEXT,                        -- NULL: no custom domain
+	scope_pattern TEXT    NOT NULL DEFAULT '',
+	rev           INTEGER NOT NULL,            -- bumped by every configuration write
+	created_at    INTEGER NOT NULL,
+	updated_at    INTEGER NOT NULL,
+	version       INTEGER NOT NULL
+) STRICT;
+
+-- Host names compare without regard to (ASCII) case.
+CREATE UNIQUE INDEX tenants_domain ON tenants (lower(domain));
+
+CREATE TABLE apis (
+	tenant_id        TEXT    NOT NULL REFERENCES tenants (id),
+	id               TEXT    NOT NULL,
+	identifier       TEXT    NOT NULL,
+	name             TEXT    NOT NULL,
+	signing_alg      TEXT    NOT NULL,
+	access_token_ttl INTEGER NOT NULL,
+	platform         INTEGER NOT NULL,
+	created_at       INTEGER NOT NULL,
+	updated_at       INTEGER NOT NULL,
+	version          INTEGER NOT NULL,
+	PRIMARY KEY (tenant_id, id),
+	UNIQUE (tenant_id, identifier)
+) STRICT;
+
+CREATE TABLE scopes (
+	tenant_id    TEXT    NOT NULL REFERENCES tenants (id),
+	name         TEXT    NOT NULL,
+	display_name TEXT    NOT NULL,
+	description  TEXT    NOT NULL,
+	kind         TEXT    NOT NULL,
+	api_id       TEXT,                         -- NULL for OIDC scopes
+	claims       TEXT    NOT NULL,             -- JSON array
+	created_at   INTEGER NOT NULL,
+	updated_at   INTEGER NOT NULL,
+	version      INTEGER NOT NULL,
+	PRIMARY KEY (tenant_id, name),
+	-- An API cannot be deleted while scopes belong to it.
+	FOREIGN KEY (tenant_id, api_id) REFERENCES apis (tenant_id, id)
+) STRICT;
+
+CREATE INDEX scopes_api ON scopes (tenant_id, api_id);
+
+-- scope_implies lists, per scope, the scopes it implies. The implied names
+-- are not foreign keys (the registry's consistency is the admin layer's
+-- rule); Scopes.Rename and Scopes.Delete rewrite them explicitly.
+CREATE TABLE scope_implies (
+	tenant_id TEXT    NOT NULL,
+	scope     TEXT    NOT NULL,
+	implied   TEXT    NOT NULL,
+	pos       INTEGER NOT NULL,
+	PRIMARY KEY (tenant_id, scope, implied),
+	FOREIGN KEY (tenant_id, scope) REFERENCES scopes (tenant_id, name) ON DELETE CASCADE ON UPDATE CASCADE
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX scope_implies_implied ON scope_implies (tenant_id, implied);
+
+-- Issue 3 adds role_scopes and consent_scopes shaped like application_scopes
+-- (tenant_id, owner key, scope), indexed on (tenant_id, scope); Scopes.Rename
+-- and Scopes.Delete in sqlstore must rewrite them too.
+
+CREATE TABLE applications (
+	tenant_id            TEXT    NOT NULL REFERENCES tenants (id),
+	client_id            TEXT    NOT NULL,
+	name                 TEXT    NOT NULL,
+	type                 TEXT    NOT NULL,
+	redirect_uris        TEXT    NOT NULL,     -- JSON array
+	grant_types          TEXT    NOT NULL,     -- JSON array
+	scope_policy         TEXT    NOT NULL,
+	consent              TEXT    NOT NULL,
+	access_token_ttl     INTEGER NOT NULL,
+	refresh_idle_ttl     INTEGER NOT NULL,
+	refresh_absolute_ttl INTEGER NOT NULL,
+	created_at           INTEGER NOT NULL,
+	updated_at           INTEGER NOT NULL,
+	version              INTEGER NOT NULL,
+	PRIMARY KEY (tenant_id, client_id)
+) STRICT;
+
+-- The allowlist. Scope names are not foreign keys, for the same reason as
+-- scope_implies.
+CREATE TABLE application_scopes (
+	tenant_id TEXT    NOT NULL,
+	client_id TEXT    NOT NULL,
+	scope     TEXT    NOT NULL,
+	pos       INTEGER NOT NULL,
+	PRIMARY KEY (tenant_id, client_id, scope),
+	FOREIGN KEY (tenant_id, client_id) REFERENCES applications (tenant_id, client_id) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+
+-- Scopes.Holders, Rename and Delete look allowlists up by scope.
+CREATE INDEX application_scopes_scope ON application_scopes (tenant_id, scope, client_id);
+
+CREATE TABLE client_secrets (
+	tenant_id  TEXT    NOT NULL,
+	client_id  TEXT    NOT NULL,
+	id         TEXT    NOT NULL,
+	hash       BLOB    NOT NULL,
+	created_at INTEGER NOT NULL,
+	expires_at INTEGER,                        -- NULL: the current secret
+	PRIMARY KEY (tenant_id, client_id, id),
+	FOREIGN KEY (tenant_id, client_id) REFERENCES applications (tenant_id, client_id) ON DELETE CASCADE
+) STRICT;
+
+CREATE TABLE signing_keys (
+	tenant_id      TEXT    NOT NULL REFERENCES tenants (id),
+	kid            TEXT    NOT NULL,
+	alg            TEXT    NOT NULL,
+	state          TEXT    NOT NULL,
+	public_jwk     BLOB    NOT NULL,
+	private_sealed BLOB    NOT NULL,           -- AES-256-GCM sealed PKCS#8
+	created_at     INTEGER NOT NULL,
+	updated_at     INTEGER NOT NULL,
+	PRIMARY KEY (tenant_id, kid)
+) STRICT;
+
+-- Revocations and audit events have no foreign key to tenants: they are
+-- written on hot paths, and one stray tenant ID must never fail a whole
+-- group-commit batch of audit events.
+CREATE TABLE revocations (
+	tenant_id  TEXT    NOT NULL,
+	jti        TEXT    NOT NULL,
+	expires_at INTEGER NOT NULL,
+	revoked_at INTEGER NOT NULL,
+	PRIMARY KEY (tenant_id, jti)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX revocations_expires ON revocations (expires_at);
+
+CREATE TABLE audit_events (
+	tenant_id  TEXT    NOT NULL,
+	id         TEXT    NOT NULL,               -- time-sortable: newest first is ORDER BY id DESC
+	type       TEXT    NOT NULL,
+	time       INTEGER NOT NULL,
+	actor_type TEXT    NOT NULL,
+	actor_id   TEXT    NOT NULL,
+	client_id  TEXT    NOT NULL,
+	subject    TEXT    NOT NULL,
+	audience   TEXT    NOT NULL,
+	scopes     TEXT    NOT NULL,               -- JSON array, as listed
+	details    TEXT,                           -- JSON document
+	PRIMARY KEY (tenant_id, id)
+) STRICT;
+
+CREATE INDEX audit_events_client  ON audit_events (tenant_id, client_id, id);
+CREATE INDEX audit_events_subject ON audit_events (tenant_id, subject, id);
+CREATE INDEX audit_events_type    ON audit_events (tenant_id, type, id);
+CREATE INDEX audit_events_time    ON audit_events (tenant_id, time);
+
+-- One row per (event, scope) for the exact Scope filter of a search.
+CREATE TABLE audit_event_scopes (
+	tenant_id TEXT NOT NULL,
+	event_id  TEXT NOT NULL,
+	scope     TEXT NOT NULL,
+	PRIMARY KEY (tenant_id, scope, event_id),
+	FOREIGN KEY (tenant_id, event_id) REFERENCES audit_events (tenant_id, id) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+
+-- For the cascade when events are purged.
+CREATE INDEX audit_event_scopes_event ON audit_event_scopes (tenant_id, event_id);

@@ -1,0 +1,290 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/intelliauth/intelliauth/internal/store"
+)
+
+// Dialect holds what really differs between the SQL databases behind DB.
+// Queries are not part of it: they are shared verbatim.
+type Dialect struct {
+	// Name identifies the dialect in error messages ("sqlite", "postgres").
+	Name string
+	// Migrations holds the dialect's migration files, named NNNN_name.sql, at
+	// its root.
+	Migrations fs.FS
+	// IsUniqueViolation reports whether err is a unique or primary-key
+	// violation; DB maps it to store.ErrConflict.
+	IsUniqueViolation func(err error) bool
+	// IsForeignKeyViolation reports whether err is a foreign-key violation;
+	// DB maps it to store.ErrNotFound on inserts (the parent is missing) and
+	// store.ErrConflict on deletes (a child still refers to the row).
+	IsForeignKeyViolation func(err error) bool
+	// LockMigrations, when set, runs first in every migration transaction so
+	// that several processes starting at once apply each migration only once
+	// (PostgreSQL: pg_advisory_xact_lock). SQLite needs none: its write
+	// transactions begin IMMEDIATE, which already excludes other writers.
+	LockMigrations func(ctx context.Context, tx *sql.Tx) error
+}
+
+func (d Dialect) validate() error {
+	if d.Name == "" || d.Migrations == nil || d.IsUniqueViolation == nil || d.IsForeignKeyViolation == nil {
+		return errors.New("sqlstore: dialect needs Name, Migrations, IsUniqueViolation and IsForeignKeyViolation")
+	}
+	return nil
+}
+
+// Option configures a DB.
+type Option func(*options)
+
+type options struct {
+	now func() time.Time
+}
+
+// WithClock sets the clock that stamps CreatedAt (when the caller left it
+// zero) and UpdatedAt on writes. The default is time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) {
+		if now != nil {
+			o.now = now
+		}
+	}
+}
+
+// DB is a store.Store over database/sql. It may use two pools: write (every
+// write and every InTx transaction) and read (auto-commit reads). SQLite
+// gives the write pool a single connection, since the database allows one
+// writer at a time, and lets reads run concurrently from the read pool in WAL
+// mode; PostgreSQL passes the same pool twice.
+//
+// DB is safe for concurrent use.
+type DB struct {
+	dialect Dialect
+	w       *sql.DB
+	r       *sql.DB
+	now     func() time.Time
+}
+
+var _ store.Store = (*DB)(nil)
+
+// New returns a DB over the given pools; read may be the same pool as write.
+// New takes ownership of both: Close closes them.
+func New(d Dialect, write, read *sql.DB, opts ...Option) (*DB, error) {
+	if err := d.validate(); err != nil {
+		return nil, err
+	}
+	if write == nil {
+		return nil, errors.New("sqlstore: nil write pool")
+	}
+	if read == nil {
+		read = write
+	}
+	o := options{now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return &DB{dialect: d, w: write, r: read, now: o.now}, nil
+}
+
+// Ping checks that both pools answer.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.w.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlstore: ping %s: %w", db.dialect.Name, err)
+	}
+	if db.r != db.w {
+		if err := db.r.PingContext(ctx); err != nil {
+			return fmt.Errorf("sqlstore: ping %s read pool: %w", db.dialect.Name, err)
+		}
+	}
+	return nil
+}
+
+// Close closes the pools. Transactions still open are rolled back by the
+// database.
+func (db *DB) Close() error {
+	var errR error
+	if db.r != db.w {
+		errR = db.r.Close()
+	}
+	return errors.Join(db.w.Close(), errR)
+}
+
+// InTx runs fn in one transaction on the write pool: committed when fn
+// returns nil, rolled back when it returns an error or panics. Each repository
+// call inside fn runs under its own savepoint, so a call that fails leaves no
+// partial effect and the transaction usable (PostgreSQL would otherwise
+// refuse every later statement). fn's error is returned as is.
+func (db *DB) InTx(ctx context.Context, fn func(store.Repos) error) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		return fn(txRepos{repos{db: db, q: tx, tx: tx}})
+	})
+}
+
+// inTx runs fn in a transaction on the write pool.
+func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: begin: %w", err)
+	}
+	done := false
+	defer func() {
+		// Also runs while a panic unwinds, so the write connection is never
+		// left inside an open transaction.
+		if !done {
+			_ = tx.Rollback()
+		}
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	done = true
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: commit: %w", err)
+	}
+	return nil
+}
+
+// Tenants returns the auto-commit tenant repository.
+func (db *DB) Tenants() store.Tenants { return tenants{db.repos()} }
+
+// Scopes returns the auto-commit scope repository.
+func (db *DB) Scopes() store.Scopes { return scopes{db.repos()} }
+
+// APIs returns the auto-commit API repository.
+func (db *DB) APIs() store.APIs { return apis{db.repos()} }
+
+// Applications returns the auto-commit application repository.
+func (db *DB) Applications() store.Applications { return applications{db.repos()} }
+
+// Keys returns the auto-commit signing-key repository.
+func (db *DB) Keys() store.Keys { return keys{db.repos()} }
+
+// Revocations returns the auto-commit revocation repository.
+func (db *DB) Revocations() store.Revocations { return revocations{db.repos()} }
+
+// Audit returns the auto-commit audit repository.
+func (db *DB) Audit() store.Audit { return audit{db.repos()} }
+
+func (db *DB) repos() repos { return repos{db: db, q: db.r} }
+
+// querier is what *sql.DB and *sql.Tx share, so a repository runs the same
+// code auto-commit or inside a transaction.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// repos is the state every repository shares: where reads go (q) and, inside
+// InTx, the transaction every call joins.
+type repos struct {
+	db *DB
+	q  querier // reads: the read pool, or the transaction inside InTx
+	tx *sql.Tx // nil for auto-commit repositories
+}
+
+func (x repos) read() querier { return x.q }
+
+// savepoint names the savepoint a repository call takes inside InTx. Calls
+// never nest, so one name is enough.
+const savepoint = "sqlstore_call"
+
+// write runs fn atomically: in a new transaction on the write pool for an
+// auto-commit repository, or under a savepoint of the caller's transaction
+// inside InTx, rolled back to when fn fails.
+func (x repos) write(ctx context.Context, fn func(q querier) error) error {
+	if x.tx == nil {
+		return x.db.inTx(ctx, func(tx *sql.Tx) error { return fn(tx) })
+	}
+	if _, err := x.tx.ExecContext(ctx, "SAVEPOINT "+savepoint); err != nil {
+		return fmt.Errorf("sqlstore: savepoint: %w", err)
+	}
+	if err := fn(x.tx); err != nil {
+		if _, rbErr := x.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+savepoint); rbErr != nil {
+			return errors.Join(err, fmt.Errorf("sqlstore: rollback to savepoint: %w", rbErr))
+		}
+		return err
+	}
+	if _, err := x.tx.ExecContext(ctx, "RELEASE SAVEPOINT "+savepoint); err != nil {
+		return fmt.Errorf("sqlstore: release savepoint: %w", err)
+	}
+	return nil
+}
+
+// exec1 runs a single write statement. Auto-commit it needs no explicit
+// transaction (the statement is atomic on its own), which saves two round
+// trips on hot paths such as Revoke; inside InTx it gets a savepoint like any
+// other call.
+func (x repos) exec1(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if x.tx == nil {
+		return x.db.w.ExecContext(ctx, query, args...)
+	}
+	var res sql.Result
+	err := x.write(ctx, func(q querier) error {
+		var err error
+		res, err = q.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
+}
+
+// bumpRev increments the tenant's configuration revision. Every write to a
+// tenant's scopes, APIs, applications, secrets or keys calls it first in its
+// transaction: first, so that on PostgreSQL the tenant row lock is always the
+// first lock taken and concurrent configuration writes of one tenant queue
+// there instead of deadlocking on each other's rows.
+func (x repos) bumpRev(ctx context.Context, q querier, tenantID string) error {
+	res, err := q.ExecContext(ctx, `UPDATE tenants SET rev = rev + 1 WHERE id = $1`, tenantID)
+	if err != nil {
+		return fmt.Errorf("sqlstore: bump revision of tenant %q: %w", tenantID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlstore: bump revision of tenant %q: %w", tenantID, err)
+	} else if n == 0 {
+		return fmt.Errorf("sqlstore: tenant %q: %w", tenantID, store.ErrNotFound)
+	}
+	return nil
+}
+
+// onInsert maps a driver error from an INSERT or UPDATE: a unique violation
+// is a conflict, a foreign-key violation means the parent row is missing.
+func (x repos) onInsert(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case x.db.dialect.IsUniqueViolation(err):
+		return fmt.Errorf("%w: %w", store.ErrConflict, err)
+	case x.db.dialect.IsForeignKeyViolation(err):
+		return fmt.Errorf("%w: %w", store.ErrNotFound, err)
+	}
+	return err
+}
+
+// onDelete maps a driver error from a DELETE: a foreign-key violation means
+// rows still refer to the one being deleted.
+func (x repos) onDelete(err error) error {
+	if err != nil && x.db.dialect.IsForeignKeyViolation(err) {
+		return fmt.Errorf("%w: %w", store.ErrConflict, err)
+	}
+	return err
+}
+
+// txRepos is the Repos handed to InTx's fn. It is a distinct type so that it
+// does not carry InTx, Ping or Close.
+type txRepos struct{ r repos }
+
+func (t txRepos) Tenants() store.Tenants           { return tenants{t.r} }
+func (t txRepos) Scopes() store.Scopes             { return scopes{t.r} }
+func (t txRepos) APIs() store.APIs                 { return apis{t.r} }
+func (t txRepos) Applications() store.Applications { return applications{t.r} }
+func (t txRepos) Keys() store.Keys                 { return keys{t.r} }
+func (t txRepos) Revocations() store.Revocations   { return revocations{t.r} }
+func (t txRepos) Audit() store.Audit               { return audit{t.r} }
+
+var _ store.Repos = txRepos{}

@@ -1,0 +1,25 @@
+// Package sqlstore owns the one implementation of store.Store over
+// database/sql that both SQL backends share: every query, the transaction and
+// savepoint discipline, the tenant revision bumps, the error mapping to the
+// store sentinels, and the versioned migration runner.
+//
+// Queries are written once with PostgreSQL-style $N placeholders, which
+// modernc.org/sqlite binds the same way, so no SQL is rewritten per dialect.
+// What really differs between dialects — how a driver reports a unique or
+// foreign-key violation, how concurrent migrations are excluded, and the
+// migration files themselves — is handed in as a Dialect by the backend
+// packages (internal/store/sqlite, internal/store/postgres).
+//
+// Storage conventions, shared by both schemas:
+//   - timestamps are BIGINT unix microseconds in UTC, so round-trips are exact
+//     to the microsecond and come back in time.UTC whatever the driver;
+//   - durations are BIGINT nanoseconds (time.Duration);
+//   - string lists that are never queried (claims, redirect URIs, grant types,
+//     audit scopes as listed) are JSON arrays in TEXT;
+//   - lists that are queried or rewritten (scope implies, application
+//     allowlists, audit scopes for search) live in child tables.
+//
+// This package imports internal/store, internal/model and the standard
+// library only: never a database driver (drivers belong to the backends), and
+// nothing above the store layer.
+package sqlstore
