@@ -1,0 +1,12 @@
+// Package audit owns the append-only audit log as the server writes it:
+// Log, which stores events through store.Audit with group commit (many
+// concurrent requests, one transaction and one fsync per batch, each request
+// acknowledged only once its event is durable), and NewID, the time-sortable
+// event ID that code writing audit rows in its own transaction uses too.
+//
+// Searching the log is store.Audit.Search; this package does not wrap it.
+//
+// It imports internal/model, internal/store and the standard library only —
+// never a database driver, token, protocol or HTTP package; deps_test.go
+// holds that line.
+package audit
