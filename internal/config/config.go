@@ -274,6 +274,9 @@ func IsLoopbackHost(host string) bool {
 // once. Subcommands that only open the database use ValidateStorage.
 func (c Config) Validate() error {
 	errs := c.storageProblems()
+	if c.MasterKey == "" && c.MasterKeyFile == "" && !c.Demo {
+		errs.add("no master key: generate one with `intelliauth keys master` and pass it as %s (or --master-key / --master-key-file); --demo generates one in the data directory", EnvMasterKey)
+	}
 	if host, port, err := net.SplitHostPort(c.Addr); err != nil {
 		errs.add("addr %q must be host:port (e.g. 127.0.0.1:8080)", c.Addr)
 	} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
@@ -300,8 +303,9 @@ func (c Config) Validate() error {
 	return errs.err()
 }
 
-// ValidateStorage checks what opening the database and the master key
-// needs, reporting every problem at once.
+// ValidateStorage checks what opening the database needs, and the master
+// key's format when one is set, reporting every problem at once. Whether a
+// master key is needed at all is up to the subcommand.
 func (c Config) ValidateStorage() error { return c.storageProblems().err() }
 
 func (c Config) storageProblems() problems {
@@ -320,9 +324,6 @@ func (c Config) storageProblems() problems {
 		if c.MasterKeyFile != "" {
 			errs.add("set either the master key or the master key file, not both")
 		}
-	}
-	if c.MasterKey == "" && c.MasterKeyFile == "" && !c.Demo {
-		errs.add("no master key: generate one with `intelliauth keys master` and pass it as %s (or --master-key / --master-key-file); --demo generates one in the data directory", EnvMasterKey)
 	}
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":

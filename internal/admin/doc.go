@@ -1,0 +1,20 @@
+// Package admin owns the administrative use-cases of a tenant: creating
+// tenants (with their platform API, predefined scopes and signing keys),
+// managing the scope registry, APIs, applications and their allowlists and
+// secrets, rotating signing keys, explaining the scope decision, and seeding
+// the demo tenant.
+//
+// Every use-case that changes something validates with the model's own
+// invariants plus the cross-entity rules only a registry-wide view can check
+// (an allowlisted scope exists, an implied scope belongs to the same API),
+// then runs in ONE store transaction together with its audit event, so an
+// admin change and its record are committed or rolled back together. Bad
+// input returns an error wrapping model.ErrInvalid (a *model.ValidationError
+// listing every problem); lookups of missing entities wrap store.ErrNotFound;
+// stale versions wrap store.ErrPrecondition; duplicates wrap
+// store.ErrConflict. Callers (the CLI, later /api/v1 and the console) map
+// these to their own surface.
+//
+// It may import model, policy, scope, store, token, audit and secret; never
+// oauth, server, api, console, config or a database driver.
+package admin

@@ -1,0 +1,355 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/internal/store"
+)
+
+// ScopeInput describes a new custom scope.
+type ScopeInput struct {
+	Name        string
+	DisplayName string
+	// Description is the consent text, required, at most 120 characters.
+	Description string
+	// API is the identifier (audience) or ID of the API defining the scope.
+	API string
+	// Implies names scopes of the same API, or OIDC scopes, that a grant of
+	// this one carries with it.
+	Implies []string
+}
+
+// CreateScope adds a custom scope to a tenant's registry. The scope is on
+// no application's allowlist until an admin adds it (PRODUCT.md §4).
+func (s *Service) CreateScope(ctx context.Context, actor Actor, tenantID string, in ScopeInput) (model.Scope, error) {
+	var out model.Scope
+	err := s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
+		t, err := getTenant(ctx, tx, tenantID)
+		if err != nil {
+			return nil, err
+		}
+		sc := model.Scope{TenantID: tenantID, Name: in.Name, DisplayName: in.DisplayName, Description: in.Description,
+			Kind: model.KindCustom, Implies: dedupe(in.Implies), CreatedAt: now, UpdatedAt: now}
+		// Resolve the API first: Validate needs APIID, and an unknown API
+		// deserves its own sentence rather than "api is required".
+		var api model.API
+		var apiProblem string
+		if in.API != "" {
+			api, err = resolveAPI(ctx, tx, tenantID, in.API)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				apiProblem = fmt.Sprintf("no API %q in this tenant (create it first with: api create)", in.API)
+			case err != nil:
+				return nil, err
+			case api.Platform:
+				apiProblem = "the platform API's scopes are predefined; custom scopes belong to your own APIs"
+			default:
+				sc.APIID = api.ID
+			}
+		}
+		p := problemsOf(sc.Validate(t.ScopePattern))
+		if apiProblem != "" {
+			p.Add("api", apiProblem)
+		} else if sc.APIID != "" {
+			if err := checkImplies(ctx, tx, sc, &p); err != nil {
+				return nil, err
+			}
+		}
+		if err := p.Err(); err != nil {
+			return nil, err
+		}
+		if err := tx.Scopes().Create(ctx, sc); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return nil, fmt.Errorf("scope %q already exists in tenant %q: %w", sc.Name, tenantID, err)
+			}
+			return nil, fmt.Errorf("create scope %q: %w", sc.Name, err)
+		}
+		if out, err = tx.Scopes().Get(ctx, tenantID, sc.Name); err != nil {
+			return nil, err
+		}
+		return []event{{Type: model.EventScopeCreated, TenantID: tenantID, Audience: api.Identifier, Scopes: []string{sc.Name},
+			Details: map[string]any{"after": NewScopeDoc(out)}}}, nil
+	})
+	return out, err
+}
+
+// checkImplies adds a problem for every implied scope that is unknown or
+// belongs to another API than sc (OIDC scopes may be implied by any).
+func checkImplies(ctx context.Context, tx store.Repos, sc model.Scope, p *model.Problems) error {
+	var unknown, foreign []string
+	for _, name := range sc.Implies {
+		if name == sc.Name {
+			continue // Validate reports self-implication
+		}
+		other, err := tx.Scopes().Get(ctx, sc.TenantID, name)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			unknown = append(unknown, name)
+		case err != nil:
+			return fmt.Errorf("implied scope %q: %w", name, err)
+		case other.Kind != model.KindOIDC && other.APIID != sc.APIID:
+			foreign = append(foreign, name)
+		}
+	}
+	if len(unknown) > 0 {
+		p.Add("implies", "unknown scopes: "+strings.Join(unknown, " "))
+	}
+	if len(foreign) > 0 {
+		p.Add("implies", "scopes of another API cannot be implied (a token has one audience): "+strings.Join(foreign, " "))
+	}
+	return nil
+}
+
+// resolveAPI finds an API by ID, then by identifier.
+func resolveAPI(ctx context.Context, tx store.Repos, tenantID, ref string) (model.API, error) {
+	a, err := tx.APIs().Get(ctx, tenantID, ref)
+	if errors.Is(err, store.ErrNotFound) {
+		a, err = tx.APIs().GetByIdentifier(ctx, tenantID, ref)
+	}
+	if err != nil {
+		return a, fmt.Errorf("API %q: %w", ref, err)
+	}
+	return a, nil
+}
+
+// ScopeUpdate changes a scope; nil fields are left as they are.
+type ScopeUpdate struct {
+	DisplayName *string
+	Description *string
+	// Implies replaces the implied scopes (custom scopes only).
+	Implies *[]string
+	// Version, when non-zero, must equal the stored version.
+	Version int64
+}
+
+// UpdateScope changes a scope's display name, description and implications.
+// Predefined scopes accept display name and description only: their
+// implications are part of the platform's contract.
+func (s *Service) UpdateScope(ctx context.Context, actor Actor, tenantID, name string, upd ScopeUpdate) (model.Scope, error) {
+	var out model.Scope
+	err := s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
+		if _, err := getTenant(ctx, tx, tenantID); err != nil {
+			return nil, err
+		}
+		before, err := getScope(ctx, tx, tenantID, name)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkVersion("scope "+name, upd.Version, before.Version); err != nil {
+			return nil, err
+		}
+		after := before
+		after.Implies = slices.Clone(before.Implies)
+		if upd.DisplayName != nil {
+			after.DisplayName = *upd.DisplayName
+		}
+		if upd.Description != nil {
+			after.Description = *upd.Description
+		}
+		var p model.Problems
+		if upd.Implies != nil {
+			if before.Predefined() {
+				p.Add("implies", fmt.Sprintf("%q is a predefined scope: only its display name and description can change", name))
+			} else {
+				after.Implies = dedupe(*upd.Implies)
+			}
+		}
+		// The tenant pattern is not re-applied: a tightened pattern governs
+		// new names, and this update does not rename.
+		for _, q := range problemsOf(after.Validate("")) {
+			p = append(p, q)
+		}
+		if upd.Implies != nil && !before.Predefined() {
+			if err := checkImplies(ctx, tx, after, &p); err != nil {
+				return nil, err
+			}
+		}
+		if err := p.Err(); err != nil {
+			return nil, err
+		}
+		after.UpdatedAt = now
+		if out, err = tx.Scopes().Update(ctx, after); err != nil {
+			return nil, fmt.Errorf("update scope %q: %w", name, err)
+		}
+		return []event{{Type: model.EventScopeUpdated, TenantID: tenantID, Scopes: []string{name},
+			Details: map[string]any{"before": NewScopeDoc(before), "after": NewScopeDoc(out)}}}, nil
+	})
+	return out, err
+}
+
+// RenameScope renames a custom scope; every allowlist and implication that
+// holds it follows in the same transaction (store.Scopes.Rename).
+func (s *Service) RenameScope(ctx context.Context, actor Actor, tenantID, oldName, newName string) (model.Scope, error) {
+	var out model.Scope
+	err := s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
+		t, err := getTenant(ctx, tx, tenantID)
+		if err != nil {
+			return nil, err
+		}
+		before, err := getScope(ctx, tx, tenantID, oldName)
+		if err != nil {
+			return nil, err
+		}
+		if before.Predefined() {
+			return nil, invalid("name", "%q is a predefined %s scope and cannot be renamed", oldName, before.Kind)
+		}
+		if err := model.ValidScopeName(newName, t.ScopePattern); err != nil {
+			return nil, invalid("new_name", "%s", strings.TrimPrefix(err.Error(), model.ErrInvalid.Error()+": "))
+		}
+		if newName == oldName {
+			return nil, invalid("new_name", "is the current name")
+		}
+		holders, err := tx.Scopes().Holders(ctx, tenantID, oldName)
+		if err != nil {
+			return nil, err
+		}
+		if out, err = tx.Scopes().Rename(ctx, tenantID, oldName, newName); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return nil, fmt.Errorf("cannot rename %q: scope %q already exists: %w", oldName, newName, err)
+			}
+			return nil, fmt.Errorf("rename scope %q: %w", oldName, err)
+		}
+		return []event{{Type: model.EventScopeRenamed, TenantID: tenantID, Scopes: []string{oldName, newName},
+			Details: map[string]any{"from": oldName, "to": newName, "applications": nonNil(holders)}}}, nil
+	})
+	return out, err
+}
+
+// DeleteScope deletes a custom scope and removes it from every allowlist
+// and implication in one transaction; it returns the client IDs of the
+// applications that lost it, which the scope.deleted event records.
+// Predefined scopes cannot be deleted.
+func (s *Service) DeleteScope(ctx context.Context, actor Actor, tenantID, name string) ([]string, error) {
+	var removed []string
+	err := s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
+		if _, err := getTenant(ctx, tx, tenantID); err != nil {
+			return nil, err
+		}
+		before, err := getScope(ctx, tx, tenantID, name)
+		if err != nil {
+			return nil, err
+		}
+		if before.Predefined() {
+			return nil, invalid("name", "%q is a predefined %s scope and cannot be deleted", name, before.Kind)
+		}
+		if removed, err = tx.Scopes().Delete(ctx, tenantID, name); err != nil {
+			return nil, fmt.Errorf("delete scope %q: %w", name, err)
+		}
+		removed = nonNil(removed)
+		return []event{{Type: model.EventScopeDeleted, TenantID: tenantID, Scopes: []string{name},
+			Details: map[string]any{"before": NewScopeDoc(before), "removed_from": removed}}}, nil
+	})
+	return removed, err
+}
+
+// ScopeImpact is what deleting (or renaming) a scope would touch.
+type ScopeImpact struct {
+	Scope ScopeDoc `json:"scope"`
+	// Applications are the client IDs whose allowlist holds the scope.
+	Applications []string `json:"applications"`
+	// Deletable is false for predefined scopes.
+	Deletable bool `json:"deletable"`
+}
+
+// Impact reports which applications hold a scope, before a delete.
+func (s *Service) Impact(ctx context.Context, actor Actor, tenantID, name string) (ScopeImpact, error) {
+	var out ScopeImpact
+	err := s.read(ctx, actor, func(tx store.Repos) error {
+		sc, err := getScope(ctx, tx, tenantID, name)
+		if err != nil {
+			return err
+		}
+		holders, err := tx.Scopes().Holders(ctx, tenantID, name)
+		if err != nil {
+			return err
+		}
+		out = ScopeImpact{Scope: NewScopeDoc(sc), Applications: nonNil(holders), Deletable: !sc.Predefined()}
+		return nil
+	})
+	return out, err
+}
+
+// GetScope returns one scope.
+func (s *Service) GetScope(ctx context.Context, actor Actor, tenantID, name string) (model.Scope, error) {
+	var sc model.Scope
+	err := s.read(ctx, actor, func(tx store.Repos) (err error) {
+		sc, err = getScope(ctx, tx, tenantID, name)
+		return err
+	})
+	return sc, err
+}
+
+// ScopePage is one page of a scope listing.
+type ScopePage struct {
+	Scopes []model.Scope
+	// Total is the number of scopes of the listed kind(s).
+	Total int
+	Page  store.Page
+}
+
+// DefaultPageSize is the page length when the caller asks for none.
+const DefaultPageSize = 20
+
+// ListScopes lists scopes alphabetically, one page at a time; kind "" lists
+// every kind.
+func (s *Service) ListScopes(ctx context.Context, actor Actor, tenantID string, kind model.ScopeKind, page store.Page) (ScopePage, error) {
+	page = normPage(page)
+	var out ScopePage
+	err := s.read(ctx, actor, func(tx store.Repos) error {
+		if _, err := getTenant(ctx, tx, tenantID); err != nil {
+			return err
+		}
+		scopes, total, err := tx.Scopes().List(ctx, tenantID, kind, page)
+		out = ScopePage{Scopes: scopes, Total: total, Page: page}
+		return err
+	})
+	return out, err
+}
+
+func normPage(p store.Page) store.Page {
+	if p.Limit <= 0 {
+		p.Limit = DefaultPageSize
+	}
+	if p.Limit > 1000 {
+		p.Limit = 1000
+	}
+	if p.Offset < 0 {
+		p.Offset = 0
+	}
+	return p
+}
+
+func getScope(ctx context.Context, tx store.Repos, tenantID, name string) (model.Scope, error) {
+	sc, err := tx.Scopes().Get(ctx, tenantID, name)
+	if err != nil {
+		return sc, fmt.Errorf("scope %q: %w", name, err)
+	}
+	return sc, nil
+}
+
+// dedupe drops duplicates, keeping first occurrences in order.
+func dedupe(in []string) []string {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(in))
+	for _, s := range in {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,186 @@
+package admin
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/intelliauth/intelliauth/internal/audit"
+	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/internal/store"
+	"github.com/intelliauth/intelliauth/internal/token"
+)
+
+// Service runs the admin use-cases. Its fields are its dependencies, set by
+// the composition root; the zero Now and Logger fall back to time.Now and a
+// discarding logger.
+type Service struct {
+	Store store.Store
+	// Sealer seals new signing keys; CreateTenant and RotateKeys need it.
+	Sealer *token.Sealer
+	Now    func() time.Time
+	Logger *slog.Logger
+	// AllowInsecureIssuer permits http:// issuers off loopback (mirrors the
+	// server's setting, so admins cannot create a tenant it would refuse).
+	AllowInsecureIssuer bool
+}
+
+// Actor is who performs a use-case; it is recorded in every audit event.
+// Type is one of model.ActorClient, model.ActorUser, model.ActorSystem.
+type Actor struct {
+	Type string
+	ID   string
+}
+
+// CLI is the actor of an operator at the command line.
+func CLI() Actor { return Actor{Type: model.ActorSystem, ID: "cli"} }
+
+func (a Actor) validate() error {
+	switch a.Type {
+	case model.ActorClient, model.ActorUser, model.ActorSystem:
+	default:
+		return fmt.Errorf("admin: %w: actor type %q must be client, user or system", model.ErrInvalid, a.Type)
+	}
+	if a.ID == "" {
+		return fmt.Errorf("admin: %w: actor id is empty", model.ErrInvalid)
+	}
+	return nil
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// event is one audit record a use-case appends inside its transaction.
+type event struct {
+	Type     string
+	TenantID string
+	ClientID string
+	Audience string
+	Scopes   []string
+	Details  any
+}
+
+// write runs fn in one transaction and appends the events fn returns in the
+// same transaction, so a change is never committed without its audit record
+// (nor the record without the change).
+func (s *Service) write(ctx context.Context, actor Actor, fn func(tx store.Repos, now time.Time) ([]event, error)) error {
+	if err := actor.validate(); err != nil {
+		return err
+	}
+	if s.Store == nil {
+		return errors.New("admin: Service.Store is nil")
+	}
+	now := s.now()
+	var types []string
+	err := s.Store.InTx(ctx, func(tx store.Repos) error {
+		evs, err := fn(tx, now)
+		if err != nil || len(evs) == 0 {
+			return err
+		}
+		rows := make([]model.AuditEvent, 0, len(evs))
+		types = types[:0]
+		for _, e := range evs {
+			details, err := json.Marshal(e.Details)
+			if err != nil {
+				return fmt.Errorf("admin: encode %s details: %w", e.Type, err)
+			}
+			rows = append(rows, model.AuditEvent{
+				ID:        audit.NewID(now),
+				TenantID:  e.TenantID,
+				Type:      e.Type,
+				Time:      now,
+				ActorType: actor.Type,
+				ActorID:   actor.ID,
+				ClientID:  e.ClientID,
+				Audience:  e.Audience,
+				Scopes:    e.Scopes,
+				Details:   details,
+			})
+			types = append(types, e.Type)
+		}
+		return tx.Audit().Append(ctx, rows)
+	})
+	if err != nil {
+		return err
+	}
+	for _, t := range types {
+		s.logger().LogAttrs(ctx, slog.LevelInfo, "admin change", slog.String("event", t), slog.String("actor_type", actor.Type), slog.String("actor_id", actor.ID))
+	}
+	return nil
+}
+
+// read runs fn in one transaction, for use-cases that need a consistent view
+// of several repositories.
+func (s *Service) read(ctx context.Context, actor Actor, fn func(tx store.Repos) error) error {
+	if err := actor.validate(); err != nil {
+		return err
+	}
+	if s.Store == nil {
+		return errors.New("admin: Service.Store is nil")
+	}
+	return s.Store.InTx(ctx, fn)
+}
+
+// getTenant loads a tenant with an error that names it.
+func getTenant(ctx context.Context, tx store.Repos, id string) (model.Tenant, error) {
+	t, err := tx.Tenants().Get(ctx, id)
+	if err != nil {
+		return t, fmt.Errorf("tenant %q: %w", id, err)
+	}
+	return t, nil
+}
+
+// invalid returns a validation error of one problem.
+func invalid(field, format string, args ...any) error {
+	var p model.Problems
+	p.Add(field, fmt.Sprintf(format, args...))
+	return p.Err()
+}
+
+// problemsOf returns the problems of a validation error, so a use-case can
+// add its own cross-entity problems and report them all at once.
+func problemsOf(err error) model.Problems {
+	var ve *model.ValidationError
+	if errors.As(err, &ve) {
+		return append(model.Problems(nil), ve.Problems...)
+	}
+	if err != nil {
+		return model.Problems{{Field: "", Message: err.Error()}}
+	}
+	return nil
+}
+
+// checkVersion enforces a caller's optimistic-concurrency precondition; 0
+// means "whatever is stored now".
+func checkVersion(what string, want, have int64) error {
+	if want != 0 && want != have {
+		return fmt.Errorf("%s is at version %d, not %d (changed meanwhile; reload and retry): %w", what, have, want, store.ErrPrecondition)
+	}
+	return nil
+}
+
+// randomID returns prefix followed by n random bytes in lower-case base32.
+func randomID(prefix string, n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("admin: random id: %w", err)
+	}
+	return prefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)), nil
+}

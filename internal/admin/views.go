@@ -1,0 +1,115 @@
+package admin
+
+import (
+	"time"
+
+	"github.com/intelliauth/intelliauth/internal/model"
+)
+
+// The *Doc types are the JSON shapes of entities in audit details (the
+// before/after of a change) and in the CLI's --output json. They carry no
+// secrets: client secrets appear only as the one-time plaintext of
+// CreatedApplication and RotatedSecret.
+
+// TenantDoc is a tenant as JSON.
+type TenantDoc struct {
+	ID           string    `json:"id"`
+	Name         string    `json:"name"`
+	Issuer       string    `json:"issuer"`
+	Domain       string    `json:"domain,omitempty"`
+	ScopePattern string    `json:"scope_pattern,omitempty"`
+	Version      int64     `json:"version"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// NewTenantDoc converts a tenant.
+func NewTenantDoc(t model.Tenant) TenantDoc {
+	return TenantDoc{ID: t.ID, Name: t.Name, Issuer: t.Issuer, Domain: t.Domain, ScopePattern: t.ScopePattern,
+		Version: t.Version, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+}
+
+// ScopeDoc is a scope as JSON.
+type ScopeDoc struct {
+	Name        string   `json:"name"`
+	DisplayName string   `json:"display_name,omitempty"`
+	Description string   `json:"description"`
+	Kind        string   `json:"kind"`
+	API         string   `json:"api,omitempty"`
+	Implies     []string `json:"implies,omitempty"`
+	Claims      []string `json:"claims,omitempty"`
+	Version     int64    `json:"version"`
+}
+
+// NewScopeDoc converts a scope; API is the defining API's ID.
+func NewScopeDoc(s model.Scope) ScopeDoc {
+	return ScopeDoc{Name: s.Name, DisplayName: s.DisplayName, Description: s.Description, Kind: string(s.Kind),
+		API: s.APIID, Implies: s.Implies, Claims: s.Claims, Version: s.Version}
+}
+
+// APIDoc is an API as JSON.
+type APIDoc struct {
+	ID             string `json:"id"`
+	Identifier     string `json:"identifier"`
+	Name           string `json:"name"`
+	SigningAlg     string `json:"signing_alg"`
+	AccessTokenTTL string `json:"access_token_ttl"`
+	Platform       bool   `json:"platform,omitempty"`
+	Version        int64  `json:"version"`
+}
+
+// NewAPIDoc converts an API.
+func NewAPIDoc(a model.API) APIDoc {
+	return APIDoc{ID: a.ID, Identifier: a.Identifier, Name: a.Name, SigningAlg: a.SigningAlg,
+		AccessTokenTTL: a.AccessTokenTTL.String(), Platform: a.Platform, Version: a.Version}
+}
+
+// ApplicationDoc is an application as JSON (never its secrets).
+type ApplicationDoc struct {
+	ClientID           string   `json:"client_id"`
+	Name               string   `json:"name"`
+	Type               string   `json:"type"`
+	RedirectURIs       []string `json:"redirect_uris"`
+	GrantTypes         []string `json:"grant_types"`
+	AllowedScopes      []string `json:"allowed_scopes"`
+	ScopePolicy        string   `json:"scope_policy"`
+	Consent            string   `json:"consent"`
+	AccessTokenTTL     string   `json:"access_token_ttl,omitempty"`
+	RefreshIdleTTL     string   `json:"refresh_idle_ttl,omitempty"`
+	RefreshAbsoluteTTL string   `json:"refresh_absolute_ttl,omitempty"`
+	Version            int64    `json:"version"`
+}
+
+// NewApplicationDoc converts an application.
+func NewApplicationDoc(a model.Application) ApplicationDoc {
+	d := func(v time.Duration) string {
+		if v == 0 {
+			return ""
+		}
+		return v.String()
+	}
+	nonNil := func(s []string) []string {
+		if s == nil {
+			return []string{}
+		}
+		return s
+	}
+	return ApplicationDoc{ClientID: a.ClientID, Name: a.Name, Type: string(a.Type), RedirectURIs: nonNil(a.RedirectURIs),
+		GrantTypes: nonNil(a.GrantTypes), AllowedScopes: nonNil(a.AllowedScopes), ScopePolicy: a.ScopePolicy, Consent: a.Consent,
+		AccessTokenTTL: d(a.AccessTokenTTL), RefreshIdleTTL: d(a.RefreshIdleTTL), RefreshAbsoluteTTL: d(a.RefreshAbsoluteTTL), Version: a.Version}
+}
+
+// KeyDoc is a signing key's public description (never private material).
+type KeyDoc struct {
+	KID   string `json:"kid"`
+	Alg   string `json:"alg"`
+	State string `json:"state"`
+}
+
+func keyDocs(keys []model.SigningKey) []KeyDoc {
+	out := make([]KeyDoc, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, KeyDoc{KID: k.KID, Alg: k.Alg, State: string(k.State)})
+	}
+	return out
+}
