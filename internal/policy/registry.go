@@ -70,3 +70,12 @@ func (r *Registry) Closure(names scope.Set) scope.Set { return names.Closure(r.i
 func NeedsNoRole(s model.Scope) bool {
 	return s.Kind == model.KindOIDC || (s.Kind == model.KindPlatform && strings.HasPrefix(s.Name, "me:"))
 }
+
+// Names returns every registered scope name, unordered.
+func (r *Registry) Names() []string {
+	out := make([]string, 0, len(r.scopes))
+	for n := range r.scopes {
+		out = append(out, n)
+	}
+	return out
+}

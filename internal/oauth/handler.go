@@ -1,0 +1,72 @@
+package oauth
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/intelliauth/intelliauth/internal/audit"
+	"github.com/intelliauth/intelliauth/internal/catalog"
+	"github.com/intelliauth/intelliauth/internal/store"
+	"github.com/intelliauth/intelliauth/oautherr"
+)
+
+// Handler serves one node's protocol endpoints for every tenant; the tenant
+// comes from the request context.
+type Handler struct {
+	Catalog *catalog.Catalog
+	Store   store.Store
+	Audit   *audit.Log
+	Logger  *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+// Register mounts the endpoints on mux, relative to the tenant's issuer.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.HandleFunc("/oauth2/token", h.withTenant(h.token))
+	mux.HandleFunc("/oauth2/introspect", h.withTenant(h.introspect))
+	mux.HandleFunc("/oauth2/revoke", h.withTenant(h.revoke))
+	mux.HandleFunc("/.well-known/openid-configuration", h.withTenant(h.discovery))
+	mux.HandleFunc("/.well-known/oauth-authorization-server", h.withTenant(h.discovery))
+	mux.HandleFunc("/.well-known/jwks.json", h.withTenant(h.jwks))
+}
+
+// tenantHandler is an endpoint that returns its protocol error instead of
+// writing it, so errors are written — and logged — in one place.
+type tenantHandler func(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot) error
+
+func (h *Handler) withTenant(f tenantHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		snap, ok := catalog.FromContext(r.Context())
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		if err := f(w, r, snap); err != nil {
+			e := oautherr.As(err)
+			level := slog.LevelInfo
+			if e.Status >= 500 {
+				level = slog.LevelError
+			}
+			// The cause goes to the log, never to the client.
+			h.Logger.Log(r.Context(), level, "oauth request refused",
+				"tenant", snap.Tenant.ID, "path", r.URL.Path, "error", e.Code, "cause", errText(e.Cause))
+			oautherr.Write(w, e)
+		}
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

@@ -1,0 +1,89 @@
+package oauth
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/intelliauth/intelliauth/internal/catalog"
+	"github.com/intelliauth/intelliauth/internal/token"
+	"github.com/intelliauth/intelliauth/oautherr"
+)
+
+// introspection is the RFC 7662 §2.2 response. An inactive token is
+// {"active":false} and nothing else.
+type introspection struct {
+	Active    bool   `json:"active"`
+	Scope     string `json:"scope,omitempty"`
+	ClientID  string `json:"client_id,omitempty"`
+	TokenType string `json:"token_type,omitempty"`
+	Exp       int64  `json:"exp,omitempty"`
+	Iat       int64  `json:"iat,omitempty"`
+	Sub       string `json:"sub,omitempty"`
+	Aud       string `json:"aud,omitempty"`
+	Iss       string `json:"iss,omitempty"`
+	JTI       string `json:"jti,omitempty"`
+	AuthTime  int64  `json:"auth_time,omitempty"`
+}
+
+// introspect is RFC 7662. The caller must authenticate as a confidential
+// client of this tenant (§2.1: "the endpoint MUST also require some form of
+// authorization"). A token of another tenant, an expired, revoked or
+// malformed one is simply inactive (§2.2).
+func (h *Handler) introspect(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot) error {
+	ctx := r.Context()
+	form, err := readForm(w, r)
+	if err != nil {
+		return err
+	}
+	creds, err := readCredentials(r, form)
+	if err != nil {
+		return err
+	}
+	snap, _, err = h.authenticate(ctx, snap, creds)
+	if err != nil {
+		return err
+	}
+	if creds.method == authNone {
+		return errClientAuth(creds.method, "introspection needs a confidential client")
+	}
+	raw := form.Get("token")
+	if raw == "" {
+		return oautherr.New(oautherr.InvalidRequest, "token is required")
+	}
+	c, active, err := h.activeAccessToken(r, snap, raw)
+	if err != nil {
+		return err
+	}
+	if !active {
+		writeJSON(w, http.StatusOK, introspection{Active: false})
+		return nil
+	}
+	out := introspection{
+		Active: true, Scope: c.Scope, ClientID: c.ClientID, TokenType: "Bearer",
+		Exp: c.ExpiresAt.Unix(), Iat: c.IssuedAt.Unix(), Sub: c.Subject, Aud: c.Audience,
+		Iss: c.Issuer, JTI: c.JTI,
+	}
+	if !c.AuthTime.IsZero() {
+		out.AuthTime = c.AuthTime.Unix()
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// activeAccessToken verifies raw as an access token of this tenant that has
+// not expired and was not revoked. Only a storage failure is an error.
+func (h *Handler) activeAccessToken(r *http.Request, snap *catalog.Snapshot, raw string) (token.AccessClaims, bool, error) {
+	c, err := snap.Keys.VerifyAccessToken(raw)
+	if err != nil {
+		return c, false, nil
+	}
+	now := h.now()
+	if c.Issuer != snap.Tenant.Issuer || !now.Before(c.ExpiresAt) || c.JTI == "" {
+		return c, false, nil
+	}
+	revoked, err := h.Store.Revocations().IsRevoked(r.Context(), snap.Tenant.ID, c.JTI)
+	if err != nil {
+		return c, false, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("check revocation: %w", err))
+	}
+	return c, !revoked, nil
+}

@@ -1,0 +1,71 @@
+package oauth
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/intelliauth/intelliauth/internal/catalog"
+	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/oautherr"
+)
+
+// revoke is RFC 7009. The client authenticates as at the token endpoint;
+// a valid access token issued to that client is recorded as revoked (by jti,
+// until it expires), so introspection reports it inactive at once.
+//
+// RFC 7009 §2.2: "invalid tokens do not cause an error response", so an
+// unknown, expired or malformed token gets 200 and nothing happens. A valid
+// token issued to another client is refused (§2.1: the server "verifies
+// whether the token was issued to the client making the revocation request.
+// If this validation fails, the request is refused").
+func (h *Handler) revoke(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot) error {
+	ctx := r.Context()
+	form, err := readForm(w, r)
+	if err != nil {
+		return err
+	}
+	creds, err := readCredentials(r, form)
+	if err != nil {
+		return err
+	}
+	snap, app, err := h.authenticate(ctx, snap, creds)
+	if err != nil {
+		return err
+	}
+	raw := form.Get("token")
+	if raw == "" {
+		return oautherr.New(oautherr.InvalidRequest, "token is required")
+	}
+	// token_type_hint is only a hint (RFC 7009 §2.1): every value is accepted
+	// and the search is not limited by it.
+	c, active, err := h.activeAccessToken(r, snap, raw)
+	if err != nil {
+		return err
+	}
+	if !active {
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	if c.ClientID != app.ClientID {
+		return oautherr.New(oautherr.UnauthorizedClient, "the token was not issued to this client")
+	}
+	now := h.now()
+	if err := h.Store.Revocations().Revoke(ctx, model.Revocation{
+		TenantID: snap.Tenant.ID, JTI: c.JTI, ExpiresAt: c.ExpiresAt, RevokedAt: now,
+	}); err != nil {
+		return oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("revoke: %w", err))
+	}
+	details, _ := json.Marshal(map[string]any{"jti": c.JTI, "token_type": "access_token", "expires_at": c.ExpiresAt.UTC()})
+	if err := h.Audit.Record(ctx, model.AuditEvent{
+		TenantID: snap.Tenant.ID, Type: model.EventTokenRevoked,
+		ActorType: model.ActorClient, ActorID: app.ClientID, ClientID: app.ClientID,
+		Subject: c.Subject, Audience: c.Audience, Details: details,
+	}); err != nil {
+		return oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("audit token_revoked: %w", err))
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	return nil
+}

@@ -1,0 +1,192 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/intelliauth/intelliauth/oautherr"
+)
+
+type requestIDKey struct{}
+type peerKey struct{}
+
+// peer is who sent a request, after applying the proxy trust rules.
+type peer struct {
+	IP     netip.Addr
+	Host   string
+	Secure bool
+}
+
+// peerFrom returns the request's peer as the middleware resolved it.
+func peerFrom(ctx context.Context) peer {
+	p, _ := ctx.Value(peerKey{}).(peer)
+	return p
+}
+
+// resolvePeer applies X-Forwarded-* only when the direct peer is a trusted
+// proxy; otherwise a client could claim any address or host.
+func (s *Server) resolvePeer(r *http.Request) peer {
+	p := peer{Host: r.Host, Secure: r.TLS != nil}
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		p.IP, _ = netip.ParseAddr(h)
+	}
+	p.IP = p.IP.Unmap()
+	if !s.trusted(p.IP) {
+		return p
+	}
+	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+		hops := strings.Split(strings.Join(xff, ","), ",")
+		// Walk from the nearest hop; the first untrusted address is the client.
+		for i := len(hops) - 1; i >= 0; i-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			if err != nil {
+				break
+			}
+			p.IP = a.Unmap()
+			if !s.trusted(p.IP) {
+				break
+			}
+		}
+	}
+	if h := r.Header.Get("X-Forwarded-Host"); h != "" {
+		p.Host = h
+	}
+	if proto := r.Header.Get("X-Forwarded-Proto"); proto != "" {
+		p.Secure = strings.EqualFold(proto, "https")
+	}
+	return p
+}
+
+func (s *Server) trusted(ip netip.Addr) bool {
+	for _, pre := range s.opts.TrustedProxies {
+		if pre.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// statusWriter records the status code for the access log and metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// middleware wraps every request: request ID, peer resolution, security
+// headers, panic recovery, metrics and the access log.
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		p := s.resolvePeer(r)
+		id := r.Header.Get("X-Request-ID")
+		if !s.trusted(peerIP(r)) || !validRequestID(id) {
+			id = newRequestID()
+		}
+		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+		ctx = context.WithValue(ctx, peerKey{}, p)
+		r = r.WithContext(ctx)
+
+		h := w.Header()
+		h.Set("X-Request-ID", id)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Content-Security-Policy", "frame-ancestors 'none'")
+		h.Set("X-Frame-Options", "DENY")
+		if p.Secure {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.ErrorContext(ctx, "panic serving request", "panic", v, "stack", string(debug.Stack()))
+				if sw.status == 0 {
+					oautherr.Write(sw, oautherr.New(oautherr.ServerError, "the server could not complete the request"))
+				}
+			}
+			route := routeLabel(r.URL.Path)
+			d := time.Since(start)
+			s.metrics.observe(route, sw.status, d)
+			if s.opts.AccessLog {
+				s.log.LogAttrs(ctx, slog.LevelInfo, "request",
+					slog.String("method", r.Method), slog.String("route", route),
+					slog.Int("status", sw.status), slog.Duration("duration", d),
+					slog.String("peer", p.IP.String()))
+			}
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+func peerIP(r *http.Request) netip.Addr {
+	h, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	a, _ := netip.ParseAddr(h)
+	return a.Unmap()
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// routeLabel maps a path to a bounded metric label: tenant IDs and unknown
+// paths never become label values.
+func routeLabel(path string) string {
+	if rest, ok := strings.CutPrefix(path, "/t/"); ok {
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			path = rest[i:]
+		} else {
+			path = "/"
+		}
+	}
+	switch path {
+	case "/oauth2/token", "/oauth2/introspect", "/oauth2/revoke",
+		"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server",
+		"/.well-known/jwks.json", "/healthz", "/readyz", "/metrics":
+		return path
+	}
+	return "other"
+}

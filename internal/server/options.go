@@ -1,0 +1,40 @@
+package server
+
+import (
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/intelliauth/intelliauth/internal/audit"
+	"github.com/intelliauth/intelliauth/internal/store"
+	"github.com/intelliauth/intelliauth/internal/token"
+)
+
+// Options are the server's dependencies and settings, set by the
+// composition root (cmd/intelliauth).
+type Options struct {
+	Store  store.Store
+	Sealer *token.Sealer
+	// Audit is the group-committing audit log; the server flushes it on
+	// shutdown but does not create it.
+	Audit  *audit.Log
+	Logger *slog.Logger
+	// Addr is the listen address, e.g. 127.0.0.1:8080.
+	Addr string
+	// TLSCert and TLSKey, when both set, serve HTTPS.
+	TLSCert, TLSKey string
+	// TrustedProxies are the peers whose X-Forwarded-For/-Host/-Proto are
+	// believed; empty means none.
+	TrustedProxies []netip.Prefix
+	// AllowInsecureIssuer permits http:// issuers off loopback.
+	AllowInsecureIssuer bool
+	// CacheRefresh is how often a node polls tenant revisions to drop stale
+	// caches written by other nodes (default 1s).
+	CacheRefresh time.Duration
+	// ShutdownTimeout bounds graceful shutdown (default 15s).
+	ShutdownTimeout time.Duration
+	// AccessLog logs one line per request at Info level.
+	AccessLog bool
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}

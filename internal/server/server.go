@@ -1,0 +1,244 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/intelliauth/intelliauth/internal/catalog"
+	"github.com/intelliauth/intelliauth/internal/oauth"
+	"github.com/intelliauth/intelliauth/internal/store"
+)
+
+// Server is one stateless IntelliAuth node.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	catalog *catalog.Catalog
+	tenant  *http.ServeMux // endpoints relative to a tenant's issuer
+	metrics *metrics
+	handler http.Handler
+}
+
+// New builds a server. It refuses to start when a tenant's issuer is plain
+// http:// off loopback, unless Options.AllowInsecureIssuer is set.
+func New(ctx context.Context, o Options) (*Server, error) {
+	if o.Store == nil || o.Sealer == nil || o.Audit == nil {
+		return nil, errors.New("server: Store, Sealer and Audit are required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.CacheRefresh <= 0 {
+		o.CacheRefresh = time.Second
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 15 * time.Second
+	}
+	if !o.AllowInsecureIssuer {
+		tenants, err := o.Store.Tenants().List(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("server: list tenants: %w", err)
+		}
+		var bad []string
+		for _, t := range tenants {
+			if err := CheckIssuer(t.Issuer, false); err != nil {
+				bad = append(bad, t.ID+" ("+t.Issuer+")")
+			}
+		}
+		if len(bad) > 0 {
+			return nil, fmt.Errorf("server: refusing plain-http issuers off loopback: %s; serve them over https or pass --allow-insecure-issuer", strings.Join(bad, ", "))
+		}
+	}
+	s := &Server{
+		opts:    o,
+		log:     o.Logger,
+		catalog: catalog.New(o.Store, o.Sealer, o.Logger),
+		tenant:  http.NewServeMux(),
+		metrics: newMetrics(),
+	}
+	oh := &oauth.Handler{Catalog: s.catalog, Store: o.Store, Audit: o.Audit, Logger: o.Logger, Now: o.Now}
+	oh.Register(s.tenant)
+
+	root := http.NewServeMux()
+	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeStatus(w, http.StatusOK, "ok")
+	})
+	root.HandleFunc("GET /readyz", s.ready)
+	root.Handle("GET /metrics", s.metrics.handler())
+	root.HandleFunc("/", s.route)
+	s.handler = s.middleware(root)
+	return s, nil
+}
+
+// CheckIssuer reports whether an issuer URL may be served: https anywhere,
+// http only on loopback unless allowInsecure.
+func CheckIssuer(issuer string, allowInsecure bool) error {
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return fmt.Errorf("issuer %q: %w", issuer, err)
+	}
+	if u.Scheme == "https" || allowInsecure {
+		return nil
+	}
+	if u.Scheme == "http" && isLoopback(u.Hostname()) {
+		return nil
+	}
+	return fmt.Errorf("issuer %q must use https off loopback", issuer)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Handler returns the node's root handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Catalog returns the node's tenant cache, for in-process admin changes that
+// must be visible at once.
+func (s *Server) Catalog() *catalog.Catalog { return s.catalog }
+
+var tenantIDPattern = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// route sends a request to its tenant: by the /t/{tenant} issuer path, or by
+// a custom domain serving one tenant at its root.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/t/"); ok {
+		id, sub, _ := strings.Cut(rest, "/")
+		if !tenantIDPattern.MatchString(id) {
+			writeStatus(w, http.StatusNotFound, "no such tenant")
+			return
+		}
+		snap, err := s.catalog.Tenant(ctx, id)
+		if err != nil {
+			s.tenantError(w, r, err)
+			return
+		}
+		r2 := r.WithContext(catalog.NewContext(ctx, snap))
+		u := *r.URL
+		u.Path, u.RawPath = "/"+sub, ""
+		r2.URL = &u
+		s.tenant.ServeHTTP(w, r2)
+		return
+	}
+	host := peerFrom(ctx).Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if host == "" || len(host) > 253 {
+		writeStatus(w, http.StatusNotFound, "not found")
+		return
+	}
+	snap, err := s.catalog.TenantByDomain(ctx, strings.ToLower(host))
+	if err != nil {
+		s.tenantError(w, r, err)
+		return
+	}
+	s.tenant.ServeHTTP(w, r.WithContext(catalog.NewContext(ctx, snap)))
+}
+
+func (s *Server) tenantError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, store.ErrNotFound) {
+		writeStatus(w, http.StatusNotFound, "no such tenant")
+		return
+	}
+	s.log.ErrorContext(r.Context(), "load tenant", "err", err)
+	writeStatus(w, http.StatusServiceUnavailable, "the tenant could not be loaded")
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.opts.Store.Ping(ctx); err != nil {
+		s.log.WarnContext(ctx, "readiness: database unreachable", "err", err)
+		writeStatus(w, http.StatusServiceUnavailable, "database unreachable")
+		return
+	}
+	writeStatus(w, http.StatusOK, "ready")
+}
+
+func writeStatus(w http.ResponseWriter, code int, status string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]string{"status": status})
+}
+
+// Run listens on Options.Addr and serves until ctx is done, then shuts down
+// gracefully.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.opts.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", s.opts.Addr, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx is done. Then it stops accepting, lets
+// in-flight requests finish (bounded by ShutdownTimeout), and flushes the
+// audit log, so that every token handed out has its event on disk.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	refreshCtx, stopRefresh := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRefresh()
+	go s.catalog.Run(refreshCtx, s.opts.CacheRefresh)
+
+	errc := make(chan error, 1)
+	go func() {
+		tls := s.opts.TLSCert != "" && s.opts.TLSKey != ""
+		var err error
+		if tls {
+			err = hs.ServeTLS(ln, s.opts.TLSCert, s.opts.TLSKey)
+		} else {
+			err = hs.Serve(ln)
+		}
+		errc <- err
+	}()
+	s.log.Info("serving", "addr", ln.Addr().String(), "tls", s.opts.TLSCert != "")
+
+	var serveErr error
+	select {
+	case err := <-errc:
+		serveErr = err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		serveErr = errors.Join(serveErr, fmt.Errorf("shutdown: %w", err))
+	}
+	stopRefresh()
+	if err := s.opts.Audit.Close(sctx); err != nil {
+		serveErr = errors.Join(serveErr, fmt.Errorf("flush audit log: %w", err))
+	}
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	s.log.Info("stopped")
+	return serveErr
+}
