@@ -1,0 +1,404 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/intelliauth/intelliauth/internal/admin"
+	"github.com/intelliauth/intelliauth/internal/config"
+)
+
+// benchOptions are bench's flags.
+type benchOptions struct {
+	issuer, clientID, clientSecret string
+	audience, scope                string
+	concurrency                    int
+	duration, warmup, signDuration time.Duration
+	demoFile                       string
+	allowRemote                    bool
+	output                         string
+}
+
+// BenchResult is what bench measured; --output json prints it.
+type BenchResult struct {
+	TokenURL    string  `json:"token_url"`
+	Concurrency int     `json:"concurrency"`
+	Duration    string  `json:"duration"`
+	Tokens      int64   `json:"tokens"`
+	TokensPerS  float64 `json:"tokens_per_second"`
+	// Errors counts failed requests by cause ("HTTP 401", "no access_token",
+	// "transport"); they are not in Tokens nor in the latencies.
+	Errors     map[string]int64 `json:"errors"`
+	P50Ms      float64          `json:"p50_ms"`
+	P99Ms      float64          `json:"p99_ms"`
+	MaxMs      float64          `json:"max_ms"`
+	Cores      int              `json:"cores"`
+	SignsPerS  float64          `json:"es256_signs_per_second"`
+	Ratio      float64          `json:"ratio"`
+	SampleBody string           `json:"-"`
+}
+
+func runBench(ctx context.Context, c *cli, args []string) error {
+	var o benchOptions
+	fs := c.newFlagSet("bench", "bench --url ISSUER --client-id ID --client-secret SECRET [flags] | bench --demo-file data/demo.json")
+	fs.StringVar(&o.issuer, "url", "", "issuer URL of a running server, e.g. http://localhost:8080/t/banking")
+	fs.StringVar(&o.clientID, "client-id", "", "client_id of a confidential client")
+	fs.StringVar(&o.clientSecret, "client-secret", "", "its secret (prefer --demo-file or the environment: INTELLIAUTH_BENCH_CLIENT_SECRET)")
+	fs.StringVar(&o.audience, "audience", "", "audience parameter")
+	fs.StringVar(&o.scope, "scope", "", "scope parameter")
+	fs.IntVar(&o.concurrency, "concurrency", 64, "concurrent clients, each on its own keep-alive connection")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long to measure")
+	fs.DurationVar(&o.warmup, "warmup", time.Second, "load before measuring (connections, caches), not counted")
+	fs.DurationVar(&o.signDuration, "sign-duration", 2*time.Second, "how long to measure the raw ES256 signing rate")
+	fs.StringVar(&o.demoFile, "demo-file", "", "take --url, client and secret from a demo.json (reporting-job, api.banking.example.com, read:transactions)")
+	fs.BoolVar(&o.allowRemote, "allow-remote", false, "allow a target that is not loopback")
+	fs.StringVar(&o.output, "output", "table", "output format: table or json")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
+	}
+	if o.clientSecret == "" {
+		if v, ok := c.lookupEnv("INTELLIAUTH_BENCH_CLIENT_SECRET"); ok {
+			o.clientSecret = v
+		}
+	}
+	if o.demoFile != "" {
+		if err := o.fromDemo(); err != nil {
+			return err
+		}
+	}
+	tokenURL, err := o.validate()
+	if err != nil {
+		return err
+	}
+	res, err := bench(ctx, o, tokenURL)
+	if err != nil {
+		return err
+	}
+	if o.output == "json" {
+		if err := writeJSON(c.stdout, res); err != nil {
+			return err
+		}
+	} else {
+		printBench(c.stdout, res)
+	}
+	if res.Tokens == 0 {
+		return fmt.Errorf("no token was issued; first failing response: %s", res.SampleBody)
+	}
+	return nil
+}
+
+// fromDemo fills unset options from a demo.json written by serve --demo.
+func (o *benchOptions) fromDemo() error {
+	b, err := os.ReadFile(o.demoFile)
+	if err != nil {
+		return fmt.Errorf("read demo file: %w", err)
+	}
+	var d admin.Demo
+	if err := json.Unmarshal(b, &d); err != nil {
+		return fmt.Errorf("demo file %s: %w", o.demoFile, err)
+	}
+	app, ok := d.App("reporting-job")
+	if !ok {
+		return fmt.Errorf("demo file %s has no reporting-job application", o.demoFile)
+	}
+	if o.issuer == "" {
+		o.issuer = d.Issuer
+	}
+	if o.clientID == "" {
+		o.clientID, o.clientSecret = app.ClientID, app.ClientSecret
+	}
+	if o.audience == "" {
+		o.audience = "api.banking.example.com"
+	}
+	if o.scope == "" {
+		o.scope = "read:transactions"
+	}
+	return nil
+}
+
+// validate checks the options and returns the token endpoint URL.
+func (o *benchOptions) validate() (string, error) {
+	var p []string
+	if o.issuer == "" {
+		p = append(p, "--url (or --demo-file) is required")
+	}
+	if o.clientID == "" || o.clientSecret == "" {
+		p = append(p, "--client-id and --client-secret (or --demo-file) are required")
+	}
+	if o.concurrency < 1 || o.concurrency > 10000 {
+		p = append(p, "--concurrency must be between 1 and 10000")
+	}
+	if o.duration <= 0 || o.signDuration <= 0 || o.warmup < 0 {
+		p = append(p, "--duration and --sign-duration must be positive, --warmup not negative")
+	}
+	if o.output != "table" && o.output != "json" {
+		p = append(p, "--output must be table or json")
+	}
+	var tokenURL string
+	if o.issuer != "" {
+		u, err := url.Parse(strings.TrimRight(o.issuer, "/"))
+		switch {
+		case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
+			p = append(p, fmt.Sprintf("--url %q is not an http(s) URL", o.issuer))
+		case !o.allowRemote && !config.IsLoopbackHost(u.Hostname()):
+			// A load test against someone else's server is an attack.
+			p = append(p, fmt.Sprintf("--url host %q is not loopback; pass --allow-remote to benchmark a server you run elsewhere", u.Hostname()))
+		default:
+			tokenURL = u.String() + "/oauth2/token"
+		}
+	}
+	if len(p) > 0 {
+		return "", fmt.Errorf("%w: %s", errUsage, strings.Join(p, "; "))
+	}
+	return tokenURL, nil
+}
+
+// bench drives concurrent client-credentials requests, then measures the
+// raw signing rate, and relates the two.
+func bench(ctx context.Context, o benchOptions, tokenURL string) (BenchResult, error) {
+	res := BenchResult{TokenURL: tokenURL, Concurrency: o.concurrency, Duration: o.duration.String(), Errors: map[string]int64{}, Cores: runtime.GOMAXPROCS(0)}
+	tr := &http.Transport{
+		Proxy:               nil, // measure the server, not a proxy
+		MaxIdleConns:        o.concurrency,
+		MaxIdleConnsPerHost: o.concurrency,
+		MaxConnsPerHost:     o.concurrency,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+		ForceAttemptHTTP2:   false,
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	form := url.Values{"grant_type": {"client_credentials"}}
+	if o.audience != "" {
+		form.Set("audience", o.audience)
+	}
+	if o.scope != "" {
+		form.Set("scope", o.scope)
+	}
+	body := form.Encode()
+	// RFC 6749 §2.3.1: id and secret are form-encoded before Basic.
+	user, pass := url.QueryEscape(o.clientID), url.QueryEscape(o.clientSecret)
+
+	var measuring atomic.Bool
+	var sample atomic.Value
+	type worker struct {
+		lat    []time.Duration
+		errors map[string]int64
+	}
+	workers := make([]*worker, o.concurrency)
+	loadCtx, stop := context.WithTimeout(ctx, o.warmup+o.duration)
+	defer stop()
+	var wg sync.WaitGroup
+	for i := range workers {
+		w := &worker{lat: make([]time.Duration, 0, 4096), errors: map[string]int64{}}
+		workers[i] = w
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 0, 4096)
+			for loadCtx.Err() == nil {
+				req, err := http.NewRequestWithContext(loadCtx, http.MethodPost, tokenURL, strings.NewReader(body))
+				if err != nil {
+					w.errors["request"]++
+					return
+				}
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.SetBasicAuth(user, pass)
+				start := time.Now()
+				resp, err := client.Do(req)
+				var cause string
+				if err != nil {
+					if loadCtx.Err() != nil {
+						return // the run ended mid-request; not an error
+					}
+					cause = "transport"
+				} else {
+					buf = buf[:0]
+					b := bytes.NewBuffer(buf)
+					_, rerr := io.Copy(b, io.LimitReader(resp.Body, 64<<10))
+					resp.Body.Close()
+					buf = b.Bytes()
+					switch {
+					case rerr != nil:
+						cause = "transport"
+					case resp.StatusCode != http.StatusOK:
+						cause = fmt.Sprintf("HTTP %d", resp.StatusCode)
+					case !hasAccessToken(buf):
+						cause = "no access_token"
+					}
+					if cause != "" && sample.Load() == nil {
+						sample.Store(fmt.Sprintf("HTTP %d %s", resp.StatusCode, truncateBody(buf)))
+					}
+				}
+				elapsed := time.Since(start)
+				if !measuring.Load() {
+					continue
+				}
+				if cause != "" {
+					w.errors[cause]++
+					continue
+				}
+				w.lat = append(w.lat, elapsed)
+			}
+		}()
+	}
+	if o.warmup > 0 {
+		select {
+		case <-time.After(o.warmup):
+		case <-ctx.Done():
+		}
+	}
+	measuring.Store(true)
+	began := time.Now()
+	wg.Wait()
+	elapsed := time.Since(began)
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+
+	var all []time.Duration
+	for _, w := range workers {
+		all = append(all, w.lat...)
+		for k, v := range w.errors {
+			res.Errors[k] += v
+		}
+	}
+	slices.Sort(all)
+	res.Tokens = int64(len(all))
+	res.TokensPerS = float64(res.Tokens) / elapsed.Seconds()
+	if n := len(all); n > 0 {
+		res.P50Ms = ms(all[n*50/100])
+		res.P99Ms = ms(all[min(n-1, n*99/100)])
+		res.MaxMs = ms(all[n-1])
+	}
+	if s, ok := sample.Load().(string); ok {
+		res.SampleBody = s
+	}
+	tr.CloseIdleConnections()
+
+	signs, err := signRate(ctx, o.signDuration)
+	if err != nil {
+		return res, err
+	}
+	res.SignsPerS = signs
+	if signs > 0 {
+		res.Ratio = res.TokensPerS / signs
+	}
+	return res, nil
+}
+
+// hasAccessToken reports whether a token response carries a non-empty
+// access_token; decoding the whole JSON would cost the client CPU that the
+// server, on the same machine, should get.
+func hasAccessToken(b []byte) bool {
+	i := bytes.Index(b, []byte(`"access_token"`))
+	if i < 0 {
+		return false
+	}
+	rest := bytes.TrimLeft(b[i+len(`"access_token"`):], " \t\r\n")
+	if len(rest) == 0 || rest[0] != ':' {
+		return false
+	}
+	rest = bytes.TrimLeft(rest[1:], " \t\r\n")
+	return len(rest) > 1 && rest[0] == '"' && rest[1] != '"'
+}
+
+func truncateBody(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// signRate measures ES256 signatures per second with GOMAXPROCS goroutines
+// signing SHA-256 digests of a JWT-sized input on P-256 for about d: the
+// irreducible cost of an access token on this machine, measured in the same
+// run as the server so the ratio compares like with like.
+func signRate(ctx context.Context, d time.Duration) (float64, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return 0, err
+	}
+	payload := bytes.Repeat([]byte("eyJhbGciOiJFUzI1NiJ9."), 20) // ~440 bytes, like a header.claims
+	n := runtime.GOMAXPROCS(0)
+	var total atomic.Int64
+	var wg sync.WaitGroup
+	sctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	start := time.Now()
+	var signErr atomic.Value
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var count int64
+			for sctx.Err() == nil {
+				digest := sha256.Sum256(payload)
+				if _, _, err := ecdsa.Sign(rand.Reader, key, digest[:]); err != nil {
+					signErr.Store(err)
+					return
+				}
+				count++
+			}
+			total.Add(count)
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err, ok := signErr.Load().(error); ok {
+		return 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	return float64(total.Load()) / elapsed.Seconds(), nil
+}
+
+func printBench(w io.Writer, r BenchResult) {
+	fmt.Fprintf(w, "target        %s\n", r.TokenURL)
+	fmt.Fprintf(w, "clients       %d concurrent, keep-alive\n", r.Concurrency)
+	fmt.Fprintf(w, "duration      %s\n", r.Duration)
+	fmt.Fprintf(w, "tokens        %d (%.1f tokens/s)\n", r.Tokens, r.TokensPerS)
+	var errs []string
+	for k, v := range r.Errors {
+		errs = append(errs, fmt.Sprintf("%s: %d", k, v))
+	}
+	sort.Strings(errs)
+	if len(errs) == 0 {
+		errs = []string{"0"}
+	}
+	fmt.Fprintf(w, "errors        %s\n", strings.Join(errs, ", "))
+	fmt.Fprintf(w, "latency       p50 %.2f ms   p99 %.2f ms   max %.2f ms\n", r.P50Ms, r.P99Ms, r.MaxMs)
+	fmt.Fprintf(w, "ES256 signing %.1f signs/s on %d cores (raw ecdsa.Sign, same run)\n", r.SignsPerS, r.Cores)
+	fmt.Fprintf(w, "ratio         %.3f tokens/s ÷ signs/s\n", r.Ratio)
+	if r.SampleBody != "" {
+		fmt.Fprintf(w, "first error   %s\n", r.SampleBody)
+	}
+}
+
+var _ = errors.New

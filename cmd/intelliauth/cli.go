@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/intelliauth/intelliauth/internal/admin"
+	"github.com/intelliauth/intelliauth/internal/config"
+	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/internal/store/postgres"
+	"github.com/intelliauth/intelliauth/internal/store/sqlite"
+	"github.com/intelliauth/intelliauth/internal/store/sqlstore"
+	"github.com/intelliauth/intelliauth/internal/token"
+)
+
+// cli holds what every subcommand writes to and reads from; tests build one
+// with buffers and a fake environment.
+type cli struct {
+	stdout, stderr io.Writer
+	lookupEnv      func(string) (string, bool)
+	// onListen, when set, is told the address serve listens on (tests).
+	onListen func(addr string)
+}
+
+// command is one subcommand: a name, a one-line summary and its runner.
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, c *cli, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run the authorization server", runServe},
+		{"migrate", "apply database migrations", runMigrate},
+		{"tenant", "create and list tenants (create|list|get)", runTenant},
+		{"scope", "manage the scope registry (create|list|get|update|rename|delete|impact)", runScope},
+		{"api", "manage APIs / audiences (create|list|get|update|delete)", runAPI},
+		{"app", "manage applications (create|list|get|update|delete|allow|disallow|set-scopes|rotate-secret)", runApp},
+		{"keys", "signing and master keys (list|rotate|master)", runKeys},
+		{"explain", "show the scope decision for an app, audience and scopes", runExplain},
+		{"bench", "benchmark client-credentials token issuance against a running server", runBench},
+	}
+}
+
+// errUsage marks an error whose message is usage help; the exit code is 2.
+var errUsage = errors.New("usage")
+
+func (c *cli) run(ctx context.Context, args []string) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		c.usage(c.stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, cmd := range commands() {
+		if cmd.name != args[0] {
+			continue
+		}
+		err := cmd.run(ctx, c, args[1:])
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.Is(err, errUsage):
+			fmt.Fprintf(c.stderr, "intelliauth %s: %v\n", cmd.name, err)
+			return 2
+		default:
+			fmt.Fprintf(c.stderr, "intelliauth %s: %s\n", cmd.name, describe(err))
+			return 1
+		}
+	}
+	fmt.Fprintf(c.stderr, "intelliauth: unknown command %q\n\n", args[0])
+	c.usage(c.stderr)
+	return 2
+}
+
+func (c *cli) usage(w io.Writer) {
+	fmt.Fprintln(w, "IntelliAuth — a scope-centred OAuth 2.1 / OpenID Connect authorization server.")
+	fmt.Fprintln(w, "\nUsage: intelliauth <command> [flags]\n\nCommands:")
+	for _, cmd := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", cmd.name, cmd.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'intelliauth <command> -h' for a command's flags.")
+}
+
+// describe renders an error for an operator: validation problems one per
+// line, storage sentinels with a hint.
+func describe(err error) string {
+	var ve *model.ValidationError
+	if errors.As(err, &ve) {
+		var b strings.Builder
+		b.WriteString("invalid input:")
+		for _, p := range ve.Problems {
+			b.WriteString("\n  - ")
+			if p.Field != "" {
+				b.WriteString(p.Field + ": ")
+			}
+			b.WriteString(p.Message)
+		}
+		return b.String()
+	}
+	var ce *config.Error
+	if errors.As(err, &ce) {
+		return err.Error()
+	}
+	return err.Error()
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func (c *cli) newFlagSet(name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet("intelliauth "+name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: intelliauth %s\n\nFlags:\n", usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags that may appear before, between or after positional
+// arguments (the standard flag package stops at the first positional), and
+// returns the positionals.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// loadConfig returns the defaults overridden by the environment; the
+// caller registers flags on top.
+func (c *cli) loadConfig() (config.Config, error) {
+	cfg := config.Defaults()
+	if err := cfg.ApplyEnv(c.lookupEnv); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// openStore opens and migrates the configured database.
+func openStore(ctx context.Context, cfg config.Config) (*sqlstore.DB, error) {
+	var db *sqlstore.DB
+	var err error
+	if cfg.Postgres() {
+		db, err = postgres.Open(ctx, cfg.Database)
+	} else {
+		// The data directory holds the database and key material: owner only.
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+		db, err = sqlite.Open(ctx, cfg.SQLitePath())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", cfg.RedactedDatabase(), err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("migrate database %s: %w", cfg.RedactedDatabase(), err)
+	}
+	return db, nil
+}
+
+// loadSealer returns the master-key sealer: from the configured key, or
+// else from the key file (--master-key-file, or <data-dir>/master.key). With
+// create (serve --demo) a missing file is generated; otherwise it must exist,
+// which lets admin subcommands work on a demo data directory unprompted.
+func loadSealer(cfg config.Config, create bool) (*token.Sealer, error) {
+	var key []byte
+	var err error
+	if cfg.MasterKey != "" {
+		key, err = token.ParseMasterKey(cfg.MasterKey)
+	} else {
+		path := cfg.MasterKeyFile
+		if path == "" {
+			path = cfg.DefaultMasterKeyFile()
+		}
+		if !create {
+			if _, serr := os.Stat(path); errors.Is(serr, fs.ErrNotExist) {
+				if cfg.MasterKeyFile != "" {
+					return nil, fmt.Errorf("master key file %s does not exist", path)
+				}
+				return nil, fmt.Errorf("no master key: set %s (generate one with `intelliauth keys master`), --master-key or --master-key-file", config.EnvMasterKey)
+			}
+		}
+		key, err = token.LoadOrCreateMasterKeyFile(path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return token.NewSealer(key)
+}
+
+// env is an open store and admin service for one admin subcommand.
+type env struct {
+	db  *sqlstore.DB
+	svc *admin.Service
+	cfg config.Config
+}
+
+// openAdmin validates the storage configuration, opens the store and builds
+// the admin service. needKey loads the master key (tenant create, keys
+// rotate).
+func (c *cli) openAdmin(ctx context.Context, cfg config.Config, needKey bool) (*env, error) {
+	if err := cfg.ValidateStorage(); err != nil {
+		return nil, err
+	}
+	var sealer *token.Sealer
+	if needKey {
+		var err error
+		if sealer, err = loadSealer(cfg, false); err != nil {
+			return nil, err
+		}
+	}
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	svc := &admin.Service{Store: db, Sealer: sealer, Logger: slog.New(slog.DiscardHandler), AllowInsecureIssuer: cfg.AllowInsecureIssuer}
+	return &env{db: db, svc: svc, cfg: cfg}, nil
+}
+
+func (e *env) Close() { _ = e.db.Close() }
+
+// writeJSON prints v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

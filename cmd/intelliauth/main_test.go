@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/intelliauth/intelliauth/internal/token"
+)
+
+// testKey is a fixed master key for tests (32 zero-to-31 bytes).
+var testKey = func() string {
+	b := make([]byte, token.MasterKeySize)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}()
+
+// runCLI runs one command line in-process with an environment of its own
+// (never the developer's INTELLIAUTH_* variables).
+func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	return runCLICtx(t.Context(), env, nil, args...)
+}
+
+func runCLICtx(ctx context.Context, env map[string]string, onListen func(string), args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	c := &cli{stdout: &out, stderr: &errOut, onListen: onListen, lookupEnv: func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	}}
+	code := c.run(ctx, args)
+	return code, out.String(), errOut.String()
+}
+
+// must runs a command that must succeed and returns its stdout.
+func must(t *testing.T, env map[string]string, args ...string) string {
+	t.Helper()
+	code, out, errOut := runCLI(t, env, args...)
+	if code != 0 {
+		t.Fatalf("intelliauth %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+func mustJSON(t *testing.T, v any, env map[string]string, args ...string) {
+	t.Helper()
+	out := must(t, env, args...)
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		t.Fatalf("intelliauth %s: output is not JSON: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	if code, out, _ := runCLI(t, nil); code != 2 || !strings.Contains(out, "serve") {
+		t.Fatalf("no arguments: exit %d, %q", code, out)
+	}
+	if code, _, _ := runCLI(t, nil, "help"); code != 0 {
+		t.Fatalf("help: exit %d", code)
+	}
+	if code, _, errOut := runCLI(t, nil, "frobnicate"); code != 2 || !strings.Contains(errOut, "unknown command") {
+		t.Fatalf("unknown command: exit %d, %q", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, nil, "scope", "explode"); code != 2 || !strings.Contains(errOut, "unknown subcommand") {
+		t.Fatalf("unknown subcommand: exit %d, %q", code, errOut)
+	}
+	if code, _, _ := runCLI(t, nil, "serve", "--no-such-flag"); code != 2 && code != 1 {
+		t.Fatalf("unknown flag: exit %d", code)
+	}
+}
+
+func TestKeysMaster(t *testing.T) {
+	a := strings.TrimSpace(must(t, nil, "keys", "master"))
+	b := strings.TrimSpace(must(t, nil, "keys", "master"))
+	if a == b {
+		t.Fatal("two master keys are equal")
+	}
+	if _, err := token.ParseMasterKey(a); err != nil {
+		t.Fatalf("printed master key does not parse: %v", err)
+	}
+}
+
+func TestServeRefusesBadConfigAtOnce(t *testing.T) {
+	code, _, errOut := runCLI(t, map[string]string{"INTELLIAUTH_PUBLIC_URL": "http://auth.example.com"},
+		"serve", "--data-dir", t.TempDir(), "--tls-cert", "x.pem", "--log-format", "xml")
+	if code != 1 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"no master key", "intelliauth keys master", "http:// off loopback", "--tls-key", "log format"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr does not mention %q:\n%s", want, errOut)
+		}
+	}
+}

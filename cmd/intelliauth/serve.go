@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/intelliauth/intelliauth/internal/admin"
+	"github.com/intelliauth/intelliauth/internal/audit"
+	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/internal/server"
+)
+
+func runServe(ctx context.Context, c *cli, args []string) error {
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return err
+	}
+	fs := c.newFlagSet("serve", "serve [flags]")
+	cfg.ServeFlags(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	logger := cfg.NewLogger(c.stderr)
+	logger.Info("starting", "config", cfg.String())
+
+	sealer, err := loadSealer(cfg, cfg.Demo)
+	if err != nil {
+		return err
+	}
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	// Listen before seeding so that the demo's issuer carries the real port
+	// (--addr 127.0.0.1:0 picks a free one).
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	defer ln.Close() // Serve closes it too; a second Close is harmless
+
+	if cfg.Demo {
+		pub := cfg
+		if pub.PublicURL == "" {
+			pub.Addr = ln.Addr().String()
+		}
+		publicURL, err := pub.ResolvedPublicURL()
+		if err != nil {
+			return err
+		}
+		svc := &admin.Service{Store: db, Sealer: sealer, Logger: logger, AllowInsecureIssuer: cfg.AllowInsecureIssuer}
+		demo, err := svc.SeedDemo(ctx, admin.Actor{Type: model.ActorSystem, ID: "demo"}, publicURL, readDemoFile(cfg.DemoFile(), logger))
+		if err != nil {
+			return err
+		}
+		if err := writeDemoFile(cfg.DemoFile(), demo); err != nil {
+			return err
+		}
+		printDemo(c.stdout, demo, cfg.DemoFile())
+	}
+
+	auditLog := audit.New(db.Audit(), logger, audit.Options{})
+	srv, err := server.New(ctx, server.Options{
+		Store:               db,
+		Sealer:              sealer,
+		Audit:               auditLog,
+		Logger:              logger,
+		Addr:                cfg.Addr,
+		TLSCert:             cfg.TLSCert,
+		TLSKey:              cfg.TLSKey,
+		TrustedProxies:      cfg.TrustedProxies,
+		AllowInsecureIssuer: cfg.AllowInsecureIssuer,
+	})
+	if err != nil {
+		_ = auditLog.Close(context.WithoutCancel(ctx))
+		return err
+	}
+	if c.onListen != nil {
+		c.onListen(ln.Addr().String())
+	}
+	// Serve returns after graceful shutdown: in-flight requests finished and
+	// the audit log flushed and closed.
+	return srv.Serve(ctx, ln)
+}
+
+// readDemoFile returns the previous demo.json, or nil when there is none or
+// it cannot be read (then the demo's secrets are rotated).
+func readDemoFile(path string, logger *slog.Logger) *admin.Demo {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	var d admin.Demo
+	if err == nil {
+		err = json.Unmarshal(b, &d)
+	}
+	if err != nil {
+		logger.Warn("ignoring unreadable demo file; the demo secrets will be rotated", "path", path, "err", err)
+		return nil
+	}
+	return &d
+}
+
+// writeDemoFile writes the demo atomically with mode 0600 (it holds client
+// secrets): a temporary file renamed into place, so a reader never sees half.
+func writeDemoFile(path string, d admin.Demo) error {
+	b, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".demo-*.json")
+	if err != nil {
+		return fmt.Errorf("write demo file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write demo file: %w", err)
+	}
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write demo file: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write demo file: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write demo file: %w", err)
+	}
+	return nil
+}
+
+// demoCurl is the copy-pasteable command that gets a token for the demo's
+// strict M2M app (client_secret_basic, RFC 6749 §2.3.1).
+func demoCurl(d admin.Demo) string {
+	app, _ := d.App("reporting-job")
+	return fmt.Sprintf("curl -s -u '%s:%s' \\\n    -d grant_type=client_credentials \\\n    -d audience=api.banking.example.com \\\n    -d scope=read:transactions \\\n    %s/oauth2/token",
+		app.ClientID, app.ClientSecret, d.Issuer)
+}
+
+// printDemo writes the human-readable demo banner.
+func printDemo(w io.Writer, d admin.Demo, path string) {
+	fmt.Fprintf(w, "\nIntelliAuth demo is ready.\n\n")
+	fmt.Fprintf(w, "Issuer      %s\n", d.Issuer)
+	fmt.Fprintf(w, "Discovery   %s/.well-known/openid-configuration\n", d.Issuer)
+	fmt.Fprintf(w, "Token       %s/oauth2/token\n\n", d.Issuer)
+	fmt.Fprintln(w, "APIs")
+	for _, a := range d.APIs {
+		fmt.Fprintf(w, "  %-26s %s\n", a.Identifier, strings.Join(a.Scopes, " "))
+	}
+	fmt.Fprintln(w, "\nApplications")
+	for _, a := range d.Applications {
+		fmt.Fprintf(w, "  %s (%s, %s)\n", a.ClientID, a.Type, a.ScopePolicy)
+		if a.ClientSecret != "" {
+			fmt.Fprintf(w, "    client_secret   %s\n", a.ClientSecret)
+		}
+		fmt.Fprintf(w, "    allowed scopes  %s\n", strings.Join(a.AllowedScopes, " "))
+	}
+	fmt.Fprintf(w, "\nGet an access token for reporting-job:\n\n  %s\n\n", demoCurl(d))
+	fmt.Fprintf(w, "Explain the decision:  go run ./cmd/intelliauth explain --tenant %s --client legacy-batch --audience api.banking.example.com --scope \"read:transactions payments:approve\"\n", admin.DemoTenantID)
+	fmt.Fprintf(w, "Everything above is in %s (mode 0600).\n\n", path)
+}
