@@ -2,8 +2,8 @@ package main
 
 import (
 	"net/http"
-	"os"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -11,11 +11,11 @@ import (
 
 func TestHasAccessToken(t *testing.T) {
 	for body, want := range map[string]bool{
-		`{"access_token":"eyJ","token_type":"Bearer"}`:   true,
-		`{"access_token" : "x"}`:                         true,
-		`{"access_token":""}`:                            false,
-		`{"error":"invalid_client"}`:                     false,
-		`{"token_type":"Bearer","access_token":null}`:    false,
+		`{"access_token":"eyJ","token_type":"Bearer"}`:  true,
+		`{"access_token" : "x"}`:                        true,
+		`{"access_token":""}`:                           false,
+		`{"error":"invalid_client"}`:                    false,
+		`{"token_type":"Bearer","access_token":null}`:   false,
 		`{"note":"\"access_token\" missing","x":"eyJ"}`: false,
 	} {
 		if got := hasAccessToken([]byte(body)); got != want {
