@@ -1,20 +1,35 @@
 package sqlite
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
 	"path/filepath"
+	"strings"
 	"testing"
+	"testing/fstest"
+	"time"
 
+	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/store"
+	"github.com/intelliauth/intelliauth/internal/store/sqlstore"
 	"github.com/intelliauth/intelliauth/internal/store/storetest"
 )
 
-func openTemp(t testing.TB) store.Store {
+func openPath(t testing.TB, path string) *sqlstore.DB {
 	t.Helper()
-	db, err := Open(t.Context(), filepath.Join(t.TempDir(), "intelliauth.db"))
+	db, err := Open(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+func openTemp(t testing.TB) *sqlstore.DB {
+	t.Helper()
+	db := openPath(t, filepath.Join(t.TempDir(), "intelliauth.db"))
 	if err := db.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -23,4 +38,130 @@ func openTemp(t testing.TB) store.Store {
 
 func TestConformance(t *testing.T) {
 	storetest.RunTests(t, func(t *testing.T) store.Store { return openTemp(t) })
+}
+
+func TestConformanceInMemory(t *testing.T) {
+	storetest.RunTests(t, func(t *testing.T) store.Store {
+		db := openPath(t, ":memory:")
+		if err := db.Migrate(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return db
+	})
+}
+
+func TestMigrations(t *testing.T) {
+	storetest.RunMigrationTests(t, func(t *testing.T) storetest.MigrationEnv {
+		path := filepath.Join(t.TempDir(), "intelliauth.db")
+		db := openPath(t, path)
+		raw, err := openPool(path, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = raw.Close() })
+		return storetest.MigrationEnv{
+			Store:    db,
+			Migrator: db,
+			Exec: func(ctx context.Context, query string, args ...any) error {
+				_, err := raw.ExecContext(ctx, query, args...)
+				return err
+			},
+			Another: func(t *testing.T) storetest.Migrator { return openPath(t, path) },
+		}
+	})
+}
+
+// An applied migration edited afterwards must stop the server, not be
+// skipped: the schema would silently differ from what the file says.
+func TestMigrationEditedAfterApplyIsRefused(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "intelliauth.db")
+	if err := openPath(t, path).Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d := Dialect()
+	orig, err := fs.ReadFile(d.Migrations, "0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Migrations = fstest.MapFS{"0001_init.sql": {Data: append(orig, "\n-- edited\n"...)}}
+	w, err := openPool(path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlstore.New(d, w, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err == nil || !strings.Contains(err.Error(), "changed after it was applied") {
+		t.Fatalf("Migrate with an edited migration: %v", err)
+	}
+}
+
+// The durability and concurrency settings Open promises are in force on
+// both pools.
+func TestOpenSettings(t *testing.T) {
+	ctx := t.Context()
+	db := openTemp(t)
+	path := filepath.Join(t.TempDir(), "settings.db")
+	for _, write := range []bool{true, false} {
+		if write {
+			_ = openPath(t, path) // creates the file in WAL mode
+		}
+		pool, err := openPool(path, write)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pool.Close()
+		for pragma, want := range map[string]string{"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1", "busy_timeout": fmt.Sprint(busyTimeoutMS)} {
+			var got string
+			if err := pool.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("write=%v: PRAGMA %s = %s, want %s", write, pragma, got, want)
+			}
+		}
+		if !write {
+			if _, err := pool.ExecContext(ctx, "CREATE TABLE x (y INTEGER)"); err == nil {
+				t.Error("the read pool accepted a write")
+			}
+		}
+	}
+	if err := db.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenRejectsURIPaths(t *testing.T) {
+	for _, p := range []string{"", "x.db?mode=ro", "x.db#frag"} {
+		if _, err := Open(t.Context(), p); err == nil {
+			t.Errorf("Open(%q) succeeded", p)
+		}
+	}
+}
+
+// BenchmarkAuditAppend measures one group commit of 64 events, each with
+// three scopes, with synchronous=FULL (one WAL fsync per batch).
+func BenchmarkAuditAppend(b *testing.B) {
+	db := openTemp(b)
+	ctx := b.Context()
+	const batch = 64
+	details := json.RawMessage(`{"requested":["openid","read:transactions","write:settings"],"granted":["openid","read:transactions"],"dropped":[{"scope":"write:settings","reason":"not on the allowlist"}]}`)
+	events := make([]model.AuditEvent, batch)
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range events {
+			n++
+			events[i] = model.AuditEvent{ID: fmt.Sprintf("01J%020d", n), TenantID: "bench", Type: model.EventTokenIssued,
+				Time: time.Now(), ActorType: model.ActorClient, ActorID: "web", ClientID: "web", Subject: "usr_1",
+				Audience: "api.bank.example.com", Scopes: []string{"openid", "read:transactions", "profile"}, Details: details}
+		}
+		if err := db.Audit().Append(ctx, events); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
 }

@@ -1,0 +1,201 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/internal/store"
+)
+
+// Migrator is the migration surface of a SQL backend; *sqlstore.DB has it.
+type Migrator interface {
+	Migrate(ctx context.Context) error
+	MigrateTo(ctx context.Context, version int) error
+	SchemaVersion(ctx context.Context) (int, error)
+}
+
+// MigrationEnv is one empty, unmigrated database for RunMigrationTests.
+type MigrationEnv struct {
+	// Store and Migrator are one handle on the database (a *sqlstore.DB is
+	// both).
+	Store    store.Store
+	Migrator Migrator
+	// Exec runs one raw SQL statement with $N placeholders on the same
+	// database, to insert fixture rows between migration steps.
+	Exec func(ctx context.Context, query string, args ...any) error
+	// Another opens a second, independent handle on the same database, as
+	// another node or a CLI run beside the server would.
+	Another func(t *testing.T) Migrator
+}
+
+// fixture is a raw row written right after its migration version is applied.
+type fixture struct {
+	version int
+	query   string
+	args    []any
+}
+
+// The fixture instant in the stored format (unix microseconds).
+var fixtureMicros = t0.UnixMicro()
+
+// migrationFixtures are rows in the shape of the schema as of each version,
+// written in SQL both dialects accept. When a migration changes a table, add
+// rows here in the shape it leaves, and extend checkFixtures with what a
+// later schema must still return for them (Hydra's migration tests).
+var migrationFixtures = []fixture{
+	{1, `INSERT INTO tenants (id, name, issuer, domain, scope_pattern, rev, created_at, updated_at, version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		[]any{"fx", "Fixture", "https://id.example.com/t/fx", "Id.Example.com", "^[a-z:]+$", int64(7), fixtureMicros, fixtureMicros + 1, int64(3)}},
+	{1, `INSERT INTO apis (tenant_id, id, identifier, name, signing_alg, access_token_ttl, platform, created_at, updated_at, version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		[]any{"fx", "platform", "https://id.example.com/t/fx/api/v1", "Platform", "ES256", int64(time.Hour), true, fixtureMicros, fixtureMicros, int64(1)}},
+	{1, `INSERT INTO scopes (tenant_id, name, display_name, description, kind, api_id, claims, created_at, updated_at, version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		[]any{"fx", "users:write", "Manage users", "Manage users.", "platform", "platform", "[]", fixtureMicros, fixtureMicros, int64(2)}},
+	{1, `INSERT INTO scopes (tenant_id, name, display_name, description, kind, api_id, claims, created_at, updated_at, version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		[]any{"fx", "email", "Email", "Your email.", "oidc", nil, `["email","email_verified"]`, fixtureMicros, fixtureMicros, int64(1)}},
+	{1, `INSERT INTO scope_implies (tenant_id, scope, implied, pos) VALUES ($1, $2, $3, $4)`,
+		[]any{"fx", "users:write", "users:read", 0}},
+	{1, `INSERT INTO applications (tenant_id, client_id, name, type, redirect_uris, grant_types, scope_policy, consent,
+		access_token_ttl, refresh_idle_ttl, refresh_absolute_ttl, created_at, updated_at, version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		[]any{"fx", "console", "Console", "web", `["https://id.example.com/console/cb"]`, `["authorization_code","refresh_token"]`,
+			"strict", "implicit", int64(0), int64(24 * time.Hour), int64(720 * time.Hour), fixtureMicros, fixtureMicros, int64(4)}},
+	{1, `INSERT INTO application_scopes (tenant_id, client_id, scope, pos) VALUES ($1, $2, $3, $4)`,
+		[]any{"fx", "console", "users:write", 1}},
+	{1, `INSERT INTO application_scopes (tenant_id, client_id, scope, pos) VALUES ($1, $2, $3, $4)`,
+		[]any{"fx", "console", "email", 0}},
+	{1, `INSERT INTO client_secrets (tenant_id, client_id, id, hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		[]any{"fx", "console", "sec1", []byte{0xde, 0xad, 0xbe, 0xef}, fixtureMicros, nil}},
+	{1, `INSERT INTO signing_keys (tenant_id, kid, alg, state, public_jwk, private_sealed, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		[]any{"fx", "kid1", "ES256", "current", []byte(`{"kty":"EC"}`), []byte{1, 2, 3}, fixtureMicros, fixtureMicros}},
+	{1, `INSERT INTO revocations (tenant_id, jti, expires_at, revoked_at) VALUES ($1, $2, $3, $4)`,
+		[]any{"fx", "jti1", fixtureMicros + int64(time.Hour/time.Microsecond), fixtureMicros}},
+	{1, `INSERT INTO audit_events (tenant_id, id, type, time, actor_type, actor_id, client_id, subject, audience, scopes, details)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		[]any{"fx", "01J0000000FX", "oauth.token_issued", fixtureMicros, "client", "console", "console", "usr_1", "aud",
+			`["users:write"]`, `{"granted":["users:write"]}`}},
+	{1, `INSERT INTO audit_event_scopes (tenant_id, event_id, scope) VALUES ($1, $2, $3)`,
+		[]any{"fx", "01J0000000FX", "users:write"}},
+}
+
+// checkFixtures reads every fixture row back through the store as of the
+// latest schema.
+func checkFixtures(t *testing.T, s store.Store) {
+	t.Helper()
+	ctx := t.Context()
+	at := us(t0)
+	tn, err := s.Tenants().GetByDomain(ctx, "id.example.com")
+	must(t, err)
+	equal(t, "tenant", tn, model.Tenant{ID: "fx", Name: "Fixture", Issuer: "https://id.example.com/t/fx", Domain: "Id.Example.com",
+		ScopePattern: "^[a-z:]+$", Rev: 7, CreatedAt: at, UpdatedAt: at.Add(time.Microsecond), Version: 3})
+	api, err := s.APIs().Get(ctx, "fx", "platform")
+	must(t, err)
+	equal(t, "API", api, model.API{TenantID: "fx", ID: "platform", Identifier: "https://id.example.com/t/fx/api/v1", Name: "Platform",
+		SigningAlg: "ES256", AccessTokenTTL: time.Hour, Platform: true, CreatedAt: at, UpdatedAt: at, Version: 1})
+	all, err := s.Scopes().All(ctx, "fx")
+	must(t, err)
+	equal(t, "scopes", all, []model.Scope{
+		{TenantID: "fx", Name: "email", DisplayName: "Email", Description: "Your email.", Kind: model.KindOIDC,
+			Claims: []string{"email", "email_verified"}, CreatedAt: at, UpdatedAt: at, Version: 1},
+		{TenantID: "fx", Name: "users:write", DisplayName: "Manage users", Description: "Manage users.", Kind: model.KindPlatform,
+			APIID: "platform", Implies: []string{"users:read"}, CreatedAt: at, UpdatedAt: at, Version: 2},
+	})
+	app, err := s.Applications().Get(ctx, "fx", "console")
+	must(t, err)
+	equal(t, "application", app, model.Application{TenantID: "fx", ClientID: "console", Name: "Console", Type: model.AppWeb,
+		RedirectURIs: []string{"https://id.example.com/console/cb"}, GrantTypes: []string{"authorization_code", "refresh_token"},
+		AllowedScopes: []string{"email", "users:write"}, ScopePolicy: "strict", Consent: "implicit",
+		RefreshIdleTTL: 24 * time.Hour, RefreshAbsoluteTTL: 720 * time.Hour, CreatedAt: at, UpdatedAt: at, Version: 4})
+	secrets, err := s.Applications().Secrets(ctx, "fx", "console")
+	must(t, err)
+	equal(t, "secrets", secrets, []model.ClientSecret{{TenantID: "fx", ClientID: "console", ID: "sec1", Hash: []byte{0xde, 0xad, 0xbe, 0xef}, CreatedAt: at}})
+	keys, err := s.Keys().List(ctx, "fx")
+	must(t, err)
+	equal(t, "keys", keys, []model.SigningKey{{TenantID: "fx", KID: "kid1", Alg: "ES256", State: model.KeyCurrent,
+		PublicJWK: []byte(`{"kty":"EC"}`), PrivateSealed: []byte{1, 2, 3}, CreatedAt: at, UpdatedAt: at}})
+	ok, err := s.Revocations().IsRevoked(ctx, "fx", "jti1")
+	must(t, err)
+	equal(t, "revoked", ok, true)
+	events, err := s.Audit().Search(ctx, store.AuditQuery{TenantID: "fx", Scope: "users:write"})
+	must(t, err)
+	equal(t, "events", events, []model.AuditEvent{{ID: "01J0000000FX", TenantID: "fx", Type: "oauth.token_issued", Time: at,
+		ActorType: "client", ActorID: "console", ClientID: "console", Subject: "usr_1", Audience: "aud",
+		Scopes: []string{"users:write"}, Details: json.RawMessage(`{"granted":["users:write"]}`)}})
+	holders, err := s.Scopes().Holders(ctx, "fx", "users:write")
+	must(t, err)
+	equal(t, "holders", holders, []string{"console"})
+}
+
+// RunMigrationTests checks a SQL backend's migrations: fixture rows written
+// between steps survive every later step and re-runs, Migrate is idempotent,
+// and several nodes may migrate one database at once. open must return a
+// fresh, empty, unmigrated database for each call and register its cleanup.
+func RunMigrationTests(t *testing.T, open func(t *testing.T) MigrationEnv) {
+	t.Run("fixture rows survive later steps and re-runs", func(t *testing.T) {
+		env := open(t)
+		ctx := t.Context()
+		last := 0
+		for _, f := range migrationFixtures {
+			if f.version != last {
+				must(t, env.Migrator.MigrateTo(ctx, f.version))
+				v, err := env.Migrator.SchemaVersion(ctx)
+				must(t, err)
+				equal(t, "schema version after step", v, f.version)
+				last = f.version
+			}
+			if err := env.Exec(ctx, f.query, f.args...); err != nil {
+				t.Fatalf("fixture for version %d: %v\n%s", f.version, err, f.query)
+			}
+		}
+		must(t, env.Migrator.Migrate(ctx))
+		must(t, env.Migrator.Migrate(ctx))
+		v, err := env.Migrator.SchemaVersion(ctx)
+		must(t, err)
+		if v < last {
+			t.Fatalf("schema version %d after Migrate, below the fixtures' %d", v, last)
+		}
+		checkFixtures(t, env.Store)
+	})
+	t.Run("Migrate is idempotent", func(t *testing.T) {
+		env := open(t)
+		ctx := t.Context()
+		v0, err := env.Migrator.SchemaVersion(ctx)
+		must(t, err)
+		equal(t, "empty database", v0, 0)
+		must(t, env.Migrator.Migrate(ctx))
+		v1, err := env.Migrator.SchemaVersion(ctx)
+		must(t, err)
+		if v1 < 1 {
+			t.Fatalf("schema version %d after Migrate", v1)
+		}
+		must(t, env.Migrator.Migrate(ctx))
+		v2, err := env.Migrator.SchemaVersion(ctx)
+		must(t, err)
+		equal(t, "version after re-run", v2, v1)
+		must(t, env.Store.Tenants().Create(ctx, newTenant("a")))
+	})
+	t.Run("several nodes migrate one database at once", func(t *testing.T) {
+		env := open(t)
+		ctx := t.Context()
+		nodes := []Migrator{env.Migrator}
+		for range 3 {
+			nodes = append(nodes, env.Another(t))
+		}
+		errs := make([]error, len(nodes))
+		var wg sync.WaitGroup
+		for i, m := range nodes {
+			wg.Go(func() { errs[i] = m.Migrate(ctx) })
+		}
+		wg.Wait()
+		must(t, errors.Join(errs...))
+		must(t, env.Store.Tenants().Create(ctx, newTenant("a")))
+	})
+}
