@@ -39,6 +39,13 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	logger := cfg.NewLogger(c.stderr)
 	logger.Info("starting", "config", cfg.String())
 
+	if cfg.Demo || !cfg.Postgres() {
+		// The data directory holds the database, the demo master key and
+		// demo.json: owner only.
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return fmt.Errorf("create data directory: %w", err)
+		}
+	}
 	sealer, err := loadSealer(cfg, cfg.Demo)
 	if err != nil {
 		return err

@@ -103,7 +103,7 @@ func getToken(t *testing.T, issuer, clientID, secret, audience, scope string) (i
 }
 
 func TestServeDemo(t *testing.T) {
-	dataDir := t.TempDir()
+	dataDir := filepath.Join(t.TempDir(), "data") // created by serve
 	addr, stop, stdout := serveDemo(t, dataDir, "127.0.0.1:0")
 	port := addr[strings.LastIndexByte(addr, ':')+1:]
 

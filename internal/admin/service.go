@@ -88,14 +88,14 @@ func (s *Service) write(ctx context.Context, actor Actor, fn func(tx store.Repos
 		return errors.New("admin: Service.Store is nil")
 	}
 	now := s.now()
-	var types []string
+	var written []event
 	err := s.Store.InTx(ctx, func(tx store.Repos) error {
 		evs, err := fn(tx, now)
 		if err != nil || len(evs) == 0 {
 			return err
 		}
 		rows := make([]model.AuditEvent, 0, len(evs))
-		types = types[:0]
+		written = evs
 		for _, e := range evs {
 			details, err := json.Marshal(e.Details)
 			if err != nil {
@@ -113,15 +113,15 @@ func (s *Service) write(ctx context.Context, actor Actor, fn func(tx store.Repos
 				Scopes:    e.Scopes,
 				Details:   details,
 			})
-			types = append(types, e.Type)
 		}
 		return tx.Audit().Append(ctx, rows)
 	})
 	if err != nil {
 		return err
 	}
-	for _, t := range types {
-		s.logger().LogAttrs(ctx, slog.LevelInfo, "admin change", slog.String("event", t), slog.String("actor_type", actor.Type), slog.String("actor_id", actor.ID))
+	for _, e := range written {
+		s.logger().LogAttrs(ctx, slog.LevelInfo, "admin change", slog.String("event", e.Type), slog.String("tenant", e.TenantID),
+			slog.String("actor_type", actor.Type), slog.String("actor_id", actor.ID))
 	}
 	return nil
 }
