@@ -82,6 +82,16 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, snap *catalog.Sn
 	}
 	req := &tokenRequest{snap: snap, app: app, form: form, grantType: grantType}
 	out, err := h.runGrant(ctx, req)
+	if err != nil && refusedByConfig(err) {
+		// The snapshot may be a moment old (an allowlist or grant type changed
+		// on another node): re-check the revision once before refusing.
+		if fresh, ferr := h.Catalog.Fresh(ctx, snap.Tenant.ID); ferr == nil && fresh != snap {
+			if a, ok := fresh.App(app.ClientID); ok {
+				req.snap, req.app = fresh, a
+				out, err = h.runGrant(ctx, req)
+			}
+		}
+	}
 	if err != nil {
 		h.recordRefusal(ctx, req, out, err)
 		return err
@@ -92,6 +102,16 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, snap *catalog.Sn
 	}
 	writeJSON(w, http.StatusOK, out.resp)
 	return nil
+}
+
+// refusedByConfig reports whether an error follows from the tenant's
+// configuration (and so might not stand against a newer snapshot).
+func refusedByConfig(err error) bool {
+	switch oautherr.As(err).Code {
+	case oautherr.InvalidScope, oautherr.InvalidTarget, oautherr.UnauthorizedClient:
+		return true
+	}
+	return false
 }
 
 // runGrant dispatches to the grant hook after the checks common to all.
