@@ -235,4 +235,3 @@ func must(t testing.TB, err error) {
 
 // HTTPClient is a client with a timeout, for tests.
 func HTTPClient() *http.Client { return &http.Client{Timeout: 10 * time.Second} }
-
