@@ -66,8 +66,8 @@ type Env struct {
 func (e *Env) Issuer(tenantID string) string { return e.URL + "/t/" + tenantID }
 
 // Start opens a fresh database, starts a node on 127.0.0.1 and stops it at
-// the end of the test.
-func Start(t testing.TB) *Env {
+// the end of the test. opts may adjust the server's options before it starts.
+func Start(t testing.TB, opts ...func(*server.Options)) *Env {
 	t.Helper()
 	ctx := context.Background()
 	st := OpenStore(t)
@@ -85,10 +85,14 @@ func Start(t testing.TB) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(ctx, server.Options{
+	o := server.Options{
 		Store: st, Sealer: sealer, Audit: log, Now: clock.Now,
 		CacheRefresh: 50 * time.Millisecond, ShutdownTimeout: 5 * time.Second,
-	})
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	srv, err := server.New(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
