@@ -8,8 +8,8 @@ import (
 
 	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/catalog"
-	"github.com/intelliauth/intelliauth/internal/store"
 	"github.com/intelliauth/intelliauth/internal/server/servertest"
+	"github.com/intelliauth/intelliauth/internal/store"
 )
 
 func TestCatalog(t *testing.T) {
