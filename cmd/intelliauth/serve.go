@@ -9,9 +9,12 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/audit"
@@ -100,6 +103,14 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		_ = auditLog.Close(context.WithoutCancel(ctx))
 		return err
 	}
+	if cfg.DebugAddr != "" {
+		stopDebug, err := serveDebug(ctx, cfg.DebugAddr, logger)
+		if err != nil {
+			_ = auditLog.Close(context.WithoutCancel(ctx))
+			return err
+		}
+		defer stopDebug()
+	}
 	if c.onListen != nil {
 		c.onListen(ln.Addr().String())
 	}
@@ -184,4 +195,23 @@ func printDemo(w io.Writer, d admin.Demo, path string) {
 	fmt.Fprintf(w, "\nGet an access token for reporting-job:\n\n  %s\n\n", demoCurl(d))
 	fmt.Fprintf(w, "Explain the decision:  go run ./cmd/intelliauth explain --tenant %s --client legacy-batch --audience api.banking.example.com --scope \"read:transactions payments:approve\"\n", admin.DemoTenantID)
 	fmt.Fprintf(w, "Everything above is in %s (mode 0600).\n\n", path)
+}
+
+// serveDebug serves net/http/pprof on its own loopback listener, apart from
+// the public handler, so profiles are never reachable through the issuer.
+func serveDebug(ctx context.Context, addr string, logger *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("debug listener %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+	go func() { _ = hs.Serve(ln) }()
+	logger.Info("debug listener (pprof)", "addr", ln.Addr().String())
+	return func() { _ = hs.Close() }, nil
 }

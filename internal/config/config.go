@@ -45,6 +45,9 @@ type Config struct {
 	AllowInsecureIssuer bool
 	// Demo seeds the demo tenant and generates a master key when none is set.
 	Demo bool
+	// DebugAddr, when set, serves net/http/pprof on this separate, loopback-
+	// only address (for CPU profiles under load); empty disables it.
+	DebugAddr string
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
 	// LogFormat is json or text.
@@ -74,6 +77,7 @@ const (
 	EnvTrustedProxies      = "INTELLIAUTH_TRUSTED_PROXIES"
 	EnvAllowInsecureIssuer = "INTELLIAUTH_ALLOW_INSECURE_ISSUER"
 	EnvDemo                = "INTELLIAUTH_DEMO"
+	EnvDebugAddr           = "INTELLIAUTH_DEBUG_ADDR"
 	EnvLogLevel            = "INTELLIAUTH_LOG_LEVEL"
 	EnvLogFormat           = "INTELLIAUTH_LOG_FORMAT"
 )
@@ -127,6 +131,7 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
 	str(EnvMasterKeyFile, &c.MasterKeyFile)
 	str(EnvTLSCert, &c.TLSCert)
 	str(EnvTLSKey, &c.TLSKey)
+	str(EnvDebugAddr, &c.DebugAddr)
 	str(EnvLogLevel, &c.LogLevel)
 	str(EnvLogFormat, &c.LogFormat)
 	boolean(EnvAllowInsecureIssuer, &c.AllowInsecureIssuer)
@@ -182,6 +187,7 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS private key PEM file (with --tls-cert) [$"+EnvTLSKey+"]")
 	fs.Var(&prefixList{dst: &c.TrustedProxies}, "trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-* headers are trusted; repeatable [$"+EnvTrustedProxies+", comma-separated]")
 	fs.BoolVar(&c.AllowInsecureIssuer, "allow-insecure-issuer", c.AllowInsecureIssuer, "allow an http:// public URL off loopback [$"+EnvAllowInsecureIssuer+"]")
+	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, "loopback address serving /debug/pprof/ for profiling (empty: off) [$"+EnvDebugAddr+"]")
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "seed the demo tenant, generate a master key in the data directory, write demo.json [$"+EnvDemo+"]")
 }
 
@@ -295,6 +301,12 @@ func (c Config) Validate() error {
 			errs.add("public URL %q must not have a query or fragment", c.PublicURL)
 		case u.Scheme == "http" && !IsLoopbackHost(u.Hostname()) && !c.AllowInsecureIssuer:
 			errs.add("public URL %q uses http:// off loopback; issuers must be https (RFC 8414 §2, RFC 9700). Serve TLS (--tls-cert/--tls-key) or sit behind a TLS proxy and set an https public URL; --allow-insecure-issuer overrides this for private networks", c.PublicURL)
+		}
+	}
+	if c.DebugAddr != "" {
+		// Profiles expose memory contents and cost CPU: never off-host.
+		if host, _, err := net.SplitHostPort(c.DebugAddr); err != nil || !IsLoopbackHost(host) {
+			errs.add("debug addr %q must be a loopback host:port (e.g. 127.0.0.1:6060)", c.DebugAddr)
 		}
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {

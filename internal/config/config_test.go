@@ -125,6 +125,10 @@ func TestValidate(t *testing.T) {
 			c.LogFormat = "xml"
 			c.Database = "mysql://x"
 		}, []string{"host:port", "absolute http(s) URL", "both --tls-cert and --tls-key", "log level", "log format", "only postgres://", "no master key"}},
+		{"debug listener only on loopback", func(c *Config) {
+			c.MasterKey = goodKey
+			c.DebugAddr = "0.0.0.0:6060"
+		}, []string{"debug addr"}},
 		{"wildcard addr needs a public URL", func(c *Config) {
 			c.MasterKey = goodKey
 			c.Addr = ":8080"
