@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -400,5 +399,3 @@ func printBench(w io.Writer, r BenchResult) {
 		fmt.Fprintf(w, "first error   %s\n", r.SampleBody)
 	}
 }
-
-var _ = errors.New

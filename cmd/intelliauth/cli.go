@@ -109,10 +109,7 @@ func describe(err error) string {
 		}
 		return b.String()
 	}
-	var ce *config.Error
-	if errors.As(err, &ce) {
-		return err.Error()
-	}
+	// config.Error already lists one problem per line.
 	return err.Error()
 }
 
