@@ -200,15 +200,19 @@ func bench(ctx context.Context, o benchOptions, tokenURL string) (BenchResult, e
 	// RFC 6749 §2.3.1: id and secret are form-encoded before Basic.
 	user, pass := url.QueryEscape(o.clientID), url.QueryEscape(o.clientSecret)
 
-	var measuring atomic.Bool
+	// The run is timed by wall-clock windows, not by cancelling requests:
+	// a request cut off mid-flight would make the server log a spurious
+	// failure. A response counts when it was both sent and received inside
+	// the measuring window; requests in flight at its end finish unseen.
+	start := time.Now()
+	measureFrom := start.Add(o.warmup)
+	measureTo := measureFrom.Add(o.duration)
 	var sample atomic.Value
 	type worker struct {
 		lat    []time.Duration
 		errors map[string]int64
 	}
 	workers := make([]*worker, o.concurrency)
-	loadCtx, stop := context.WithTimeout(ctx, o.warmup+o.duration)
-	defer stop()
 	var wg sync.WaitGroup
 	for i := range workers {
 		w := &worker{lat: make([]time.Duration, 0, 4096), errors: map[string]int64{}}
@@ -217,25 +221,27 @@ func bench(ctx context.Context, o benchOptions, tokenURL string) (BenchResult, e
 		go func() {
 			defer wg.Done()
 			buf := make([]byte, 0, 4096)
-			for loadCtx.Err() == nil {
-				req, err := http.NewRequestWithContext(loadCtx, http.MethodPost, tokenURL, strings.NewReader(body))
+			for ctx.Err() == nil {
+				sent := time.Now()
+				if !sent.Before(measureTo) {
+					return
+				}
+				req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(body))
 				if err != nil {
 					w.errors["request"]++
 					return
 				}
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 				req.SetBasicAuth(user, pass)
-				start := time.Now()
 				resp, err := client.Do(req)
 				var cause string
 				if err != nil {
-					if loadCtx.Err() != nil {
-						return // the run ended mid-request; not an error
+					if ctx.Err() != nil {
+						return // interrupted (Ctrl-C); the run reports ctx's error
 					}
 					cause = "transport"
 				} else {
-					buf = buf[:0]
-					b := bytes.NewBuffer(buf)
+					b := bytes.NewBuffer(buf[:0])
 					_, rerr := io.Copy(b, io.LimitReader(resp.Body, 64<<10))
 					resp.Body.Close()
 					buf = b.Bytes()
@@ -251,31 +257,23 @@ func bench(ctx context.Context, o benchOptions, tokenURL string) (BenchResult, e
 						sample.Store(fmt.Sprintf("HTTP %d %s", resp.StatusCode, truncateBody(buf)))
 					}
 				}
-				elapsed := time.Since(start)
-				if !measuring.Load() {
-					continue
+				done := time.Now()
+				if sent.Before(measureFrom) || done.After(measureTo) {
+					continue // warm-up, or finished after the window
 				}
 				if cause != "" {
 					w.errors[cause]++
 					continue
 				}
-				w.lat = append(w.lat, elapsed)
+				w.lat = append(w.lat, done.Sub(sent))
 			}
 		}()
 	}
-	if o.warmup > 0 {
-		select {
-		case <-time.After(o.warmup):
-		case <-ctx.Done():
-		}
-	}
-	measuring.Store(true)
-	began := time.Now()
 	wg.Wait()
-	elapsed := time.Since(began)
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
+	elapsed := o.duration
 
 	var all []time.Duration
 	for _, w := range workers {
