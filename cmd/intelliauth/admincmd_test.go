@@ -137,3 +137,14 @@ func TestAdminErrors(t *testing.T) {
 		t.Fatalf("no master key: exit %d %s", code, errOut)
 	}
 }
+
+func TestFlagsOverrideEnvironment(t *testing.T) {
+	env := adminEnv(t)
+	must(t, env, "tenant", "create", "acme", "--issuer", "https://auth.example.com/t/acme")
+	if out := must(t, env, "tenant", "list"); !strings.Contains(out, "acme") {
+		t.Fatalf("env data dir: %s", out)
+	}
+	if out := must(t, env, "tenant", "list", "--data-dir", t.TempDir()); strings.Contains(out, "acme") {
+		t.Fatalf("--data-dir must override %s: %s", "INTELLIAUTH_DATA_DIR", out)
+	}
+}

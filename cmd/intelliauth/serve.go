@@ -87,6 +87,11 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		printDemo(c.stdout, demo, cfg.DemoFile())
 	}
 
+	if !cfg.Demo {
+		if ts, err := db.Tenants().List(ctx); err == nil && len(ts) == 0 {
+			logger.Warn("no tenants yet: create one with `intelliauth tenant create <id> --public-url <url>`, or start with --demo")
+		}
+	}
 	auditLog := audit.New(db.Audit(), logger, audit.Options{})
 	srv, err := server.New(ctx, server.Options{
 		Store:               db,
