@@ -25,6 +25,12 @@ var migrationFiles embed.FS
 const busyTimeoutMS = 10000
 
 // Dialect returns what sqlstore needs to know about SQLite.
+//
+// A note for future migrations: each runs inside a transaction with
+// foreign_keys on, and SQLite ignores PRAGMA foreign_keys inside a
+// transaction. A migration that rebuilds a table (the SQLite way to alter a
+// constraint) must start with PRAGMA defer_foreign_keys = ON and leave the
+// references valid by its end.
 func Dialect() sqlstore.Dialect {
 	sub, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
