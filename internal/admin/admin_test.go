@@ -224,7 +224,6 @@ func TestUpdateTenantMovesPlatformAPI(t *testing.T) {
 	ctx := t.Context()
 	iss := "https://id.example.com/t/acme"
 	ten, err := f.svc.UpdateTenant(ctx, f.actor, "acme", TenantUpdate{Issuer: &iss})
-	skipIfStoreKeepsIssuer(t, err)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,16 +249,5 @@ func TestUpdateTenantMovesPlatformAPI(t *testing.T) {
 	f.unchanged(t, "acme", n)
 	if _, err := f.svc.UpdateTenant(ctx, f.actor, "nope", TenantUpdate{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown tenant: %v", err)
-	}
-}
-
-// skipIfStoreKeepsIssuer skips a test whose issuer change the store ignored:
-// store.Tenants.Update is documented to replace name, domain and scope
-// pattern only, and UpdateTenant refuses to report a change that did not
-// happen. Remove once the storage contract includes the issuer.
-func skipIfStoreKeepsIssuer(t *testing.T, err error) {
-	t.Helper()
-	if err != nil && strings.Contains(err.Error(), "the store did not change the issuer") {
-		t.Skip("store.Tenants.Update does not replace the issuer yet (storage contract); UpdateTenant reports it: ", err)
 	}
 }

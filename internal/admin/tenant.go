@@ -146,9 +146,6 @@ func (s *Service) UpdateTenant(ctx context.Context, actor Actor, id string, upd 
 		if err != nil {
 			return nil, fmt.Errorf("update tenant %q: %w", id, err)
 		}
-		if stored.Issuer != after.Issuer {
-			return nil, fmt.Errorf("update tenant %q: the store did not change the issuer", id)
-		}
 		out = stored
 		if before.Issuer != after.Issuer {
 			api, err := tx.APIs().Get(ctx, id, model.PlatformAPIID)

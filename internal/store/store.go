@@ -55,8 +55,9 @@ type Tenants interface {
 	GetByDomain(ctx context.Context, host string) (model.Tenant, error)
 	// List returns every tenant ordered by ID.
 	List(ctx context.Context) ([]model.Tenant, error)
-	// Update replaces name, domain and scope pattern when t.Version matches
-	// the stored version (else ErrPrecondition); it bumps Version and Rev.
+	// Update replaces name, issuer, domain and scope pattern when t.Version
+	// matches the stored version (else ErrPrecondition); it bumps Version and
+	// Rev, so every node reloads the tenant (tokens then carry the new iss).
 	Update(ctx context.Context, t model.Tenant) (model.Tenant, error)
 	// Revs returns every tenant's configuration revision, so a node can see
 	// which of its caches are stale with one cheap query.

@@ -81,15 +81,15 @@ func (r tenants) List(ctx context.Context) ([]model.Tenant, error) {
 	return out, nil
 }
 
-// Update replaces Name, Domain and ScopePattern (not Issuer, which follows
-// the ID) when t.Version matches, and bumps Version and Rev.
+// Update replaces Name, Issuer, Domain and ScopePattern when t.Version
+// matches, and bumps Version and Rev.
 func (r tenants) Update(ctx context.Context, t model.Tenant) (model.Tenant, error) {
 	var out model.Tenant
 	err := r.write(ctx, func(q querier) error {
 		res, err := q.ExecContext(ctx, `UPDATE tenants
-			SET name = $3, domain = $4, scope_pattern = $5, updated_at = $6, version = version + 1, rev = rev + 1
+			SET name = $3, domain = $4, scope_pattern = $5, updated_at = $6, issuer = $7, version = version + 1, rev = rev + 1
 			WHERE id = $1 AND version = $2`,
-			t.ID, t.Version, t.Name, nullString(t.Domain), t.ScopePattern, micros(r.db.now()))
+			t.ID, t.Version, t.Name, nullString(t.Domain), t.ScopePattern, micros(r.db.now()), t.Issuer)
 		if err != nil {
 			return r.onInsert(err)
 		}
