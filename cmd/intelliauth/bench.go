@@ -1,15 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -178,17 +181,6 @@ func (o *benchOptions) validate() (string, error) {
 // raw signing rate, and relates the two.
 func bench(ctx context.Context, o benchOptions, tokenURL string) (BenchResult, error) {
 	res := BenchResult{TokenURL: tokenURL, Concurrency: o.concurrency, Duration: o.duration.String(), Errors: map[string]int64{}, Cores: runtime.GOMAXPROCS(0)}
-	tr := &http.Transport{
-		Proxy:               nil, // measure the server, not a proxy
-		MaxIdleConns:        o.concurrency,
-		MaxIdleConnsPerHost: o.concurrency,
-		MaxConnsPerHost:     o.concurrency,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-		ForceAttemptHTTP2:   false,
-	}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	form := url.Values{"grant_type": {"client_credentials"}}
 	if o.audience != "" {
 		form.Set("audience", o.audience)
@@ -196,9 +188,15 @@ func bench(ctx context.Context, o benchOptions, tokenURL string) (BenchResult, e
 	if o.scope != "" {
 		form.Set("scope", o.scope)
 	}
-	body := form.Encode()
-	// RFC 6749 §2.3.1: id and secret are form-encoded before Basic.
-	user, pass := url.QueryEscape(o.clientID), url.QueryEscape(o.clientSecret)
+	// The request is serialized once by net/http and replayed on each
+	// worker's own keep-alive connection; responses are parsed by
+	// http.ReadResponse. Like wrk, this keeps the load generator's own cost
+	// small — net/http's client transport spends more CPU per request than
+	// the server's token path, and both share this machine's cores.
+	wire, target, err := requestBytes(tokenURL, form.Encode(), o.clientID, o.clientSecret)
+	if err != nil {
+		return res, err
+	}
 
 	// The run is timed by wall-clock windows, not by cancelling requests:
 	// a request cut off mid-flight would make the server log a spurious
@@ -220,42 +218,41 @@ func bench(ctx context.Context, o benchOptions, tokenURL string) (BenchResult, e
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var c *benchConn
+			defer func() { c.close() }()
 			buf := make([]byte, 0, 4096)
 			for ctx.Err() == nil {
 				sent := time.Now()
 				if !sent.Before(measureTo) {
 					return
 				}
-				req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(body))
-				if err != nil {
-					w.errors["request"]++
-					return
-				}
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				req.SetBasicAuth(user, pass)
-				resp, err := client.Do(req)
 				var cause string
-				if err != nil {
-					if ctx.Err() != nil {
-						return // interrupted (Ctrl-C); the run reports ctx's error
+				if c == nil {
+					if c, err = dialBench(ctx, target); err != nil {
+						if ctx.Err() != nil {
+							return
+						}
+						w.errors["transport"]++
+						time.Sleep(10 * time.Millisecond)
+						continue
 					}
+				}
+				status, body, keep, err := c.roundTrip(wire, buf[:0])
+				buf = body
+				switch {
+				case err != nil:
 					cause = "transport"
-				} else {
-					b := bytes.NewBuffer(buf[:0])
-					_, rerr := io.Copy(b, io.LimitReader(resp.Body, 64<<10))
-					resp.Body.Close()
-					buf = b.Bytes()
-					switch {
-					case rerr != nil:
-						cause = "transport"
-					case resp.StatusCode != http.StatusOK:
-						cause = fmt.Sprintf("HTTP %d", resp.StatusCode)
-					case !hasAccessToken(buf):
-						cause = "no access_token"
-					}
-					if cause != "" && sample.Load() == nil {
-						sample.Store(fmt.Sprintf("HTTP %d %s", resp.StatusCode, truncateBody(buf)))
-					}
+				case status != http.StatusOK:
+					cause = fmt.Sprintf("HTTP %d", status)
+				case !hasAccessToken(body):
+					cause = "no access_token"
+				}
+				if err != nil || !keep {
+					c.close()
+					c = nil
+				}
+				if cause != "" && err == nil && sample.Load() == nil {
+					sample.Store(fmt.Sprintf("HTTP %d %s", status, truncateBody(body)))
 				}
 				done := time.Now()
 				if sent.Before(measureFrom) || done.After(measureTo) {
@@ -293,8 +290,6 @@ func bench(ctx context.Context, o benchOptions, tokenURL string) (BenchResult, e
 	if s, ok := sample.Load().(string); ok {
 		res.SampleBody = s
 	}
-	tr.CloseIdleConnections()
-
 	signs, err := signRate(ctx, o.signDuration)
 	if err != nil {
 		return res, err
@@ -395,5 +390,82 @@ func printBench(w io.Writer, r BenchResult) {
 	fmt.Fprintf(w, "ratio         %.3f tokens/s ÷ signs/s\n", r.Ratio)
 	if r.SampleBody != "" {
 		fmt.Fprintf(w, "first error   %s\n", r.SampleBody)
+	}
+}
+
+// benchTarget is where and how the bench connects.
+type benchTarget struct {
+	addr       string
+	tls        bool
+	serverName string
+}
+
+// requestBytes serializes the token request once, with net/http.
+func requestBytes(tokenURL, body, clientID, secret string) ([]byte, benchTarget, error) {
+	req, err := http.NewRequest(http.MethodPost, tokenURL, strings.NewReader(body))
+	if err != nil {
+		return nil, benchTarget{}, fmt.Errorf("bench: build request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	// RFC 6749 §2.3.1: id and secret are form-encoded before Basic.
+	req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(secret))
+	var b bytes.Buffer
+	if err := req.Write(&b); err != nil {
+		return nil, benchTarget{}, fmt.Errorf("bench: serialize request: %w", err)
+	}
+	t := benchTarget{addr: req.URL.Host, tls: req.URL.Scheme == "https", serverName: req.URL.Hostname()}
+	if req.URL.Port() == "" {
+		port := "80"
+		if t.tls {
+			port = "443"
+		}
+		t.addr = net.JoinHostPort(req.URL.Hostname(), port)
+	}
+	return b.Bytes(), t, nil
+}
+
+// benchConn is one keep-alive connection of one bench worker.
+type benchConn struct {
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+func dialBench(ctx context.Context, t benchTarget) (*benchConn, error) {
+	d := net.Dialer{Timeout: 10 * time.Second}
+	conn, err := d.DialContext(ctx, "tcp", t.addr)
+	if err != nil {
+		return nil, err
+	}
+	if t.tls {
+		tc := tls.Client(conn, &tls.Config{ServerName: t.serverName, MinVersion: tls.VersionTLS12})
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		conn = tc
+	}
+	return &benchConn{conn: conn, r: bufio.NewReaderSize(conn, 8192)}, nil
+}
+
+// roundTrip sends wire and reads one response into buf. keep says whether
+// the connection may carry the next request.
+func (c *benchConn) roundTrip(wire, buf []byte) (status int, body []byte, keep bool, err error) {
+	_ = c.conn.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := c.conn.Write(wire); err != nil {
+		return 0, buf, false, err
+	}
+	resp, err := http.ReadResponse(c.r, nil)
+	if err != nil {
+		return 0, buf, false, err
+	}
+	b := bytes.NewBuffer(buf)
+	_, err = io.Copy(b, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	return resp.StatusCode, b.Bytes(), !resp.Close, err
+}
+
+func (c *benchConn) close() {
+	if c != nil {
+		c.conn.Close()
 	}
 }

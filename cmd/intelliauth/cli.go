@@ -26,6 +26,9 @@ import (
 type cli struct {
 	stdout, stderr io.Writer
 	lookupEnv      func(string) (string, bool)
+	// setGCPercent is debug.SetGCPercent in the binary; nil in tests, which
+	// share one process.
+	setGCPercent func(int) int
 	// onListen, when set, is told the address serve listens on (tests).
 	onListen func(addr string)
 }
