@@ -47,6 +47,7 @@ func Dialect() sqlstore.Dialect {
 		panic(err)
 	}
 	return sqlstore.Dialect{
+		MultiRowInsert:        true,
 		Name:                  "postgres",
 		Migrations:            sub,
 		IsUniqueViolation:     func(err error) bool { return sqlState(err) == uniqueViolation },

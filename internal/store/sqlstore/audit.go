@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/store"
@@ -14,12 +16,15 @@ type audit struct{ repos }
 
 const auditCols = `tenant_id, id, type, time, actor_type, actor_id, client_id, subject, audience, scopes, details`
 
-// Events are inserted with one prepared single-row statement per table,
-// executed once per row. Measured with BenchmarkAuditAppend on SQLite, this
-// is ~1.6× faster than multi-row INSERTs: modernc resolves $N parameter
-// names by a linear scan, so a wide statement costs the square of its
-// parameter count, and it is re-parsed on every batch. PostgreSQL's cost is
-// its commit round trip and fsync either way.
+// How a batch of rows is inserted depends on Dialect.MultiRowInsert: SQLite
+// runs one prepared single-row statement per row (modernc resolves $N
+// parameter names by a linear scan, so a wide multi-row statement costs the
+// square of its parameter count — ~1.6× slower in BenchmarkAuditAppend);
+// PostgreSQL sends multi-row statements, one round trip per 32 events.
+const (
+	auditEventsPerInsert = 32 // × 11 parameters
+	auditScopesPerInsert = 96 // × 3 parameters
+)
 
 // Append stores every event, and a row per (event, scope) for the Scope
 // filter, in one transaction: all or nothing. An event without ID or tenant
@@ -51,16 +56,60 @@ func (r audit) Append(ctx context.Context, events []model.AuditEvent) error {
 		}
 	}
 	err := r.write(ctx, func(q querier) error {
-		if err := execEach(ctx, q, `INSERT INTO audit_events (`+auditCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, 11, eventArgs); err != nil {
+		if err := r.insert(ctx, q, `INSERT INTO audit_events (`+auditCols+`) VALUES `, 11, auditEventsPerInsert, eventArgs); err != nil {
 			return r.onInsert(err)
 		}
-		if err := execEach(ctx, q, `INSERT INTO audit_event_scopes (tenant_id, event_id, scope) VALUES ($1, $2, $3)`, 3, scopeArgs); err != nil {
+		if err := r.insert(ctx, q, `INSERT INTO audit_event_scopes (tenant_id, event_id, scope) VALUES `, 3, auditScopesPerInsert, scopeArgs); err != nil {
 			return r.onInsert(err)
 		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: append %d audit events: %w", len(events), err)
+	}
+	return nil
+}
+
+// insert writes rows of width columns each, the way the dialect does it best.
+func (r audit) insert(ctx context.Context, q querier, prefix string, width, perStmt int, args []any) error {
+	if r.db.dialect.MultiRowInsert {
+		return insertRows(ctx, q, prefix, width, perStmt, args)
+	}
+	return execEach(ctx, q, prefix+tuple(0, width), width, args)
+}
+
+// tuple returns "($first+1, …, $first+width)".
+func tuple(first, width int) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for j := range width {
+		if j > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(first + j + 1))
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+// insertRows runs prefix followed by as many "($1, …)" tuples of width
+// columns as args holds, at most perStmt tuples per statement.
+func insertRows(ctx context.Context, q querier, prefix string, width, perStmt int, args []any) error {
+	for len(args) > 0 {
+		n := min(len(args)/width, perStmt)
+		var b strings.Builder
+		b.WriteString(prefix)
+		for i := range n {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(tuple(i*width, width))
+		}
+		if _, err := q.ExecContext(ctx, b.String(), args[:n*width]...); err != nil {
+			return err
+		}
+		args = args[n*width:]
 	}
 	return nil
 }

@@ -31,6 +31,11 @@ type Dialect struct {
 	// (PostgreSQL: pg_advisory_xact_lock). SQLite needs none: its write
 	// transactions begin IMMEDIATE, which already excludes other writers.
 	LockMigrations func(ctx context.Context, tx *sql.Tx) error
+	// MultiRowInsert sends a batch of rows as multi-row INSERTs (one round
+	// trip) rather than one prepared statement per row. Right for a database
+	// across a network; wrong for SQLite in process, whose $N binding cost
+	// grows with the square of a statement's parameters.
+	MultiRowInsert bool
 }
 
 func (d Dialect) validate() error {
