@@ -7,6 +7,6 @@
 // Searching the log is store.Audit.Search; this package does not wrap it.
 //
 // It imports internal/model, internal/store and the standard library only —
-// never a database driver, token, protocol or HTTP package; deps_test.go
+// never a database driver, token, protocol or HTTP package; internal/deptest
 // holds that line.
 package audit

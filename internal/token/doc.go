@@ -13,7 +13,7 @@
 //
 // It may import internal/model, internal/store, the public scope package,
 // go-jose and the standard library — never internal/audit, a protocol or
-// HTTP package, or a database driver; deps_test.go holds that line.
+// HTTP package, or a database driver; internal/deptest holds that line.
 // Validation of exp, iss, aud and revocation belongs to the callers
 // (introspection, userinfo), not to this package.
 package token
