@@ -15,11 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
-
-	"github.com/intelliauth/intelliauth/internal/model"
-	"github.com/intelliauth/intelliauth/internal/store"
+	"github.com/intelliauth/intelliauth/internal/server/servertest"
 	"github.com/intelliauth/intelliauth/internal/store/sqlite"
 )
 
@@ -107,18 +103,10 @@ func TestKill9LosesNoAcknowledgedToken(t *testing.T) {
 				if err != nil || body.AccessToken == "" {
 					continue // cut off mid-response: not acknowledged
 				}
-				tok, err := jwt.ParseSigned(body.AccessToken, []jose.SignatureAlgorithm{jose.ES256})
-				if err != nil {
-					continue
-				}
-				var c struct {
-					JTI string `json:"jti"`
-				}
-				if tok.UnsafeClaimsWithoutVerification(&c) == nil {
-					mu.Lock()
-					jtis = append(jtis, c.JTI)
-					mu.Unlock()
-				}
+				jti := servertest.JTI(t, body.AccessToken)
+				mu.Lock()
+				jtis = append(jtis, jti)
+				mu.Unlock()
 			}
 		})
 	}
@@ -138,25 +126,7 @@ func TestKill9LosesNoAcknowledgedToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	logged := map[string]bool{}
-	q := store.AuditQuery{TenantID: "banking", Type: model.EventTokenIssued, Limit: 1000}
-	for {
-		evs, err := db.Audit().Search(t.Context(), q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range evs {
-			var d struct {
-				JTI string `json:"jti"`
-			}
-			_ = json.Unmarshal(e.Details, &d)
-			logged[d.JTI] = true
-		}
-		if len(evs) < q.Limit {
-			break
-		}
-		q.Before = evs[len(evs)-1].ID
-	}
+	logged := servertest.AuditedJTIs(t, db, "banking")
 	for _, j := range jtis {
 		if !logged[j] {
 			t.Fatalf("token %s was acknowledged but its token_issued event is gone after kill -9", j)

@@ -130,3 +130,20 @@ func verifyClient(app *catalog.App, c credentials, now time.Time) bool {
 	}
 	return ok
 }
+
+// authenticatedForm is the first step of the token, introspection and
+// revocation endpoints: read the form, then authenticate the client
+// (RFC 6749 §2.3, RFC 7662 §2.1, RFC 7009 §2.1). It returns the snapshot the
+// client was found in, which may be fresher than the one passed in.
+func (h *Handler) authenticatedForm(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot) (url.Values, credentials, *catalog.Snapshot, *catalog.App, error) {
+	form, err := readForm(w, r)
+	if err != nil {
+		return nil, credentials{}, snap, nil, err
+	}
+	creds, err := readCredentials(r, form)
+	if err != nil {
+		return form, creds, snap, nil, err
+	}
+	snap, app, err := h.authenticate(r.Context(), snap, creds)
+	return form, creds, snap, app, err
+}

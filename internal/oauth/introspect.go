@@ -30,16 +30,7 @@ type introspection struct {
 // authorization"). A token of another tenant, an expired, revoked or
 // malformed one is simply inactive (§2.2).
 func (h *Handler) introspect(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot) error {
-	ctx := r.Context()
-	form, err := readForm(w, r)
-	if err != nil {
-		return err
-	}
-	creds, err := readCredentials(r, form)
-	if err != nil {
-		return err
-	}
-	snap, _, err = h.authenticate(ctx, snap, creds)
+	form, creds, snap, _, err := h.authenticatedForm(w, r, snap)
 	if err != nil {
 		return err
 	}

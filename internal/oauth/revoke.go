@@ -21,15 +21,7 @@ import (
 // If this validation fails, the request is refused").
 func (h *Handler) revoke(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot) error {
 	ctx := r.Context()
-	form, err := readForm(w, r)
-	if err != nil {
-		return err
-	}
-	creds, err := readCredentials(r, form)
-	if err != nil {
-		return err
-	}
-	snap, app, err := h.authenticate(ctx, snap, creds)
+	form, _, snap, app, err := h.authenticatedForm(w, r, snap)
 	if err != nil {
 		return err
 	}

@@ -64,21 +64,13 @@ func (h *Handler) grants() map[string]grantHook {
 // oauth.token_refused.
 func (h *Handler) token(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot) error {
 	ctx := r.Context()
-	form, err := readForm(w, r)
+	form, _, snap, app, err := h.authenticatedForm(w, r, snap)
 	if err != nil {
 		return err
 	}
 	grantType := form.Get("grant_type")
 	if grantType == "" {
 		return oautherr.New(oautherr.InvalidRequest, "grant_type is required")
-	}
-	creds, err := readCredentials(r, form)
-	if err != nil {
-		return err
-	}
-	snap, app, err := h.authenticate(ctx, snap, creds)
-	if err != nil {
-		return err
 	}
 	req := &tokenRequest{snap: snap, app: app, form: form, grantType: grantType}
 	out, err := h.runGrant(ctx, req)

@@ -11,14 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
-
 	"github.com/intelliauth/intelliauth/internal/audit"
-	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/server"
 	"github.com/intelliauth/intelliauth/internal/server/servertest"
-	"github.com/intelliauth/intelliauth/internal/store"
 )
 
 // TestGracefulShutdownLosesNothing stops a node while clients hammer its
@@ -67,17 +62,9 @@ func TestGracefulShutdownLosesNothing(t *testing.T) {
 				if body.AccessToken == "" {
 					continue
 				}
-				tok, err := jwt.ParseSigned(body.AccessToken, []jose.SignatureAlgorithm{jose.ES256})
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				var c struct {
-					JTI string `json:"jti"`
-				}
-				_ = tok.UnsafeClaimsWithoutVerification(&c)
+				jti := servertest.JTI(t, body.AccessToken)
 				mu.Lock()
-				jtis = append(jtis, c.JTI)
+				jtis = append(jtis, jti)
 				mu.Unlock()
 			}
 		})
@@ -92,25 +79,7 @@ func TestGracefulShutdownLosesNothing(t *testing.T) {
 		t.Fatal("no token was issued before shutdown")
 	}
 
-	logged := map[string]bool{}
-	q := store.AuditQuery{TenantID: "banking", Type: model.EventTokenIssued, Limit: 1000}
-	for {
-		evs, err := seedEnv.Store.Audit().Search(t.Context(), q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range evs {
-			var d struct {
-				JTI string `json:"jti"`
-			}
-			_ = json.Unmarshal(e.Details, &d)
-			logged[d.JTI] = true
-		}
-		if len(evs) < q.Limit {
-			break
-		}
-		q.Before = evs[len(evs)-1].ID
-	}
+	logged := servertest.AuditedJTIs(t, seedEnv.Store, "banking")
 	for _, j := range jtis {
 		if !logged[j] {
 			t.Fatalf("token %s was handed out without its token_issued event", j)

@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +18,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/audit"
@@ -239,3 +243,47 @@ func must(t testing.TB, err error) {
 
 // HTTPClient is a client with a timeout, for tests.
 func HTTPClient() *http.Client { return &http.Client{Timeout: 10 * time.Second} }
+
+// JTI returns the jti of an access token without verifying it (the tests
+// that use it check durability, not signatures).
+func JTI(t testing.TB, raw string) string {
+	t.Helper()
+	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256, jose.RS256})
+	if err != nil {
+		t.Fatalf("parse access token: %v", err)
+	}
+	var c struct {
+		JTI string `json:"jti"`
+	}
+	if err := tok.UnsafeClaimsWithoutVerification(&c); err != nil {
+		t.Fatal(err)
+	}
+	return c.JTI
+}
+
+// AuditedJTIs returns the jti of every token_issued event of the tenant in
+// st, reading the whole log page by page.
+func AuditedJTIs(t testing.TB, st store.Store, tenantID string) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	q := store.AuditQuery{TenantID: tenantID, Type: model.EventTokenIssued, Limit: 1000}
+	for {
+		evs, err := st.Audit().Search(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			var d struct {
+				JTI string `json:"jti"`
+			}
+			if err := json.Unmarshal(e.Details, &d); err != nil {
+				t.Fatalf("token_issued details: %v", err)
+			}
+			out[d.JTI] = true
+		}
+		if len(evs) < q.Limit {
+			return out
+		}
+		q.Before = evs[len(evs)-1].ID
+	}
+}
