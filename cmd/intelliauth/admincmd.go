@@ -72,6 +72,83 @@ func (a *adminArgs) set(name string) bool {
 	return found
 }
 
+// ifSet returns &v when the named flag was given and nil otherwise: the
+// field of an update that changes only what was asked for.
+func ifSet[T any](a *adminArgs, name string, v T) *T {
+	if !a.set(name) {
+		return nil
+	}
+	return &v
+}
+
+// adminCmd is one management subcommand as runAdmin runs it: what it
+// states itself (its flags, their checks, its service call and printing).
+type adminCmd struct {
+	name, usage string
+	tenant      bool // takes --tenant, and requires it
+	output      bool // takes --output table|json
+	nargs       int  // positional arguments wanted; -1: any
+	needKey     bool // loads the master key (tenant create, keys rotate)
+	// flags registers the subcommand's own flags; optional.
+	flags func(a *adminArgs)
+	// check validates what was parsed before anything is opened; optional.
+	check func(a *adminArgs, pos []string) error
+	// call makes the service call and prints its result.
+	call func(a *adminArgs, svc *admin.Service, pos []string) error
+}
+
+// runAdmin runs a management subcommand: it builds and parses the flags,
+// runs the checks, opens the admin service, makes the call and closes the
+// service again.
+//
+// Every management command reaches the admin service through here and
+// nowhere else (migrate aside, which is about the database itself). When
+// these commands talk to the HTTP API instead of opening the database, this
+// is the one place to change: build an API client here and hand it to call.
+func (c *cli) runAdmin(ctx context.Context, args []string, cmd adminCmd) error {
+	a, err := c.newAdmin(cmd.name, cmd.usage, cmd.tenant, cmd.output)
+	if err != nil {
+		return err
+	}
+	if cmd.flags != nil {
+		cmd.flags(a)
+	}
+	pos, err := a.parse(args, cmd.nargs, cmd.tenant)
+	if err != nil {
+		return err
+	}
+	if cmd.check != nil {
+		if err := cmd.check(a, pos); err != nil {
+			return err
+		}
+	}
+	e, err := c.openAdmin(ctx, a.cfg, cmd.needKey)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	return cmd.call(a, e.svc, pos)
+}
+
+// pageFlags are the --page and --per-page flags of a list subcommand.
+type pageFlags struct{ page, perPage int }
+
+func (p *pageFlags) register(fs *flag.FlagSet, what string) {
+	fs.IntVar(&p.page, "page", 1, "page number, from 1")
+	fs.IntVar(&p.perPage, "per-page", admin.DefaultPageSize, what+" per page")
+}
+
+func (p *pageFlags) check() error {
+	if p.page < 1 || p.perPage < 1 {
+		return fmt.Errorf("%w: --page and --per-page must be at least 1", errUsage)
+	}
+	return nil
+}
+
+func (p *pageFlags) store() store.Page {
+	return store.Page{Offset: (p.page - 1) * p.perPage, Limit: p.perPage}
+}
+
 // splitList splits "a b,c" into [a b c].
 func splitList(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' || r == '\n' })
@@ -84,6 +161,15 @@ func (l *listFlag) String() string { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error {
 	*l = append(*l, splitList(v)...)
 	return nil
+}
+
+// docsOf maps a list to its JSON documents.
+func docsOf[T, D any](xs []T, doc func(T) D) []D {
+	docs := make([]D, 0, len(xs))
+	for _, x := range xs {
+		docs = append(docs, doc(x))
+	}
+	return docs
 }
 
 func table(w io.Writer, header string, rows func(tw io.Writer)) {
@@ -99,6 +185,9 @@ func dashIfEmpty(s string) string {
 	}
 	return s
 }
+
+// joined is a space-separated list, or "-" for none.
+func joined(l []string) string { return dashIfEmpty(strings.Join(l, " ")) }
 
 // subcommand dispatches "<group> <verb> ...".
 func subcommand(ctx context.Context, c *cli, group string, args []string, verbs map[string]func(context.Context, *cli, []string) error, order []string) error {
@@ -118,6 +207,8 @@ func subcommand(ctx context.Context, c *cli, group string, args []string, verbs 
 
 // ---- migrate ----
 
+// runMigrate opens the database itself, not the admin service: migrating is
+// about the database, wherever the other commands send their calls.
 func runMigrate(ctx context.Context, c *cli, args []string) error {
 	a, err := c.newAdmin("migrate", "migrate [flags]", false, false)
 	if err != nil {
@@ -148,107 +239,86 @@ func runTenant(ctx context.Context, c *cli, args []string) error {
 }
 
 func tenantCreate(ctx context.Context, c *cli, args []string) error {
-	a, err := c.newAdmin("tenant create", "tenant create <id> --issuer URL | --public-url URL [flags]", false, true)
-	if err != nil {
-		return err
-	}
 	var in admin.TenantInput
 	var publicURL string
-	a.fs.StringVar(&in.Name, "name", "", "display name (default: the ID)")
-	a.fs.StringVar(&in.Issuer, "issuer", "", "issuer URL, e.g. https://auth.example.com/t/acme")
-	a.fs.StringVar(&publicURL, "public-url", "", "public base URL; the issuer becomes <public-url>/t/<id> [$"+config.EnvPublicURL+"]")
-	a.fs.StringVar(&in.Domain, "domain", "", "custom host name that also routes to this tenant")
-	a.fs.StringVar(&in.ScopePattern, "scope-pattern", "", "regular expression custom scope names must match, e.g. ^[a-z]+:[a-z]+$")
-	a.fs.BoolVar(&a.cfg.AllowInsecureIssuer, "allow-insecure-issuer", a.cfg.AllowInsecureIssuer, "allow an http:// issuer off loopback")
-	pos, err := a.parse(args, 1, false)
-	if err != nil {
-		return err
-	}
-	in.ID = pos[0]
-	if in.Name == "" {
-		in.Name = in.ID
-	}
-	if in.Issuer == "" {
-		if publicURL == "" {
-			publicURL = a.cfg.PublicURL
-		}
-		if publicURL == "" {
-			return fmt.Errorf("%w: give --issuer or --public-url", errUsage)
-		}
-		in.Issuer = strings.TrimRight(publicURL, "/") + "/t/" + in.ID
-	}
-	e, err := c.openAdmin(ctx, a.cfg, true)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	t, err := e.svc.CreateTenant(ctx, admin.CLI(), in)
-	if err != nil {
-		return err
-	}
-	if a.output == "json" {
-		return writeJSON(c.stdout, admin.NewTenantDoc(t))
-	}
-	fmt.Fprintf(c.stdout, "created tenant %s\nissuer        %s\nplatform API  %s\n", t.ID, t.Issuer, t.Issuer+admin.PlatformAPIPath)
-	return nil
+	return c.runAdmin(ctx, args, adminCmd{
+		name: "tenant create", usage: "tenant create <id> --issuer URL | --public-url URL [flags]",
+		output: true, nargs: 1, needKey: true,
+		flags: func(a *adminArgs) {
+			a.fs.StringVar(&in.Name, "name", "", "display name (default: the ID)")
+			a.fs.StringVar(&in.Issuer, "issuer", "", "issuer URL, e.g. https://auth.example.com/t/acme")
+			a.fs.StringVar(&publicURL, "public-url", "", "public base URL; the issuer becomes <public-url>/t/<id> [$"+config.EnvPublicURL+"]")
+			a.fs.StringVar(&in.Domain, "domain", "", "custom host name that also routes to this tenant")
+			a.fs.StringVar(&in.ScopePattern, "scope-pattern", "", "regular expression custom scope names must match, e.g. ^[a-z]+:[a-z]+$")
+			a.fs.BoolVar(&a.cfg.AllowInsecureIssuer, "allow-insecure-issuer", a.cfg.AllowInsecureIssuer, "allow an http:// issuer off loopback")
+		},
+		check: func(a *adminArgs, pos []string) error {
+			in.ID = pos[0]
+			if in.Name == "" {
+				in.Name = in.ID
+			}
+			if in.Issuer == "" {
+				if publicURL == "" {
+					publicURL = a.cfg.PublicURL
+				}
+				if publicURL == "" {
+					return fmt.Errorf("%w: give --issuer or --public-url", errUsage)
+				}
+				in.Issuer = strings.TrimRight(publicURL, "/") + "/t/" + in.ID
+			}
+			return nil
+		},
+		call: func(a *adminArgs, svc *admin.Service, _ []string) error {
+			t, err := svc.CreateTenant(ctx, admin.CLI(), in)
+			if err != nil {
+				return err
+			}
+			if a.output == "json" {
+				return writeJSON(c.stdout, admin.NewTenantDoc(t))
+			}
+			fmt.Fprintf(c.stdout, "created tenant %s\nissuer        %s\nplatform API  %s\n", t.ID, t.Issuer, t.Issuer+admin.PlatformAPIPath)
+			return nil
+		},
+	})
 }
 
 func tenantList(ctx context.Context, c *cli, args []string) error {
-	a, err := c.newAdmin("tenant list", "tenant list [flags]", false, true)
-	if err != nil {
-		return err
-	}
-	if _, err := a.parse(args, 0, false); err != nil {
-		return err
-	}
-	e, err := c.openAdmin(ctx, a.cfg, false)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	ts, err := e.svc.ListTenants(ctx, admin.CLI())
-	if err != nil {
-		return err
-	}
-	if a.output == "json" {
-		docs := make([]admin.TenantDoc, 0, len(ts))
-		for _, t := range ts {
-			docs = append(docs, admin.NewTenantDoc(t))
-		}
-		return writeJSON(c.stdout, docs)
-	}
-	table(c.stdout, "ID\tNAME\tISSUER\tDOMAIN", func(w io.Writer) {
-		for _, t := range ts {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Issuer, dashIfEmpty(t.Domain))
-		}
+	return c.runAdmin(ctx, args, adminCmd{
+		name: "tenant list", usage: "tenant list [flags]", output: true,
+		call: func(a *adminArgs, svc *admin.Service, _ []string) error {
+			ts, err := svc.ListTenants(ctx, admin.CLI())
+			if err != nil {
+				return err
+			}
+			if a.output == "json" {
+				return writeJSON(c.stdout, docsOf(ts, admin.NewTenantDoc))
+			}
+			table(c.stdout, "ID\tNAME\tISSUER\tDOMAIN", func(w io.Writer) {
+				for _, t := range ts {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Issuer, dashIfEmpty(t.Domain))
+				}
+			})
+			return nil
+		},
 	})
-	return nil
 }
 
 func tenantGet(ctx context.Context, c *cli, args []string) error {
-	a, err := c.newAdmin("tenant get", "tenant get <id> [flags]", false, true)
-	if err != nil {
-		return err
-	}
-	pos, err := a.parse(args, 1, false)
-	if err != nil {
-		return err
-	}
-	e, err := c.openAdmin(ctx, a.cfg, false)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	t, err := e.svc.GetTenant(ctx, admin.CLI(), pos[0])
-	if err != nil {
-		return err
-	}
-	if a.output == "json" {
-		return writeJSON(c.stdout, admin.NewTenantDoc(t))
-	}
-	fmt.Fprintf(c.stdout, "id             %s\nname           %s\nissuer         %s\ndomain         %s\nscope pattern  %s\nversion        %d\n",
-		t.ID, t.Name, t.Issuer, dashIfEmpty(t.Domain), dashIfEmpty(t.ScopePattern), t.Version)
-	return nil
+	return c.runAdmin(ctx, args, adminCmd{
+		name: "tenant get", usage: "tenant get <id> [flags]", output: true, nargs: 1,
+		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
+			t, err := svc.GetTenant(ctx, admin.CLI(), pos[0])
+			if err != nil {
+				return err
+			}
+			if a.output == "json" {
+				return writeJSON(c.stdout, admin.NewTenantDoc(t))
+			}
+			fmt.Fprintf(c.stdout, "id             %s\nname           %s\nissuer         %s\ndomain         %s\nscope pattern  %s\nversion        %d\n",
+				t.ID, t.Name, t.Issuer, dashIfEmpty(t.Domain), dashIfEmpty(t.ScopePattern), t.Version)
+			return nil
+		},
+	})
 }
 
 // ---- scope ----
@@ -261,103 +331,80 @@ func runScope(ctx context.Context, c *cli, args []string) error {
 }
 
 func scopeCreate(ctx context.Context, c *cli, args []string) error {
-	a, err := c.newAdmin("scope create", "scope create <name> --tenant T --api API --description TEXT [flags]", true, true)
-	if err != nil {
-		return err
-	}
 	var in admin.ScopeInput
 	var implies listFlag
-	a.fs.StringVar(&in.API, "api", "", "identifier (audience) or ID of the API defining the scope (required)")
-	a.fs.StringVar(&in.Description, "description", "", "consent text, at most 120 characters (required)")
-	a.fs.StringVar(&in.DisplayName, "display-name", "", "short display name")
-	a.fs.Var(&implies, "implies", "scopes this one implies (space or comma separated; repeatable)")
-	pos, err := a.parse(args, 1, true)
-	if err != nil {
-		return err
-	}
-	in.Name, in.Implies = pos[0], implies
-	e, err := c.openAdmin(ctx, a.cfg, false)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	sc, err := e.svc.CreateScope(ctx, admin.CLI(), a.tenant, in)
-	if err != nil {
-		return err
-	}
-	if a.output == "json" {
-		return writeJSON(c.stdout, admin.NewScopeDoc(sc))
-	}
-	fmt.Fprintf(c.stdout, "created scope %s (API %s); it is on no allowlist yet: app allow <client_id> %s\n", sc.Name, sc.APIID, sc.Name)
-	return nil
+	return c.runAdmin(ctx, args, adminCmd{
+		name: "scope create", usage: "scope create <name> --tenant T --api API --description TEXT [flags]",
+		tenant: true, output: true, nargs: 1,
+		flags: func(a *adminArgs) {
+			a.fs.StringVar(&in.API, "api", "", "identifier (audience) or ID of the API defining the scope (required)")
+			a.fs.StringVar(&in.Description, "description", "", "consent text, at most 120 characters (required)")
+			a.fs.StringVar(&in.DisplayName, "display-name", "", "short display name")
+			a.fs.Var(&implies, "implies", "scopes this one implies (space or comma separated; repeatable)")
+		},
+		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
+			in.Name, in.Implies = pos[0], implies
+			sc, err := svc.CreateScope(ctx, admin.CLI(), a.tenant, in)
+			if err != nil {
+				return err
+			}
+			if a.output == "json" {
+				return writeJSON(c.stdout, admin.NewScopeDoc(sc))
+			}
+			fmt.Fprintf(c.stdout, "created scope %s (API %s); it is on no allowlist yet: app allow <client_id> %s\n", sc.Name, sc.APIID, sc.Name)
+			return nil
+		},
+	})
 }
 
 func scopeList(ctx context.Context, c *cli, args []string) error {
-	a, err := c.newAdmin("scope list", "scope list --tenant T [flags]", true, true)
-	if err != nil {
-		return err
-	}
 	var kind string
-	var page, perPage int
-	a.fs.StringVar(&kind, "kind", "", "only scopes of this kind: oidc, platform or custom")
-	a.fs.IntVar(&page, "page", 1, "page number, from 1")
-	a.fs.IntVar(&perPage, "per-page", admin.DefaultPageSize, "scopes per page")
-	if _, err := a.parse(args, 0, true); err != nil {
-		return err
-	}
-	switch model.ScopeKind(kind) {
-	case "", model.KindOIDC, model.KindPlatform, model.KindCustom:
-	default:
-		return fmt.Errorf("%w: --kind must be oidc, platform or custom", errUsage)
-	}
-	if page < 1 || perPage < 1 {
-		return fmt.Errorf("%w: --page and --per-page must be at least 1", errUsage)
-	}
-	e, err := c.openAdmin(ctx, a.cfg, false)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	res, err := e.svc.ListScopes(ctx, admin.CLI(), a.tenant, model.ScopeKind(kind), store.Page{Offset: (page - 1) * perPage, Limit: perPage})
-	if err != nil {
-		return err
-	}
-	pages := (res.Total + res.Page.Limit - 1) / res.Page.Limit
-	if a.output == "json" {
-		docs := make([]admin.ScopeDoc, 0, len(res.Scopes))
-		for _, s := range res.Scopes {
-			docs = append(docs, admin.NewScopeDoc(s))
-		}
-		return writeJSON(c.stdout, map[string]any{"scopes": docs, "total": res.Total, "page": page, "per_page": res.Page.Limit, "pages": pages})
-	}
-	table(c.stdout, "NAME\tKIND\tAPI\tIMPLIES\tDESCRIPTION", func(w io.Writer) {
-		for _, s := range res.Scopes {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.Kind, dashIfEmpty(s.APIID), dashIfEmpty(strings.Join(s.Implies, " ")), s.Description)
-		}
+	var p pageFlags
+	return c.runAdmin(ctx, args, adminCmd{
+		name: "scope list", usage: "scope list --tenant T [flags]", tenant: true, output: true,
+		flags: func(a *adminArgs) {
+			a.fs.StringVar(&kind, "kind", "", "only scopes of this kind: oidc, platform or custom")
+			p.register(a.fs, "scopes")
+		},
+		check: func(*adminArgs, []string) error {
+			switch model.ScopeKind(kind) {
+			case "", model.KindOIDC, model.KindPlatform, model.KindCustom:
+			default:
+				return fmt.Errorf("%w: --kind must be oidc, platform or custom", errUsage)
+			}
+			return p.check()
+		},
+		call: func(a *adminArgs, svc *admin.Service, _ []string) error {
+			res, err := svc.ListScopes(ctx, admin.CLI(), a.tenant, model.ScopeKind(kind), p.store())
+			if err != nil {
+				return err
+			}
+			pages := (res.Total + res.Page.Limit - 1) / res.Page.Limit
+			if a.output == "json" {
+				return writeJSON(c.stdout, map[string]any{"scopes": docsOf(res.Scopes, admin.NewScopeDoc), "total": res.Total, "page": p.page, "per_page": res.Page.Limit, "pages": pages})
+			}
+			table(c.stdout, "NAME\tKIND\tAPI\tIMPLIES\tDESCRIPTION", func(w io.Writer) {
+				for _, s := range res.Scopes {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.Kind, dashIfEmpty(s.APIID), joined(s.Implies), s.Description)
+				}
+			})
+			fmt.Fprintf(c.stdout, "page %d of %d (%d scopes)\n", p.page, max(pages, 1), res.Total)
+			return nil
+		},
 	})
-	fmt.Fprintf(c.stdout, "page %d of %d (%d scopes)\n", page, max(pages, 1), res.Total)
-	return nil
 }
 
 func scopeGet(ctx context.Context, c *cli, args []string) error {
-	a, err := c.newAdmin("scope get", "scope get <name> --tenant T [flags]", true, true)
-	if err != nil {
-		return err
-	}
-	pos, err := a.parse(args, 1, true)
-	if err != nil {
-		return err
-	}
-	e, err := c.openAdmin(ctx, a.cfg, false)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	sc, err := e.svc.GetScope(ctx, admin.CLI(), a.tenant, pos[0])
-	if err != nil {
-		return err
-	}
-	return printScope(c.stdout, a.output, sc)
+	return c.runAdmin(ctx, args, adminCmd{
+		name: "scope get", usage: "scope get <name> --tenant T [flags]", tenant: true, output: true, nargs: 1,
+		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
+			sc, err := svc.GetScope(ctx, admin.CLI(), a.tenant, pos[0])
+			if err != nil {
+				return err
+			}
+			return printScope(c.stdout, a.output, sc)
+		},
+	})
 }
 
 func printScope(w io.Writer, output string, sc model.Scope) error {
@@ -365,118 +412,83 @@ func printScope(w io.Writer, output string, sc model.Scope) error {
 		return writeJSON(w, admin.NewScopeDoc(sc))
 	}
 	fmt.Fprintf(w, "name          %s\nkind          %s\napi           %s\ndisplay name  %s\ndescription   %s\nimplies       %s\nversion       %d\n",
-		sc.Name, sc.Kind, dashIfEmpty(sc.APIID), dashIfEmpty(sc.DisplayName), sc.Description, dashIfEmpty(strings.Join(sc.Implies, " ")), sc.Version)
+		sc.Name, sc.Kind, dashIfEmpty(sc.APIID), dashIfEmpty(sc.DisplayName), sc.Description, joined(sc.Implies), sc.Version)
 	return nil
 }
 
 func scopeUpdate(ctx context.Context, c *cli, args []string) error {
-	a, err := c.newAdmin("scope update", "scope update <name> --tenant T [--description TEXT] [--display-name TEXT] [--implies SCOPES] [flags]", true, true)
-	if err != nil {
-		return err
-	}
 	var desc, display, implies string
 	var version int64
-	a.fs.StringVar(&desc, "description", "", "new consent text")
-	a.fs.StringVar(&display, "display-name", "", "new display name")
-	a.fs.StringVar(&implies, "implies", "", "replace the implied scopes (space or comma separated; \"\" clears)")
-	a.fs.Int64Var(&version, "version", 0, "expected current version (optimistic concurrency; 0: any)")
-	pos, err := a.parse(args, 1, true)
-	if err != nil {
-		return err
-	}
-	upd := admin.ScopeUpdate{Version: version}
-	if a.set("description") {
-		upd.Description = &desc
-	}
-	if a.set("display-name") {
-		upd.DisplayName = &display
-	}
-	if a.set("implies") {
-		l := splitList(implies)
-		upd.Implies = &l
-	}
-	e, err := c.openAdmin(ctx, a.cfg, false)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	sc, err := e.svc.UpdateScope(ctx, admin.CLI(), a.tenant, pos[0], upd)
-	if err != nil {
-		return err
-	}
-	return printScope(c.stdout, a.output, sc)
+	return c.runAdmin(ctx, args, adminCmd{
+		name: "scope update", usage: "scope update <name> --tenant T [--description TEXT] [--display-name TEXT] [--implies SCOPES] [flags]",
+		tenant: true, output: true, nargs: 1,
+		flags: func(a *adminArgs) {
+			a.fs.StringVar(&desc, "description", "", "new consent text")
+			a.fs.StringVar(&display, "display-name", "", "new display name")
+			a.fs.StringVar(&implies, "implies", "", "replace the implied scopes (space or comma separated; \"\" clears)")
+			a.fs.Int64Var(&version, "version", 0, "expected current version (optimistic concurrency; 0: any)")
+		},
+		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
+			sc, err := svc.UpdateScope(ctx, admin.CLI(), a.tenant, pos[0], admin.ScopeUpdate{
+				Version:     version,
+				Description: ifSet(a, "description", desc),
+				DisplayName: ifSet(a, "display-name", display),
+				Implies:     ifSet(a, "implies", splitList(implies)),
+			})
+			if err != nil {
+				return err
+			}
+			return printScope(c.stdout, a.output, sc)
+		},
+	})
 }
 
 func scopeRename(ctx context.Context, c *cli, args []string) error {
-	a, err := c.newAdmin("scope rename", "scope rename <old> <new> --tenant T [flags]", true, false)
-	if err != nil {
-		return err
-	}
-	pos, err := a.parse(args, 2, true)
-	if err != nil {
-		return err
-	}
-	e, err := c.openAdmin(ctx, a.cfg, false)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	if _, err := e.svc.RenameScope(ctx, admin.CLI(), a.tenant, pos[0], pos[1]); err != nil {
-		return err
-	}
-	fmt.Fprintf(c.stdout, "renamed %s to %s; allowlists and implications follow\n", pos[0], pos[1])
-	return nil
+	return c.runAdmin(ctx, args, adminCmd{
+		name: "scope rename", usage: "scope rename <old> <new> --tenant T [flags]", tenant: true, nargs: 2,
+		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
+			if _, err := svc.RenameScope(ctx, admin.CLI(), a.tenant, pos[0], pos[1]); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "renamed %s to %s; allowlists and implications follow\n", pos[0], pos[1])
+			return nil
+		},
+	})
 }
 
 func scopeDelete(ctx context.Context, c *cli, args []string) error {
-	a, err := c.newAdmin("scope delete", "scope delete <name> --tenant T [flags]", true, true)
-	if err != nil {
-		return err
-	}
-	pos, err := a.parse(args, 1, true)
-	if err != nil {
-		return err
-	}
-	e, err := c.openAdmin(ctx, a.cfg, false)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	removed, err := e.svc.DeleteScope(ctx, admin.CLI(), a.tenant, pos[0])
-	if err != nil {
-		return err
-	}
-	if a.output == "json" {
-		return writeJSON(c.stdout, map[string]any{"deleted": pos[0], "removed_from": removed})
-	}
-	fmt.Fprintf(c.stdout, "deleted scope %s; removed from %d application(s): %s\n", pos[0], len(removed), dashIfEmpty(strings.Join(removed, " ")))
-	return nil
+	return c.runAdmin(ctx, args, adminCmd{
+		name: "scope delete", usage: "scope delete <name> --tenant T [flags]", tenant: true, output: true, nargs: 1,
+		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
+			removed, err := svc.DeleteScope(ctx, admin.CLI(), a.tenant, pos[0])
+			if err != nil {
+				return err
+			}
+			if a.output == "json" {
+				return writeJSON(c.stdout, map[string]any{"deleted": pos[0], "removed_from": removed})
+			}
+			fmt.Fprintf(c.stdout, "deleted scope %s; removed from %d application(s): %s\n", pos[0], len(removed), joined(removed))
+			return nil
+		},
+	})
 }
 
 func scopeImpact(ctx context.Context, c *cli, args []string) error {
-	a, err := c.newAdmin("scope impact", "scope impact <name> --tenant T [flags]", true, true)
-	if err != nil {
-		return err
-	}
-	pos, err := a.parse(args, 1, true)
-	if err != nil {
-		return err
-	}
-	e, err := c.openAdmin(ctx, a.cfg, false)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	imp, err := e.svc.Impact(ctx, admin.CLI(), a.tenant, pos[0])
-	if err != nil {
-		return err
-	}
-	if a.output == "json" {
-		return writeJSON(c.stdout, imp)
-	}
-	fmt.Fprintf(c.stdout, "scope         %s (%s)\ndeletable     %t\napplications  %d: %s\n", imp.Scope.Name, imp.Scope.Kind, imp.Deletable,
-		len(imp.Applications), dashIfEmpty(strings.Join(imp.Applications, " ")))
-	return nil
+	return c.runAdmin(ctx, args, adminCmd{
+		name: "scope impact", usage: "scope impact <name> --tenant T [flags]", tenant: true, output: true, nargs: 1,
+		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
+			imp, err := svc.Impact(ctx, admin.CLI(), a.tenant, pos[0])
+			if err != nil {
+				return err
+			}
+			if a.output == "json" {
+				return writeJSON(c.stdout, imp)
+			}
+			fmt.Fprintf(c.stdout, "scope         %s (%s)\ndeletable     %t\napplications  %d: %s\n", imp.Scope.Name, imp.Scope.Kind, imp.Deletable,
+				len(imp.Applications), joined(imp.Applications))
+			return nil
+		},
+	})
 }
 
 // ---- api ----
@@ -488,30 +500,24 @@ func runAPI(ctx context.Context, c *cli, args []string) error {
 }
 
 func apiCreate(ctx context.Context, c *cli, args []string) error {
-	a, err := c.newAdmin("api create", "api create <identifier> --tenant T [flags]", true, true)
-	if err != nil {
-		return err
-	}
 	var in admin.APIInput
-	a.fs.StringVar(&in.ID, "id", "", "stable API ID (default: generated)")
-	a.fs.StringVar(&in.Name, "name", "", "display name (default: the identifier)")
-	a.fs.StringVar(&in.SigningAlg, "alg", model.AlgES256, "access-token signing algorithm: ES256 or RS256")
-	a.fs.DurationVar(&in.AccessTokenTTL, "ttl", model.DefaultAccessTokenTTL, "access-token lifetime (1m–24h)")
-	pos, err := a.parse(args, 1, true)
-	if err != nil {
-		return err
-	}
-	in.Identifier = pos[0]
-	e, err := c.openAdmin(ctx, a.cfg, false)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	api, err := e.svc.CreateAPI(ctx, admin.CLI(), a.tenant, in)
-	if err != nil {
-		return err
-	}
-	return printAPI(c.stdout, a.output, api)
+	return c.runAdmin(ctx, args, adminCmd{
+		name: "api create", usage: "api create <identifier> --tenant T [flags]", tenant: true, output: true, nargs: 1,
+		flags: func(a *adminArgs) {
+			a.fs.StringVar(&in.ID, "id", "", "stable API ID (default: generated)")
+			a.fs.StringVar(&in.Name, "name", "", "display name (default: the identifier)")
+			a.fs.StringVar(&in.SigningAlg, "alg", model.AlgES256, "access-token signing algorithm: ES256 or RS256")
+			a.fs.DurationVar(&in.AccessTokenTTL, "ttl", model.DefaultAccessTokenTTL, "access-token lifetime (1m–24h)")
+		},
+		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
+			in.Identifier = pos[0]
+			api, err := svc.CreateAPI(ctx, admin.CLI(), a.tenant, in)
+			if err != nil {
+				return err
+			}
+			return printAPI(c.stdout, a.output, api)
+		},
+	})
 }
 
 func printAPI(w io.Writer, output string, api model.API) error {
@@ -524,117 +530,78 @@ func printAPI(w io.Writer, output string, api model.API) error {
 }
 
 func apiList(ctx context.Context, c *cli, args []string) error {
-	a, err := c.newAdmin("api list", "api list --tenant T [flags]", true, true)
-	if err != nil {
-		return err
-	}
-	if _, err := a.parse(args, 0, true); err != nil {
-		return err
-	}
-	e, err := c.openAdmin(ctx, a.cfg, false)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	apis, err := e.svc.ListAPIs(ctx, admin.CLI(), a.tenant)
-	if err != nil {
-		return err
-	}
-	if a.output == "json" {
-		docs := make([]admin.APIDoc, 0, len(apis))
-		for _, x := range apis {
-			docs = append(docs, admin.NewAPIDoc(x))
-		}
-		return writeJSON(c.stdout, docs)
-	}
-	table(c.stdout, "IDENTIFIER\tID\tNAME\tALG\tTTL", func(w io.Writer) {
-		for _, x := range apis {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", x.Identifier, x.ID, x.Name, x.SigningAlg, x.AccessTokenTTL)
-		}
+	return c.runAdmin(ctx, args, adminCmd{
+		name: "api list", usage: "api list --tenant T [flags]", tenant: true, output: true,
+		call: func(a *adminArgs, svc *admin.Service, _ []string) error {
+			apis, err := svc.ListAPIs(ctx, admin.CLI(), a.tenant)
+			if err != nil {
+				return err
+			}
+			if a.output == "json" {
+				return writeJSON(c.stdout, docsOf(apis, admin.NewAPIDoc))
+			}
+			table(c.stdout, "IDENTIFIER\tID\tNAME\tALG\tTTL", func(w io.Writer) {
+				for _, x := range apis {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", x.Identifier, x.ID, x.Name, x.SigningAlg, x.AccessTokenTTL)
+				}
+			})
+			return nil
+		},
 	})
-	return nil
 }
 
 func apiGet(ctx context.Context, c *cli, args []string) error {
-	a, err := c.newAdmin("api get", "api get <identifier|id> --tenant T [flags]", true, true)
-	if err != nil {
-		return err
-	}
-	pos, err := a.parse(args, 1, true)
-	if err != nil {
-		return err
-	}
-	e, err := c.openAdmin(ctx, a.cfg, false)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	api, err := e.svc.GetAPI(ctx, admin.CLI(), a.tenant, pos[0])
-	if err != nil {
-		return err
-	}
-	return printAPI(c.stdout, a.output, api)
+	return c.runAdmin(ctx, args, adminCmd{
+		name: "api get", usage: "api get <identifier|id> --tenant T [flags]", tenant: true, output: true, nargs: 1,
+		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
+			api, err := svc.GetAPI(ctx, admin.CLI(), a.tenant, pos[0])
+			if err != nil {
+				return err
+			}
+			return printAPI(c.stdout, a.output, api)
+		},
+	})
 }
 
 func apiUpdate(ctx context.Context, c *cli, args []string) error {
-	a, err := c.newAdmin("api update", "api update <identifier|id> --tenant T [--identifier X] [--name N] [--alg A] [--ttl D] [flags]", true, true)
-	if err != nil {
-		return err
-	}
 	var ident, name, alg string
 	var ttl time.Duration
 	var version int64
-	a.fs.StringVar(&ident, "identifier", "", "new audience identifier")
-	a.fs.StringVar(&name, "name", "", "new display name")
-	a.fs.StringVar(&alg, "alg", "", "new signing algorithm: ES256 or RS256")
-	a.fs.DurationVar(&ttl, "ttl", 0, "new access-token lifetime")
-	a.fs.Int64Var(&version, "version", 0, "expected current version (0: any)")
-	pos, err := a.parse(args, 1, true)
-	if err != nil {
-		return err
-	}
-	upd := admin.APIUpdate{Version: version}
-	if a.set("identifier") {
-		upd.Identifier = &ident
-	}
-	if a.set("name") {
-		upd.Name = &name
-	}
-	if a.set("alg") {
-		upd.SigningAlg = &alg
-	}
-	if a.set("ttl") {
-		upd.AccessTokenTTL = &ttl
-	}
-	e, err := c.openAdmin(ctx, a.cfg, false)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	api, err := e.svc.UpdateAPI(ctx, admin.CLI(), a.tenant, pos[0], upd)
-	if err != nil {
-		return err
-	}
-	return printAPI(c.stdout, a.output, api)
+	return c.runAdmin(ctx, args, adminCmd{
+		name: "api update", usage: "api update <identifier|id> --tenant T [--identifier X] [--name N] [--alg A] [--ttl D] [flags]",
+		tenant: true, output: true, nargs: 1,
+		flags: func(a *adminArgs) {
+			a.fs.StringVar(&ident, "identifier", "", "new audience identifier")
+			a.fs.StringVar(&name, "name", "", "new display name")
+			a.fs.StringVar(&alg, "alg", "", "new signing algorithm: ES256 or RS256")
+			a.fs.DurationVar(&ttl, "ttl", 0, "new access-token lifetime")
+			a.fs.Int64Var(&version, "version", 0, "expected current version (0: any)")
+		},
+		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
+			api, err := svc.UpdateAPI(ctx, admin.CLI(), a.tenant, pos[0], admin.APIUpdate{
+				Version:        version,
+				Identifier:     ifSet(a, "identifier", ident),
+				Name:           ifSet(a, "name", name),
+				SigningAlg:     ifSet(a, "alg", alg),
+				AccessTokenTTL: ifSet(a, "ttl", ttl),
+			})
+			if err != nil {
+				return err
+			}
+			return printAPI(c.stdout, a.output, api)
+		},
+	})
 }
 
 func apiDelete(ctx context.Context, c *cli, args []string) error {
-	a, err := c.newAdmin("api delete", "api delete <identifier|id> --tenant T [flags]", true, false)
-	if err != nil {
-		return err
-	}
-	pos, err := a.parse(args, 1, true)
-	if err != nil {
-		return err
-	}
-	e, err := c.openAdmin(ctx, a.cfg, false)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	if err := e.svc.DeleteAPI(ctx, admin.CLI(), a.tenant, pos[0]); err != nil {
-		return err
-	}
-	fmt.Fprintf(c.stdout, "deleted API %s\n", pos[0])
-	return nil
+	return c.runAdmin(ctx, args, adminCmd{
+		name: "api delete", usage: "api delete <identifier|id> --tenant T [flags]", tenant: true, nargs: 1,
+		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
+			if err := svc.DeleteAPI(ctx, admin.CLI(), a.tenant, pos[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "deleted API %s\n", pos[0])
+			return nil
+		},
+	})
 }
