@@ -53,3 +53,28 @@ type AuditEvent struct {
 	// with reasons, before/after, …). Never secrets or token values.
 	Details json.RawMessage
 }
+
+// Audit event types of the end-user flows.
+const (
+	EventLoginSucceeded     = "login.succeeded"
+	EventLoginFailed        = "login.failed"
+	EventLoginLocked        = "login.locked"
+	EventLogout             = "logout"
+	EventConsentGranted     = "consent.granted"
+	EventConsentRevoked     = "consent.revoked"
+	EventCodeReplayed       = "oauth.code_replayed"
+	EventUserCreated        = "user.created"
+	EventUserUpdated        = "user.updated"
+	EventUserDeleted        = "user.deleted"
+	EventUserPasswordSet    = "user.password_set"
+	EventRoleCreated        = "role.created"
+	EventRoleUpdated        = "role.updated"
+	EventRoleDeleted        = "role.deleted"
+	EventRoleAssigned       = "role.assigned"
+	EventRoleUnassigned     = "role.unassigned"
+	EventGroupCreated       = "group.created"
+	EventGroupUpdated       = "group.updated"
+	EventGroupDeleted       = "group.deleted"
+	EventGroupMemberAdded   = "group.member_added"
+	EventGroupMemberRemoved = "group.member_removed"
+)

@@ -1,0 +1,104 @@
+package model
+
+import "time"
+
+// Session is a signed-in browser session at one tenant. The cookie holds a
+// random value; only its SHA-256 (ID) is stored.
+type Session struct {
+	TenantID string
+	// ID is the hex SHA-256 of the cookie value.
+	ID        string
+	UserID    string
+	AuthTime  time.Time
+	ExpiresAt time.Time
+	LastSeen  time.Time
+	UserAgent string
+	IP        string
+	CreatedAt time.Time
+}
+
+// AuthRequest is an authorization request (RFC 6749 §4.1.1) waiting for the
+// user to sign in and consent. It is stored so that any node can resume it.
+type AuthRequest struct {
+	TenantID string
+	// ID is random and opaque; it travels in the login and consent forms.
+	ID                  string
+	ClientID            string
+	RedirectURI         string
+	Scope               string // as requested
+	State               string
+	Nonce               string
+	CodeChallenge       string
+	CodeChallengeMethod string
+	Audience            string
+	Prompt              string
+	MaxAge              int64 // seconds; -1 when absent
+	LoginHint           string
+	IncludeGranted      bool
+	// Set once the user has signed in.
+	UserID    string
+	SessionID string
+	AuthTime  time.Time
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// AuthCode is an issued authorization code. Only its hash is stored.
+type AuthCode struct {
+	TenantID string
+	// Hash is the hex SHA-256 of the code.
+	Hash                string
+	ClientID            string
+	UserID              string
+	SessionID           string
+	RedirectURI         string
+	CodeChallenge       string
+	CodeChallengeMethod string
+	Scopes              []string // granted, implications included
+	Audience            string
+	Nonce               string
+	AuthTime            time.Time
+	ExpiresAt           time.Time
+	CreatedAt           time.Time
+	// UsedAt is set by the first redemption; a second one is a replay.
+	UsedAt time.Time
+	// IssuedJTI and FamilyID record what the redemption issued, so that a
+	// replay can revoke it (RFC 6749 §4.1.2, RFC 9700 §4.5).
+	IssuedJTI       string
+	IssuedExpiresAt time.Time
+	FamilyID        string
+}
+
+// RefreshToken is one member of a refresh-token family. Only its hash is
+// stored; every use rotates it (RFC 9700 §4.14.2).
+type RefreshToken struct {
+	TenantID string
+	// Hash is the hex SHA-256 of the token.
+	Hash string
+	// FamilyID groups every token rotated from one grant.
+	FamilyID  string
+	ClientID  string
+	UserID    string
+	SessionID string
+	Scopes    []string
+	Audience  string
+	AuthTime  time.Time
+	CreatedAt time.Time
+	// ExpiresAt is the idle deadline of this token; FamilyExpiresAt the
+	// absolute deadline of the whole family.
+	ExpiresAt       time.Time
+	FamilyExpiresAt time.Time
+	// RotatedAt is set when the token was used and replaced.
+	RotatedAt time.Time
+	// Revoked marks the whole family revoked (reuse, logout, admin).
+	Revoked bool
+}
+
+// Throttle counts failed sign-ins for one key (an account or a client IP).
+type Throttle struct {
+	TenantID    string
+	Key         string // "user:<id>" or "ip:<addr>"
+	Failures    int
+	WindowStart time.Time
+	LockedUntil time.Time
+}

@@ -1,0 +1,180 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/intelliauth/intelliauth/internal/model"
+)
+
+// ErrReused: a single-use credential (authorization code, refresh token)
+// was presented again. The returned value still describes it, so the caller
+// can revoke what it issued.
+var ErrReused = errors.New("already used")
+
+// UserQuery filters a user listing; zero fields do not filter.
+type UserQuery struct {
+	// Search matches a prefix of username, email or name, case-insensitively.
+	Search string
+	Status string
+	Page   Page
+}
+
+// Users stores end users. Username and email are unique per tenant,
+// case-insensitively (ErrConflict).
+type Users interface {
+	Create(ctx context.Context, u model.User) error
+	Get(ctx context.Context, tenantID, id string) (model.User, error)
+	// GetByLogin finds a user by username or email, case-insensitively.
+	GetByLogin(ctx context.Context, tenantID, login string) (model.User, error)
+	// List returns users ordered by username, and the total count.
+	List(ctx context.Context, tenantID string, q UserQuery) ([]model.User, int, error)
+	// Update replaces every field but TenantID, ID, CreatedAt and
+	// PasswordHash when u.Version matches (else ErrPrecondition).
+	Update(ctx context.Context, u model.User) (model.User, error)
+	// SetPassword replaces the password hash and bumps Version.
+	SetPassword(ctx context.Context, tenantID, id, hash string) error
+	// Delete removes the user with their role assignments, group
+	// memberships, consents, sessions, pending requests, codes and refresh
+	// tokens, in one transaction.
+	Delete(ctx context.Context, tenantID, id string) error
+}
+
+// Roles stores roles and direct role assignments. Writes to a role's scopes
+// bump the tenant's Rev (entitlements are configuration).
+type Roles interface {
+	Create(ctx context.Context, r model.Role) error
+	Get(ctx context.Context, tenantID, name string) (model.Role, error)
+	// List returns every role of the tenant ordered by name.
+	List(ctx context.Context, tenantID string) ([]model.Role, error)
+	// Update replaces description and scopes when r.Version matches.
+	Update(ctx context.Context, r model.Role) (model.Role, error)
+	// Delete removes a role and every assignment of it (direct and through
+	// groups); ErrConflict for a built-in role.
+	Delete(ctx context.Context, tenantID, name string) error
+	// Assign gives the user the role directly; assigning twice is not an
+	// error. ErrNotFound if either does not exist.
+	Assign(ctx context.Context, tenantID, userID, role string) error
+	Unassign(ctx context.Context, tenantID, userID, role string) error
+	// OfUser returns the names of the roles the user holds, directly or
+	// through a group, sorted and without duplicates.
+	OfUser(ctx context.Context, tenantID, userID string) ([]string, error)
+	// Holders returns the IDs of the users holding the role directly, sorted.
+	Holders(ctx context.Context, tenantID, role string) ([]string, error)
+}
+
+// Groups stores groups (with the roles they give) and memberships.
+type Groups interface {
+	Create(ctx context.Context, g model.Group) error
+	Get(ctx context.Context, tenantID, name string) (model.Group, error)
+	List(ctx context.Context, tenantID string) ([]model.Group, error)
+	// Update replaces description and roles when g.Version matches.
+	Update(ctx context.Context, g model.Group) (model.Group, error)
+	Delete(ctx context.Context, tenantID, name string) error
+	// AddMember adds the user; adding twice is not an error.
+	AddMember(ctx context.Context, tenantID, group, userID string) error
+	RemoveMember(ctx context.Context, tenantID, group, userID string) error
+	// Members returns the member user IDs, sorted.
+	Members(ctx context.Context, tenantID, group string) ([]string, error)
+	// OfUser returns the names of the user's groups, sorted.
+	OfUser(ctx context.Context, tenantID, userID string) ([]string, error)
+}
+
+// Consents stores what users approved for applications.
+type Consents interface {
+	// Get returns the consent of the user for the client; ErrNotFound if none.
+	Get(ctx context.Context, tenantID, userID, clientID string) (model.Consent, error)
+	// Grant adds scopes to the user's consent for the client (union),
+	// creating it if needed, and returns the result.
+	Grant(ctx context.Context, tenantID, userID, clientID string, scopes []string) (model.Consent, error)
+	// ListByUser returns the user's consents ordered by client ID.
+	ListByUser(ctx context.Context, tenantID, userID string) ([]model.Consent, error)
+	// Revoke deletes the user's consent for the client.
+	Revoke(ctx context.Context, tenantID, userID, clientID string) error
+}
+
+// Sessions stores browser sessions.
+type Sessions interface {
+	Create(ctx context.Context, s model.Session) error
+	// Get returns a session by ID (the hash of its cookie), whether or not it
+	// expired; callers check ExpiresAt.
+	Get(ctx context.Context, tenantID, id string) (model.Session, error)
+	// Touch sets LastSeen.
+	Touch(ctx context.Context, tenantID, id string, at time.Time) error
+	Delete(ctx context.Context, tenantID, id string) error
+	// ListByUser returns the user's sessions, newest first.
+	ListByUser(ctx context.Context, tenantID, userID string) ([]model.Session, error)
+	// Prune deletes sessions that expired before t.
+	Prune(ctx context.Context, t time.Time) (int, error)
+}
+
+// AuthRequests stores authorization requests between the authorize
+// endpoint, the login and consent pages, and the code.
+type AuthRequests interface {
+	Create(ctx context.Context, r model.AuthRequest) error
+	Get(ctx context.Context, tenantID, id string) (model.AuthRequest, error)
+	// SetUser records who signed in for the request.
+	SetUser(ctx context.Context, tenantID, id, userID, sessionID string, authTime time.Time) error
+	Delete(ctx context.Context, tenantID, id string) error
+	// Prune deletes requests that expired before t.
+	Prune(ctx context.Context, t time.Time) (int, error)
+}
+
+// Codes stores authorization codes.
+type Codes interface {
+	Create(ctx context.Context, c model.AuthCode) error
+	// Redeem marks the code used at now, atomically: the first caller gets
+	// the code; every later caller gets the code and ErrReused (a replay).
+	// ErrNotFound if no such code.
+	Redeem(ctx context.Context, tenantID, hash string, now time.Time) (model.AuthCode, error)
+	// SetIssued records what the redemption issued (for replay revocation).
+	SetIssued(ctx context.Context, tenantID, hash, jti string, jtiExpires time.Time, familyID string) error
+	// Prune deletes codes that expired before t.
+	Prune(ctx context.Context, t time.Time) (int, error)
+}
+
+// RefreshTokens stores refresh-token families.
+type RefreshTokens interface {
+	Create(ctx context.Context, t model.RefreshToken) error
+	// Get returns a token by hash.
+	Get(ctx context.Context, tenantID, hash string) (model.RefreshToken, error)
+	// Rotate atomically marks old rotated at now and stores next (same
+	// family). If old was already rotated, or its family is revoked, nothing
+	// is stored and the old token is returned with ErrReused.
+	Rotate(ctx context.Context, tenantID, oldHash string, next model.RefreshToken, now time.Time) (model.RefreshToken, error)
+	// RevokeFamily marks every token of the family revoked.
+	RevokeFamily(ctx context.Context, tenantID, familyID string) error
+	// RevokeByUser revokes every family of the user (optionally only of one
+	// client, when clientID is not empty) and returns how many families.
+	RevokeByUser(ctx context.Context, tenantID, userID, clientID string) (int, error)
+	// Prune deletes tokens whose family expired before t.
+	Prune(ctx context.Context, t time.Time) (int, error)
+}
+
+// Throttles counts failed sign-ins, in the database so that a lockout holds
+// across nodes and restarts.
+type Throttles interface {
+	// Fail records one failure for key at now within a sliding window: a
+	// failure after WindowStart+window starts a new window. When the
+	// failures reach max, the key is locked until now+lockFor. It returns the
+	// updated state, atomically with respect to concurrent callers.
+	Fail(ctx context.Context, tenantID, key string, now time.Time, window time.Duration, max int, lockFor time.Duration) (model.Throttle, error)
+	// Get returns the state of key (zero Throttle if none).
+	Get(ctx context.Context, tenantID, key string) (model.Throttle, error)
+	// Reset clears key (after a successful sign-in).
+	Reset(ctx context.Context, tenantID, key string) error
+}
+
+// UserRepos are the repositories of the end-user flows. Repos embeds them.
+type UserRepos interface {
+	Users() Users
+	Roles() Roles
+	Groups() Groups
+	Consents() Consents
+	Sessions() Sessions
+	AuthRequests() AuthRequests
+	Codes() Codes
+	RefreshTokens() RefreshTokens
+	Throttles() Throttles
+}
