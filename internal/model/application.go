@@ -52,6 +52,13 @@ type Application struct {
 	Type     AppType
 	// RedirectURIs are matched exactly (RFC 9700 §4.1.3).
 	RedirectURIs []string
+	// PostLogoutRedirectURIs are where RP-initiated logout may return,
+	// matched exactly.
+	PostLogoutRedirectURIs []string
+	// AllowedOrigins are the browser origins (scheme://host[:port]) allowed
+	// to call the token, revocation and userinfo endpoints cross-origin; when
+	// empty, the origins of the redirect URIs.
+	AllowedOrigins []string
 	GrantTypes   []string
 	// AllowedScopes is the allowlist: the scopes this application may request.
 	AllowedScopes []string
@@ -116,6 +123,16 @@ func (a Application) Validate() error {
 			errs.Add("redirect_uris", err.Error())
 		}
 	}
+	for _, r := range a.PostLogoutRedirectURIs {
+		if err := ValidRedirectURI(r); err != nil {
+			errs.Add("post_logout_redirect_uris", err.Error())
+		}
+	}
+	for _, o := range a.AllowedOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
+			errs.Add("allowed_origins", fmt.Sprintf("%q must be an origin such as https://app.example.com", o))
+		}
+	}
 	for _, s := range a.AllowedScopes {
 		if !scope.ValidToken(s) {
 			errs.Add("allowed_scopes", fmt.Sprintf("%q is not a valid scope name", s))
@@ -161,6 +178,27 @@ func ValidRedirectURI(raw string) error {
 		}
 	}
 	return nil
+}
+
+// Origins returns the browser origins allowed to call the tenant's
+// endpoints cross-origin for this application: AllowedOrigins, or else the
+// origins of its http(s) redirect URIs.
+func (a Application) Origins() []string {
+	if len(a.AllowedOrigins) > 0 {
+		return a.AllowedOrigins
+	}
+	var out []string
+	for _, r := range a.RedirectURIs {
+		u, err := url.Parse(r)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			continue
+		}
+		o := u.Scheme + "://" + u.Host
+		if !slices.Contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // MatchRedirectURI reports whether got exactly equals a registered redirect

@@ -39,8 +39,14 @@ type AuthRequest struct {
 	UserID    string
 	SessionID string
 	AuthTime  time.Time
-	CreatedAt time.Time
-	ExpiresAt time.Time
+	// AskScopes are the scopes the consent screen must show (set by the
+	// authorize endpoint); ConsentDone is set when the user answered it, and
+	// Denied when the answer was Deny.
+	AskScopes   []string
+	ConsentDone bool
+	Denied      bool
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
 }
 
 // AuthCode is an issued authorization code. Only its hash is stored.

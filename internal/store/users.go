@@ -60,6 +60,9 @@ type Roles interface {
 	// OfUser returns the names of the roles the user holds, directly or
 	// through a group, sorted and without duplicates.
 	OfUser(ctx context.Context, tenantID, userID string) ([]string, error)
+	// ScopesOfUser returns the union of the scopes of every role the user
+	// holds, directly or through a group, sorted (implications not expanded).
+	ScopesOfUser(ctx context.Context, tenantID, userID string) ([]string, error)
 	// Holders returns the IDs of the users holding the role directly, sorted.
 	Holders(ctx context.Context, tenantID, role string) ([]string, error)
 }
@@ -114,8 +117,9 @@ type Sessions interface {
 type AuthRequests interface {
 	Create(ctx context.Context, r model.AuthRequest) error
 	Get(ctx context.Context, tenantID, id string) (model.AuthRequest, error)
-	// SetUser records who signed in for the request.
-	SetUser(ctx context.Context, tenantID, id, userID, sessionID string, authTime time.Time) error
+	// Update replaces the fields the flow fills in later — UserID,
+	// SessionID, AuthTime, AskScopes, ConsentDone, Denied — and nothing else.
+	Update(ctx context.Context, r model.AuthRequest) error
 	Delete(ctx context.Context, tenantID, id string) error
 	// Prune deletes requests that expired before t.
 	Prune(ctx context.Context, t time.Time) (int, error)
