@@ -59,7 +59,7 @@ type Application struct {
 	// to call the token, revocation and userinfo endpoints cross-origin; when
 	// empty, the origins of the redirect URIs.
 	AllowedOrigins []string
-	GrantTypes   []string
+	GrantTypes     []string
 	// AllowedScopes is the allowlist: the scopes this application may request.
 	AllowedScopes []string
 	ScopePolicy   string
