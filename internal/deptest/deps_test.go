@@ -24,6 +24,7 @@ var drivers = []string{"modernc.org/", "github.com/jackc/"}
 
 var (
 	jose       = []string{"github.com/go-jose/go-jose/v4"}
+	argon2     = []string{"golang.org/x/crypto/argon2", "golang.org/x/crypto/blake2b", "golang.org/x/sys/cpu"}
 	prometheus = []string{"github.com/prometheus/", "github.com/beorn7/perks", "github.com/cespare/xxhash", "github.com/munnerz/goautoneg", "google.golang.org/protobuf", "golang.org/x/sys"}
 )
 
@@ -39,6 +40,9 @@ var rules = map[string]rule{
 	"internal/secret": {},
 	"internal/policy": {may: []string{"internal/model", "scope", "oautherr"}},
 
+	// Password hashing (argon2id): the standard library and x/crypto only.
+	"internal/password": {external: argon2},
+
 	"internal/store":           {may: []string{"internal/model", "scope"}},
 	"internal/store/storetest": {may: []string{"internal/store", "internal/model", "scope"}},
 	"internal/store/sqlstore":  {may: []string{"internal/store", "internal/model", "scope"}},
@@ -53,6 +57,9 @@ var rules = map[string]rule{
 	"internal/oauth":   {may: []string{"internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: jose},
 	"internal/admin":   {may: []string{"internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: jose},
 	"internal/server":  {may: []string{"internal/oauth", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(slices.Clone(jose), prometheus...)},
+
+	// The end-user pages; oauth imports login, never the reverse.
+	"internal/login": {may: []string{"internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/store", "internal/model", "scope", "oautherr"}, external: append(slices.Clone(jose), argon2...)},
 
 	// The test harness and the composition root may use everything.
 	"internal/server/servertest": {may: []string{"*"}, external: []string{"*"}},
