@@ -61,6 +61,12 @@ var rules = map[string]rule{
 	// The end-user pages; oauth imports login, never the reverse.
 	"internal/login": {may: []string{"internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/store", "internal/model", "scope", "oautherr"}, external: append(slices.Clone(jose), argon2...)},
 
+	// The resource-server SDK, its fake issuer and the example API behind
+	// it: public, never internal/, never a database driver.
+	"rs":               {may: []string{"scope", "oautherr"}, external: jose},
+	"rs/rstest":        {may: []string{"scope", "oautherr"}, external: jose},
+	"examples/bankapi": {may: []string{"rs", "scope", "oautherr"}, external: jose},
+
 	// The test harness and the composition root may use everything.
 	"internal/server/servertest": {may: []string{"*"}, external: []string{"*"}},
 	"cmd/intelliauth":            {may: []string{"*"}, external: []string{"*"}},
