@@ -44,6 +44,7 @@ type Repos interface {
 	Keys() Keys
 	Revocations() Revocations
 	Audit() Audit
+	UserRepos
 }
 
 // Tenants stores tenants.
@@ -83,17 +84,34 @@ type Scopes interface {
 	// Update replaces display name, description, implies and claims when
 	// s.Version matches (else ErrPrecondition); returns the stored scope.
 	Update(ctx context.Context, s model.Scope) (model.Scope, error)
-	// Rename renames a scope and rewrites every application allowlist and
-	// every other scope's implies that hold it, in one transaction.
-	// ErrConflict if newName is taken.
+	// Rename renames a scope and rewrites every application allowlist, every
+	// other scope's implies, every role and every consent that hold it, in
+	// one transaction. ErrConflict if newName is taken.
 	Rename(ctx context.Context, tenantID, oldName, newName string) (model.Scope, error)
 	// Delete removes the scope and removes it from every application
-	// allowlist and every other scope's implies, in one transaction, and
-	// returns the client IDs of the applications it was removed from, sorted.
+	// allowlist, every other scope's implies, every role and every consent,
+	// in one transaction, and returns the client IDs of the applications it
+	// was removed from, sorted (Impact, read first, tells the rest).
 	Delete(ctx context.Context, tenantID, name string) (removedFrom []string, err error)
 	// Holders returns the client IDs of applications whose allowlist holds
 	// name, sorted (the impact of a delete).
 	Holders(ctx context.Context, tenantID, name string) ([]string, error)
+	// Impact returns everything that holds name — allowlists, roles and
+	// consents — which a Rename rewrites and a Delete removes it from. A
+	// scope nothing holds, or one that does not exist, has a zero impact.
+	Impact(ctx context.Context, tenantID, name string) (ScopeImpact, error)
+}
+
+// ScopeImpact is what holds a scope (PRODUCT.md §4: the impact shown before
+// a delete). It does not count grants already issued (codes, refresh
+// tokens); those are for the audit log to report.
+type ScopeImpact struct {
+	// Applications are the client IDs whose allowlist holds the scope, sorted.
+	Applications []string
+	// Roles are the names of the roles that give the scope, sorted.
+	Roles []string
+	// Consents is how many (user, application) consents include the scope.
+	Consents int
 }
 
 // APIs stores a tenant's resource servers. Every write bumps the tenant's Rev.

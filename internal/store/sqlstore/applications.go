@@ -15,26 +15,33 @@ type applications struct{ repos }
 
 // appCols reads an application with its allowlist in one statement, so the
 // row and its child rows come from one snapshot without a transaction.
-const appCols = `a.tenant_id, a.client_id, a.name, a.type, a.redirect_uris, a.grant_types, a.scope_policy, a.consent,
-	a.access_token_ttl, a.refresh_idle_ttl, a.refresh_absolute_ttl, a.created_at, a.updated_at, a.version,
+const appCols = `a.tenant_id, a.client_id, a.name, a.type, a.redirect_uris, a.post_logout_redirect_uris, a.allowed_origins,
+	a.grant_types, a.scope_policy, a.consent, a.access_token_ttl, a.refresh_idle_ttl, a.refresh_absolute_ttl, a.created_at, a.updated_at, a.version,
 	(SELECT string_agg(s.scope, ' ' ORDER BY s.pos) FROM application_scopes s
 	 WHERE s.tenant_id = a.tenant_id AND s.client_id = a.client_id)`
 
 func scanApp(s scanner, extra ...any) (model.Application, error) {
 	var (
-		a                          model.Application
-		redirects, grants          string
-		accessTTL, idleTTL, absTTL int64
-		c, u                       int64
-		allowed                    sql.NullString
+		a                           model.Application
+		redirects, logouts, origins string
+		grants                      string
+		accessTTL, idleTTL, absTTL  int64
+		c, u                        int64
+		allowed                     sql.NullString
 	)
-	dest := append([]any{&a.TenantID, &a.ClientID, &a.Name, &a.Type, &redirects, &grants, &a.ScopePolicy, &a.Consent,
+	dest := append([]any{&a.TenantID, &a.ClientID, &a.Name, &a.Type, &redirects, &logouts, &origins, &grants, &a.ScopePolicy, &a.Consent,
 		&accessTTL, &idleTTL, &absTTL, &c, &u, &a.Version, &allowed}, extra...)
 	if err := s.Scan(dest...); err != nil {
 		return model.Application{}, err
 	}
 	var err error
 	if a.RedirectURIs, err = decodeList(redirects); err != nil {
+		return model.Application{}, err
+	}
+	if a.PostLogoutRedirectURIs, err = decodeList(logouts); err != nil {
+		return model.Application{}, err
+	}
+	if a.AllowedOrigins, err = decodeList(origins); err != nil {
 		return model.Application{}, err
 	}
 	if a.GrantTypes, err = decodeList(grants); err != nil {
@@ -50,7 +57,7 @@ func scanApp(s scanner, extra ...any) (model.Application, error) {
 // ID is taken in the tenant. Whether allowlisted scopes exist is the caller's
 // check; a repeated allowlist entry is stored once.
 func (r applications) Create(ctx context.Context, a model.Application) error {
-	redirects, grants, err := encodeAppLists(a)
+	l, err := encodeAppLists(a)
 	if err != nil {
 		return err
 	}
@@ -60,10 +67,10 @@ func (r applications) Create(ctx context.Context, a model.Application) error {
 			return err
 		}
 		if _, err := q.ExecContext(ctx, `INSERT INTO applications
-			(tenant_id, client_id, name, type, redirect_uris, grant_types, scope_policy, consent,
-			 access_token_ttl, refresh_idle_ttl, refresh_absolute_ttl, created_at, updated_at, version)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1)`,
-			a.TenantID, a.ClientID, a.Name, string(a.Type), redirects, grants, a.ScopePolicy, a.Consent,
+			(tenant_id, client_id, name, type, redirect_uris, post_logout_redirect_uris, allowed_origins, grant_types,
+			 scope_policy, consent, access_token_ttl, refresh_idle_ttl, refresh_absolute_ttl, created_at, updated_at, version)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1)`,
+			a.TenantID, a.ClientID, a.Name, string(a.Type), l.redirects, l.logouts, l.origins, l.grants, a.ScopePolicy, a.Consent,
 			int64(a.AccessTokenTTL), int64(a.RefreshIdleTTL), int64(a.RefreshAbsoluteTTL), c, u); err != nil {
 			return r.onInsert(err)
 		}
@@ -75,14 +82,19 @@ func (r applications) Create(ctx context.Context, a model.Application) error {
 	return nil
 }
 
-func encodeAppLists(a model.Application) (redirects, grants string, err error) {
-	if redirects, err = encodeList(a.RedirectURIs); err != nil {
-		return "", "", err
+// appLists are an application's JSON-encoded list columns.
+type appLists struct{ redirects, logouts, origins, grants string }
+
+func encodeAppLists(a model.Application) (l appLists, err error) {
+	for _, f := range []struct {
+		dst *string
+		v   []string
+	}{{&l.redirects, a.RedirectURIs}, {&l.logouts, a.PostLogoutRedirectURIs}, {&l.origins, a.AllowedOrigins}, {&l.grants, a.GrantTypes}} {
+		if *f.dst, err = encodeList(f.v); err != nil {
+			return appLists{}, err
+		}
 	}
-	if grants, err = encodeList(a.GrantTypes); err != nil {
-		return "", "", err
-	}
-	return redirects, grants, nil
+	return l, nil
 }
 
 func insertAllowlist(ctx context.Context, q querier, tenantID, clientID string, allowed []string) error {
@@ -143,7 +155,7 @@ func (r applications) All(ctx context.Context, tenantID string) ([]model.Applica
 // Update replaces every field but TenantID, ClientID and CreatedAt when
 // a.Version matches, bumps Version and sets UpdatedAt to now.
 func (r applications) Update(ctx context.Context, a model.Application) (model.Application, error) {
-	redirects, grants, err := encodeAppLists(a)
+	l, err := encodeAppLists(a)
 	if err != nil {
 		return model.Application{}, err
 	}
@@ -153,11 +165,12 @@ func (r applications) Update(ctx context.Context, a model.Application) (model.Ap
 			return err
 		}
 		res, err := q.ExecContext(ctx, `UPDATE applications
-			SET name = $4, type = $5, redirect_uris = $6, grant_types = $7, scope_policy = $8, consent = $9,
-			    access_token_ttl = $10, refresh_idle_ttl = $11, refresh_absolute_ttl = $12,
-			    updated_at = $13, version = version + 1
+			SET name = $4, type = $5, redirect_uris = $6, post_logout_redirect_uris = $7, allowed_origins = $8,
+			    grant_types = $9, scope_policy = $10, consent = $11,
+			    access_token_ttl = $12, refresh_idle_ttl = $13, refresh_absolute_ttl = $14,
+			    updated_at = $15, version = version + 1
 			WHERE tenant_id = $1 AND client_id = $2 AND version = $3`,
-			a.TenantID, a.ClientID, a.Version, a.Name, string(a.Type), redirects, grants, a.ScopePolicy, a.Consent,
+			a.TenantID, a.ClientID, a.Version, a.Name, string(a.Type), l.redirects, l.logouts, l.origins, l.grants, a.ScopePolicy, a.Consent,
 			int64(a.AccessTokenTTL), int64(a.RefreshIdleTTL), int64(a.RefreshAbsoluteTTL), micros(r.db.now()))
 		if err != nil {
 			return r.onInsert(err)
@@ -186,10 +199,9 @@ func (r applications) Update(ctx context.Context, a model.Application) (model.Ap
 	return out, nil
 }
 
-// Delete removes the application with its allowlist and secrets.
-//
-// Issue 3 (consents, grants): their rows for the application go too, by
-// ON DELETE CASCADE or here.
+// Delete removes the application with its allowlist and secrets, and (by
+// ON DELETE CASCADE) every consent, pending authorization request,
+// authorization code and refresh token of it.
 func (r applications) Delete(ctx context.Context, tenantID, clientID string) error {
 	err := r.write(ctx, func(q querier) error {
 		if err := r.bumpRev(ctx, q, tenantID); err != nil {

@@ -176,6 +176,33 @@ func (db *DB) Revocations() store.Revocations { return revocations{db.repos()} }
 // Audit returns the auto-commit audit repository.
 func (db *DB) Audit() store.Audit { return audit{db.repos()} }
 
+// Users returns the auto-commit user repository.
+func (db *DB) Users() store.Users { return users{db.repos()} }
+
+// Roles returns the auto-commit role repository.
+func (db *DB) Roles() store.Roles { return roles{db.repos()} }
+
+// Groups returns the auto-commit group repository.
+func (db *DB) Groups() store.Groups { return groups{db.repos()} }
+
+// Consents returns the auto-commit consent repository.
+func (db *DB) Consents() store.Consents { return consents{db.repos()} }
+
+// Sessions returns the auto-commit session repository.
+func (db *DB) Sessions() store.Sessions { return sessions{db.repos()} }
+
+// AuthRequests returns the auto-commit authorization-request repository.
+func (db *DB) AuthRequests() store.AuthRequests { return authRequests{db.repos()} }
+
+// Codes returns the auto-commit authorization-code repository.
+func (db *DB) Codes() store.Codes { return codes{db.repos()} }
+
+// RefreshTokens returns the auto-commit refresh-token repository.
+func (db *DB) RefreshTokens() store.RefreshTokens { return refreshTokens{db.repos()} }
+
+// Throttles returns the auto-commit sign-in throttle repository.
+func (db *DB) Throttles() store.Throttles { return throttles{db.repos()} }
+
 func (db *DB) repos() repos { return repos{db: db, q: db.r} }
 
 // querier is what *sql.DB and *sql.Tx share, so a repository runs the same
@@ -291,5 +318,16 @@ func (t txRepos) Applications() store.Applications { return applications{t.r} }
 func (t txRepos) Keys() store.Keys                 { return keys{t.r} }
 func (t txRepos) Revocations() store.Revocations   { return revocations{t.r} }
 func (t txRepos) Audit() store.Audit               { return audit{t.r} }
+func (t txRepos) Users() store.Users               { return users{t.r} }
+func (t txRepos) Roles() store.Roles               { return roles{t.r} }
+func (t txRepos) Groups() store.Groups             { return groups{t.r} }
+func (t txRepos) Consents() store.Consents         { return consents{t.r} }
+func (t txRepos) Sessions() store.Sessions         { return sessions{t.r} }
+func (t txRepos) AuthRequests() store.AuthRequests { return authRequests{t.r} }
+func (t txRepos) Codes() store.Codes               { return codes{t.r} }
+func (t txRepos) RefreshTokens() store.RefreshTokens {
+	return refreshTokens{t.r}
+}
+func (t txRepos) Throttles() store.Throttles { return throttles{t.r} }
 
 var _ store.Repos = txRepos{}

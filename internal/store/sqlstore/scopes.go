@@ -172,13 +172,12 @@ func (r scopes) Update(ctx context.Context, s model.Scope) (model.Scope, error) 
 	return out, nil
 }
 
-// Rename renames the scope and rewrites every reference to it in one
-// transaction. Applications and scopes whose lists change get a new Version
-// too, so an editor holding the old list fails with ErrPrecondition instead
-// of writing the old name back.
-//
-// Issue 3 (roles, consents): role_scopes and consent_scopes must be rewritten
-// here the same way as application_scopes.
+// Rename renames the scope and rewrites every reference to it — allowlists,
+// implies, role scopes and consent scopes — in one transaction.
+// Applications, scopes and roles whose lists change get a new Version too,
+// so an editor holding the old list fails with ErrPrecondition instead of
+// writing the old name back. Consents have no Version and keep their
+// UpdatedAt: the user did not change them.
 func (r scopes) Rename(ctx context.Context, tenantID, oldName, newName string) (model.Scope, error) {
 	var out model.Scope
 	err := r.write(ctx, func(q querier) error {
@@ -211,9 +210,10 @@ func (r scopes) Rename(ctx context.Context, tenantID, oldName, newName string) (
 	return out, nil
 }
 
-// rewriteReferences replaces oldName by newName in every allowlist and every
-// implies list of the tenant. A list that already holds newName keeps that
-// entry and loses the old one, so no list ends up holding a name twice.
+// rewriteReferences replaces oldName by newName in every allowlist, implies
+// list, role and consent of the tenant. A list that already holds newName
+// keeps that entry and loses the old one, so no list ends up holding a name
+// twice.
 func rewriteReferences(ctx context.Context, q querier, tenantID, oldName, newName string, now int64) error {
 	return execAll(ctx, q, []stmt{
 		{`UPDATE applications SET version = version + 1, updated_at = $3
@@ -238,16 +238,30 @@ func rewriteReferences(ctx context.Context, q querier, tenantID, oldName, newNam
 		// the (unregistered) new name.
 		{`DELETE FROM scope_implies WHERE tenant_id = $1 AND scope = $2 AND implied = $2`,
 			[]any{tenantID, newName}},
-		// Issue 3: role_scopes and consent_scopes go here.
+		{`UPDATE roles SET version = version + 1, updated_at = $3
+			WHERE tenant_id = $1 AND name IN
+			(SELECT role FROM role_scopes WHERE tenant_id = $1 AND scope = $2)`,
+			[]any{tenantID, oldName, now}},
+		{`DELETE FROM role_scopes WHERE tenant_id = $1 AND scope = $2 AND role IN
+			(SELECT role FROM role_scopes WHERE tenant_id = $1 AND scope = $3)`,
+			[]any{tenantID, oldName, newName}},
+		{`UPDATE role_scopes SET scope = $3 WHERE tenant_id = $1 AND scope = $2`,
+			[]any{tenantID, oldName, newName}},
+		{`DELETE FROM consent_scopes WHERE tenant_id = $1 AND scope = $2 AND EXISTS
+			(SELECT 1 FROM consent_scopes d WHERE d.tenant_id = $1 AND d.user_id = consent_scopes.user_id
+			 AND d.client_id = consent_scopes.client_id AND d.scope = $3)`,
+			[]any{tenantID, oldName, newName}},
+		{`UPDATE consent_scopes SET scope = $3 WHERE tenant_id = $1 AND scope = $2`,
+			[]any{tenantID, oldName, newName}},
 	})
 }
 
-// Delete removes the scope and every reference to it in one transaction and
-// returns the client IDs whose allowlist held it, sorted. Whether the scope
-// is predefined (and so must not be deleted) is the caller's check.
-//
-// Issue 3 (roles, consents): role_scopes and consent_scopes must be cleaned
-// here the same way as application_scopes.
+// Delete removes the scope and every reference to it — allowlists, implies,
+// role scopes and consent scopes — in one transaction and returns the client
+// IDs whose allowlist held it, sorted. Applications, scopes and roles that
+// lose it get a new Version. A consent left with no scope stays (it still
+// records that the user saw the application). Whether the scope is
+// predefined (and so must not be deleted) is the caller's check.
 func (r scopes) Delete(ctx context.Context, tenantID, name string) ([]string, error) {
 	var removed []string
 	err := r.write(ctx, func(q querier) error {
@@ -281,7 +295,14 @@ func (r scopes) Delete(ctx context.Context, tenantID, name string) ([]string, er
 				[]any{tenantID, name, now}},
 			{`DELETE FROM scope_implies WHERE tenant_id = $1 AND implied = $2`,
 				[]any{tenantID, name}},
-			// Issue 3: role_scopes and consent_scopes go here.
+			{`UPDATE roles SET version = version + 1, updated_at = $3
+				WHERE tenant_id = $1 AND name IN
+				(SELECT role FROM role_scopes WHERE tenant_id = $1 AND scope = $2)`,
+				[]any{tenantID, name, now}},
+			{`DELETE FROM role_scopes WHERE tenant_id = $1 AND scope = $2`,
+				[]any{tenantID, name}},
+			{`DELETE FROM consent_scopes WHERE tenant_id = $1 AND scope = $2`,
+				[]any{tenantID, name}},
 		})
 	})
 	if err != nil {
@@ -303,4 +324,28 @@ func holders(ctx context.Context, q querier, tenantID, name string) ([]string, e
 	rows, err := q.QueryContext(ctx, `SELECT client_id FROM application_scopes
 		WHERE tenant_id = $1 AND scope = $2 ORDER BY client_id`, tenantID, name)
 	return collect(rows, err, scanString)
+}
+
+// Impact returns the applications, roles and consents that hold name. The
+// three lookups are separate statements: inside InTx they share the
+// transaction's snapshot; auto-commit, a concurrent write may fall between
+// them, which a preview can bear.
+func (r scopes) Impact(ctx context.Context, tenantID, name string) (store.ScopeImpact, error) {
+	q := r.read()
+	var (
+		out store.ScopeImpact
+		err error
+	)
+	if out.Applications, err = holders(ctx, q, tenantID, name); err != nil {
+		return store.ScopeImpact{}, fmt.Errorf("sqlstore: impact of scope %s/%s: %w", tenantID, name, err)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT role FROM role_scopes WHERE tenant_id = $1 AND scope = $2 ORDER BY role`, tenantID, name)
+	if out.Roles, err = collect(rows, err, scanString); err != nil {
+		return store.ScopeImpact{}, fmt.Errorf("sqlstore: impact of scope %s/%s on roles: %w", tenantID, name, err)
+	}
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM consent_scopes WHERE tenant_id = $1 AND scope = $2`,
+		tenantID, name).Scan(&out.Consents); err != nil {
+		return store.ScopeImpact{}, fmt.Errorf("sqlstore: impact of scope %s/%s on consents: %w", tenantID, name, err)
+	}
+	return out, nil
 }

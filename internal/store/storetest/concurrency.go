@@ -107,3 +107,48 @@ var concurrencyTests = []test{
 		must(t, errors.Join(errs...))
 	}},
 }
+
+// result is what one racer got.
+type result[T any] struct {
+	v   T
+	err error
+}
+
+// race runs fn in racers goroutines released at once and returns what each
+// got, by racer.
+func race[T any](fn func(i int) (T, error)) []result[T] {
+	out := make([]result[T], racers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Go(func() {
+			<-start
+			out[i].v, out[i].err = fn(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return out
+}
+
+// exactlyOne fails unless exactly one racer got no error and every other
+// one got store.ErrReused; it returns the winner.
+func exactlyOne[T any](t *testing.T, results []result[T]) int {
+	t.Helper()
+	winner := -1
+	for i, r := range results {
+		switch {
+		case r.err == nil:
+			if winner >= 0 {
+				t.Fatalf("racers %d and %d both won", winner, i)
+			}
+			winner = i
+		case !errors.Is(r.err, store.ErrReused):
+			t.Fatalf("racer %d: %v, want ErrReused", i, r.err)
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no racer won")
+	}
+	return winner
+}

@@ -1,0 +1,262 @@
+-- 0002_users (PostgreSQL): end users and the state of their flows — users,
+-- roles and groups, consents, browser sessions, authorization requests,
+-- authorization codes, refresh-token families and sign-in throttles — and
+-- two new lists on applications (post-logout redirect URIs, CORS origins).
+--
+-- Conventions as in 0001_init. In addition:
+--   * optional instants that are filled in later (last_seen, used_at,
+--     rotated_at, locked_until, …) are NULL while unset; sqlstore maps NULL
+--     to the zero time and back;
+--   * every row of a user's or an application's flow state refers to its
+--     owner with ON DELETE CASCADE, so deleting a user or an application
+--     removes its grants in the same statement; each such reference has an
+--     index led by (tenant_id, owner) so the cascade does not scan;
+--   * scope names are not foreign keys (as in 0001): Scopes.Rename and
+--     Scopes.Delete rewrite role_scopes and consent_scopes explicitly.
+
+ALTER TABLE applications ADD COLUMN post_logout_redirect_uris TEXT NOT NULL DEFAULT '[]'; -- JSON array
+ALTER TABLE applications ADD COLUMN allowed_origins           TEXT NOT NULL DEFAULT '[]'; -- JSON array
+
+CREATE TABLE users (
+	tenant_id             TEXT COLLATE "C" NOT NULL REFERENCES tenants (id),
+	id                    TEXT COLLATE "C" NOT NULL,
+	username              TEXT COLLATE "C" NOT NULL,
+	email                 TEXT COLLATE "C" NOT NULL, -- '' when unset
+	email_verified        BOOLEAN NOT NULL,
+	name                  TEXT COLLATE "C" NOT NULL,
+	given_name            TEXT    NOT NULL,
+	family_name           TEXT    NOT NULL,
+	picture               TEXT    NOT NULL,
+	locale                TEXT    NOT NULL,
+	address               TEXT    NOT NULL,    -- JSON object (OIDC Core §5.1.1)
+	phone_number          TEXT    NOT NULL,
+	phone_number_verified BOOLEAN NOT NULL,
+	password_hash         TEXT    NOT NULL,    -- argon2id PHC string; '' when none
+	status                TEXT COLLATE "C" NOT NULL,
+	created_at            BIGINT  NOT NULL,
+	updated_at            BIGINT  NOT NULL,
+	version               BIGINT  NOT NULL,
+	PRIMARY KEY (tenant_id, id)
+);
+
+-- Usernames and emails are unique per tenant without regard to (ASCII)
+-- case (lower() under the "C" collation folds ASCII only, as SQLite's
+-- does); these indexes also serve GetByLogin.
+CREATE UNIQUE INDEX users_username ON users (tenant_id, lower(username));
+CREATE UNIQUE INDEX users_email    ON users (tenant_id, lower(email)) WHERE email <> '';
+-- Users.List orders by username.
+CREATE INDEX users_by_username ON users (tenant_id, username);
+
+CREATE TABLE roles (
+	tenant_id   TEXT COLLATE "C" NOT NULL REFERENCES tenants (id),
+	name        TEXT COLLATE "C" NOT NULL,
+	description TEXT    NOT NULL,
+	builtin     BOOLEAN NOT NULL,
+	created_at  BIGINT  NOT NULL,
+	updated_at  BIGINT  NOT NULL,
+	version     BIGINT  NOT NULL,
+	PRIMARY KEY (tenant_id, name)
+);
+
+-- The scopes a role gives, in display order.
+CREATE TABLE role_scopes (
+	tenant_id TEXT COLLATE "C" NOT NULL,
+	role      TEXT COLLATE "C" NOT NULL,
+	scope     TEXT COLLATE "C" NOT NULL,
+	pos       BIGINT NOT NULL,
+	PRIMARY KEY (tenant_id, role, scope),
+	FOREIGN KEY (tenant_id, role) REFERENCES roles (tenant_id, name) ON DELETE CASCADE
+);
+
+-- Scopes.Impact, Rename and Delete look roles up by scope.
+CREATE INDEX role_scopes_scope ON role_scopes (tenant_id, scope, role);
+
+-- Direct role assignments.
+CREATE TABLE user_roles (
+	tenant_id TEXT COLLATE "C" NOT NULL,
+	user_id   TEXT COLLATE "C" NOT NULL,
+	role      TEXT COLLATE "C" NOT NULL,
+	PRIMARY KEY (tenant_id, user_id, role),
+	FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE,
+	FOREIGN KEY (tenant_id, role) REFERENCES roles (tenant_id, name) ON DELETE CASCADE
+);
+
+-- Roles.Holders, and the cascade from roles.
+CREATE INDEX user_roles_role ON user_roles (tenant_id, role, user_id);
+
+CREATE TABLE groups (
+	tenant_id   TEXT COLLATE "C" NOT NULL REFERENCES tenants (id),
+	name        TEXT COLLATE "C" NOT NULL,
+	description TEXT   NOT NULL,
+	created_at  BIGINT NOT NULL,
+	updated_at  BIGINT NOT NULL,
+	version     BIGINT NOT NULL,
+	PRIMARY KEY (tenant_id, name)
+);
+
+-- The roles a group gives its members, in display order. An unknown role
+-- is refused by the foreign key; deleting a role removes it here.
+CREATE TABLE group_roles (
+	tenant_id  TEXT COLLATE "C" NOT NULL,
+	group_name TEXT COLLATE "C" NOT NULL,
+	role       TEXT COLLATE "C" NOT NULL,
+	pos        BIGINT NOT NULL,
+	PRIMARY KEY (tenant_id, group_name, role),
+	FOREIGN KEY (tenant_id, group_name) REFERENCES groups (tenant_id, name) ON DELETE CASCADE,
+	FOREIGN KEY (tenant_id, role) REFERENCES roles (tenant_id, name) ON DELETE CASCADE
+);
+
+CREATE INDEX group_roles_role ON group_roles (tenant_id, role, group_name);
+
+CREATE TABLE group_members (
+	tenant_id  TEXT COLLATE "C" NOT NULL,
+	group_name TEXT COLLATE "C" NOT NULL,
+	user_id    TEXT COLLATE "C" NOT NULL,
+	PRIMARY KEY (tenant_id, group_name, user_id),
+	FOREIGN KEY (tenant_id, group_name) REFERENCES groups (tenant_id, name) ON DELETE CASCADE,
+	FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
+);
+
+-- Groups.OfUser and Roles.OfUser, and the cascade from users.
+CREATE INDEX group_members_user ON group_members (tenant_id, user_id, group_name);
+
+CREATE TABLE consents (
+	tenant_id  TEXT COLLATE "C" NOT NULL,
+	user_id    TEXT COLLATE "C" NOT NULL,
+	client_id  TEXT COLLATE "C" NOT NULL,
+	created_at BIGINT NOT NULL,
+	updated_at BIGINT NOT NULL,
+	PRIMARY KEY (tenant_id, user_id, client_id),
+	FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE,
+	FOREIGN KEY (tenant_id, client_id) REFERENCES applications (tenant_id, client_id) ON DELETE CASCADE
+);
+
+CREATE INDEX consents_client ON consents (tenant_id, client_id);
+
+-- The approved scopes of a consent, a set (read back sorted).
+CREATE TABLE consent_scopes (
+	tenant_id TEXT COLLATE "C" NOT NULL,
+	user_id   TEXT COLLATE "C" NOT NULL,
+	client_id TEXT COLLATE "C" NOT NULL,
+	scope     TEXT COLLATE "C" NOT NULL,
+	PRIMARY KEY (tenant_id, user_id, client_id, scope),
+	FOREIGN KEY (tenant_id, user_id, client_id) REFERENCES consents (tenant_id, user_id, client_id) ON DELETE CASCADE
+);
+
+-- Scopes.Impact, Rename and Delete look consents up by scope.
+CREATE INDEX consent_scopes_scope ON consent_scopes (tenant_id, scope);
+
+CREATE TABLE sessions (
+	tenant_id  TEXT COLLATE "C" NOT NULL,
+	id         TEXT COLLATE "C" NOT NULL,      -- hex SHA-256 of the cookie
+	user_id    TEXT COLLATE "C" NOT NULL,
+	auth_time  BIGINT NOT NULL,
+	expires_at BIGINT NOT NULL,
+	last_seen  BIGINT,                         -- NULL: never touched
+	user_agent TEXT   NOT NULL,
+	ip         TEXT   NOT NULL,
+	created_at BIGINT NOT NULL,
+	PRIMARY KEY (tenant_id, id),
+	FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
+);
+
+-- Sessions.ListByUser (newest first), and the cascade from users.
+CREATE INDEX sessions_user    ON sessions (tenant_id, user_id, created_at);
+CREATE INDEX sessions_expires ON sessions (expires_at);
+
+CREATE TABLE auth_requests (
+	tenant_id             TEXT COLLATE "C" NOT NULL,
+	id                    TEXT COLLATE "C" NOT NULL,
+	client_id             TEXT COLLATE "C" NOT NULL,
+	redirect_uri          TEXT    NOT NULL,
+	scope                 TEXT    NOT NULL,    -- as requested
+	state                 TEXT    NOT NULL,
+	nonce                 TEXT    NOT NULL,
+	code_challenge        TEXT    NOT NULL,
+	code_challenge_method TEXT    NOT NULL,
+	audience              TEXT    NOT NULL,
+	prompt                TEXT    NOT NULL,
+	max_age               BIGINT  NOT NULL,    -- seconds; -1 when absent
+	login_hint            TEXT    NOT NULL,
+	include_granted       BOOLEAN NOT NULL,
+	user_id               TEXT COLLATE "C",    -- NULL until the user signs in
+	session_id            TEXT COLLATE "C" NOT NULL,
+	auth_time             BIGINT,              -- NULL until the user signs in
+	ask_scopes            TEXT    NOT NULL,    -- JSON array
+	consent_done          BOOLEAN NOT NULL,
+	denied                BOOLEAN NOT NULL,
+	created_at            BIGINT  NOT NULL,
+	expires_at            BIGINT  NOT NULL,
+	PRIMARY KEY (tenant_id, id),
+	FOREIGN KEY (tenant_id, client_id) REFERENCES applications (tenant_id, client_id) ON DELETE CASCADE,
+	FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
+);
+
+CREATE INDEX auth_requests_client  ON auth_requests (tenant_id, client_id);
+CREATE INDEX auth_requests_user    ON auth_requests (tenant_id, user_id);
+CREATE INDEX auth_requests_expires ON auth_requests (expires_at);
+
+CREATE TABLE auth_codes (
+	tenant_id             TEXT COLLATE "C" NOT NULL,
+	hash                  TEXT COLLATE "C" NOT NULL, -- hex SHA-256 of the code
+	client_id             TEXT COLLATE "C" NOT NULL,
+	user_id               TEXT COLLATE "C" NOT NULL,
+	session_id            TEXT COLLATE "C" NOT NULL,
+	redirect_uri          TEXT   NOT NULL,
+	code_challenge        TEXT   NOT NULL,
+	code_challenge_method TEXT   NOT NULL,
+	scopes                TEXT   NOT NULL,     -- JSON array, granted
+	audience              TEXT   NOT NULL,
+	nonce                 TEXT   NOT NULL,
+	auth_time             BIGINT NOT NULL,
+	expires_at            BIGINT NOT NULL,
+	created_at            BIGINT NOT NULL,
+	used_at               BIGINT,              -- NULL until redeemed (single use)
+	issued_jti            TEXT COLLATE "C" NOT NULL, -- '' until redeemed
+	issued_expires_at     BIGINT,
+	family_id             TEXT COLLATE "C" NOT NULL, -- '' when no refresh token was issued
+	PRIMARY KEY (tenant_id, hash),
+	FOREIGN KEY (tenant_id, client_id) REFERENCES applications (tenant_id, client_id) ON DELETE CASCADE,
+	FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
+);
+
+CREATE INDEX auth_codes_client  ON auth_codes (tenant_id, client_id);
+CREATE INDEX auth_codes_user    ON auth_codes (tenant_id, user_id);
+CREATE INDEX auth_codes_expires ON auth_codes (expires_at);
+
+-- One row per refresh token; the tokens of one grant share family_id.
+-- revoked is a property of the family, written to every row of it.
+CREATE TABLE refresh_tokens (
+	tenant_id         TEXT COLLATE "C" NOT NULL,
+	hash              TEXT COLLATE "C" NOT NULL, -- hex SHA-256 of the token
+	family_id         TEXT COLLATE "C" NOT NULL,
+	client_id         TEXT COLLATE "C" NOT NULL,
+	user_id           TEXT COLLATE "C" NOT NULL,
+	session_id        TEXT COLLATE "C" NOT NULL,
+	scopes            TEXT    NOT NULL,        -- JSON array
+	audience          TEXT    NOT NULL,
+	auth_time         BIGINT  NOT NULL,
+	created_at        BIGINT  NOT NULL,
+	expires_at        BIGINT  NOT NULL,        -- idle deadline of this token
+	family_expires_at BIGINT  NOT NULL,        -- absolute deadline of the family
+	rotated_at        BIGINT,                  -- NULL until used and replaced
+	revoked           BOOLEAN NOT NULL,
+	PRIMARY KEY (tenant_id, hash),
+	FOREIGN KEY (tenant_id, client_id) REFERENCES applications (tenant_id, client_id) ON DELETE CASCADE,
+	FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
+);
+
+CREATE INDEX refresh_tokens_family  ON refresh_tokens (tenant_id, family_id);
+CREATE INDEX refresh_tokens_user    ON refresh_tokens (tenant_id, user_id, client_id);
+CREATE INDEX refresh_tokens_client  ON refresh_tokens (tenant_id, client_id);
+CREATE INDEX refresh_tokens_expires ON refresh_tokens (family_expires_at);
+
+-- Failed sign-ins per key ("user:<id>", "ip:<addr>").
+CREATE TABLE throttles (
+	tenant_id    TEXT COLLATE "C" NOT NULL REFERENCES tenants (id),
+	key          TEXT COLLATE "C" NOT NULL,
+	failures     BIGINT NOT NULL,
+	window_start BIGINT NOT NULL,
+	locked_until BIGINT,                       -- NULL: never locked
+	PRIMARY KEY (tenant_id, key)
+);

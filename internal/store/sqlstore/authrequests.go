@@ -1,0 +1,117 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/internal/store"
+)
+
+type authRequests struct{ repos }
+
+const authRequestCols = `tenant_id, id, client_id, redirect_uri, scope, state, nonce, code_challenge, code_challenge_method,
+	audience, prompt, max_age, login_hint, include_granted, user_id, session_id, auth_time, ask_scopes, consent_done, denied,
+	created_at, expires_at`
+
+func scanAuthRequest(s scanner) (model.AuthRequest, error) {
+	var (
+		ar       model.AuthRequest
+		userID   sql.NullString
+		authTime sql.NullInt64
+		ask      string
+		c, e     int64
+	)
+	if err := s.Scan(&ar.TenantID, &ar.ID, &ar.ClientID, &ar.RedirectURI, &ar.Scope, &ar.State, &ar.Nonce, &ar.CodeChallenge,
+		&ar.CodeChallengeMethod, &ar.Audience, &ar.Prompt, &ar.MaxAge, &ar.LoginHint, &ar.IncludeGranted, &userID, &ar.SessionID,
+		&authTime, &ask, &ar.ConsentDone, &ar.Denied, &c, &e); err != nil {
+		return model.AuthRequest{}, err
+	}
+	var err error
+	if ar.AskScopes, err = decodeList(ask); err != nil {
+		return model.AuthRequest{}, err
+	}
+	ar.UserID = userID.String
+	ar.AuthTime, ar.CreatedAt, ar.ExpiresAt = fromNullMicros(authTime), fromMicros(c), fromMicros(e)
+	return ar, nil
+}
+
+// Create stores a request; CreatedAt defaults to now. ErrConflict if the ID
+// is taken, ErrNotFound if the application (or a UserID given already)
+// does not exist.
+func (r authRequests) Create(ctx context.Context, ar model.AuthRequest) error {
+	ask, err := encodeList(ar.AskScopes)
+	if err != nil {
+		return err
+	}
+	created := ar.CreatedAt
+	if created.IsZero() {
+		created = r.db.now()
+	}
+	_, err = r.exec1(ctx, `INSERT INTO auth_requests (`+authRequestCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
+		ar.TenantID, ar.ID, ar.ClientID, ar.RedirectURI, ar.Scope, ar.State, ar.Nonce, ar.CodeChallenge, ar.CodeChallengeMethod,
+		ar.Audience, ar.Prompt, ar.MaxAge, ar.LoginHint, ar.IncludeGranted, nullString(ar.UserID), ar.SessionID,
+		nullMicros(ar.AuthTime), ask, ar.ConsentDone, ar.Denied, micros(created), micros(ar.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("sqlstore: create authorization request %s/%s: %w", ar.TenantID, ar.ID, r.onInsert(err))
+	}
+	return nil
+}
+
+// Get returns the request whether or not it expired.
+func (r authRequests) Get(ctx context.Context, tenantID, id string) (model.AuthRequest, error) {
+	ar, err := scanAuthRequest(r.read().QueryRowContext(ctx, `SELECT `+authRequestCols+` FROM auth_requests
+		WHERE tenant_id = $1 AND id = $2`, tenantID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return model.AuthRequest{}, fmt.Errorf("sqlstore: authorization request %s/%s: %w", tenantID, id, store.ErrNotFound)
+	}
+	if err != nil {
+		return model.AuthRequest{}, fmt.Errorf("sqlstore: get authorization request %s/%s: %w", tenantID, id, err)
+	}
+	return ar, nil
+}
+
+// Update replaces UserID, SessionID, AuthTime, AskScopes, ConsentDone and
+// Denied, and nothing else; ErrNotFound if there is no such request or the
+// user does not exist. It is a plain overwrite: the flow is one browser
+// moving through its steps, not concurrent editors.
+func (r authRequests) Update(ctx context.Context, ar model.AuthRequest) error {
+	ask, err := encodeList(ar.AskScopes)
+	if err != nil {
+		return err
+	}
+	res, err := r.exec1(ctx, `UPDATE auth_requests
+		SET user_id = $3, session_id = $4, auth_time = $5, ask_scopes = $6, consent_done = $7, denied = $8
+		WHERE tenant_id = $1 AND id = $2`,
+		ar.TenantID, ar.ID, nullString(ar.UserID), ar.SessionID, nullMicros(ar.AuthTime), ask, ar.ConsentDone, ar.Denied)
+	if err == nil {
+		err = affected1(res)
+	} else {
+		err = r.onInsert(err)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: update authorization request %s/%s: %w", ar.TenantID, ar.ID, err)
+	}
+	return nil
+}
+
+// Delete removes the request; ErrNotFound if there is none.
+func (r authRequests) Delete(ctx context.Context, tenantID, id string) error {
+	res, err := r.exec1(ctx, `DELETE FROM auth_requests WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+	if err == nil {
+		err = affected1(res)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: delete authorization request %s/%s: %w", tenantID, id, err)
+	}
+	return nil
+}
+
+// Prune deletes the requests of every tenant that expired before t.
+func (r authRequests) Prune(ctx context.Context, t time.Time) (int, error) {
+	return prune(ctx, r.repos, "authorization requests", `DELETE FROM auth_requests WHERE expires_at < $1`, t)
+}

@@ -1,0 +1,211 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/internal/store"
+)
+
+type refreshTokens struct{ repos }
+
+const refreshCols = `tenant_id, hash, family_id, client_id, user_id, session_id, scopes, audience, auth_time, created_at,
+	expires_at, family_expires_at, rotated_at, revoked`
+
+func scanRefresh(s scanner) (model.RefreshToken, error) {
+	var (
+		t                          model.RefreshToken
+		scopes                     string
+		auth, created, exp, famExp int64
+		rotated                    sql.NullInt64
+	)
+	if err := s.Scan(&t.TenantID, &t.Hash, &t.FamilyID, &t.ClientID, &t.UserID, &t.SessionID, &scopes, &t.Audience,
+		&auth, &created, &exp, &famExp, &rotated, &t.Revoked); err != nil {
+		return model.RefreshToken{}, err
+	}
+	var err error
+	if t.Scopes, err = decodeList(scopes); err != nil {
+		return model.RefreshToken{}, err
+	}
+	t.AuthTime, t.CreatedAt, t.ExpiresAt, t.FamilyExpiresAt = fromMicros(auth), fromMicros(created), fromMicros(exp), fromMicros(famExp)
+	t.RotatedAt = fromNullMicros(rotated)
+	return t, nil
+}
+
+// Create stores the first token of a family; CreatedAt defaults to now.
+// ErrConflict if the hash is taken, ErrNotFound if the application or the
+// user does not exist. That FamilyID is new is the caller's concern.
+func (r refreshTokens) Create(ctx context.Context, t model.RefreshToken) error {
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = r.db.now()
+	}
+	query, args, err := insertRefresh(t)
+	if err == nil {
+		_, err = r.exec1(ctx, query, args...)
+		err = r.onInsert(err)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: create refresh token %s/%s: %w", t.TenantID, t.Hash, err)
+	}
+	return nil
+}
+
+// insertRefresh returns the INSERT that stores t.
+func insertRefresh(t model.RefreshToken) (string, []any, error) {
+	scopes, err := encodeList(t.Scopes)
+	if err != nil {
+		return "", nil, err
+	}
+	return `INSERT INTO refresh_tokens (` + refreshCols + `)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		[]any{t.TenantID, t.Hash, t.FamilyID, t.ClientID, t.UserID, t.SessionID, scopes, t.Audience, micros(t.AuthTime),
+			micros(t.CreatedAt), micros(t.ExpiresAt), micros(t.FamilyExpiresAt), nullMicros(t.RotatedAt), t.Revoked}, nil
+}
+
+// Get returns a token by hash, whatever its state.
+func (r refreshTokens) Get(ctx context.Context, tenantID, hash string) (model.RefreshToken, error) {
+	t, err := getRefresh(ctx, r.read(), tenantID, hash)
+	if err != nil {
+		return model.RefreshToken{}, fmt.Errorf("sqlstore: get refresh token %s/%s: %w", tenantID, hash, err)
+	}
+	return t, nil
+}
+
+func getRefresh(ctx context.Context, q querier, tenantID, hash string) (model.RefreshToken, error) {
+	t, err := scanRefresh(q.QueryRowContext(ctx, `SELECT `+refreshCols+` FROM refresh_tokens WHERE tenant_id = $1 AND hash = $2`,
+		tenantID, hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return model.RefreshToken{}, store.ErrNotFound
+	}
+	return t, err
+}
+
+// Rotate marks old rotated at now and stores next in its family, and
+// returns next as stored. The family's identity is the old token's: next
+// gets old's FamilyID, ClientID, UserID and FamilyExpiresAt whatever it
+// carries, and is neither rotated nor revoked; its other fields are the
+// caller's (Scopes may narrow, ExpiresAt moves on). CreatedAt defaults to
+// now.
+//
+// The single use is one conditional UPDATE of old (… AND rotated_at IS NULL
+// AND NOT revoked): of concurrent callers exactly one matches; the others —
+// and any caller once the family is revoked — store nothing and get old, as
+// stored, with ErrReused. ErrNotFound if old does not exist. Expiry is the
+// caller's check.
+func (r refreshTokens) Rotate(ctx context.Context, tenantID, oldHash string, next model.RefreshToken, now time.Time) (model.RefreshToken, error) {
+	if next.CreatedAt.IsZero() {
+		next.CreatedAt = now
+	}
+	var out model.RefreshToken
+	err := r.write(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = $3
+			WHERE tenant_id = $1 AND hash = $2 AND rotated_at IS NULL AND NOT revoked`, tenantID, oldHash, micros(now))
+		if err != nil {
+			return err
+		}
+		n, err := rowsAffected(res)
+		if err != nil {
+			return err
+		}
+		old, err := getRefresh(ctx, q, tenantID, oldHash)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			out = old
+			return store.ErrReused
+		}
+		next.TenantID, next.FamilyID, next.ClientID, next.UserID = old.TenantID, old.FamilyID, old.ClientID, old.UserID
+		next.FamilyExpiresAt, next.RotatedAt, next.Revoked = old.FamilyExpiresAt, time.Time{}, false
+		query, args, err := insertRefresh(next)
+		if err != nil {
+			return err
+		}
+		if _, err := q.ExecContext(ctx, query, args...); err != nil {
+			return r.onInsert(err)
+		}
+		out, err = getRefresh(ctx, q, tenantID, next.Hash)
+		return err
+	})
+	if err != nil {
+		if errors.Is(err, store.ErrReused) {
+			return out, fmt.Errorf("sqlstore: rotate refresh token %s/%s: %w", tenantID, oldHash, err)
+		}
+		return model.RefreshToken{}, fmt.Errorf("sqlstore: rotate refresh token %s/%s: %w", tenantID, oldHash, err)
+	}
+	return out, nil
+}
+
+// RevokeFamily marks every token of the family revoked. Revoking a revoked
+// or unknown family is not an error.
+//
+// The UPDATE repeats until it matches no row: on PostgreSQL a Rotate that
+// committed while the UPDATE waited for its row lock may have inserted a
+// token the UPDATE's snapshot did not see. Each round locks every token it
+// revoked, so a Rotate starting after it fails with ErrReused, and the loop
+// ends.
+func (r refreshTokens) RevokeFamily(ctx context.Context, tenantID, familyID string) error {
+	err := r.write(ctx, func(q querier) error {
+		_, err := revokeUntilDone(ctx, q, `UPDATE refresh_tokens SET revoked = TRUE
+			WHERE tenant_id = $1 AND family_id = $2 AND NOT revoked RETURNING family_id`, tenantID, familyID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: revoke refresh-token family %s/%s: %w", tenantID, familyID, err)
+	}
+	return nil
+}
+
+// RevokeByUser revokes every family of the user (of one client when
+// clientID is not empty) and returns how many families this call revoked:
+// families already revoked are not counted. An unknown user has none.
+func (r refreshTokens) RevokeByUser(ctx context.Context, tenantID, userID, clientID string) (int, error) {
+	var n int
+	err := r.write(ctx, func(q querier) error {
+		var (
+			fams map[string]bool
+			err  error
+		)
+		if clientID == "" {
+			fams, err = revokeUntilDone(ctx, q, `UPDATE refresh_tokens SET revoked = TRUE
+				WHERE tenant_id = $1 AND user_id = $2 AND NOT revoked RETURNING family_id`, tenantID, userID)
+		} else {
+			fams, err = revokeUntilDone(ctx, q, `UPDATE refresh_tokens SET revoked = TRUE
+				WHERE tenant_id = $1 AND user_id = $2 AND client_id = $3 AND NOT revoked RETURNING family_id`, tenantID, userID, clientID)
+		}
+		n = len(fams)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: revoke refresh tokens of user %s/%s: %w", tenantID, userID, err)
+	}
+	return n, nil
+}
+
+// revokeUntilDone runs update (an UPDATE … RETURNING family_id) until it
+// matches no row and returns the families it touched.
+func revokeUntilDone(ctx context.Context, q querier, update string, args ...any) (map[string]bool, error) {
+	fams := make(map[string]bool)
+	for {
+		rows, err := q.QueryContext(ctx, update, args...)
+		got, err := collect(rows, err, scanString)
+		if err != nil {
+			return nil, err
+		}
+		if len(got) == 0 {
+			return fams, nil
+		}
+		for _, f := range got {
+			fams[f] = true
+		}
+	}
+}
+
+// Prune deletes the tokens of every tenant whose family expired before t.
+func (r refreshTokens) Prune(ctx context.Context, t time.Time) (int, error) {
+	return prune(ctx, r.repos, "refresh tokens", `DELETE FROM refresh_tokens WHERE family_expires_at < $1`, t)
+}
