@@ -1,0 +1,346 @@
+package login
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/intelliauth/intelliauth/internal/catalog"
+	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/internal/password"
+	"github.com/intelliauth/intelliauth/internal/store"
+)
+
+// Bounds on what a sign-in form may carry.
+const (
+	maxForm     = 16 << 10
+	maxLogin    = 254 // an email address (RFC 5321 §4.5.3.1.3)
+	maxPassword = 1024
+)
+
+// Messages of the sign-in form. The failure is the same whatever went
+// wrong (OWASP Authentication Cheat Sheet, "Authentication and Error
+// Messages"): unknown user, wrong password, disabled account.
+const (
+	msgFailed  = "The username, email or password is not right."
+	msgLocked  = "Too many failed attempts; try again later."
+	msgMissing = "Enter your username or email and your password."
+)
+
+// loginView is what the sign-in template sees.
+type loginView struct {
+	AppName, RequestID, CSRF, Login, Error string
+}
+
+// loginPage shows the sign-in form for a pending authorization request.
+func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot) error {
+	id := r.URL.Query().Get("request")
+	ar, app, err := h.loadRequest(r.Context(), snap, id)
+	if err != nil {
+		return err
+	}
+	hint := ar.LoginHint
+	if len(hint) > maxLogin {
+		hint = ""
+	}
+	return h.showLogin(w, r, snap, ar, app, http.StatusOK, hint, "")
+}
+
+func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot, ar model.AuthRequest, app *catalog.App, status int, login, msg string) error {
+	cookie, err := h.csrfCookie(w, r, snap)
+	if err != nil {
+		return internalError(err)
+	}
+	render(w, status, "login", "Sign in to "+app.Name, formAction(ar.RedirectURI), loginView{
+		AppName: app.Name, RequestID: ar.ID, CSRF: csrfToken(cookie, "login", ar.ID), Login: login, Error: msg,
+	})
+	return nil
+}
+
+// attempt is one sign-in attempt as the throttle and the audit see it.
+type attempt struct {
+	ip      string // as ClientIP gave it
+	ipKey   string // ip:<addr> or ip:<v6 /64>
+	userKey string // user:<id>, or user:?<hash of the login> when no user matches
+	user    *model.User
+}
+
+// loginSubmit checks the sign-in form: CSRF, throttles, password; then
+// opens a new session and sends the browser back to the authorization
+// endpoint.
+func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot) error {
+	ctx := r.Context()
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil {
+		return &pageError{status: http.StatusBadRequest, title: "The form could not be read", detail: "Go back and try again.", cause: err}
+	}
+	id := r.PostForm.Get("request")
+	if !checkCSRF(r, snap, "login", id) {
+		return errCSRF
+	}
+	ar, app, err := h.loadRequest(ctx, snap, id)
+	if err != nil {
+		return err
+	}
+	login := strings.TrimSpace(r.PostForm.Get("login"))
+	pw := r.PostForm.Get("password")
+	if login == "" || pw == "" {
+		return h.showLogin(w, r, snap, ar, app, http.StatusBadRequest, clip(login), msgMissing)
+	}
+
+	now := h.now()
+	a := attempt{ip: h.clientIP(r)}
+	a.ipKey = ipKey(a.ip)
+	if len(login) <= maxLogin {
+		u, err := h.Store.Users().GetByLogin(ctx, snap.Tenant.ID, login)
+		switch {
+		case err == nil:
+			a.user = &u
+		case !errors.Is(err, store.ErrNotFound):
+			return internalError(fmt.Errorf("look up user: %w", err))
+		}
+	}
+	if a.user != nil {
+		a.userKey = "user:" + a.user.ID
+	} else {
+		a.userKey = unknownUserKey(snap.Tenant.ID, login)
+	}
+
+	// OWASP Authentication Cheat Sheet, "Account Lockout": a locked
+	// account or address is refused before the password is looked at.
+	locked, until, err := h.lockedKeys(ctx, snap.Tenant.ID, now, a.ipKey, a.userKey)
+	if err != nil {
+		return internalError(err)
+	}
+	if len(locked) > 0 {
+		if err := h.recordLocked(ctx, snap, ar, a, locked, until, false); err != nil {
+			return internalError(err)
+		}
+		return h.showLogin(w, r, snap, ar, app, http.StatusTooManyRequests, clip(login), msgLocked)
+	}
+
+	// The same argon2id work whether or not the user exists or has a
+	// password, so the response time does not tell.
+	hash := ""
+	if a.user != nil {
+		hash = a.user.PasswordHash
+	}
+	if len(pw) > maxPassword {
+		pw, hash = "", "" // checked against the dummy: the same time, never a match
+	}
+	match, err := h.verifyPassword(ctx, hash, pw)
+	if errors.Is(err, password.ErrMalformed) {
+		h.logger().ErrorContext(ctx, "stored password hash is malformed", "tenant", snap.Tenant.ID, "user", a.user.ID, "err", err)
+		match = false
+	} else if err != nil {
+		return internalError(err)
+	}
+	reason := ""
+	switch {
+	case a.user == nil:
+		reason = "unknown_user"
+	case a.user.PasswordHash == "":
+		reason = "no_password"
+	case !match:
+		reason = "wrong_password"
+	case a.user.Status != model.UserActive:
+		reason = "disabled"
+	}
+	if reason != "" {
+		return h.failed(w, r, snap, ar, app, a, reason, login)
+	}
+	return h.succeeded(w, r, snap, ar, a, pw)
+}
+
+// failed counts a failure on both keys, records it, and shows the form
+// again: 401, or 429 when this failure locked a key.
+func (h *Handler) failed(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot, ar model.AuthRequest, app *catalog.App, a attempt, reason, login string) error {
+	ctx := r.Context()
+	now := h.now()
+	var locked []string
+	var until time.Time
+	for _, key := range []string{a.ipKey, a.userKey} {
+		t, err := h.Store.Throttles().Fail(ctx, snap.Tenant.ID, key, now, h.window(), h.maxFailures(), h.lockFor())
+		if err != nil {
+			return internalError(fmt.Errorf("count failed sign-in: %w", err))
+		}
+		if now.Before(t.LockedUntil) {
+			locked = append(locked, key)
+			if t.LockedUntil.After(until) {
+				until = t.LockedUntil
+			}
+		}
+	}
+	subject := ""
+	if a.user != nil {
+		subject = a.user.ID
+	}
+	details, _ := json.Marshal(map[string]any{"reason": reason, "ip": a.ip, "request": ar.ID})
+	if err := h.record(ctx, model.AuditEvent{
+		TenantID: snap.Tenant.ID, Type: model.EventLoginFailed,
+		ActorType: ActorIP, ActorID: a.ip, ClientID: ar.ClientID, Subject: subject, Details: details,
+	}); err != nil {
+		return internalError(err)
+	}
+	if len(locked) > 0 {
+		if err := h.recordLocked(ctx, snap, ar, a, locked, until, true); err != nil {
+			return internalError(err)
+		}
+		return h.showLogin(w, r, snap, ar, app, http.StatusTooManyRequests, clip(login), msgLocked)
+	}
+	return h.showLogin(w, r, snap, ar, app, http.StatusUnauthorized, clip(login), msgFailed)
+}
+
+// succeeded clears the throttles, replaces the browser's session with a new
+// one, binds it to the authorization request and sends the browser back.
+func (h *Handler) succeeded(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot, ar model.AuthRequest, a attempt, pw string) error {
+	ctx := r.Context()
+	tenant := snap.Tenant.ID
+	u := *a.user
+	for _, key := range []string{a.ipKey, a.userKey} {
+		if err := h.Store.Throttles().Reset(ctx, tenant, key); err != nil {
+			return internalError(fmt.Errorf("reset throttle: %w", err))
+		}
+	}
+	// OWASP Password Storage Cheat Sheet, "Upgrading the work factor":
+	// rehash with the current parameters while the password is at hand.
+	if password.NeedsRehash(u.PasswordHash) {
+		if nh, err := h.hashPassword(ctx, pw); err != nil {
+			h.logger().WarnContext(ctx, "rehash password", "tenant", tenant, "user", u.ID, "err", err)
+		} else if err := h.Store.Users().SetPassword(ctx, tenant, u.ID, nh); err != nil {
+			h.logger().WarnContext(ctx, "store rehashed password", "tenant", tenant, "user", u.ID, "err", err)
+		}
+	}
+
+	value, err := newToken()
+	if err != nil {
+		return internalError(err)
+	}
+	now := h.now()
+	s := model.Session{
+		TenantID: tenant, ID: sessionID(value), UserID: u.ID, AuthTime: now,
+		ExpiresAt: now.Add(h.sessionTTL()), LastSeen: now, CreatedAt: now,
+		UserAgent: clipBytes(r.UserAgent(), 256), IP: a.ip,
+	}
+	oldID, hadOld := cookieSessionID(r, snap)
+	if ar.UserID != u.ID {
+		// Another user signs in on this request: nothing answered for the
+		// previous one carries over.
+		ar.AskScopes, ar.ConsentDone, ar.Denied = nil, false, false
+	}
+	ar.UserID, ar.SessionID, ar.AuthTime = u.ID, s.ID, now
+	err = h.Store.InTx(ctx, func(tx store.Repos) error {
+		// Session fixation (OWASP Session Management Cheat Sheet, "Renew the
+		// Session ID After Any Privilege Level Change"): always a new
+		// session; the one the browser held is gone.
+		if hadOld {
+			if err := tx.Sessions().Delete(ctx, tenant, oldID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("delete previous session: %w", err)
+			}
+		}
+		if err := tx.Sessions().Create(ctx, s); err != nil {
+			return fmt.Errorf("create session: %w", err)
+		}
+		if err := tx.AuthRequests().Update(ctx, ar); err != nil {
+			return fmt.Errorf("bind authorization request: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return internalError(err)
+	}
+	details, _ := json.Marshal(map[string]any{"ip": a.ip, "request": ar.ID, "session_expires_at": s.ExpiresAt})
+	if err := h.record(ctx, model.AuditEvent{
+		TenantID: tenant, Type: model.EventLoginSucceeded,
+		ActorType: model.ActorUser, ActorID: u.ID, ClientID: ar.ClientID, Subject: u.ID, Details: details,
+	}); err != nil {
+		return internalError(err)
+	}
+	h.setSessionCookie(w, r, snap, value, s.ExpiresAt)
+	resume(w, snap, ar.ID)
+	return nil
+}
+
+// lockedKeys returns the keys locked at now, and until when.
+func (h *Handler) lockedKeys(ctx context.Context, tenantID string, now time.Time, keys ...string) ([]string, time.Time, error) {
+	var locked []string
+	var until time.Time
+	for _, key := range keys {
+		t, err := h.Store.Throttles().Get(ctx, tenantID, key)
+		if err != nil {
+			return nil, until, fmt.Errorf("read throttle: %w", err)
+		}
+		if now.Before(t.LockedUntil) {
+			locked = append(locked, key)
+			if t.LockedUntil.After(until) {
+				until = t.LockedUntil
+			}
+		}
+	}
+	return locked, until, nil
+}
+
+// recordLocked audits a lockout: engaged by this failure, or an attempt
+// refused because of one.
+func (h *Handler) recordLocked(ctx context.Context, snap *catalog.Snapshot, ar model.AuthRequest, a attempt, keys []string, until time.Time, engaged bool) error {
+	subject := ""
+	if a.user != nil {
+		subject = a.user.ID
+	}
+	// The key of an unknown login is a hash; it names nobody.
+	details, _ := json.Marshal(map[string]any{"keys": keys, "locked_until": until, "engaged": engaged, "ip": a.ip, "request": ar.ID})
+	return h.record(ctx, model.AuditEvent{
+		TenantID: snap.Tenant.ID, Type: model.EventLoginLocked,
+		ActorType: ActorIP, ActorID: a.ip, ClientID: ar.ClientID, Subject: subject, Details: details,
+	})
+}
+
+// ipKey is the throttle key of a client address. An IPv6 client usually
+// holds a whole /64, so that is what is counted.
+func ipKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return "ip:unknown"
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return "ip:" + p.String()
+	}
+	return "ip:" + a.String()
+}
+
+// unknownUserKey is the throttle key of a login that names no user: a
+// digest of the tenant and the case-folded login, so the lockout behaves
+// the same for every name and the key does not hold what was typed.
+func unknownUserKey(tenantID, login string) string {
+	sum := sha256.Sum256([]byte(tenantID + "\x00" + strings.ToLower(login)))
+	return "user:?" + hex.EncodeToString(sum[:16])
+}
+
+// clip returns s for prefilling the form again, or "" when it is too long.
+func clip(s string) string {
+	if len(s) > maxLogin {
+		return ""
+	}
+	return s
+}
+
+// clipBytes cuts s to at most n bytes, on a UTF-8 boundary.
+func clipBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
