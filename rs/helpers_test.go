@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -67,15 +68,44 @@ func (c *countingTransport) count(suffix string) int {
 	return total
 }
 
-// countingKeySet counts Key calls, to see what the cache saves.
+// countingKeySet counts Key calls, and can withdraw kids or hand out a
+// substitute key, to see what the cache does.
 type countingKeySet struct {
 	rs.KeySet
 	calls atomic.Int64
+
+	mu        sync.Mutex
+	withdrawn map[string]bool
+	sub       crypto.PublicKey
 }
 
 func (c *countingKeySet) Key(ctx context.Context, kid, alg string) (crypto.PublicKey, error) {
 	c.calls.Add(1)
+	c.mu.Lock()
+	gone, sub := c.withdrawn[kid], c.sub
+	c.mu.Unlock()
+	if gone {
+		return nil, fmt.Errorf("%w: %s withdrawn", rs.ErrUnknownKey, kid)
+	}
+	if sub != nil {
+		return sub, nil
+	}
 	return c.KeySet.Key(ctx, kid, alg)
+}
+
+func (c *countingKeySet) withdraw(kid string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.withdrawn == nil {
+		c.withdrawn = map[string]bool{}
+	}
+	c.withdrawn[kid] = true
+}
+
+func (c *countingKeySet) swap(k crypto.PublicKey) {
+	c.mu.Lock()
+	c.sub = k
+	c.mu.Unlock()
 }
 
 // wantErr fails unless err matches every target (and ErrInvalidToken when

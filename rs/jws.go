@@ -111,29 +111,29 @@ type algorithm struct {
 	curve elliptic.Curve // kindEC only
 }
 
-// algorithms returns the supported algorithm of that name, or nil.
-func lookupAlgorithm(name string) *algorithm {
+// lookupAlgorithm returns the supported algorithm of that name.
+func lookupAlgorithm(name string) (algorithm, bool) {
 	switch name {
 	case ES256:
-		return &algorithm{name, crypto.SHA256, kindEC, elliptic.P256()}
+		return algorithm{name, crypto.SHA256, kindEC, elliptic.P256()}, true
 	case ES384:
-		return &algorithm{name, crypto.SHA384, kindEC, elliptic.P384()}
+		return algorithm{name, crypto.SHA384, kindEC, elliptic.P384()}, true
 	case ES512:
-		return &algorithm{name, crypto.SHA512, kindEC, elliptic.P521()}
+		return algorithm{name, crypto.SHA512, kindEC, elliptic.P521()}, true
 	case RS256:
-		return &algorithm{name, crypto.SHA256, kindRSA, nil}
+		return algorithm{name, crypto.SHA256, kindRSA, nil}, true
 	case RS384:
-		return &algorithm{name, crypto.SHA384, kindRSA, nil}
+		return algorithm{name, crypto.SHA384, kindRSA, nil}, true
 	case RS512:
-		return &algorithm{name, crypto.SHA512, kindRSA, nil}
+		return algorithm{name, crypto.SHA512, kindRSA, nil}, true
 	case PS256:
-		return &algorithm{name, crypto.SHA256, kindRSAPSS, nil}
+		return algorithm{name, crypto.SHA256, kindRSAPSS, nil}, true
 	case PS384:
-		return &algorithm{name, crypto.SHA384, kindRSAPSS, nil}
+		return algorithm{name, crypto.SHA384, kindRSAPSS, nil}, true
 	case PS512:
-		return &algorithm{name, crypto.SHA512, kindRSAPSS, nil}
+		return algorithm{name, crypto.SHA512, kindRSAPSS, nil}, true
 	}
-	return nil
+	return algorithm{}, false
 }
 
 // minRSABits is RFC 7518 §3.3: "A key of size 2048 bits or larger MUST be

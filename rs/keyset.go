@@ -40,8 +40,8 @@ func (k PublicKey) usableFor(alg string) bool {
 	if k.Algorithm != "" && k.Algorithm != alg {
 		return false
 	}
-	a := lookupAlgorithm(alg)
-	return a != nil && a.fits(k.Key)
+	a, ok := lookupAlgorithm(alg)
+	return ok && a.fits(k.Key)
 }
 
 // maxJWKSKeys bounds how many keys one JWKS may hold; an issuer publishes a

@@ -25,14 +25,14 @@ func TestRemoteKeySetRotation(t *testing.T) {
 
 	iss.Rotate()
 	fresh := iss.Mint(rstest.Token{})
-	t.Run("RFC 7517 unknown kid within MinRefetchInterval is refused without a fetch", func(t *testing.T) {
+	t.Run("OIDC Core §10.1.1 unknown kid within MinRefetchInterval is refused without a fetch", func(t *testing.T) {
 		_, err := v.Verify(t.Context(), fresh)
 		wantErr(t, err, rs.ErrUnknownKey)
 		if n := iss.JWKSRequests(); n != 1 {
 			t.Errorf("JWKS fetched %d times, want still 1", n)
 		}
 	})
-	t.Run("RFC 7517 new kid picked up by one refetch after the interval", func(t *testing.T) {
+	t.Run("OIDC Core §10.1.1 new kid picked up by one refetch after the interval", func(t *testing.T) {
 		clk.Advance(rs.DefaultMinRefetchInterval)
 		if _, err := v.Verify(t.Context(), fresh); err != nil {
 			t.Fatalf("token of the rotated key: %v", err)

@@ -78,7 +78,7 @@ type Verifier struct {
 	leeway   time.Duration
 	now      func() time.Time
 	keys     KeySet
-	cache    *cache[*Token]
+	cache    *cache[cachedToken]
 	meta     Metadata
 }
 
@@ -105,13 +105,13 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	}
 	var algs []*algorithm
 	for _, n := range names {
-		switch a := lookupAlgorithm(n); {
+		switch a, ok := lookupAlgorithm(n); {
 		case strings.EqualFold(n, "none") || strings.HasPrefix(strings.ToUpper(n), "HS"):
 			errs = append(errs, fmt.Errorf("rs: algorithm %q is never allowed: a resource server verifies asymmetric signatures only (RFC 8725 §3.1)", n))
-		case a == nil:
+		case !ok:
 			errs = append(errs, fmt.Errorf("rs: algorithm %q is not supported", n))
 		case !slices.ContainsFunc(algs, func(b *algorithm) bool { return b.name == a.name }):
-			algs = append(algs, a)
+			algs = append(algs, &a)
 		}
 	}
 	leeway := cfg.Leeway
@@ -170,7 +170,7 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	if size == 0 {
 		size = DefaultCacheSize
 	}
-	v.cache = newCache[*Token](size)
+	v.cache = newCache[cachedToken](size)
 	return v, nil
 }
 
@@ -206,7 +206,8 @@ func (v *Verifier) KeySet() KeySet { return v.keys }
 //
 // Every failure of the token matches ErrInvalidToken. A token already
 // verified is answered from the cache until its exp (never beyond, even
-// within the leeway), without re-checking anything.
+// within the leeway) as long as the KeySet still has the key that signed
+// it; the signature and claims are not re-checked.
 //
 // Verify does NOT check revocation (use an Introspector), scopes (use the
 // middleware or Token.Scopes), the "client_id" or "sub" values, "auth_time",
@@ -215,27 +216,38 @@ func (v *Verifier) KeySet() KeySet { return v.keys }
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Token, error) {
 	now := v.now()
 	if v.cache == nil {
-		return v.verify(ctx, raw, now)
+		t, _, err := v.verify(ctx, raw, now)
+		return t, err
 	}
 	key := sha256.Sum256([]byte(raw))
-	if t, ok := v.cache.get(&key, now.UnixNano()); ok {
-		return t.clone(), nil
+	if e, ok := v.cache.get(&key, now.UnixNano()); ok {
+		// The key that signed it must still be published: a key the issuer
+		// withdrew stops vouching for cached tokens too.
+		if _, err := v.keys.Key(ctx, e.kid, e.alg); err == nil {
+			return e.tok.clone(), nil
+		}
 	}
-	t, err := v.verify(ctx, raw, now)
+	t, h, err := v.verify(ctx, raw, now)
 	if err != nil {
 		return nil, err
 	}
 	if now.Before(t.ExpiresAt) {
-		v.cache.put(&key, t, t.ExpiresAt.UnixNano(), now.UnixNano())
+		v.cache.put(&key, cachedToken{tok: t, kid: h.Kid, alg: h.Alg}, t.ExpiresAt.UnixNano(), now.UnixNano())
 	}
 	return t.clone(), nil
 }
 
-// verify is Verify without the cache.
-func (v *Verifier) verify(ctx context.Context, raw string, now time.Time) (*Token, error) {
+// cachedToken is a verified token and the key that signed it.
+type cachedToken struct {
+	tok      *Token
+	kid, alg string
+}
+
+// verify is Verify without the cache. It also returns the header.
+func (v *Verifier) verify(ctx context.Context, raw string, now time.Time) (*Token, *header, error) {
 	j, err := parse(raw)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	h := &j.header
 	var alg *algorithm
@@ -246,33 +258,34 @@ func (v *Verifier) verify(ctx context.Context, raw string, now time.Time) (*Toke
 		}
 	}
 	if alg == nil {
-		return nil, fmt.Errorf("%w: %q", ErrAlgorithm, truncate(h.Alg))
+		return nil, nil, fmt.Errorf("%w: %q", ErrAlgorithm, truncate(h.Alg))
 	}
 	if !isAccessTokenType(h.Typ) {
-		return nil, fmt.Errorf("%w: typ %q", ErrType, truncate(h.Typ))
+		return nil, nil, fmt.Errorf("%w: typ %q", ErrType, truncate(h.Typ))
 	}
 	if h.Kid == "" {
-		return nil, fmt.Errorf("%w: the header has no kid", ErrUnknownKey)
+		return nil, nil, fmt.Errorf("%w: the header has no kid", ErrUnknownKey)
 	}
 	sig, err := b64.DecodeString(j.signature)
 	if err != nil || len(sig) == 0 {
-		return nil, fmt.Errorf("%w: signature is not base64url", ErrMalformed)
+		return nil, nil, fmt.Errorf("%w: signature is not base64url", ErrMalformed)
 	}
 	key, err := v.keys.Key(ctx, h.Kid, alg.name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !alg.fits(key) {
-		return nil, fmt.Errorf("%w: key %q (%T) does not fit %s", ErrSignature, truncate(h.Kid), key, alg.name)
+		return nil, nil, fmt.Errorf("%w: key %q (%T) does not fit %s", ErrSignature, truncate(h.Kid), key, alg.name)
 	}
 	if !alg.verify(key, j.signingInput, sig) {
-		return nil, fmt.Errorf("%w: %s with key %q", ErrSignature, alg.name, truncate(h.Kid))
+		return nil, nil, fmt.Errorf("%w: %s with key %q", ErrSignature, alg.name, truncate(h.Kid))
 	}
 	payload, err := b64.DecodeString(j.payload)
 	if err != nil {
-		return nil, fmt.Errorf("%w: payload is not base64url", ErrMalformed)
+		return nil, nil, fmt.Errorf("%w: payload is not base64url", ErrMalformed)
 	}
-	return v.check(payload, now)
+	t, err := v.check(payload, now)
+	return t, h, err
 }
 
 // isAccessTokenType is RFC 9068 §4: "Resource servers receiving a JWT

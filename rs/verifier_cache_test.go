@@ -2,6 +2,10 @@ package rs_test
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"net/http"
 	"sync"
@@ -43,14 +47,30 @@ func TestVerifierCache(t *testing.T) {
 	t.Run("a hot token skips the signature", func(t *testing.T) {
 		v, ks := staticVerifier(t, iss, clk, rs.Config{})
 		raw := iss.Mint(rstest.Token{Scope: "a"})
+		if _, err := v.Verify(t.Context(), raw); err != nil {
+			t.Fatal(err)
+		}
+		// From now on the key set hands out a key that cannot verify the
+		// token: only a cache hit still passes.
+		ks.swap(otherKey(t))
 		for range 10 {
 			if _, err := v.Verify(t.Context(), raw); err != nil {
-				t.Fatal(err)
+				t.Fatalf("cached token re-verified: %v", err)
 			}
 		}
-		if n := ks.calls.Load(); n != 1 {
-			t.Errorf("key looked up %d times for 10 verifications of one token", n)
+		_, err := v.Verify(t.Context(), iss.Mint(rstest.Token{Scope: "a"}))
+		wantErr(t, err, rs.ErrSignature)
+	})
+
+	t.Run("RFC 7517 a cached token stops passing once its key is withdrawn", func(t *testing.T) {
+		v, ks := staticVerifier(t, iss, clk, rs.Config{})
+		raw := iss.Mint(rstest.Token{})
+		if _, err := v.Verify(t.Context(), raw); err != nil {
+			t.Fatal(err)
 		}
+		ks.withdraw(kidOf(t, raw))
+		_, err := v.Verify(t.Context(), raw)
+		wantErr(t, err, rs.ErrUnknownKey)
 	})
 
 	t.Run("a disabled cache verifies every time", func(t *testing.T) {
@@ -276,4 +296,14 @@ func TestIntrospector(t *testing.T) {
 			t.Errorf("%d introspections, want 3", got)
 		}
 	})
+}
+
+// otherKey is a P-256 public key that signed nothing.
+func otherKey(t *testing.T) crypto.PublicKey {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &k.PublicKey
 }
