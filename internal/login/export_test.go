@@ -10,6 +10,7 @@ var (
 	UnknownUserKey = unknownUserKey
 	CSRFToken      = csrfToken
 	DecodeToken    = decodeToken
+	CookiePath     = cookiePath
 )
 
 // StyleSrc is the CSP source of the embedded stylesheet.

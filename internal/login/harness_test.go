@@ -57,18 +57,19 @@ func (c *clock) Advance(d time.Duration) {
 // what internal/server does: strip /t/{tenant} and put the snapshot in the
 // context.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	st     store.Store
 	cat    *catalog.Catalog
 	audit  *audit.Log
 	clock  *clock
+	admin  *admin.Service
 	h      *login.Handler
 	mux    atomic.Pointer[http.ServeMux]
 	srv    *httptest.Server
 	issuer string
 }
 
-func newEnv(t *testing.T, opts ...func(*login.Handler)) *env {
+func newEnv(t testing.TB, opts ...func(*login.Handler)) *env {
 	t.Helper()
 	ctx := t.Context()
 	st := servertest.OpenStore(t)
@@ -105,6 +106,7 @@ func newEnv(t *testing.T, opts ...func(*login.Handler)) *env {
 		AllowedScopes: []string{"openid", "profile", "email", "offline_access", "read:transactions", "write:settings", "payments:approve"},
 	})
 	must(t, err)
+	e.admin = a
 	e.cat = catalog.New(st, sealer, slog.New(slog.DiscardHandler))
 	e.h = e.newHandler(opts...)
 	return e
@@ -134,12 +136,14 @@ func (e *env) newHandler(opts ...func(*login.Handler)) *login.Handler {
 }
 
 func (e *env) serve(w http.ResponseWriter, r *http.Request) {
-	rest, ok := strings.CutPrefix(r.URL.Path, "/t/"+tenantID)
-	if !ok || !strings.HasPrefix(rest, "/") {
+	rest, ok := strings.CutPrefix(r.URL.Path, "/t/")
+	id, sub, _ := strings.Cut(rest, "/")
+	if !ok || id == "" {
 		http.NotFound(w, r)
 		return
 	}
-	snap, err := e.cat.Tenant(r.Context(), tenantID)
+	rest = "/" + sub
+	snap, err := e.cat.Tenant(r.Context(), id)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -285,7 +289,7 @@ func (b *browser) setCookie(name, value string) {
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // csrf returns the CSRF token of the form in body.
-func csrf(t *testing.T, body string) string {
+func csrf(t testing.TB, body string) string {
 	t.Helper()
 	m := csrfField.FindStringSubmatch(body)
 	if m == nil {

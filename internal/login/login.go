@@ -71,6 +71,9 @@ type attempt struct {
 	ipKey   string // ip:<addr> or ip:<v6 /64>
 	userKey string // user:<id>, or user:?<hash of the login> when no user matches
 	user    *model.User
+	// counted lists the keys that had a throttle row before the attempt
+	// (the ones a success must reset).
+	counted []string
 }
 
 // loginSubmit checks the sign-in form: CSRF, throttles, password; then
@@ -116,10 +119,11 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request, snap *cata
 
 	// OWASP Authentication Cheat Sheet, "Account Lockout": a locked
 	// account or address is refused before the password is looked at.
-	locked, until, err := h.lockedKeys(ctx, snap.Tenant.ID, now, a.ipKey, a.userKey)
+	locked, until, counted, err := h.lockedKeys(ctx, snap.Tenant.ID, now, a.ipKey, a.userKey)
 	if err != nil {
 		return internalError(err)
 	}
+	a.counted = counted
 	if len(locked) > 0 {
 		if err := h.recordLocked(ctx, snap, ar, a, locked, until, false); err != nil {
 			return internalError(err)
@@ -205,7 +209,8 @@ func (h *Handler) succeeded(w http.ResponseWriter, r *http.Request, snap *catalo
 	ctx := r.Context()
 	tenant := snap.Tenant.ID
 	u := *a.user
-	for _, key := range []string{a.ipKey, a.userKey} {
+	// Only keys with a row: a clean sign-in costs no write here.
+	for _, key := range a.counted {
 		if err := h.Store.Throttles().Reset(ctx, tenant, key); err != nil {
 			return internalError(fmt.Errorf("reset throttle: %w", err))
 		}
@@ -269,14 +274,16 @@ func (h *Handler) succeeded(w http.ResponseWriter, r *http.Request, snap *catalo
 	return nil
 }
 
-// lockedKeys returns the keys locked at now, and until when.
-func (h *Handler) lockedKeys(ctx context.Context, tenantID string, now time.Time, keys ...string) ([]string, time.Time, error) {
-	var locked []string
-	var until time.Time
+// lockedKeys returns the keys locked at now and until when, and the keys
+// that have any throttle state.
+func (h *Handler) lockedKeys(ctx context.Context, tenantID string, now time.Time, keys ...string) (locked []string, until time.Time, counted []string, err error) {
 	for _, key := range keys {
 		t, err := h.Store.Throttles().Get(ctx, tenantID, key)
 		if err != nil {
-			return nil, until, fmt.Errorf("read throttle: %w", err)
+			return nil, until, nil, fmt.Errorf("read throttle: %w", err)
+		}
+		if t.Failures > 0 || !t.WindowStart.IsZero() || !t.LockedUntil.IsZero() {
+			counted = append(counted, key)
 		}
 		if now.Before(t.LockedUntil) {
 			locked = append(locked, key)
@@ -285,7 +292,7 @@ func (h *Handler) lockedKeys(ctx context.Context, tenantID string, now time.Time
 			}
 		}
 	}
-	return locked, until, nil
+	return locked, until, counted, nil
 }
 
 // recordLocked audits a lockout: engaged by this failure, or an attempt

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/catalog"
 	"github.com/intelliauth/intelliauth/internal/login"
 	"github.com/intelliauth/intelliauth/internal/model"
@@ -319,5 +320,54 @@ func TestSecureCookies(t *testing.T) {
 	}
 	if c := get(func(r *http.Request) { r.TLS = &tls.ConnectionState{} }); !c.Secure {
 		t.Error("over TLS: cookie not Secure")
+	}
+}
+
+// Tenant isolation (PRODUCT.md §8): a request of one tenant is unknown at
+// another, even on the same host and store.
+func TestRequestOfAnotherTenant(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.admin.CreateTenant(t.Context(), admin.CLI(), admin.TenantInput{ID: "other", Name: "Other", Issuer: e.srv.URL + "/t/other"})
+	must(t, err)
+	id := e.request(nil)
+	b := e.browser()
+	resp, _ := b.c.Get(e.srv.URL + "/t/other/login?request=" + id)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("bank's request at another tenant: %d, want 400", resp.StatusCode)
+	}
+	if resp, _ := b.get("/login?request=" + id); resp.StatusCode != http.StatusOK {
+		t.Fatalf("at its own tenant: %d", resp.StatusCode)
+	}
+}
+
+// An application created on another node a moment ago is not in this
+// node's snapshot yet; the page re-checks the tenant's revision instead of
+// refusing.
+func TestApplicationNewerThanSnapshot(t *testing.T) {
+	e := newEnv(t)
+	e.snap() // load the snapshot before the application exists
+	_, err := e.admin.CreateApplication(t.Context(), admin.CLI(), tenantID, admin.ApplicationInput{
+		ClientID: "fresh-app", Name: "Fresh App", Type: model.AppSPA, RedirectURIs: []string{"https://fresh.example.com/cb"},
+		AllowedScopes: []string{"openid"},
+	})
+	must(t, err)
+	id := e.request(func(ar *model.AuthRequest) { ar.ClientID, ar.RedirectURI = "fresh-app", "https://fresh.example.com/cb" })
+	resp, body := e.browser().get("/login?request=" + id)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Fresh App") {
+		t.Fatalf("new application: %d", resp.StatusCode)
+	}
+}
+
+func TestCookiePath(t *testing.T) {
+	for issuer, want := range map[string]string{
+		"http://localhost:8080/t/banking": "/t/banking/",
+		"https://login.bank.example":      "/", // a tenant on its own domain
+		"https://login.bank.example/":     "/",
+	} {
+		snap := &catalog.Snapshot{Tenant: model.Tenant{ID: "banking", Issuer: issuer}}
+		if got := login.CookiePath(snap); got != want {
+			t.Errorf("cookie path for %s = %q, want %q", issuer, got, want)
+		}
 	}
 }
