@@ -7,6 +7,7 @@ import (
 
 	"github.com/intelliauth/intelliauth/internal/audit"
 	"github.com/intelliauth/intelliauth/internal/catalog"
+	"github.com/intelliauth/intelliauth/internal/login"
 	"github.com/intelliauth/intelliauth/internal/store"
 	"github.com/intelliauth/intelliauth/oautherr"
 )
@@ -18,8 +19,15 @@ type Handler struct {
 	Store   store.Store
 	Audit   *audit.Log
 	Logger  *slog.Logger
+	// Login is the end-user pages: the browser's session, and the login and
+	// consent pages the authorization flow sends the user to. Without it
+	// /oauth2/authorize, its resume and /oauth2/logout are not served (404)
+	// and discovery does not list them; the other endpoints work as usual.
+	Login *login.Handler
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	origins originCache
 }
 
 func (h *Handler) now() time.Time {
@@ -31,12 +39,18 @@ func (h *Handler) now() time.Time {
 
 // Register mounts the endpoints on mux, relative to the tenant's issuer.
 func (h *Handler) Register(mux *http.ServeMux) {
-	mux.HandleFunc("/oauth2/token", h.withTenant(h.token))
+	mux.HandleFunc("/oauth2/token", h.cors(corsClient, "POST", h.withTenant(h.token)))
 	mux.HandleFunc("/oauth2/introspect", h.withTenant(h.introspect))
-	mux.HandleFunc("/oauth2/revoke", h.withTenant(h.revoke))
-	mux.HandleFunc("/.well-known/openid-configuration", h.withTenant(h.discovery))
-	mux.HandleFunc("/.well-known/oauth-authorization-server", h.withTenant(h.discovery))
-	mux.HandleFunc("/.well-known/jwks.json", h.withTenant(h.jwks))
+	mux.HandleFunc("/oauth2/revoke", h.cors(corsClient, "POST", h.withTenant(h.revoke)))
+	mux.HandleFunc("/oauth2/userinfo", h.cors(corsTenant, "GET, POST", h.withTenant(h.userinfo)))
+	mux.HandleFunc("/.well-known/openid-configuration", h.cors(corsTenant, "GET", h.withTenant(h.discovery)))
+	mux.HandleFunc("/.well-known/oauth-authorization-server", h.cors(corsTenant, "GET", h.withTenant(h.discovery)))
+	mux.HandleFunc("/.well-known/jwks.json", h.cors(corsTenant, "GET", h.withTenant(h.jwks)))
+	if h.Login != nil {
+		mux.HandleFunc("/oauth2/authorize", h.withPage(h.authorize))
+		mux.HandleFunc(ResumePath, h.withPage(h.resume))
+		mux.HandleFunc("/oauth2/logout", h.withPage(h.logout))
+	}
 }
 
 // tenantHandler is an endpoint that returns its protocol error instead of

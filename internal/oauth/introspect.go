@@ -1,10 +1,14 @@
 package oauth
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/intelliauth/intelliauth/internal/catalog"
+	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/internal/store"
 	"github.com/intelliauth/intelliauth/internal/token"
 	"github.com/intelliauth/intelliauth/oautherr"
 )
@@ -41,6 +45,15 @@ func (h *Handler) introspect(w http.ResponseWriter, r *http.Request, snap *catal
 	if raw == "" {
 		return oautherr.New(oautherr.InvalidRequest, "token is required")
 	}
+	if !strings.Contains(raw, ".") {
+		// Not a JWT: perhaps a refresh token.
+		out, err := h.introspectRefresh(r, snap, raw)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, out)
+		return nil
+	}
 	c, active, err := h.activeAccessToken(r, snap, raw)
 	if err != nil {
 		return err
@@ -59,6 +72,38 @@ func (h *Handler) introspect(w http.ResponseWriter, r *http.Request, snap *catal
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// introspectRefresh describes a refresh token: active while neither
+// rotated, revoked nor expired, and its user still active.
+func (h *Handler) introspectRefresh(r *http.Request, snap *catalog.Snapshot, raw string) (introspection, error) {
+	ctx := r.Context()
+	t, err := h.Store.RefreshTokens().Get(ctx, snap.Tenant.ID, hashOpaque(raw))
+	if errors.Is(err, store.ErrNotFound) {
+		return introspection{}, nil
+	}
+	if err != nil {
+		return introspection{}, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("load refresh token: %w", err))
+	}
+	now := h.now()
+	if t.Revoked || !t.RotatedAt.IsZero() || !now.Before(t.ExpiresAt) || !now.Before(t.FamilyExpiresAt) {
+		return introspection{}, nil
+	}
+	u, err := h.Store.Users().Get(ctx, snap.Tenant.ID, t.UserID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Status != model.UserActive) {
+		return introspection{}, nil
+	}
+	if err != nil {
+		return introspection{}, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("load user: %w", err))
+	}
+	out := introspection{
+		Active: true, Scope: strings.Join(t.Scopes, " "), ClientID: t.ClientID, TokenType: "refresh_token",
+		Exp: t.ExpiresAt.Unix(), Iat: t.CreatedAt.Unix(), Sub: t.UserID, Aud: t.Audience, Iss: snap.Tenant.Issuer,
+	}
+	if !t.AuthTime.IsZero() {
+		out.AuthTime = t.AuthTime.Unix()
+	}
+	return out, nil
 }
 
 // activeAccessToken verifies raw as an access token of this tenant that has

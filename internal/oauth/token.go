@@ -32,6 +32,9 @@ type issued struct {
 	subject  string
 	jti      string
 	expires  time.Time
+	// familyID is the refresh-token family the response carries a member
+	// of, if any.
+	familyID string
 }
 
 // tokenResponse is the RFC 6749 §5.1 success body.
@@ -51,6 +54,8 @@ type grantHook func(ctx context.Context, req *tokenRequest) (*issued, error)
 func (h *Handler) grants() map[string]grantHook {
 	return map[string]grantHook{
 		model.GrantClientCredentials: h.clientCredentials,
+		model.GrantAuthorizationCode: h.authorizationCode,
+		model.GrantRefreshToken:      h.refreshToken,
 	}
 }
 
@@ -68,6 +73,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, snap *catalog.Sn
 	if err != nil {
 		return err
 	}
+	allowClientOrigin(w, r, app)
 	grantType := form.Get("grant_type")
 	if grantType == "" {
 		return oautherr.New(oautherr.InvalidRequest, "grant_type is required")
@@ -205,20 +211,27 @@ type tokenDetails struct {
 	Results   []policy.Result `json:"results,omitempty"`
 	JTI       string          `json:"jti,omitempty"`
 	ExpiresAt *time.Time      `json:"expires_at,omitempty"`
-	Error     string          `json:"error,omitempty"`
-	Reason    string          `json:"error_description,omitempty"`
+	// RefreshFamily is the refresh-token family a refresh token in the
+	// response belongs to.
+	RefreshFamily string `json:"refresh_family,omitempty"`
+	// IDToken says whether the response carried an ID token.
+	IDToken bool   `json:"id_token,omitempty"`
+	Error   string `json:"error,omitempty"`
+	Reason  string `json:"error_description,omitempty"`
 }
 
 func issuedEvent(req *tokenRequest, out *issued) model.AuditEvent {
 	exp := out.expires.UTC()
 	d := out.decision
 	details, _ := json.Marshal(tokenDetails{
-		GrantType: req.grantType,
-		Requested: nonNil(d.Requested.Names()),
-		Granted:   d.Granted.Names(),
-		Results:   d.Results,
-		JTI:       out.jti,
-		ExpiresAt: &exp,
+		GrantType:     req.grantType,
+		Requested:     nonNil(d.Requested.Names()),
+		Granted:       d.Granted.Names(),
+		Results:       d.Results,
+		JTI:           out.jti,
+		ExpiresAt:     &exp,
+		RefreshFamily: out.familyID,
+		IDToken:       out.resp.IDToken != "",
 	})
 	return model.AuditEvent{
 		TenantID:  req.snap.Tenant.ID,
@@ -257,6 +270,9 @@ func (h *Handler) recordRefusal(ctx context.Context, req *tokenRequest, out *iss
 		ClientID:  req.app.ClientID,
 		Audience:  d.Audience.Identifier,
 		Details:   details,
+	}
+	if out != nil {
+		ev.Subject = out.subject
 	}
 	if err := h.Audit.Record(ctx, ev); err != nil {
 		h.Logger.ErrorContext(ctx, "audit token_refused failed", "tenant", req.snap.Tenant.ID, "err", err)

@@ -437,7 +437,7 @@ func TestDiscoveryAndJWKS(t *testing.T) {
 			t.Errorf("RFC 8414 §2 endpoints wrong: %v", m)
 		}
 		gts, _ := json.Marshal(m["grant_types_supported"])
-		if string(gts) != `["client_credentials"]` {
+		if string(gts) != `["authorization_code","refresh_token","client_credentials"]` {
 			t.Errorf("grant_types_supported = %s, must list only what is served", gts)
 		}
 		scopes, _ := json.Marshal(m["scopes_supported"])

@@ -35,6 +35,13 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// AccessLog logs one line per request at Info level.
 	AccessLog bool
+	// LoginMaxFailures failed sign-ins within LoginWindow, per account and
+	// per client address, lock it for LoginLockFor; SessionTTL is the
+	// lifetime of a browser session. Zero values take internal/login's
+	// defaults.
+	LoginMaxFailures          int
+	LoginWindow, LoginLockFor time.Duration
+	SessionTTL                time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }

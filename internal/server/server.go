@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/intelliauth/intelliauth/internal/catalog"
+	"github.com/intelliauth/intelliauth/internal/login"
 	"github.com/intelliauth/intelliauth/internal/oauth"
 	"github.com/intelliauth/intelliauth/internal/store"
 )
@@ -68,7 +69,13 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		tenant:  http.NewServeMux(),
 		metrics: newMetrics(),
 	}
-	oh := &oauth.Handler{Catalog: s.catalog, Store: o.Store, Audit: o.Audit, Logger: o.Logger, Now: o.Now}
+	lh := &login.Handler{
+		Catalog: s.catalog, Store: o.Store, Audit: o.Audit, Logger: o.Logger, Now: o.Now,
+		ClientIP: ClientIP, Secure: secureRequest,
+		MaxFailures: o.LoginMaxFailures, Window: o.LoginWindow, LockFor: o.LoginLockFor, SessionTTL: o.SessionTTL,
+	}
+	lh.Register(s.tenant)
+	oh := &oauth.Handler{Catalog: s.catalog, Store: o.Store, Audit: o.Audit, Logger: o.Logger, Now: o.Now, Login: lh}
 	oh.Register(s.tenant)
 
 	root := http.NewServeMux()
@@ -81,6 +88,21 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	s.handler = s.middleware(root)
 	return s, nil
 }
+
+// ClientIP returns the address of the client that sent r, as the server's
+// middleware resolved it under the trusted-proxy rules; "" outside the
+// middleware.
+func ClientIP(r *http.Request) string {
+	p := peerFrom(r.Context())
+	if !p.IP.IsValid() {
+		return ""
+	}
+	return p.IP.String()
+}
+
+// secureRequest reports whether the browser reached the server over TLS,
+// directly or through a trusted proxy.
+func secureRequest(r *http.Request) bool { return peerFrom(r.Context()).Secure }
 
 // CheckIssuer reports whether an issuer URL may be served: https anywhere,
 // http only on loopback unless allowInsecure.

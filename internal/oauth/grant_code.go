@@ -1,0 +1,198 @@
+package oauth
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/internal/policy"
+	"github.com/intelliauth/intelliauth/internal/store"
+	"github.com/intelliauth/intelliauth/oautherr"
+	"github.com/intelliauth/intelliauth/scope"
+)
+
+// authorizationCode is the RFC 6749 §4.1.3 grant. The pipeline has
+// authenticated the client (public clients with "none"; PKCE is what binds
+// the code to them). The hook checks, in order:
+//
+//   - code and code_verifier present (before the code is spent, so a
+//     malformed request does not burn it);
+//   - the code redeemed atomically: unknown → invalid_grant; already
+//     redeemed → invalid_grant, and what the first redemption issued is
+//     revoked (RFC 6749 §4.1.2: "If an authorization code is used more
+//     than once, the authorization server MUST deny the request and SHOULD
+//     revoke (when possible) all tokens previously issued based on that
+//     authorization code");
+//   - not expired; issued to this client; the same redirect_uri
+//     (RFC 6749 §4.1.3); code_verifier matches the challenge (RFC 7636
+//     §4.6, compared in constant time);
+//   - the user still exists and is active;
+//
+// then re-runs the scope decision on what was requested, bounded by what
+// the user approved (the code's scopes), so the audit event gives a reason
+// for every requested scope, and mints the access token, the ID token
+// (openid) and a refresh token (offline_access, if the client may refresh).
+func (h *Handler) authorizationCode(ctx context.Context, req *tokenRequest) (*issued, error) {
+	code, verifier := req.form.Get("code"), req.form.Get("code_verifier")
+	switch {
+	case code == "":
+		return nil, oautherr.New(oautherr.InvalidRequest, "code is required")
+	case verifier == "":
+		// RFC 7636 §4.5; every client must use PKCE (RFC 9700 §2.1.1).
+		return nil, oautherr.New(oautherr.InvalidRequest, "code_verifier is required (PKCE, RFC 7636)")
+	case !validVerifier(verifier):
+		return nil, oautherr.New(oautherr.InvalidRequest, "code_verifier must be 43 to 128 unreserved characters (RFC 7636 §4.1)")
+	}
+	tenant := req.snap.Tenant.ID
+	now := h.now()
+	ur := h.Store
+	hash := hashOpaque(code)
+	ac, err := ur.Codes().Redeem(ctx, tenant, hash, now)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, oautherr.New(oautherr.InvalidGrant, "the authorization code is invalid")
+	case errors.Is(err, store.ErrReused):
+		h.codeReplayed(ctx, req, ac)
+		return &issued{subject: ac.UserID}, oautherr.New(oautherr.InvalidGrant, "the authorization code was already used")
+	case err != nil:
+		return nil, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("redeem code: %w", err))
+	}
+	refused := &issued{subject: ac.UserID}
+	if !now.Before(ac.ExpiresAt) {
+		return refused, oautherr.New(oautherr.InvalidGrant, "the authorization code has expired")
+	}
+	if ac.ClientID != req.app.ClientID {
+		// RFC 6749 §4.1.3: "ensure that the authorization code was issued
+		// to the authenticated confidential client, or if the client is
+		// public, ensure that the code was issued to client_id".
+		return refused, oautherr.New(oautherr.InvalidGrant, "the authorization code was issued to another client")
+	}
+	if ru := req.form.Get("redirect_uri"); ru != "" {
+		if ru != ac.RedirectURI {
+			return refused, oautherr.New(oautherr.InvalidGrant, "redirect_uri does not match the authorization request")
+		}
+	} else if len(req.app.RedirectURIs) != 1 || req.app.RedirectURIs[0] != ac.RedirectURI {
+		// It may be left out only where the authorization request could
+		// leave it out too: a client with exactly one redirect URI.
+		return refused, oautherr.New(oautherr.InvalidRequest, "redirect_uri is required")
+	}
+	if ac.CodeChallengeMethod != "S256" || !s256Matches(verifier, ac.CodeChallenge) {
+		return refused, oautherr.New(oautherr.InvalidGrant, "code_verifier does not match the code_challenge")
+	}
+	user, err := h.activeUser(ctx, tenant, ac.UserID)
+	if err != nil {
+		return refused, err
+	}
+
+	// What was asked for: kept with the code by the authorization flow.
+	scopeParam := strings.Join(ac.Scopes, " ")
+	if kept, err := ur.AuthRequests().Get(ctx, tenant, codeRequestID(hash)); err == nil {
+		scopeParam = kept.Scope
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return refused, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("load kept request: %w", err))
+	}
+	in, err := h.userInput(ctx, req.snap, req.app, user.ID, scopeParam, ac.Audience)
+	if err != nil {
+		return refused, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", err)
+	}
+	// The user approved exactly the code's scopes in this flow; whatever
+	// else was requested stays dropped, now with its reason.
+	approved := scope.New(ac.Scopes...)
+	in.Consented = &approved
+	d, err := policy.Decide(in)
+	if err != nil {
+		return &issued{decision: d, subject: user.ID}, err
+	}
+	if d.Granted.Empty() {
+		return &issued{decision: d, subject: user.ID}, oautherr.New(oautherr.InvalidGrant, "none of the granted scopes can be issued any more")
+	}
+	out, err := h.mintUser(ctx, req, d, userGrant{user: user, authTime: ac.AuthTime, sessionID: ac.SessionID, nonce: ac.Nonce}, nil)
+	if err != nil {
+		return &issued{decision: d, subject: user.ID}, err
+	}
+	if err := ur.Codes().SetIssued(ctx, tenant, hash, out.jti, out.expires, out.familyID); err != nil {
+		return &issued{decision: d, subject: user.ID}, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("record what the code issued: %w", err))
+	}
+	return out, nil
+}
+
+// codeReplayed revokes what the first redemption of a code issued — its
+// access token by jti, its refresh-token family — and audits
+// oauth.code_replayed (RFC 9700 §4.5). Failures are logged: the replay is
+// refused either way.
+func (h *Handler) codeReplayed(ctx context.Context, req *tokenRequest, ac model.AuthCode) {
+	tenant := req.snap.Tenant.ID
+	now := h.now()
+	log := func(what string, err error) {
+		h.Logger.ErrorContext(ctx, "code replay: "+what, "tenant", tenant, "client", ac.ClientID, "err", err)
+	}
+	if ac.IssuedJTI != "" {
+		if err := h.Store.Revocations().Revoke(ctx, model.Revocation{
+			TenantID: tenant, JTI: ac.IssuedJTI, ExpiresAt: ac.IssuedExpiresAt, RevokedAt: now,
+		}); err != nil {
+			log("revoke access token", err)
+		}
+	}
+	if ac.FamilyID != "" {
+		if err := h.Store.RefreshTokens().RevokeFamily(ctx, tenant, ac.FamilyID); err != nil {
+			log("revoke refresh family", err)
+		}
+	}
+	details, _ := json.Marshal(map[string]any{
+		"presented_by":   req.app.ClientID,
+		"revoked_jti":    ac.IssuedJTI,
+		"revoked_family": ac.FamilyID,
+		"first_used_at":  ac.UsedAt.UTC(),
+	})
+	if err := h.Audit.Record(ctx, model.AuditEvent{
+		TenantID: tenant, Type: model.EventCodeReplayed,
+		ActorType: model.ActorClient, ActorID: req.app.ClientID, ClientID: ac.ClientID,
+		Subject: ac.UserID, Audience: ac.Audience, Scopes: ac.Scopes, Details: details,
+	}); err != nil {
+		log("audit", err)
+	}
+}
+
+// validVerifier checks RFC 7636 §4.1: code-verifier = 43*128unreserved.
+func validVerifier(v string) bool {
+	if len(v) < 43 || len(v) > 128 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
+}
+
+// s256Matches reports whether BASE64URL-ENCODE(SHA256(ASCII(verifier)))
+// equals the challenge (RFC 7636 §4.6), in constant time.
+func s256Matches(verifier, challenge string) bool {
+	sum := sha256.Sum256([]byte(verifier))
+	got := base64.RawURLEncoding.EncodeToString(sum[:])
+	return subtle.ConstantTimeCompare([]byte(got), []byte(challenge)) == 1
+}
+
+// activeUser loads the grant's user; a deleted or disabled user's grants
+// are dead (invalid_grant).
+func (h *Handler) activeUser(ctx context.Context, tenantID, userID string) (model.User, error) {
+	u, err := h.Store.Users().Get(ctx, tenantID, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return u, oautherr.New(oautherr.InvalidGrant, "the user of this grant no longer exists")
+	}
+	if err != nil {
+		return u, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("load user: %w", err))
+	}
+	if u.Status != model.UserActive {
+		return u, oautherr.New(oautherr.InvalidGrant, "the user of this grant is disabled")
+	}
+	return u, nil
+}

@@ -1,0 +1,234 @@
+package oauth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/internal/policy"
+	"github.com/intelliauth/intelliauth/internal/store"
+	"github.com/intelliauth/intelliauth/oautherr"
+	"github.com/intelliauth/intelliauth/scope"
+)
+
+// Default refresh-token lifetimes, when the application sets none.
+const (
+	// DefaultRefreshIdleTTL: a family unused this long expires.
+	DefaultRefreshIdleTTL = 30 * 24 * time.Hour
+	// DefaultRefreshAbsoluteTTL: a family expires this long after the
+	// sign-in that started it, however often it is used.
+	DefaultRefreshAbsoluteTTL = 90 * 24 * time.Hour
+)
+
+// userGrant is what a user grant's tokens say about the user's sign-in.
+type userGrant struct {
+	user      model.User
+	authTime  time.Time
+	sessionID string
+	nonce     string
+}
+
+// mintUser mints the tokens of a user grant: the access token, an ID token
+// when openid is granted (OIDC Core 1.0 §3.1.3.3), and a refresh token when
+// offline_access is granted and the client may refresh (OIDC Core 1.0
+// §11). rotate, when set, is the refresh token being exchanged: the new
+// one joins its family (store.RefreshTokens.Rotate), so nothing is
+// returned unless the rotation won.
+func (h *Handler) mintUser(ctx context.Context, req *tokenRequest, d policy.Decision, g userGrant, rotate *model.RefreshToken) (*issued, error) {
+	out, err := h.mintAccess(req, d, g.user.ID, g.authTime)
+	if err != nil {
+		return nil, err
+	}
+	if d.Granted.Has(model.ScopeOpenID) {
+		idt, err := h.idToken(req, d.Granted, g, out.resp.AccessToken, out.expires)
+		if err != nil {
+			return nil, err
+		}
+		out.resp.IDToken = idt
+	}
+	now := h.now()
+	tenant := req.snap.Tenant.ID
+	rt := h.Store.RefreshTokens()
+	switch {
+	case rotate != nil:
+		// RFC 6749 §6: "the refresh token scope MUST be identical to that of
+		// the refresh token included by the client in the request".
+		plain := newOpaque()
+		next := *rotate
+		next.Hash, next.CreatedAt, next.RotatedAt, next.Revoked = hashOpaque(plain), now, time.Time{}, false
+		next.ExpiresAt = minTime(now.Add(idleTTL(req.app.Application)), rotate.FamilyExpiresAt)
+		if _, err := rt.Rotate(ctx, tenant, rotate.Hash, next, now); err != nil {
+			if errors.Is(err, store.ErrReused) {
+				h.refreshReused(ctx, req, *rotate)
+				return nil, oautherr.New(oautherr.InvalidGrant, "the refresh token was already used")
+			}
+			return nil, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("rotate refresh token: %w", err))
+		}
+		out.resp.RefreshToken, out.familyID = plain, next.FamilyID
+	case d.Granted.Has(model.ScopeOfflineAccess) && req.app.Allows(model.GrantRefreshToken):
+		plain := newOpaque()
+		abs := now.Add(absoluteTTL(req.app.Application))
+		t := model.RefreshToken{
+			TenantID: tenant, Hash: hashOpaque(plain), FamilyID: newOpaque(),
+			ClientID: req.app.ClientID, UserID: g.user.ID, SessionID: g.sessionID,
+			Scopes: d.Granted.Names(), Audience: d.Audience.Identifier, AuthTime: g.authTime,
+			CreatedAt: now, ExpiresAt: minTime(now.Add(idleTTL(req.app.Application)), abs), FamilyExpiresAt: abs,
+		}
+		if err := rt.Create(ctx, t); err != nil {
+			return nil, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("store refresh token: %w", err))
+		}
+		out.resp.RefreshToken, out.familyID = plain, t.FamilyID
+	}
+	return out, nil
+}
+
+func idleTTL(a model.Application) time.Duration {
+	if a.RefreshIdleTTL > 0 {
+		return a.RefreshIdleTTL
+	}
+	return DefaultRefreshIdleTTL
+}
+
+func absoluteTTL(a model.Application) time.Duration {
+	if a.RefreshAbsoluteTTL > 0 {
+		return a.RefreshAbsoluteTTL
+	}
+	return DefaultRefreshAbsoluteTTL
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// refreshToken is the RFC 6749 §6 grant. The token is looked up by hash;
+// a token that was already rotated is a replay (RFC 9700 §4.14.2: "If a
+// refresh token is compromised and subsequently used by both the attacker
+// and the legitimate client, one of them will present an invalidated
+// refresh token, which will inform the authorization server of the
+// breach"), so its whole family is revoked and oauth.refresh_token_reused
+// audited. Otherwise the scope decision runs again with the allowlist,
+// registry, roles and consent as they are now, bounded by the family's
+// scopes (Ceiling: a refresh may narrow, never widen), and the token is
+// rotated. A refresh token is issued again only while offline_access is
+// still allowed; otherwise the family ends with this refresh.
+func (h *Handler) refreshToken(ctx context.Context, req *tokenRequest) (*issued, error) {
+	raw := req.form.Get("refresh_token")
+	if raw == "" {
+		return nil, oautherr.New(oautherr.InvalidRequest, "refresh_token is required")
+	}
+	tenant := req.snap.Tenant.ID
+	now := h.now()
+	rts := h.Store.RefreshTokens()
+	old, err := rts.Get(ctx, tenant, hashOpaque(raw))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, oautherr.New(oautherr.InvalidGrant, "the refresh token is invalid")
+	case err != nil:
+		return nil, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("load refresh token: %w", err))
+	}
+	refused := &issued{subject: old.UserID}
+	switch {
+	case old.Revoked:
+		return refused, oautherr.New(oautherr.InvalidGrant, "the refresh token was revoked")
+	case !old.RotatedAt.IsZero():
+		h.refreshReused(ctx, req, old)
+		return refused, oautherr.New(oautherr.InvalidGrant, "the refresh token was already used")
+	case old.ClientID != req.app.ClientID:
+		// RFC 6749 §6: "the refresh token is bound to the client to which it
+		// was issued".
+		return refused, oautherr.New(oautherr.InvalidGrant, "the refresh token was issued to another client")
+	case !now.Before(old.ExpiresAt) || !now.Before(old.FamilyExpiresAt):
+		return refused, oautherr.New(oautherr.InvalidGrant, "the refresh token has expired")
+	case req.audience != "" && req.audience != old.Audience:
+		return refused, oautherr.New(oautherr.InvalidTarget, "a refresh keeps the grant's audience")
+	}
+	user, err := h.activeUser(ctx, tenant, old.UserID)
+	if err != nil {
+		return refused, err
+	}
+	ceiling := scope.New(old.Scopes...)
+	scopeParam := req.form.Get("scope")
+	omitted := scopeParam == ""
+	if omitted {
+		// RFC 6749 §6: "If omitted is treated as equal to the scope
+		// originally granted by the resource owner."
+		scopeParam = ceiling.String()
+	}
+	in, err := h.userInput(ctx, req.snap, req.app, user.ID, scopeParam, old.Audience)
+	if err != nil {
+		return refused, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", err)
+	}
+	in.Ceiling = &ceiling
+	if omitted {
+		// The client asked for nothing in particular: a scope the allowlist
+		// or the registry lost since the grant is dropped with its reason
+		// (PRODUCT.md §2: it "stops appearing in refreshed tokens at once"),
+		// not held against a strict application.
+		in.App.ScopePolicy = model.PolicyPermissive
+	}
+	d, err := policy.Decide(in)
+	if err != nil {
+		return &issued{decision: d, subject: user.ID}, err
+	}
+	if d.Granted.Empty() {
+		return &issued{decision: d, subject: user.ID}, oautherr.New(oautherr.InvalidGrant, "none of the grant's scopes can be issued any more")
+	}
+	g := userGrant{user: user, authTime: old.AuthTime, sessionID: old.SessionID}
+	var rotate *model.RefreshToken
+	if offlineAllowed(req, in.Consented) {
+		rotate = &old
+	}
+	out, err := h.mintUser(ctx, req, d, g, rotate)
+	if err != nil {
+		return &issued{decision: d, subject: user.ID}, err
+	}
+	if rotate == nil {
+		// offline_access is no longer allowed: this refresh is the last.
+		if err := rts.RevokeFamily(ctx, tenant, old.FamilyID); err != nil {
+			return &issued{decision: d, subject: user.ID}, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("end refresh family: %w", err))
+		}
+	}
+	return out, nil
+}
+
+// offlineAllowed reports whether the application may still hold a refresh
+// token for the user: offline_access registered, on the allowlist (or
+// implied by it), and consented where consent is asked.
+func offlineAllowed(req *tokenRequest, consented *scope.Set) bool {
+	reg := req.snap.Registry
+	if _, ok := reg.Scope(model.ScopeOfflineAccess); !ok {
+		return false
+	}
+	if !reg.Closure(scope.New(req.app.AllowedScopes...)).Has(model.ScopeOfflineAccess) {
+		return false
+	}
+	return consented == nil || consented.Has(model.ScopeOfflineAccess)
+}
+
+// refreshReused revokes a refresh token's whole family and audits
+// oauth.refresh_token_reused. Failures are logged: the request is refused
+// either way.
+func (h *Handler) refreshReused(ctx context.Context, req *tokenRequest, t model.RefreshToken) {
+	tenant := req.snap.Tenant.ID
+	if err := h.Store.RefreshTokens().RevokeFamily(ctx, tenant, t.FamilyID); err != nil {
+		h.Logger.ErrorContext(ctx, "refresh reuse: revoke family", "tenant", tenant, "err", err)
+	}
+	details, _ := json.Marshal(map[string]any{
+		"family_id":    t.FamilyID,
+		"presented_by": req.app.ClientID,
+		"rotated_at":   t.RotatedAt.UTC(),
+	})
+	if err := h.Audit.Record(ctx, model.AuditEvent{
+		TenantID: tenant, Type: model.EventRefreshTokenReused,
+		ActorType: model.ActorClient, ActorID: req.app.ClientID, ClientID: t.ClientID,
+		Subject: t.UserID, Audience: t.Audience, Scopes: t.Scopes, Details: details,
+	}); err != nil {
+		h.Logger.ErrorContext(ctx, "refresh reuse: audit", "tenant", tenant, "err", err)
+	}
+}
