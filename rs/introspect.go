@@ -2,7 +2,6 @@ package rs
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -135,7 +134,7 @@ func (in *Introspector) Active(ctx context.Context, raw string) (bool, error) {
 	var key cacheKey
 	now := in.now()
 	if in.cache != nil {
-		key = sha256.Sum256([]byte(raw))
+		key = tokenKey(raw)
 		if active, ok := in.cache.get(&key, now.UnixNano()); ok {
 			return active, nil
 		}

@@ -219,7 +219,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Token, error) {
 		t, _, err := v.verify(ctx, raw, now)
 		return t, err
 	}
-	key := sha256.Sum256([]byte(raw))
+	key := tokenKey(raw)
 	if e, ok := v.cache.get(&key, now.UnixNano()); ok {
 		// The key that signed it must still be published: a key the issuer
 		// withdrew stops vouching for cached tokens too.
@@ -464,9 +464,33 @@ func (t *Token) Claims(v any) error {
 // expanded — the issuer already put implied scopes in the token.
 func (t *Token) HasScope(name string) bool { return t.Scopes.Has(name) }
 
+// tokenBox holds a Token and, inline, the one audience most tokens have,
+// so that clone costs a single allocation.
+type tokenBox struct {
+	t   Token
+	aud [1]string
+}
+
 // clone returns a copy that does not share Audience with t.
 func (t *Token) clone() *Token {
-	c := *t
-	c.Audience = slices.Clone(t.Audience)
-	return &c
+	b := &tokenBox{t: *t}
+	if len(t.Audience) == 1 {
+		b.aud[0] = t.Audience[0]
+		b.t.Audience = b.aud[:]
+	} else {
+		b.t.Audience = slices.Clone(t.Audience)
+	}
+	return &b.t
+}
+
+// tokenKey is the cache key of a raw token: its SHA-256. A token of the
+// usual size is hashed from a stack copy, which unlike []byte(raw) does not
+// allocate.
+func tokenKey(raw string) cacheKey {
+	if len(raw) <= 2048 {
+		var buf [2048]byte
+		n := copy(buf[:], raw)
+		return sha256.Sum256(buf[:n])
+	}
+	return sha256.Sum256([]byte(raw))
 }
