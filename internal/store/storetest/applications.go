@@ -13,15 +13,17 @@ var applicationTests = []test{
 		ctx := t.Context()
 		seed(t, s, "a")
 		in := model.Application{TenantID: "a", ClientID: "bank-web", Name: "Bank Web", Type: model.AppWeb,
-			RedirectURIs:       []string{"https://bank.example/cb", "http://127.0.0.1:8080/cb", "com.example.app:/cb"},
-			GrantTypes:         []string{model.GrantAuthorizationCode, model.GrantRefreshToken, model.GrantClientCredentials},
-			AllowedScopes:      []string{"openid", "transactions:read", "accounts:read"},
-			ScopePolicy:        model.PolicyPermissive,
-			Consent:            model.ConsentImplicit,
-			AccessTokenTTL:     5*time.Minute + time.Nanosecond,
-			RefreshIdleTTL:     72 * time.Hour,
-			RefreshAbsoluteTTL: 90 * 24 * time.Hour,
-			CreatedAt:          t0, UpdatedAt: t0.Add(time.Second),
+			RedirectURIs:           []string{"https://bank.example/cb", "http://127.0.0.1:8080/cb", "com.example.app:/cb"},
+			PostLogoutRedirectURIs: []string{"https://bank.example/bye", "http://127.0.0.1:8080/"},
+			AllowedOrigins:         []string{"https://bank.example", "http://127.0.0.1:8080"},
+			GrantTypes:             []string{model.GrantAuthorizationCode, model.GrantRefreshToken, model.GrantClientCredentials},
+			AllowedScopes:          []string{"openid", "transactions:read", "accounts:read"},
+			ScopePolicy:            model.PolicyPermissive,
+			Consent:                model.ConsentImplicit,
+			AccessTokenTTL:         5*time.Minute + time.Nanosecond,
+			RefreshIdleTTL:         72 * time.Hour,
+			RefreshAbsoluteTTL:     90 * 24 * time.Hour,
+			CreatedAt:              t0, UpdatedAt: t0.Add(time.Second),
 		}
 		must(t, s.Applications().Create(ctx, in))
 		got, err := s.Applications().Get(ctx, "a", "bank-web")
@@ -66,6 +68,8 @@ var applicationTests = []test{
 		next := cur
 		next.Name, next.Type = "Renamed", model.AppSPA
 		next.RedirectURIs = []string{"https://spa.example/cb"}
+		next.PostLogoutRedirectURIs = []string{"https://spa.example/", "https://spa.example/bye"}
+		next.AllowedOrigins = []string{"https://spa.example"}
 		next.GrantTypes = []string{model.GrantAuthorizationCode}
 		next.AllowedScopes = []string{"three", "one"}
 		next.ScopePolicy, next.Consent = model.PolicyPermissive, model.ConsentImplicit

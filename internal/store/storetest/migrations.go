@@ -84,7 +84,60 @@ var migrationFixtures = []fixture{
 			`["users:write"]`, `{"granted":["users:write"]}`}},
 	{1, `INSERT INTO audit_event_scopes (tenant_id, event_id, scope) VALUES ($1, $2, $3)`,
 		[]any{"fx", "01J0000000FX", "users:write"}},
+
+	// 0002_users: end users and their flows; applications gain two lists.
+	{2, `INSERT INTO applications (tenant_id, client_id, name, type, redirect_uris, post_logout_redirect_uris, allowed_origins,
+		grant_types, scope_policy, consent, access_token_ttl, refresh_idle_ttl, refresh_absolute_ttl, created_at, updated_at, version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		[]any{"fx", "spa", "SPA", "spa", `["https://spa.example.com/cb"]`, `["https://spa.example.com/bye"]`, `["https://spa.example.com"]`,
+			`["authorization_code"]`, "permissive", "required", int64(0), int64(0), int64(0), fixtureMicros, fixtureMicros, int64(1)}},
+	{2, `INSERT INTO users (tenant_id, id, username, email, email_verified, name, given_name, family_name, picture, locale, address,
+		phone_number, phone_number_verified, password_hash, status, created_at, updated_at, version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		[]any{"fx", "usr_fx", "Alice", "alice@example.com", true, "Alice Liddell", "Alice", "Liddell", "https://example.com/a.png", "en-GB",
+			`{"locality":"Oxford","country":"GB"}`, "+44 1865 000000", false, "$argon2id$v=19$m=65536,t=1,p=1$c2FsdA$aGFzaA", "active",
+			fixtureMicros, fixtureMicros + 1, int64(2)}},
+	{2, `INSERT INTO roles (tenant_id, name, description, builtin, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		[]any{"fx", "admin", "Administrators", true, fixtureMicros, fixtureMicros, int64(1)}},
+	{2, `INSERT INTO roles (tenant_id, name, description, builtin, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		[]any{"fx", "teller", "Tellers", false, fixtureMicros, fixtureMicros, int64(3)}},
+	{2, `INSERT INTO role_scopes (tenant_id, role, scope, pos) VALUES ($1, $2, $3, $4)`, []any{"fx", "admin", "users:write", 0}},
+	{2, `INSERT INTO role_scopes (tenant_id, role, scope, pos) VALUES ($1, $2, $3, $4)`, []any{"fx", "teller", "read:tx", 1}},
+	{2, `INSERT INTO role_scopes (tenant_id, role, scope, pos) VALUES ($1, $2, $3, $4)`, []any{"fx", "teller", "email", 0}},
+	{2, `INSERT INTO user_roles (tenant_id, user_id, role) VALUES ($1, $2, $3)`, []any{"fx", "usr_fx", "admin"}},
+	{2, `INSERT INTO groups (tenant_id, name, description, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6)`,
+		[]any{"fx", "branch", "Branch", fixtureMicros, fixtureMicros, int64(1)}},
+	{2, `INSERT INTO group_roles (tenant_id, group_name, role, pos) VALUES ($1, $2, $3, $4)`, []any{"fx", "branch", "teller", 0}},
+	{2, `INSERT INTO group_members (tenant_id, group_name, user_id) VALUES ($1, $2, $3)`, []any{"fx", "branch", "usr_fx"}},
+	{2, `INSERT INTO consents (tenant_id, user_id, client_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)`,
+		[]any{"fx", "usr_fx", "console", fixtureMicros, fixtureMicros + 1}},
+	{2, `INSERT INTO consent_scopes (tenant_id, user_id, client_id, scope) VALUES ($1, $2, $3, $4)`, []any{"fx", "usr_fx", "console", "users:write"}},
+	{2, `INSERT INTO consent_scopes (tenant_id, user_id, client_id, scope) VALUES ($1, $2, $3, $4)`, []any{"fx", "usr_fx", "console", "email"}},
+	{2, `INSERT INTO sessions (tenant_id, id, user_id, auth_time, expires_at, last_seen, user_agent, ip, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		[]any{"fx", "ses_fx", "usr_fx", fixtureMicros, fixtureMicros + hourMicros, nil, "curl/8", "192.0.2.9", fixtureMicros}},
+	{2, `INSERT INTO auth_requests (tenant_id, id, client_id, redirect_uri, scope, state, nonce, code_challenge, code_challenge_method,
+		audience, prompt, max_age, login_hint, include_granted, user_id, session_id, auth_time, ask_scopes, consent_done, denied,
+		created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
+		[]any{"fx", "req_fx", "spa", "https://spa.example.com/cb", "openid email", "st", "n", "chal", "S256", "", "", int64(-1), "",
+			false, "usr_fx", "ses_fx", fixtureMicros, `["email"]`, false, false, fixtureMicros, fixtureMicros + hourMicros}},
+	{2, `INSERT INTO auth_codes (tenant_id, hash, client_id, user_id, session_id, redirect_uri, code_challenge, code_challenge_method,
+		scopes, audience, nonce, auth_time, expires_at, created_at, used_at, issued_jti, issued_expires_at, family_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		[]any{"fx", "code_fx", "spa", "usr_fx", "ses_fx", "https://spa.example.com/cb", "chal", "S256", `["openid","email"]`, "aud", "n",
+			fixtureMicros, fixtureMicros + hourMicros, fixtureMicros, fixtureMicros + 1, "jti_fx", fixtureMicros + hourMicros, "fam_fx"}},
+	{2, `INSERT INTO refresh_tokens (tenant_id, hash, family_id, client_id, user_id, session_id, scopes, audience, auth_time,
+		created_at, expires_at, family_expires_at, rotated_at, revoked)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		[]any{"fx", "rt_fx", "fam_fx", "spa", "usr_fx", "ses_fx", `["openid","offline_access"]`, "aud", fixtureMicros,
+			fixtureMicros, fixtureMicros + hourMicros, fixtureMicros + 2*hourMicros, nil, false}},
+	{2, `INSERT INTO throttles (tenant_id, key, failures, window_start, locked_until) VALUES ($1, $2, $3, $4, $5)`,
+		[]any{"fx", "user:usr_fx", int64(3), fixtureMicros, fixtureMicros + hourMicros}},
 }
+
+// hourMicros is an hour in the stored unit.
+const hourMicros = int64(time.Hour / time.Microsecond)
 
 // checkFixtures reads every fixture row back through the store as of the
 // latest schema.
@@ -132,6 +185,75 @@ func checkFixtures(t *testing.T, s store.Store) {
 	holders, err := s.Scopes().Holders(ctx, "fx", "users:write")
 	must(t, err)
 	equal(t, "holders", holders, []string{"console"})
+	// (The application written at version 1 came back above with no
+	// post-logout redirect URIs and no allowed origins: 0002's defaults.)
+	checkFixtures2(t, s)
+}
+
+// checkFixtures2 reads back the rows written in the shape of 0002_users.
+func checkFixtures2(t *testing.T, s store.Store) {
+	t.Helper()
+	ctx := t.Context()
+	at := us(t0)
+	hour := at.Add(time.Hour)
+	spa, err := s.Applications().Get(ctx, "fx", "spa")
+	must(t, err)
+	equal(t, "spa", spa, model.Application{TenantID: "fx", ClientID: "spa", Name: "SPA", Type: model.AppSPA,
+		RedirectURIs: []string{"https://spa.example.com/cb"}, PostLogoutRedirectURIs: []string{"https://spa.example.com/bye"},
+		AllowedOrigins: []string{"https://spa.example.com"}, GrantTypes: []string{"authorization_code"},
+		ScopePolicy: "permissive", Consent: "required", CreatedAt: at, UpdatedAt: at, Version: 1})
+	u, err := s.Users().GetByLogin(ctx, "fx", "ALICE@example.com")
+	must(t, err)
+	equal(t, "user", u, model.User{TenantID: "fx", ID: "usr_fx", Username: "Alice", Email: "alice@example.com", EmailVerified: true,
+		Name: "Alice Liddell", GivenName: "Alice", FamilyName: "Liddell", Picture: "https://example.com/a.png", Locale: "en-GB",
+		Address: model.Address{Locality: "Oxford", Country: "GB"}, PhoneNumber: "+44 1865 000000",
+		PasswordHash: "$argon2id$v=19$m=65536,t=1,p=1$c2FsdA$aGFzaA", Status: model.UserActive,
+		CreatedAt: at, UpdatedAt: at.Add(time.Microsecond), Version: 2})
+	rs, err := s.Roles().List(ctx, "fx")
+	must(t, err)
+	equal(t, "roles", rs, []model.Role{
+		{TenantID: "fx", Name: "admin", Description: "Administrators", Scopes: []string{"users:write"}, Builtin: true, CreatedAt: at, UpdatedAt: at, Version: 1},
+		{TenantID: "fx", Name: "teller", Description: "Tellers", Scopes: []string{"email", "read:tx"}, CreatedAt: at, UpdatedAt: at, Version: 3},
+	})
+	g, err := s.Groups().Get(ctx, "fx", "branch")
+	must(t, err)
+	equal(t, "group", g, model.Group{TenantID: "fx", Name: "branch", Description: "Branch", Roles: []string{"teller"}, CreatedAt: at, UpdatedAt: at, Version: 1})
+	roles, err := s.Roles().OfUser(ctx, "fx", "usr_fx")
+	must(t, err)
+	equal(t, "roles of the user", roles, []string{"admin", "teller"})
+	scopes, err := s.Roles().ScopesOfUser(ctx, "fx", "usr_fx")
+	must(t, err)
+	equal(t, "scopes of the user", scopes, []string{"email", "read:tx", "users:write"})
+	c, err := s.Consents().Get(ctx, "fx", "usr_fx", "console")
+	must(t, err)
+	equal(t, "consent", c, model.Consent{TenantID: "fx", UserID: "usr_fx", ClientID: "console", Scopes: []string{"email", "users:write"},
+		CreatedAt: at, UpdatedAt: at.Add(time.Microsecond)})
+	impact, err := s.Scopes().Impact(ctx, "fx", "users:write")
+	must(t, err)
+	equal(t, "impact", impact, store.ScopeImpact{Applications: []string{"console"}, Roles: []string{"admin"}, Consents: 1})
+	se, err := s.Sessions().Get(ctx, "fx", "ses_fx")
+	must(t, err)
+	equal(t, "session", se, model.Session{TenantID: "fx", ID: "ses_fx", UserID: "usr_fx", AuthTime: at, ExpiresAt: hour,
+		UserAgent: "curl/8", IP: "192.0.2.9", CreatedAt: at})
+	ar, err := s.AuthRequests().Get(ctx, "fx", "req_fx")
+	must(t, err)
+	equal(t, "authorization request", ar, model.AuthRequest{TenantID: "fx", ID: "req_fx", ClientID: "spa", RedirectURI: "https://spa.example.com/cb",
+		Scope: "openid email", State: "st", Nonce: "n", CodeChallenge: "chal", CodeChallengeMethod: "S256", MaxAge: -1,
+		UserID: "usr_fx", SessionID: "ses_fx", AuthTime: at, AskScopes: []string{"email"}, CreatedAt: at, ExpiresAt: hour})
+	code, err := s.Codes().Redeem(ctx, "fx", "code_fx", t0)
+	wantErr(t, err, store.ErrReused)
+	equal(t, "code", code, model.AuthCode{TenantID: "fx", Hash: "code_fx", ClientID: "spa", UserID: "usr_fx", SessionID: "ses_fx",
+		RedirectURI: "https://spa.example.com/cb", CodeChallenge: "chal", CodeChallengeMethod: "S256", Scopes: []string{"openid", "email"},
+		Audience: "aud", Nonce: "n", AuthTime: at, ExpiresAt: hour, CreatedAt: at, UsedAt: at.Add(time.Microsecond),
+		IssuedJTI: "jti_fx", IssuedExpiresAt: hour, FamilyID: "fam_fx"})
+	rt, err := s.RefreshTokens().Get(ctx, "fx", "rt_fx")
+	must(t, err)
+	equal(t, "refresh token", rt, model.RefreshToken{TenantID: "fx", Hash: "rt_fx", FamilyID: "fam_fx", ClientID: "spa", UserID: "usr_fx",
+		SessionID: "ses_fx", Scopes: []string{"openid", "offline_access"}, Audience: "aud", AuthTime: at, CreatedAt: at,
+		ExpiresAt: hour, FamilyExpiresAt: at.Add(2 * time.Hour)})
+	th, err := s.Throttles().Get(ctx, "fx", "user:usr_fx")
+	must(t, err)
+	equal(t, "throttle", th, model.Throttle{TenantID: "fx", Key: "user:usr_fx", Failures: 3, WindowStart: at, LockedUntil: hour})
 }
 
 // RunMigrationTests checks a SQL backend's migrations: fixture rows written

@@ -100,4 +100,77 @@ var revTests = []test{
 		}
 		equal(t, "other tenant's Rev", rev(t, s, "other"), other)
 	}},
+	{"role writes bump Rev; user, group, assignment and flow writes do not", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		seedUsers(t, s, "a", "usr_1")
+		must(t, s.Applications().Create(ctx, newApp("a", "web")))
+		steps := []struct {
+			name string
+			do   func(ctx context.Context) error
+			fail bool // the write is refused
+			bump bool // a successful write moves Rev
+		}{
+			{"Roles.Create", func(ctx context.Context) error { return s.Roles().Create(ctx, newRole("a", "teller", "read")) }, false, true},
+			{"Roles.Create duplicate", func(ctx context.Context) error { return s.Roles().Create(ctx, newRole("a", "teller")) }, true, false},
+			{"Roles.Update", func(ctx context.Context) error {
+				r, err := s.Roles().Get(ctx, "a", "teller")
+				if err != nil {
+					return err
+				}
+				r.Scopes = append(r.Scopes, "write")
+				_, err = s.Roles().Update(ctx, r)
+				return err
+			}, false, true},
+			{"Roles.Update stale", func(ctx context.Context) error {
+				r := newRole("a", "teller")
+				r.Version = 1
+				_, err := s.Roles().Update(ctx, r)
+				return err
+			}, true, false},
+			{"Roles.Assign", func(ctx context.Context) error { return s.Roles().Assign(ctx, "a", "usr_1", "teller") }, false, false},
+			{"Groups.Create", func(ctx context.Context) error {
+				return s.Groups().Create(ctx, model.Group{TenantID: "a", Name: "staff", Roles: []string{"teller"}})
+			}, false, false},
+			{"Groups.AddMember", func(ctx context.Context) error { return s.Groups().AddMember(ctx, "a", "staff", "usr_1") }, false, false},
+			{"Users.Create", func(ctx context.Context) error { return s.Users().Create(ctx, newUser("a", "usr_2", "bob", "")) }, false, false},
+			{"Users.SetPassword", func(ctx context.Context) error { return s.Users().SetPassword(ctx, "a", "usr_2", "x") }, false, false},
+			{"Consents.Grant", func(ctx context.Context) error {
+				_, err := s.Consents().Grant(ctx, "a", "usr_1", "web", []string{"read"})
+				return err
+			}, false, false},
+			{"Sessions.Create", func(ctx context.Context) error { return s.Sessions().Create(ctx, newSession("a", "s", "usr_1", t0)) }, false, false},
+			{"Codes.Create", func(ctx context.Context) error { return s.Codes().Create(ctx, newCode("a", "c", "web", "usr_1")) }, false, false},
+			{"RefreshTokens.Create", func(ctx context.Context) error {
+				return s.RefreshTokens().Create(ctx, newRefresh("a", "r", "f", "web", "usr_1"))
+			}, false, false},
+			{"Throttles.Fail", func(ctx context.Context) error {
+				_, err := s.Throttles().Fail(ctx, "a", "k", t0, time.Minute, 3, time.Hour)
+				return err
+			}, false, false},
+			{"Users.Delete", func(ctx context.Context) error { return s.Users().Delete(ctx, "a", "usr_2") }, false, false},
+			{"Roles.Create built-in", func(ctx context.Context) error {
+				r := newRole("a", model.RoleAdmin)
+				r.Builtin = true
+				return s.Roles().Create(ctx, r)
+			}, false, true},
+			{"Roles.Delete built-in", func(ctx context.Context) error { return s.Roles().Delete(ctx, "a", model.RoleAdmin) }, true, false},
+			{"Roles.Delete", func(ctx context.Context) error { return s.Roles().Delete(ctx, "a", "teller") }, false, true},
+			{"Roles.Delete missing", func(ctx context.Context) error { return s.Roles().Delete(ctx, "a", "teller") }, true, false},
+		}
+		for _, st := range steps {
+			before := rev(t, s, "a")
+			err := st.do(ctx)
+			after := rev(t, s, "a")
+			switch {
+			case st.fail && err == nil:
+				t.Fatalf("%s: succeeded, want an error", st.name)
+			case !st.fail && err != nil:
+				t.Fatalf("%s: %v", st.name, err)
+			case st.bump && after <= before:
+				t.Fatalf("%s did not bump Rev (%d → %d)", st.name, before, after)
+			case !st.bump && after != before:
+				t.Fatalf("%s moved Rev %d → %d", st.name, before, after)
+			}
+		}
+	}},
 }

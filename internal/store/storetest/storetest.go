@@ -40,6 +40,7 @@ func RunTests(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RefreshTokens", refreshTests},
 		{"Throttles", throttleTests},
 		{"Isolation", isolationTests},
+		{"UserIsolation", userIsolationTests},
 		{"Concurrency", concurrencyTests},
 		{"Rev", revTests},
 		{"InTx", txTests},

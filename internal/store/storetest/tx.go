@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/store"
@@ -103,6 +104,70 @@ var txTests = []test{
 		must(t, err)
 		_, err = s.Scopes().Get(ctx, "a", "a")
 		must(t, err)
+	}},
+	{"user repositories join the transaction: an error rolls them all back", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		seedUsers(t, s, "a", "usr_1")
+		must(t, s.Applications().Create(ctx, newApp("a", "web")))
+		must(t, s.Roles().Create(ctx, newRole("a", "teller", "read")))
+		must(t, s.RefreshTokens().Create(ctx, newRefresh("a", "rt1", "fam", "web", "usr_1")))
+		err := s.InTx(ctx, func(r store.Repos) error {
+			steps := []func() error{
+				func() error { return r.Users().Create(ctx, newUser("a", "usr_2", "bob", "bob@example.com")) },
+				func() error { return r.Roles().Assign(ctx, "a", "usr_2", "teller") },
+				func() error {
+					return r.Groups().Create(ctx, model.Group{TenantID: "a", Name: "staff", Roles: []string{"teller"}})
+				},
+				func() error { return r.Groups().AddMember(ctx, "a", "staff", "usr_1") },
+				func() error { _, err := r.Consents().Grant(ctx, "a", "usr_1", "web", []string{"read"}); return err },
+				func() error { return r.Sessions().Create(ctx, newSession("a", "ses", "usr_1", t0)) },
+				func() error { return r.AuthRequests().Create(ctx, newAuthRequest("a", "req", "web")) },
+				func() error { return r.Codes().Create(ctx, newCode("a", "code", "web", "usr_1")) },
+				func() error {
+					_, err := r.RefreshTokens().Rotate(ctx, "a", "rt1", newRefresh("a", "rt2", "", "", ""), t0)
+					return err
+				},
+				func() error { _, err := r.Throttles().Fail(ctx, "a", "k", t0, time.Minute, 1, time.Hour); return err },
+				// A failing call in the middle leaves the transaction usable.
+				func() error {
+					wantErr(t, r.Users().Create(ctx, newUser("a", "usr_3", "BOB", "")), store.ErrConflict)
+					return nil
+				},
+			}
+			for _, step := range steps {
+				if err := step(); err != nil {
+					return err
+				}
+			}
+			// Reads inside see the transaction's writes.
+			scopes, err := r.Roles().ScopesOfUser(ctx, "a", "usr_2")
+			if err != nil {
+				return err
+			}
+			equal(t, "entitlements inside", scopes, []string{"read"})
+			return errAbort
+		})
+		wantErr(t, err, errAbort)
+		_, err = s.Users().Get(ctx, "a", "usr_2")
+		wantErr(t, err, store.ErrNotFound)
+		_, err = s.Groups().Get(ctx, "a", "staff")
+		wantErr(t, err, store.ErrNotFound)
+		_, err = s.Consents().Get(ctx, "a", "usr_1", "web")
+		wantErr(t, err, store.ErrNotFound)
+		_, err = s.Sessions().Get(ctx, "a", "ses")
+		wantErr(t, err, store.ErrNotFound)
+		_, err = s.AuthRequests().Get(ctx, "a", "req")
+		wantErr(t, err, store.ErrNotFound)
+		_, err = s.Codes().Redeem(ctx, "a", "code", t0)
+		wantErr(t, err, store.ErrNotFound)
+		_, err = s.RefreshTokens().Get(ctx, "a", "rt2")
+		wantErr(t, err, store.ErrNotFound)
+		rt1, err := s.RefreshTokens().Get(ctx, "a", "rt1")
+		must(t, err)
+		equal(t, "rt1 not rotated", rt1.RotatedAt, time.Time{})
+		th, err := s.Throttles().Get(ctx, "a", "k")
+		must(t, err)
+		equal(t, "throttle", th, model.Throttle{})
 	}},
 	{"Ping answers", func(t *testing.T, s store.Store) {
 		must(t, s.Ping(t.Context()))
