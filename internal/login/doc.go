@@ -26,6 +26,9 @@
 // Throttling (OWASP Authentication Cheat Sheet, "Account Lockout"): failed
 // sign-ins are counted per account and per client address (an IPv6 client
 // per /64) in store.Throttles, so a lockout holds across nodes and restarts.
+// Each attempt is counted atomically before its password is checked (and
+// the count reset on success), so concurrent guesses share one budget of
+// MaxFailures instead of each passing a check made before any was counted.
 // A login naming no user is counted under a key derived from the name, so
 // the lockout does not tell which accounts exist, and the password check
 // runs against a dummy argon2id hash, so neither does the response time.

@@ -71,9 +71,10 @@ type attempt struct {
 	ipKey   string // ip:<addr> or ip:<v6 /64>
 	userKey string // user:<id>, or user:?<hash of the login> when no user matches
 	user    *model.User
-	// counted lists the keys that had a throttle row before the attempt
-	// (the ones a success must reset).
-	counted []string
+	// engaged lists the keys this attempt's count locked (if it fails),
+	// until when.
+	engaged []string
+	until   time.Time
 }
 
 // loginSubmit checks the sign-in form: CSRF, throttles, password; then
@@ -119,17 +120,32 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request, snap *cata
 
 	// OWASP Authentication Cheat Sheet, "Account Lockout": a locked
 	// account or address is refused before the password is looked at.
-	locked, until, counted, err := h.lockedKeys(ctx, snap.Tenant.ID, now, a.ipKey, a.userKey)
+	locked, until, err := h.lockedKeys(ctx, snap.Tenant.ID, now, a.ipKey, a.userKey)
 	if err != nil {
 		return internalError(err)
 	}
-	a.counted = counted
 	if len(locked) > 0 {
 		if err := h.recordLocked(ctx, snap, ar, a, locked, until, false); err != nil {
 			return internalError(err)
 		}
 		return h.showLogin(w, r, snap, ar, app, http.StatusTooManyRequests, clip(login), msgLocked)
 	}
+	// Count the attempt before checking the password, atomically in the
+	// store: concurrent guesses (or guesses on several nodes) that all
+	// passed the check above get one budget between them, and those beyond
+	// MaxFailures are refused without a password check. A success resets
+	// the count.
+	over, engaged, until, err := h.reserve(ctx, snap.Tenant.ID, now, a.ipKey, a.userKey)
+	if err != nil {
+		return internalError(err)
+	}
+	if len(over) > 0 {
+		if err := h.recordLocked(ctx, snap, ar, a, over, until, false); err != nil {
+			return internalError(err)
+		}
+		return h.showLogin(w, r, snap, ar, app, http.StatusTooManyRequests, clip(login), msgLocked)
+	}
+	a.engaged, a.until = engaged, until
 
 	// The same argon2id work whether or not the user exists or has a
 	// password, so the response time does not tell.
@@ -164,25 +180,10 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request, snap *cata
 	return h.succeeded(w, r, snap, ar, a, pw)
 }
 
-// failed counts a failure on both keys, records it, and shows the form
-// again: 401, or 429 when this failure locked a key.
+// failed records a failure (already counted by reserve) and shows the
+// form again: 401, or 429 when this failure locked a key.
 func (h *Handler) failed(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot, ar model.AuthRequest, app *catalog.App, a attempt, reason, login string) error {
 	ctx := r.Context()
-	now := h.now()
-	var locked []string
-	var until time.Time
-	for _, key := range []string{a.ipKey, a.userKey} {
-		t, err := h.Store.Throttles().Fail(ctx, snap.Tenant.ID, key, now, h.window(), h.maxFailures(), h.lockFor())
-		if err != nil {
-			return internalError(fmt.Errorf("count failed sign-in: %w", err))
-		}
-		if now.Before(t.LockedUntil) {
-			locked = append(locked, key)
-			if t.LockedUntil.After(until) {
-				until = t.LockedUntil
-			}
-		}
-	}
 	subject := ""
 	if a.user != nil {
 		subject = a.user.ID
@@ -194,8 +195,8 @@ func (h *Handler) failed(w http.ResponseWriter, r *http.Request, snap *catalog.S
 	}); err != nil {
 		return internalError(err)
 	}
-	if len(locked) > 0 {
-		if err := h.recordLocked(ctx, snap, ar, a, locked, until, true); err != nil {
+	if len(a.engaged) > 0 {
+		if err := h.recordLocked(ctx, snap, ar, a, a.engaged, a.until, true); err != nil {
 			return internalError(err)
 		}
 		return h.showLogin(w, r, snap, ar, app, http.StatusTooManyRequests, clip(login), msgLocked)
@@ -209,8 +210,7 @@ func (h *Handler) succeeded(w http.ResponseWriter, r *http.Request, snap *catalo
 	ctx := r.Context()
 	tenant := snap.Tenant.ID
 	u := *a.user
-	// Only keys with a row: a clean sign-in costs no write here.
-	for _, key := range a.counted {
+	for _, key := range []string{a.ipKey, a.userKey} {
 		if err := h.Store.Throttles().Reset(ctx, tenant, key); err != nil {
 			return internalError(fmt.Errorf("reset throttle: %w", err))
 		}
@@ -274,25 +274,56 @@ func (h *Handler) succeeded(w http.ResponseWriter, r *http.Request, snap *catalo
 	return nil
 }
 
-// lockedKeys returns the keys locked at now and until when, and the keys
-// that have any throttle state.
-func (h *Handler) lockedKeys(ctx context.Context, tenantID string, now time.Time, keys ...string) (locked []string, until time.Time, counted []string, err error) {
+// lockedKeys returns the keys locked at now, and until when. A lock does
+// not get longer by being hammered (nothing is written for a locked key);
+// a lock that has run out is cleared, so the key gets a whole budget again
+// even when LockFor is shorter than Window.
+func (h *Handler) lockedKeys(ctx context.Context, tenantID string, now time.Time, keys ...string) (locked []string, until time.Time, err error) {
 	for _, key := range keys {
 		t, err := h.Store.Throttles().Get(ctx, tenantID, key)
 		if err != nil {
-			return nil, until, nil, fmt.Errorf("read throttle: %w", err)
+			return nil, until, fmt.Errorf("read throttle: %w", err)
 		}
-		if t.Failures > 0 || !t.WindowStart.IsZero() || !t.LockedUntil.IsZero() {
-			counted = append(counted, key)
-		}
-		if now.Before(t.LockedUntil) {
+		switch {
+		case now.Before(t.LockedUntil):
 			locked = append(locked, key)
 			if t.LockedUntil.After(until) {
 				until = t.LockedUntil
 			}
+		case !t.LockedUntil.IsZero():
+			if err := h.Store.Throttles().Reset(ctx, tenantID, key); err != nil {
+				return nil, until, fmt.Errorf("clear expired lock: %w", err)
+			}
 		}
 	}
-	return locked, until, counted, nil
+	return locked, until, nil
+}
+
+// reserve counts one attempt on each key. over lists the keys whose
+// budget was already spent (the attempt must not go on); engaged those
+// this attempt's count locked, which hold if it fails.
+func (h *Handler) reserve(ctx context.Context, tenantID string, now time.Time, keys ...string) (over, engaged []string, until time.Time, err error) {
+	max := h.maxFailures()
+	for _, key := range keys {
+		t, err := h.Store.Throttles().Fail(ctx, tenantID, key, now, h.window(), max, h.lockFor())
+		if err != nil {
+			return nil, nil, until, fmt.Errorf("count sign-in attempt: %w", err)
+		}
+		if t.Failures > max {
+			// Spent: stop here, so that the keys after it (the account,
+			// when the address is spent) are not charged for an attempt
+			// that will not be made.
+			over = append(over, key)
+			return over, engaged, t.LockedUntil, nil
+		}
+		if now.Before(t.LockedUntil) {
+			engaged = append(engaged, key)
+		}
+		if now.Before(t.LockedUntil) && t.LockedUntil.After(until) {
+			until = t.LockedUntil
+		}
+	}
+	return over, engaged, until, nil
 }
 
 // recordLocked audits a lockout: engaged by this failure, or an attempt

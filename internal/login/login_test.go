@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -225,7 +227,12 @@ func TestLockoutHoldsAcrossRestart(t *testing.T) {
 		t.Errorf("failures %d after a refused attempt, want 3", th.Failures)
 	}
 
+	// The lock ran out (LockFor 10m < Window 15m): a whole new budget, not
+	// a lock re-engaged by the next mistake.
 	e.clock.Advance(10*time.Minute + time.Second)
+	if resp, _ = b.signIn(e.request(nil), "alice", "typo"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("first mistake after the lock ran out: %d, want 401", resp.StatusCode)
+	}
 	resp, _ = b.signIn(e.request(nil), "alice", "correct horse battery")
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("after the lock expired: %d, want 303", resp.StatusCode)
@@ -360,5 +367,48 @@ func TestRehashOnSignIn(t *testing.T) {
 	must(t, err)
 	if got.PasswordHash == weak || !strings.HasPrefix(got.PasswordHash, "$argon2id$v=19$m=65536,t=1,p=1$") {
 		t.Errorf("hash after sign-in %q: want it upgraded to the current parameters", got.PasswordHash)
+	}
+}
+
+// Guesses sent at once share one budget: each is counted before its
+// password is checked, so no more than MaxFailures of them are checked
+// however many arrive together (they would all pass a check-then-count).
+func TestConcurrentGuessesShareOneBudget(t *testing.T) {
+	e := newEnv(t, func(h *login.Handler) { h.MaxFailures, h.MaxHashing = 3, 1 })
+	alice := e.user("alice", "correct horse battery", model.UserActive)
+	const n = 10
+	type ready struct {
+		b    *browser
+		form url.Values
+	}
+	var rs []ready
+	for i := range n {
+		b := e.browser()
+		b.ip = "198.51.100." + strconv.Itoa(i+1)
+		id := e.request(nil)
+		_, page := b.get("/login?request=" + id)
+		rs = append(rs, ready{b, url.Values{"request": {id}, "csrf": {csrf(t, page)}, "login": {"alice"}, "password": {"guess " + strconv.Itoa(i)}}})
+	}
+	codes := make([]int, n)
+	var wg sync.WaitGroup
+	for i, r := range rs {
+		wg.Go(func() {
+			resp, _ := r.b.post("/login", r.form)
+			codes[i] = resp.StatusCode
+		})
+	}
+	wg.Wait()
+	count := map[int]int{}
+	for _, c := range codes {
+		count[c]++
+	}
+	if count[http.StatusUnauthorized] != 2 || count[http.StatusTooManyRequests] != n-2 {
+		t.Errorf("responses %v: want 2 × 401, then 429 for the rest", count)
+	}
+	if got := len(e.events(model.EventLoginFailed)); got != 3 {
+		t.Errorf("%d passwords checked (login.failed), want MaxFailures = 3", got)
+	}
+	if th := e.throttle("user:" + alice.ID); th.LockedUntil.IsZero() {
+		t.Errorf("account not locked: %+v", th)
 	}
 }
