@@ -2,6 +2,10 @@ package rs
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -179,4 +183,40 @@ func BenchmarkParse(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkRawES256Verify is the floor of a cold verification on this
+// machine: ecdsa.Verify of a SHA-256 digest, nothing else.
+func BenchmarkRawES256Verify(b *testing.B) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	digest := sha256.Sum256([]byte("signing input"))
+	r, s, err := ecdsa.Sign(rand.Reader, k, digest[:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if !ecdsa.Verify(&k.PublicKey, digest[:], r, s) {
+				b.Error("does not verify")
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkTokenKey is the floor of a warm check: the SHA-256 of a token.
+func BenchmarkTokenKey(b *testing.B) {
+	iss := rstest.NewIssuer(rstest.WithPath("/t/banking"), rstest.WithAudience("api.banking.example.com"))
+	defer iss.Close()
+	raw := benchToken(iss, ES256)
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			_ = tokenKey(raw)
+		}
+	})
 }

@@ -12,8 +12,12 @@ import (
 // Metadata is the part of the issuer's discovery document (OpenID Connect
 // Discovery 1.0 §3, RFC 8414 §2) the SDK uses.
 type Metadata struct {
-	Issuer                string `json:"issuer"`
-	JWKSURI               string `json:"jwks_uri"`
+	// Issuer is "issuer", identical to the issuer URL asked for.
+	Issuer string `json:"issuer"`
+	// JWKSURI is "jwks_uri", where the signing keys are published.
+	JWKSURI string `json:"jwks_uri"`
+	// IntrospectionEndpoint is "introspection_endpoint" (RFC 8414 §2,
+	// RFC 7662); empty when the issuer does not advertise one.
 	IntrospectionEndpoint string `json:"introspection_endpoint"`
 }
 

@@ -24,7 +24,10 @@ const MaxTokenSize = 8 << 10
 var b64 = base64.RawURLEncoding.Strict()
 
 // header is the JOSE header of a compact JWS, decoded into a fixed struct:
-// only these members are read. "jku", "jwk", "x5u" and "x5c" are ignored —
+// only these members are read. (encoding/json matches member names
+// case-insensitively and keeps the last duplicate; that is harmless here,
+// since every value read is checked and the header is covered by the
+// signature.) "jku", "jwk", "x5u" and "x5c" are ignored —
 // keys come from the issuer's JWKS only, never from the token (RFC 8725
 // §3.10) — and any "crit" makes the token malformed, since no extension is
 // understood (RFC 7515 §4.1.11).

@@ -71,6 +71,9 @@ type RemoteKeySet struct {
 	minRefetch time.Duration
 
 	cur atomic.Pointer[keySnapshot]
+	// nextFetch is when (Unix nanoseconds) the next fetch may start, so
+	// that a stale set under an unreachable issuer costs lookups no lock.
+	nextFetch atomic.Int64
 
 	mu          sync.Mutex
 	inflight    *fetchCall // the fetch in progress, nil when none
@@ -150,7 +153,7 @@ func clock(now func() time.Time) func() time.Time {
 func (r *RemoteKeySet) Key(ctx context.Context, kid, alg string) (crypto.PublicKey, error) {
 	if snap := r.cur.Load(); snap != nil {
 		if k, ok := snap.idx.find(kid, alg); ok {
-			if r.now().Sub(snap.fetched) >= r.refresh {
+			if now := r.now(); now.Sub(snap.fetched) >= r.refresh && now.UnixNano() >= r.nextFetch.Load() {
 				r.start(ctx) // background: nobody waits for it
 			}
 			return k, nil
@@ -204,6 +207,7 @@ func (r *RemoteKeySet) start(ctx context.Context) *fetchCall {
 		return nil
 	}
 	r.lastAttempt = now
+	r.nextFetch.Store(now.Add(r.minRefetch).UnixNano())
 	c := &fetchCall{done: make(chan struct{})}
 	r.inflight = c
 	go func() {

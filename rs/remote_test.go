@@ -151,8 +151,13 @@ func TestRemoteKeySetIssuerDown(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(t, func() bool { return iss.JWKSRequests() == n+1 })
-		if _, err := v.Verify(t.Context(), iss.Mint(rstest.Token{})); err != nil {
-			t.Fatalf("after a failed refresh: %v", err)
+		for range 10 {
+			if _, err := v.Verify(t.Context(), iss.Mint(rstest.Token{})); err != nil {
+				t.Fatalf("after a failed refresh: %v", err)
+			}
+		}
+		if got := iss.JWKSRequests(); got != n+1 {
+			t.Errorf("a stale set under a down issuer fetched %d times within the interval, want 1", got-n)
 		}
 	})
 }
