@@ -337,15 +337,15 @@ func TestDiscoveryTellsTheTruth(t *testing.T) {
 		}
 	}
 	for k, want := range map[string]string{
-		"response_types_supported":                  "code",
-		"response_modes_supported":                  "query",
-		"grant_types_supported":                     "authorization_code refresh_token client_credentials",
-		"code_challenge_methods_supported":          "S256",
-		"subject_types_supported":                   "public",
-		"id_token_signing_alg_values_supported":     "RS256 ES256",
-		"token_endpoint_auth_methods_supported":     "client_secret_basic client_secret_post none",
+		"response_types_supported":                   "code",
+		"response_modes_supported":                   "query",
+		"grant_types_supported":                      "authorization_code refresh_token client_credentials",
+		"code_challenge_methods_supported":           "S256",
+		"subject_types_supported":                    "public",
+		"id_token_signing_alg_values_supported":      "RS256 ES256",
+		"token_endpoint_auth_methods_supported":      "client_secret_basic client_secret_post none",
 		"revocation_endpoint_auth_methods_supported": "client_secret_basic client_secret_post none",
-		"prompt_values_supported":                   "none login consent select_account",
+		"prompt_values_supported":                    "none login consent select_account",
 	} {
 		if got := list(k); got != want {
 			t.Errorf("%s = %q, want %q", k, got, want)
