@@ -53,8 +53,11 @@ func (h *Handler) cors(mode corsMode, methods string, next http.HandlerFunc) htt
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
+		// Vary on every answer, with or without Origin: discovery and the
+		// JWKS are cacheable, and a shared cache must not hand one origin's
+		// answer to another.
+		w.Header().Add("Vary", "Origin")
 		if origin != "" {
-			w.Header().Add("Vary", "Origin")
 			if mode == corsTenant {
 				if snap, ok := catalog.FromContext(r.Context()); ok && h.tenantOrigin(r.Context(), snap, origin) {
 					allowOrigin(w, origin)

@@ -63,6 +63,7 @@ func (h *Handler) authorizationCode(ctx context.Context, req *tokenRequest) (*is
 	case err != nil:
 		return nil, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("redeem code: %w", err))
 	}
+	req.spent = true
 	refused := &issued{subject: ac.UserID}
 	if !now.Before(ac.ExpiresAt) {
 		return refused, oautherr.New(oautherr.InvalidGrant, "the authorization code has expired")
@@ -105,6 +106,10 @@ func (h *Handler) authorizationCode(ctx context.Context, req *tokenRequest) (*is
 	// else was requested stays dropped, now with its reason.
 	approved := scope.New(ac.Scopes...)
 	in.Consented = &approved
+	// A strict application's request was held to its allowlist at the
+	// authorization endpoint; a scope the allowlist lost in the seconds
+	// since is dropped with its reason, as at a refresh.
+	in.App.ScopePolicy = model.PolicyPermissive
 	d, err := policy.Decide(in)
 	if err != nil {
 		return &issued{decision: d, subject: user.ID}, err

@@ -22,6 +22,9 @@ type tokenRequest struct {
 	form      url.Values
 	grantType string
 	audience  string // the audience or resource parameter
+	// spent is set by a hook once it has used up a single-use credential
+	// (an authorization code): the request cannot be run again.
+	spent bool
 }
 
 // issued is what a grant hook produced: the response to send and what the
@@ -80,7 +83,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, snap *catalog.Sn
 	}
 	req := &tokenRequest{snap: snap, app: app, form: form, grantType: grantType}
 	out, err := h.runGrant(ctx, req)
-	if err != nil && refusedByConfig(err) {
+	if err != nil && refusedByConfig(err) && !req.spent {
 		// The snapshot may be a moment old (an allowlist or grant type changed
 		// on another node): re-check the revision once before refusing.
 		if fresh, ferr := h.Catalog.Fresh(ctx, snap.Tenant.ID); ferr == nil && fresh != snap {

@@ -304,6 +304,32 @@ func TestTokenEndpointCodeGrantErrors(t *testing.T) {
 	})
 }
 
+func TestCodeExchangeSeesConfigurationNow(t *testing.T) {
+	o := startOIDC(t)
+	ctx := o.ctx(t)
+	br := servertest.NewBrowser(t)
+	a := newAuthRequest(o.spaConfig("openid", "read:transactions", "write:settings"))
+	code := o.codeFor(t, br, a, o.people.Alice)
+	if _, err := o.env.Admin.RemoveAllowedScopes(t.Context(), admin.CLI(), "banking", "banking-spa", []string{"write:settings"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	o.env.Server.Catalog().Invalidate("banking")
+	tok := a.exchange(t, ctx, code)
+	if tok.Extra("scope") != "openid read:transactions" {
+		t.Errorf("PRODUCT §2: scope = %v, want write:settings dropped", tok.Extra("scope"))
+	}
+	var d struct {
+		Results []struct{ Scope, Reason string }
+	}
+	_ = json.Unmarshal(events(t, o, model.EventTokenIssued, "banking-spa")[0].Details, &d)
+	if !slices.Contains(d.Results, struct{ Scope, Reason string }{"write:settings", "not_allowed"}) {
+		t.Errorf("results %+v, want write:settings not_allowed", d.Results)
+	}
+	if n := countEvents(t, o, model.EventCodeReplayed, ""); n != 0 {
+		t.Errorf("%d code_replayed events for a single exchange", n)
+	}
+}
+
 func TestRefreshGrant(t *testing.T) {
 	o := startOIDC(t)
 	ctx := o.ctx(t)
