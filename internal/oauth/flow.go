@@ -129,6 +129,9 @@ func (f *flow) run(w http.ResponseWriter, r *http.Request) error {
 		ask := notConsented(d)
 		if hasPrompt(f.req.Prompt, promptConsent) && in.Consented != nil {
 			// OIDC Core 1.0 §3.1.2.1 prompt=consent: ask again for everything.
+			// An application with implicit consent (first-party) has its
+			// consent given by the tenant's admin, so the screen is not shown
+			// for it even then.
 			in.Consented = nil
 			all, err := policy.Decide(in)
 			if err != nil {
