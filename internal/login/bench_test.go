@@ -9,9 +9,9 @@ import (
 )
 
 // BenchmarkSignIn measures one successful POST /login end to end on a
-// real store: CSRF check, user lookup, two throttle reads and resets, one
-// argon2id verification, session and request writes, the durable audit
-// event.
+// real store: CSRF check, user lookup, the throttle reads, counts and
+// resets of both keys, one argon2id verification, the session and request
+// writes, and the durable audit event.
 func BenchmarkSignIn(b *testing.B) {
 	e := newEnv(b)
 	e.user("alice", "correct horse battery", model.UserActive)
