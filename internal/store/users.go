@@ -58,12 +58,15 @@ type Roles interface {
 	Assign(ctx context.Context, tenantID, userID, role string) error
 	Unassign(ctx context.Context, tenantID, userID, role string) error
 	// OfUser returns the names of the roles the user holds, directly or
-	// through a group, sorted and without duplicates.
+	// through a group, sorted and without duplicates; ErrNotFound if the
+	// user does not exist.
 	OfUser(ctx context.Context, tenantID, userID string) ([]string, error)
 	// ScopesOfUser returns the union of the scopes of every role the user
-	// holds, directly or through a group, sorted (implications not expanded).
+	// holds, directly or through a group, sorted (implications not expanded);
+	// ErrNotFound if the user does not exist.
 	ScopesOfUser(ctx context.Context, tenantID, userID string) ([]string, error)
-	// Holders returns the IDs of the users holding the role directly, sorted.
+	// Holders returns the IDs of the users holding the role directly, sorted;
+	// ErrNotFound if the role does not exist.
 	Holders(ctx context.Context, tenantID, role string) ([]string, error)
 }
 
@@ -78,9 +81,11 @@ type Groups interface {
 	// AddMember adds the user; adding twice is not an error.
 	AddMember(ctx context.Context, tenantID, group, userID string) error
 	RemoveMember(ctx context.Context, tenantID, group, userID string) error
-	// Members returns the member user IDs, sorted.
+	// Members returns the member user IDs, sorted; ErrNotFound if the group
+	// does not exist.
 	Members(ctx context.Context, tenantID, group string) ([]string, error)
-	// OfUser returns the names of the user's groups, sorted.
+	// OfUser returns the names of the user's groups, sorted; ErrNotFound if
+	// the user does not exist.
 	OfUser(ctx context.Context, tenantID, userID string) ([]string, error)
 }
 
@@ -89,9 +94,11 @@ type Consents interface {
 	// Get returns the consent of the user for the client; ErrNotFound if none.
 	Get(ctx context.Context, tenantID, userID, clientID string) (model.Consent, error)
 	// Grant adds scopes to the user's consent for the client (union),
-	// creating it if needed, and returns the result.
+	// creating it if needed, and returns the result (Scopes sorted).
+	// ErrNotFound if the user or the application does not exist.
 	Grant(ctx context.Context, tenantID, userID, clientID string, scopes []string) (model.Consent, error)
-	// ListByUser returns the user's consents ordered by client ID.
+	// ListByUser returns the user's consents ordered by client ID;
+	// ErrNotFound if the user does not exist.
 	ListByUser(ctx context.Context, tenantID, userID string) ([]model.Consent, error)
 	// Revoke deletes the user's consent for the client.
 	Revoke(ctx context.Context, tenantID, userID, clientID string) error
@@ -106,7 +113,8 @@ type Sessions interface {
 	// Touch sets LastSeen.
 	Touch(ctx context.Context, tenantID, id string, at time.Time) error
 	Delete(ctx context.Context, tenantID, id string) error
-	// ListByUser returns the user's sessions, newest first.
+	// ListByUser returns the user's sessions, newest first; ErrNotFound if
+	// the user does not exist.
 	ListByUser(ctx context.Context, tenantID, userID string) ([]model.Session, error)
 	// Prune deletes sessions that expired before t.
 	Prune(ctx context.Context, t time.Time) (int, error)
@@ -145,12 +153,16 @@ type RefreshTokens interface {
 	Get(ctx context.Context, tenantID, hash string) (model.RefreshToken, error)
 	// Rotate atomically marks old rotated at now and stores next (same
 	// family). If old was already rotated, or its family is revoked, nothing
-	// is stored and the old token is returned with ErrReused.
+	// is stored and the old token is returned with ErrReused. On success it
+	// returns next as stored: its FamilyID, ClientID, UserID and
+	// FamilyExpiresAt are old's, whatever next carried.
 	Rotate(ctx context.Context, tenantID, oldHash string, next model.RefreshToken, now time.Time) (model.RefreshToken, error)
-	// RevokeFamily marks every token of the family revoked.
+	// RevokeFamily marks every token of the family revoked, including one a
+	// concurrent Rotate adds; an unknown or revoked family is not an error.
 	RevokeFamily(ctx context.Context, tenantID, familyID string) error
 	// RevokeByUser revokes every family of the user (optionally only of one
-	// client, when clientID is not empty) and returns how many families.
+	// client, when clientID is not empty) and returns how many families this
+	// call revoked (families already revoked are not counted).
 	RevokeByUser(ctx context.Context, tenantID, userID, clientID string) (int, error)
 	// Prune deletes tokens whose family expired before t.
 	Prune(ctx context.Context, t time.Time) (int, error)
@@ -161,8 +173,10 @@ type RefreshTokens interface {
 type Throttles interface {
 	// Fail records one failure for key at now within a sliding window: a
 	// failure after WindowStart+window starts a new window. When the
-	// failures reach max, the key is locked until now+lockFor. It returns the
-	// updated state, atomically with respect to concurrent callers.
+	// failures reach max, the key is locked until now+lockFor (each further
+	// failure in the window extends the lock; max <= 0 never locks). It
+	// returns the updated state, atomically with respect to concurrent
+	// callers.
 	Fail(ctx context.Context, tenantID, key string, now time.Time, window time.Duration, max int, lockFor time.Duration) (model.Throttle, error)
 	// Get returns the state of key (zero Throttle if none).
 	Get(ctx context.Context, tenantID, key string) (model.Throttle, error)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/store"
@@ -62,8 +63,10 @@ func (r consents) Grant(ctx context.Context, tenantID, userID, clientID string, 
 			tenantID, userID, clientID, now); err != nil {
 			return r.onInsert(err)
 		}
+		// Inserted in sorted order, so that concurrent grants of overlapping
+		// sets take their row locks in one order and cannot deadlock.
 		added := int64(0)
-		for _, s := range dedupe(scopes) {
+		for _, s := range sortedSet(scopes) {
 			res, err := q.ExecContext(ctx, `INSERT INTO consent_scopes (tenant_id, user_id, client_id, scope) VALUES ($1, $2, $3, $4)
 				ON CONFLICT (tenant_id, user_id, client_id, scope) DO NOTHING`, tenantID, userID, clientID, s)
 			if err != nil {
@@ -118,4 +121,11 @@ func (r consents) Revoke(ctx context.Context, tenantID, userID, clientID string)
 		return fmt.Errorf("sqlstore: revoke consent of user %s/%s for %s: %w", tenantID, userID, clientID, err)
 	}
 	return nil
+}
+
+// sortedSet returns the distinct entries of v in byte order.
+func sortedSet(v []string) []string {
+	out := slices.Clone(v)
+	slices.Sort(out)
+	return slices.Compact(out)
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"testing"
 
+	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/store"
 )
 
@@ -41,6 +42,26 @@ var consentTests = []test{
 		got, err = s.Consents().Grant(ctx, "a", "usr_1", "web", nil)
 		must(t, err)
 		equal(t, "granting nothing", got.Scopes, []string{"email", "openid", "read", "write"})
+	}},
+	{"concurrent grants of overlapping scopes end with their union", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		seedUsers(t, s, "a", "usr_1")
+		must(t, s.Applications().Create(ctx, newApp("a", "web")))
+		all := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i"}
+		results := race(func(i int) (model.Consent, error) {
+			mine := []string{all[i], all[i+1], "common"}
+			if i%2 == 1 {
+				mine = reversed(mine)
+			}
+			return s.Consents().Grant(ctx, "a", "usr_1", "web", mine)
+		})
+		for i, r := range results {
+			if r.err != nil {
+				t.Fatalf("racer %d: %v", i, r.err)
+			}
+		}
+		got := consentScopes(t, s, "usr_1", "web")
+		equal(t, "union", got, sorted(append(all[:racers+1], "common")))
 	}},
 	{"Grant for an unknown user or application is ErrNotFound", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
