@@ -460,14 +460,15 @@ func scopeDelete(ctx context.Context, c *cli, args []string) error {
 	return c.runAdmin(ctx, args, adminCmd{
 		name: "scope delete", usage: "scope delete <name> --tenant T [flags]", tenant: true, output: true, nargs: 1,
 		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
-			removed, err := svc.DeleteScope(ctx, admin.CLI(), a.tenant, pos[0])
+			imp, err := svc.DeleteScope(ctx, admin.CLI(), a.tenant, pos[0])
 			if err != nil {
 				return err
 			}
 			if a.output == "json" {
-				return writeJSON(c.stdout, map[string]any{"deleted": pos[0], "removed_from": removed})
+				return writeJSON(c.stdout, map[string]any{"deleted": pos[0], "removed_from": imp.Applications, "roles": imp.Roles, "consents": imp.Consents})
 			}
-			fmt.Fprintf(c.stdout, "deleted scope %s; removed from %d application(s): %s\n", pos[0], len(removed), joined(removed))
+			fmt.Fprintf(c.stdout, "deleted scope %s; removed from %d application(s): %s; %d role(s): %s; %d consent(s)\n", pos[0],
+				len(imp.Applications), joined(imp.Applications), len(imp.Roles), joined(imp.Roles), imp.Consents)
 			return nil
 		},
 	})
@@ -484,8 +485,8 @@ func scopeImpact(ctx context.Context, c *cli, args []string) error {
 			if a.output == "json" {
 				return writeJSON(c.stdout, imp)
 			}
-			fmt.Fprintf(c.stdout, "scope         %s (%s)\ndeletable     %t\napplications  %d: %s\n", imp.Scope.Name, imp.Scope.Kind, imp.Deletable,
-				len(imp.Applications), joined(imp.Applications))
+			fmt.Fprintf(c.stdout, "scope         %s (%s)\ndeletable     %t\napplications  %d: %s\nroles         %d: %s\nconsents      %d\n",
+				imp.Scope.Name, imp.Scope.Kind, imp.Deletable, len(imp.Applications), joined(imp.Applications), len(imp.Roles), joined(imp.Roles), imp.Consents)
 			return nil
 		},
 	})

@@ -1,8 +1,8 @@
 // Package admin owns the administrative use-cases of a tenant: creating
 // tenants (with their platform API, predefined scopes and signing keys),
 // managing the scope registry, APIs, applications and their allowlists and
-// secrets, rotating signing keys, explaining the scope decision, and seeding
-// the demo tenant.
+// secrets, end users, roles and groups, rotating signing keys, explaining
+// the scope decision, and seeding the demo tenant.
 //
 // Every use-case that changes something validates with the model's own
 // invariants plus the cross-entity rules only a registry-wide view can check
@@ -15,6 +15,7 @@
 // store.ErrConflict. Callers (the CLI, later /api/v1 and the console) map
 // these to their own surface.
 //
-// It may import model, policy, scope, store, token, audit and secret; never
+// It may import model, policy, scope, store, token, audit, secret and
+// password (argon2id for end-user passwords); never
 // oauth, server, api, console, config or a database driver.
 package admin

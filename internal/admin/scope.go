@@ -183,8 +183,10 @@ func (s *Service) UpdateScope(ctx context.Context, actor Actor, tenantID, name s
 	return out, err
 }
 
-// RenameScope renames a custom scope; every allowlist and implication that
-// holds it follows in the same transaction (store.Scopes.Rename).
+// RenameScope renames a custom scope; every allowlist, implication, role
+// and consent that holds it follows in the same transaction
+// (store.Scopes.Rename), and the scope.renamed event names the applications
+// and roles and counts the consents.
 func (s *Service) RenameScope(ctx context.Context, actor Actor, tenantID, oldName, newName string) (model.Scope, error) {
 	var out model.Scope
 	err := s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
@@ -205,7 +207,7 @@ func (s *Service) RenameScope(ctx context.Context, actor Actor, tenantID, oldNam
 		if newName == oldName {
 			return nil, invalid("new_name", "is the current name")
 		}
-		holders, err := tx.Scopes().Holders(ctx, tenantID, oldName)
+		imp, err := tx.Scopes().Impact(ctx, tenantID, oldName)
 		if err != nil {
 			return nil, err
 		}
@@ -216,17 +218,18 @@ func (s *Service) RenameScope(ctx context.Context, actor Actor, tenantID, oldNam
 			return nil, fmt.Errorf("rename scope %q: %w", oldName, err)
 		}
 		return []event{{Type: model.EventScopeRenamed, TenantID: tenantID, Scopes: []string{oldName, newName},
-			Details: map[string]any{"from": oldName, "to": newName, "applications": nonNil(holders)}}}, nil
+			Details: map[string]any{"from": oldName, "to": newName, "applications": nonNil(imp.Applications),
+				"roles": nonNil(imp.Roles), "consents": imp.Consents}}}, nil
 	})
 	return out, err
 }
 
-// DeleteScope deletes a custom scope and removes it from every allowlist
-// and implication in one transaction; it returns the client IDs of the
-// applications that lost it, which the scope.deleted event records.
-// Predefined scopes cannot be deleted.
-func (s *Service) DeleteScope(ctx context.Context, actor Actor, tenantID, name string) ([]string, error) {
-	var removed []string
+// DeleteScope deletes a custom scope and removes it from every allowlist,
+// implication, role and consent in one transaction; it returns what held
+// it (the applications, roles and consent count), which the scope.deleted
+// event records. Predefined scopes cannot be deleted.
+func (s *Service) DeleteScope(ctx context.Context, actor Actor, tenantID, name string) (ScopeImpact, error) {
+	var out ScopeImpact
 	err := s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
 		if _, err := getTenant(ctx, tx, tenantID); err != nil {
 			return nil, err
@@ -238,26 +241,38 @@ func (s *Service) DeleteScope(ctx context.Context, actor Actor, tenantID, name s
 		if before.Predefined() {
 			return nil, invalid("name", "%q is a predefined %s scope and cannot be deleted", name, before.Kind)
 		}
-		if removed, err = tx.Scopes().Delete(ctx, tenantID, name); err != nil {
+		imp, err := tx.Scopes().Impact(ctx, tenantID, name)
+		if err != nil {
+			return nil, err
+		}
+		removed, err := tx.Scopes().Delete(ctx, tenantID, name)
+		if err != nil {
 			return nil, fmt.Errorf("delete scope %q: %w", name, err)
 		}
-		removed = nonNil(removed)
+		out = ScopeImpact{Scope: NewScopeDoc(before), Applications: nonNil(removed), Roles: nonNil(imp.Roles), Consents: imp.Consents, Deletable: true}
 		return []event{{Type: model.EventScopeDeleted, TenantID: tenantID, Scopes: []string{name},
-			Details: map[string]any{"before": NewScopeDoc(before), "removed_from": removed}}}, nil
+			Details: map[string]any{"before": NewScopeDoc(before), "removed_from": out.Applications,
+				"roles": out.Roles, "consents": out.Consents}}}, nil
 	})
-	return removed, err
+	return out, err
 }
 
-// ScopeImpact is what deleting (or renaming) a scope would touch.
+// ScopeImpact is what deleting (or renaming) a scope touches (PRODUCT.md
+// §4). Grants already issued are not counted: the audit log reports those.
 type ScopeImpact struct {
 	Scope ScopeDoc `json:"scope"`
 	// Applications are the client IDs whose allowlist holds the scope.
 	Applications []string `json:"applications"`
+	// Roles are the names of the roles that give the scope.
+	Roles []string `json:"roles"`
+	// Consents is how many (user, application) consents include it.
+	Consents int `json:"consents"`
 	// Deletable is false for predefined scopes.
 	Deletable bool `json:"deletable"`
 }
 
-// Impact reports which applications hold a scope, before a delete.
+// Impact reports which applications and roles hold a scope and how many
+// consents include it, before a delete or rename.
 func (s *Service) Impact(ctx context.Context, actor Actor, tenantID, name string) (ScopeImpact, error) {
 	var out ScopeImpact
 	err := s.read(ctx, actor, func(tx store.Repos) error {
@@ -265,11 +280,12 @@ func (s *Service) Impact(ctx context.Context, actor Actor, tenantID, name string
 		if err != nil {
 			return err
 		}
-		holders, err := tx.Scopes().Holders(ctx, tenantID, name)
+		imp, err := tx.Scopes().Impact(ctx, tenantID, name)
 		if err != nil {
 			return err
 		}
-		out = ScopeImpact{Scope: NewScopeDoc(sc), Applications: nonNil(holders), Deletable: !sc.Predefined()}
+		out = ScopeImpact{Scope: NewScopeDoc(sc), Applications: nonNil(imp.Applications), Roles: nonNil(imp.Roles),
+			Consents: imp.Consents, Deletable: !sc.Predefined()}
 		return nil
 	})
 	return out, err

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -121,6 +122,9 @@ func TestRenameScopePropagates(t *testing.T) {
 	if _, err := f.svc.CreateApplication(ctx, f.actor, "acme", ApplicationInput{ClientID: "job", Type: model.AppM2M, AllowedScopes: []string{"read:tx"}}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := f.svc.CreateRole(ctx, f.actor, "acme", RoleInput{Name: "teller", Scopes: []string{"read:tx"}}); err != nil {
+		t.Fatal(err)
+	}
 	sc, err := f.svc.RenameScope(ctx, f.actor, "acme", "read:tx", "view:tx")
 	if err != nil || sc.Name != "view:tx" {
 		t.Fatalf("rename = %+v, %v", sc, err)
@@ -135,7 +139,11 @@ func TestRenameScopePropagates(t *testing.T) {
 	}
 	ev := f.lastEvent(t, "acme")
 	d := details(t, ev)
-	if ev.Type != model.EventScopeRenamed || d["from"] != "read:tx" || d["to"] != "view:tx" || len(d["applications"].([]any)) != 1 {
+	if r, _ := f.svc.GetRole(ctx, f.actor, "acme", "teller"); !slices.Equal(r.Role.Scopes, []string{"view:tx"}) {
+		t.Fatalf("role after rename = %v", r.Role.Scopes)
+	}
+	if ev.Type != model.EventScopeRenamed || d["from"] != "read:tx" || d["to"] != "view:tx" || len(d["applications"].([]any)) != 1 ||
+		fmt.Sprint(d["roles"]) != "[teller]" {
 		t.Fatalf("event = %s %s", ev.Type, ev.Details)
 	}
 
@@ -162,20 +170,38 @@ func TestDeleteScope(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A role and a user's consent hold the scope too (PRODUCT.md §4: a
+	// delete removes it from every application, role and consent).
+	for _, r := range []RoleInput{{Name: "teller", Scopes: []string{"read:tx"}}, {Name: "auditor", Scopes: []string{"read:tx", "read:records"}}} {
+		if _, err := f.svc.CreateRole(ctx, f.actor, "acme", r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u := f.user(t, "alice", "teller")
+	if _, err := f.st.Consents().Grant(ctx, "acme", u.ID, "a-job", []string{"read:tx", "write:tx"}); err != nil {
+		t.Fatal(err)
+	}
 	imp, err := f.svc.Impact(ctx, f.actor, "acme", "read:tx")
-	if err != nil || !slices.Equal(imp.Applications, []string{"a-job", "b-job"}) {
+	if err != nil || !slices.Equal(imp.Applications, []string{"a-job", "b-job"}) || !slices.Equal(imp.Roles, []string{"auditor", "teller"}) || imp.Consents != 1 {
 		t.Fatalf("impact = %+v, %v", imp, err)
 	}
 	removed, err := f.svc.DeleteScope(ctx, f.actor, "acme", "read:tx")
-	if err != nil || !slices.Equal(removed, []string{"a-job", "b-job"}) {
-		t.Fatalf("delete = %v, %v", removed, err)
+	if err != nil || !slices.Equal(removed.Applications, []string{"a-job", "b-job"}) || !slices.Equal(removed.Roles, []string{"auditor", "teller"}) || removed.Consents != 1 {
+		t.Fatalf("delete = %+v, %v", removed, err)
 	}
 	app, _ := f.svc.GetApplication(ctx, f.actor, "acme", "a-job")
 	if !slices.Equal(app.AllowedScopes, []string{"write:tx"}) {
 		t.Fatalf("allowlist = %v", app.AllowedScopes)
 	}
+	if r, _ := f.svc.GetRole(ctx, f.actor, "acme", "auditor"); !slices.Equal(r.Role.Scopes, []string{"read:records"}) {
+		t.Fatalf("role scopes after delete = %v", r.Role.Scopes)
+	}
+	if c, err := f.st.Consents().Get(ctx, "acme", u.ID, "a-job"); err != nil || !slices.Equal(c.Scopes, []string{"write:tx"}) {
+		t.Fatalf("consent after delete = %v, %v", c.Scopes, err)
+	}
 	ev := f.lastEvent(t, "acme")
-	if d := details(t, ev); ev.Type != model.EventScopeDeleted || len(d["removed_from"].([]any)) != 2 {
+	d := details(t, ev)
+	if ev.Type != model.EventScopeDeleted || len(d["removed_from"].([]any)) != 2 || len(d["roles"].([]any)) != 2 || d["consents"] != float64(1) {
 		t.Fatalf("event = %s %s", ev.Type, ev.Details)
 	}
 

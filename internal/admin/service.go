@@ -72,6 +72,8 @@ type event struct {
 	Type     string
 	TenantID string
 	ClientID string
+	// Subject is the end user the event is about (user and role changes).
+	Subject  string
 	Audience string
 	Scopes   []string
 	Details  any
@@ -109,6 +111,7 @@ func (s *Service) write(ctx context.Context, actor Actor, fn func(tx store.Repos
 				ActorType: actor.Type,
 				ActorID:   actor.ID,
 				ClientID:  e.ClientID,
+				Subject:   e.Subject,
 				Audience:  e.Audience,
 				Scopes:    e.Scopes,
 				Details:   details,

@@ -31,8 +31,9 @@ const PlatformAPIPath = "/api/v1"
 
 // CreateTenant creates a tenant with everything it needs to issue tokens:
 // the platform API (audience <issuer>/api/v1, ES256, 1h), the predefined
-// OIDC and platform scopes, and a current and next signing key per
-// algorithm — all in one transaction with its tenant.created event.
+// OIDC and platform scopes, the built-in roles admin (every platform scope)
+// and user (me:read me:write me:sessions), and a current and next signing
+// key per algorithm — all in one transaction with its tenant.created event.
 func (s *Service) CreateTenant(ctx context.Context, actor Actor, in TenantInput) (model.Tenant, error) {
 	if s.Sealer == nil {
 		return model.Tenant{}, errors.New("admin: creating a tenant needs the master key (Service.Sealer is nil)")
@@ -56,6 +57,10 @@ func (s *Service) CreateTenant(ctx context.Context, actor Actor, in TenantInput)
 				return nil, fmt.Errorf("create predefined scope %q: %w", sc.Name, err)
 			}
 		}
+		roles, err := createBuiltinRoles(ctx, tx, t.ID, now)
+		if err != nil {
+			return nil, err
+		}
 		if err := token.EnsureKeys(ctx, tx, s.Sealer, t.ID, now); err != nil {
 			return nil, fmt.Errorf("create signing keys: %w", err)
 		}
@@ -65,7 +70,7 @@ func (s *Service) CreateTenant(ctx context.Context, actor Actor, in TenantInput)
 		}
 		t = stored
 		return []event{{Type: model.EventTenantCreated, TenantID: t.ID, Audience: api.Identifier,
-			Details: map[string]any{"after": NewTenantDoc(t), "platform_api": NewAPIDoc(api)}}}, nil
+			Details: map[string]any{"after": NewTenantDoc(t), "platform_api": NewAPIDoc(api), "builtin_roles": roles}}}, nil
 	})
 	if err != nil {
 		return model.Tenant{}, err

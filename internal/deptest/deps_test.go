@@ -55,7 +55,7 @@ var rules = map[string]rule{
 
 	"internal/catalog": {may: []string{"internal/token", "internal/policy", "internal/store", "internal/model", "scope", "oautherr"}, external: jose},
 	"internal/oauth":   {may: []string{"internal/login", "internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(slices.Clone(jose), argon2...)},
-	"internal/admin":   {may: []string{"internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: jose},
+	"internal/admin":   {may: []string{"internal/password", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(slices.Clone(jose), argon2...)},
 	"internal/server":  {may: []string{"internal/oauth", "internal/login", "internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(append(slices.Clone(jose), prometheus...), argon2...)},
 
 	// The end-user pages; oauth imports login, never the reverse.

@@ -67,6 +67,8 @@ const (
 	EventUserUpdated        = "user.updated"
 	EventUserDeleted        = "user.deleted"
 	EventUserPasswordSet    = "user.password_set"
+	EventUserDisabled       = "user.disabled"
+	EventUserEnabled        = "user.enabled"
 	EventRoleCreated        = "role.created"
 	EventRoleUpdated        = "role.updated"
 	EventRoleDeleted        = "role.deleted"
