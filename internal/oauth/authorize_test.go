@@ -1,6 +1,16 @@
 package oauth
 
-import "testing"
+import (
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/internal/policy"
+	"github.com/intelliauth/intelliauth/scope"
+)
 
 func TestS256(t *testing.T) {
 	// RFC 7636 Appendix B.
@@ -68,5 +78,35 @@ func TestOpaque(t *testing.T) {
 	}
 	if codeRequestID(hashOpaque(a)) == hashOpaque(a) {
 		t.Error("the kept request's name is the code hash")
+	}
+}
+
+func TestUserClaimsPerScope(t *testing.T) {
+	reg := policy.NewRegistry(model.PredefinedOIDCScopes(), nil)
+	u := model.User{
+		ID: "usr_1", Username: "alice", Email: "a@example.com", EmailVerified: true, Name: "Alice",
+		Address: model.Address{Country: "GB"}, PhoneNumber: "+44", PhoneNumberVerified: false,
+		UpdatedAt: time.Unix(1700000000, 0),
+	}
+	cases := []struct {
+		scopes string
+		want   []string
+	}{
+		{"openid", nil},
+		{"openid profile", []string{"name", "preferred_username", "updated_at"}},
+		{"openid email", []string{"email", "email_verified"}},
+		{"openid address", []string{"address"}},
+		{"openid phone", []string{"phone_number", "phone_number_verified"}},
+		{"openid profile email address phone offline_access read:x", []string{"address", "email", "email_verified", "name", "phone_number", "phone_number_verified", "preferred_username", "updated_at"}},
+	}
+	for _, c := range cases {
+		got := userClaims(reg, scope.New(strings.Fields(c.scopes)...), u)
+		keys := slices.Sorted(maps.Keys(got))
+		if !slices.Equal(keys, c.want) {
+			t.Errorf("OIDC Core §5.4 %q releases %v, want %v", c.scopes, keys, c.want)
+		}
+	}
+	if got := userClaims(reg, scope.New("email"), model.User{}); len(got) != 0 {
+		t.Errorf("empty profile released %v (OIDC Core §5.3.2: omit)", got)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/server/servertest"
 	"github.com/intelliauth/intelliauth/internal/store"
@@ -309,6 +310,45 @@ func TestAuthorizationCodeFlowEndToEnd(t *testing.T) {
 			t.Fatalf("confidential refresh: %v", err)
 		}
 	})
+}
+
+func TestNativeAppEndToEnd(t *testing.T) {
+	o := startOIDC(t)
+	ctx := o.ctx(t)
+	// RFC 8252 §7.1: a private-use URI scheme redirect.
+	const redirect = "com.example.bank:/oauth2redirect"
+	if _, err := o.env.Admin.CreateApplication(t.Context(), admin.CLI(), "banking", admin.ApplicationInput{
+		ClientID: "bank-ios", Name: "Bank for iOS", Type: model.AppNative, RedirectURIs: []string{redirect},
+		AllowedScopes: []string{"openid", "offline_access", "read:transactions"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	o.env.Server.Catalog().Invalidate("banking")
+	provider, err := oidc.NewProvider(ctx, o.iss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &oauth2.Config{ClientID: "bank-ios", RedirectURL: redirect, Endpoint: provider.Endpoint(),
+		Scopes: []string{oidc.ScopeOpenID, oidc.ScopeOfflineAccess, "read:transactions"}}
+	cfg.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+	a := newAuthRequest(cfg)
+	br := servertest.NewBrowser(t)
+	p, asked := o.signInAndConsent(t, br, a, o.people.Bob)
+	if len(asked) != 3 {
+		t.Errorf("consent asked %v", asked)
+	}
+	if p.Location == nil || p.Location.Scheme != "com.example.bank" {
+		t.Fatalf("not redirected to the app: %v", p.Location)
+	}
+	tok := a.exchange(t, ctx, a.code(t, p, o.iss))
+	idt, err := provider.Verifier(&oidc.Config{ClientID: "bank-ios"}).Verify(ctx, tok.Extra("id_token").(string))
+	if err != nil || idt.Subject != o.people.Bob.ID || idt.Nonce != a.nonce {
+		t.Fatalf("go-oidc: %v %+v", err, idt)
+	}
+	fresh, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Hour)}).Token()
+	if err != nil || fresh.RefreshToken == tok.RefreshToken {
+		t.Fatalf("refresh: %v", err)
+	}
 }
 
 // refreshRaw posts a refresh_token grant and returns status and body.

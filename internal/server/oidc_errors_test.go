@@ -444,6 +444,31 @@ func TestRefreshGrant(t *testing.T) {
 			t.Errorf("%d %v", status, body)
 		}
 	})
+	t.Run("absolute lifetime: a family ends however often it is used", func(t *testing.T) {
+		abs, idle := 3*time.Hour, 2*time.Hour
+		if _, err := o.env.Admin.UpdateApplication(t.Context(), admin.CLI(), "banking", spa.ClientID, admin.ApplicationUpdate{RefreshAbsoluteTTL: &abs, RefreshIdleTTL: &idle}); err != nil {
+			t.Fatal(err)
+		}
+		o.env.Server.Catalog().Invalidate("banking")
+		t.Cleanup(func() {
+			var zero time.Duration
+			_, _ = o.env.Admin.UpdateApplication(context.Background(), admin.CLI(), "banking", spa.ClientID, admin.ApplicationUpdate{RefreshAbsoluteTTL: &zero, RefreshIdleTTL: &zero})
+			o.env.Server.Catalog().Invalidate("banking")
+		})
+		rt := grant(t).RefreshToken
+		for i := range 2 {
+			o.env.Clock.Advance(80 * time.Minute)
+			status, body := refreshRaw(t, o, spa.ClientID, "", rt)
+			if status != 200 {
+				t.Fatalf("refresh %d within both lifetimes: %d %v", i, status, body)
+			}
+			rt = body["refresh_token"].(string)
+		}
+		o.env.Clock.Advance(30 * time.Minute) // 190 minutes since the grant
+		if status, body := refreshRaw(t, o, spa.ClientID, "", rt); status != 400 || body["error"] != "invalid_grant" {
+			t.Errorf("after the absolute lifetime: %d %v", status, body)
+		}
+	})
 	t.Run("RFC 7009 §2.1 revoking a refresh token ends its family", func(t *testing.T) {
 		tok := grant(t)
 		status, _ := postForm(t, o.iss+"/oauth2/revoke", url.Values{"token": {tok.RefreshToken}, "client_id": {spa.ClientID}, "token_type_hint": {"refresh_token"}})
