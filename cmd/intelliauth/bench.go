@@ -228,7 +228,8 @@ func bench(ctx context.Context, o benchOptions, tokenURL string) (BenchResult, e
 				}
 				var cause string
 				if c == nil {
-					if c, err = dialBench(ctx, target); err != nil {
+					var derr error
+					if c, derr = dialBench(ctx, target); derr != nil {
 						if ctx.Err() != nil {
 							return
 						}
