@@ -25,7 +25,7 @@ func runApp(ctx context.Context, c *cli, args []string) error {
 func appCreate(ctx context.Context, c *cli, args []string) error {
 	var in admin.ApplicationInput
 	var typ string
-	var redirects, grants, scopes listFlag
+	var redirects, grants, scopes, logouts, origins listFlag
 	return c.runAdmin(ctx, args, adminCmd{
 		name: "app create", usage: "app create [client_id] --tenant T --type spa|web|native|m2m [flags]",
 		tenant: true, output: true, nargs: -1,
@@ -33,6 +33,8 @@ func appCreate(ctx context.Context, c *cli, args []string) error {
 			a.fs.StringVar(&in.Name, "name", "", "display name (default: the client ID)")
 			a.fs.StringVar(&typ, "type", "", "application type: spa, web, native or m2m (required)")
 			a.fs.Var(&redirects, "redirect-uri", "exact redirect URI (repeatable)")
+			a.fs.Var(&logouts, "post-logout-uri", "exact post-logout redirect URI for RP-initiated logout (repeatable)")
+			a.fs.Var(&origins, "origin", "browser origin allowed cross-origin (repeatable; default: the redirect URIs' origins)")
 			a.fs.Var(&grants, "grant-type", "grant type (repeatable; default by type: m2m client_credentials, others authorization_code+refresh_token)")
 			a.fs.Var(&scopes, "scopes", "initial allowlist (space or comma separated; repeatable)")
 			a.fs.StringVar(&in.ScopePolicy, "scope-policy", model.PolicyStrict, "strict (refuse requests beyond the allowlist) or permissive (drop those scopes)")
@@ -50,6 +52,7 @@ func appCreate(ctx context.Context, c *cli, args []string) error {
 				return fmt.Errorf("%w: --type is required (spa, web, native or m2m)", errUsage)
 			}
 			in.Type, in.RedirectURIs, in.GrantTypes, in.AllowedScopes = model.AppType(typ), redirects, grants, scopes
+			in.PostLogoutRedirectURIs, in.AllowedOrigins = logouts, origins
 			return nil
 		},
 		call: func(a *adminArgs, svc *admin.Service, _ []string) error {
@@ -78,8 +81,15 @@ func printApp(w io.Writer, output string, app model.Application) error {
 	if output == "json" {
 		return writeJSON(w, admin.NewApplicationDoc(app))
 	}
-	fmt.Fprintf(w, "client_id       %s\nname            %s\ntype            %s\ngrant types     %s\nredirect URIs   %s\nallowed scopes  %s\nscope policy    %s\nconsent         %s\nversion         %d\n",
-		app.ClientID, app.Name, app.Type, strings.Join(app.GrantTypes, " "), joined(app.RedirectURIs),
+	fmt.Fprintf(w, "client_id       %s\nname            %s\ntype            %s\ngrant types     %s\nredirect URIs   %s\n", app.ClientID, app.Name, app.Type,
+		strings.Join(app.GrantTypes, " "), joined(app.RedirectURIs))
+	if len(app.PostLogoutRedirectURIs) > 0 {
+		fmt.Fprintf(w, "post-logout     %s\n", joined(app.PostLogoutRedirectURIs))
+	}
+	if len(app.AllowedOrigins) > 0 {
+		fmt.Fprintf(w, "origins         %s\n", joined(app.AllowedOrigins))
+	}
+	fmt.Fprintf(w, "allowed scopes  %s\nscope policy    %s\nconsent         %s\nversion         %d\n",
 		joined(app.AllowedScopes), app.ScopePolicy, app.Consent, app.Version)
 	return nil
 }
@@ -123,7 +133,7 @@ func appGet(ctx context.Context, c *cli, args []string) error {
 
 func appUpdate(ctx context.Context, c *cli, args []string) error {
 	var name, policy, consent string
-	var redirects, grants listFlag
+	var redirects, grants, logouts, origins listFlag
 	var ttl time.Duration
 	var version int64
 	return c.runAdmin(ctx, args, adminCmd{
@@ -131,6 +141,8 @@ func appUpdate(ctx context.Context, c *cli, args []string) error {
 		flags: func(a *adminArgs) {
 			a.fs.StringVar(&name, "name", "", "new display name")
 			a.fs.Var(&redirects, "redirect-uri", "replace the redirect URIs (repeatable)")
+			a.fs.Var(&logouts, "post-logout-uri", "replace the post-logout redirect URIs (repeatable; \"\" clears)")
+			a.fs.Var(&origins, "origin", "replace the allowed browser origins (repeatable; \"\" clears)")
 			a.fs.Var(&grants, "grant-type", "replace the grant types (repeatable)")
 			a.fs.StringVar(&policy, "scope-policy", "", "strict or permissive")
 			a.fs.StringVar(&consent, "consent", "", "required or implicit")
@@ -139,13 +151,15 @@ func appUpdate(ctx context.Context, c *cli, args []string) error {
 		},
 		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
 			app, err := svc.UpdateApplication(ctx, admin.CLI(), a.tenant, pos[0], admin.ApplicationUpdate{
-				Version:        version,
-				Name:           ifSet(a, "name", name),
-				RedirectURIs:   ifSet(a, "redirect-uri", []string(redirects)),
-				GrantTypes:     ifSet(a, "grant-type", []string(grants)),
-				ScopePolicy:    ifSet(a, "scope-policy", policy),
-				Consent:        ifSet(a, "consent", consent),
-				AccessTokenTTL: ifSet(a, "access-token-ttl", ttl),
+				Version:                version,
+				Name:                   ifSet(a, "name", name),
+				RedirectURIs:           ifSet(a, "redirect-uri", []string(redirects)),
+				PostLogoutRedirectURIs: ifSet(a, "post-logout-uri", []string(logouts)),
+				AllowedOrigins:         ifSet(a, "origin", []string(origins)),
+				GrantTypes:             ifSet(a, "grant-type", []string(grants)),
+				ScopePolicy:            ifSet(a, "scope-policy", policy),
+				Consent:                ifSet(a, "consent", consent),
+				AccessTokenTTL:         ifSet(a, "access-token-ttl", ttl),
 			})
 			if err != nil {
 				return err

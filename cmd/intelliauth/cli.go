@@ -24,6 +24,8 @@ import (
 // cli holds what every subcommand writes to and reads from; tests build one
 // with buffers and a fake environment.
 type cli struct {
+	// stdin is read by --password-stdin; nil reads as empty.
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	lookupEnv      func(string) (string, bool)
 	// setGCPercent is debug.SetGCPercent in the binary; nil in tests, which
@@ -47,6 +49,9 @@ func commands() []command {
 		{"scope", "manage the scope registry (create|list|get|update|rename|delete|impact)", runScope},
 		{"api", "manage APIs / audiences (create|list|get|update|delete)", runAPI},
 		{"app", "manage applications (create|list|get|update|delete|allow|disallow|set-scopes|rotate-secret)", runApp},
+		{"user", "manage end users (create|list|get|update|disable|enable|delete|set-password)", runUser},
+		{"role", "manage roles and assignments (create|list|get|update|delete|assign|unassign)", runRole},
+		{"group", "manage groups and members (create|list|get|update|delete|add|remove)", runGroup},
 		{"keys", "signing and master keys (list|rotate|master)", runKeys},
 		{"explain", "show the scope decision for an app, audience and scopes", runExplain},
 		{"bench", "benchmark client-credentials token issuance against a running server", runBench},

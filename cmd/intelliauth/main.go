@@ -26,6 +26,6 @@ func main() {
 // run executes one command line and returns the process exit code. Tests
 // call it (through cli) instead of building and exec'ing the binary.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	c := &cli{stdout: stdout, stderr: stderr, lookupEnv: os.LookupEnv, setGCPercent: debug.SetGCPercent}
+	c := &cli{stdin: os.Stdin, stdout: stdout, stderr: stderr, lookupEnv: os.LookupEnv, setGCPercent: debug.SetGCPercent}
 	return c.run(ctx, args)
 }

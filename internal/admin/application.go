@@ -27,6 +27,12 @@ type ApplicationInput struct {
 	AllowedScopes []string
 	ScopePolicy   string
 	Consent       string
+	// PostLogoutRedirectURIs are where RP-initiated logout may return,
+	// matched exactly.
+	PostLogoutRedirectURIs []string
+	// AllowedOrigins are the browser origins allowed to call the token,
+	// revocation and userinfo endpoints; empty means the redirect URIs'.
+	AllowedOrigins []string
 	// Lifetimes; zero uses the audience's or the server's default.
 	AccessTokenTTL     time.Duration
 	RefreshIdleTTL     time.Duration
@@ -57,6 +63,7 @@ func (s *Service) CreateApplication(ctx context.Context, actor Actor, tenantID s
 		TenantID: tenantID, ClientID: in.ClientID, Name: in.Name, Type: in.Type,
 		RedirectURIs: dedupe(in.RedirectURIs), GrantTypes: dedupe(in.GrantTypes), AllowedScopes: sortedSet(in.AllowedScopes),
 		ScopePolicy: in.ScopePolicy, Consent: in.Consent,
+		PostLogoutRedirectURIs: dedupe(in.PostLogoutRedirectURIs), AllowedOrigins: dedupe(in.AllowedOrigins),
 		AccessTokenTTL: in.AccessTokenTTL, RefreshIdleTTL: in.RefreshIdleTTL, RefreshAbsoluteTTL: in.RefreshAbsoluteTTL,
 	}
 	if len(a.GrantTypes) == 0 {
@@ -162,14 +169,16 @@ func checkScopesExist(ctx context.Context, tx store.Repos, tenantID string, name
 // the allowlist here: use the allowlist use-cases, which audit added and
 // removed scopes.
 type ApplicationUpdate struct {
-	Name               *string
-	RedirectURIs       *[]string
-	GrantTypes         *[]string
-	ScopePolicy        *string
-	Consent            *string
-	AccessTokenTTL     *time.Duration
-	RefreshIdleTTL     *time.Duration
-	RefreshAbsoluteTTL *time.Duration
+	Name                   *string
+	RedirectURIs           *[]string
+	PostLogoutRedirectURIs *[]string
+	AllowedOrigins         *[]string
+	GrantTypes             *[]string
+	ScopePolicy            *string
+	Consent                *string
+	AccessTokenTTL         *time.Duration
+	RefreshIdleTTL         *time.Duration
+	RefreshAbsoluteTTL     *time.Duration
 	// Version, when non-zero, must equal the stored version.
 	Version int64
 }
@@ -204,6 +213,12 @@ func (s *Service) UpdateApplication(ctx context.Context, actor Actor, tenantID, 
 		}
 		if upd.GrantTypes != nil {
 			after.GrantTypes = dedupe(*upd.GrantTypes)
+		}
+		if upd.PostLogoutRedirectURIs != nil {
+			after.PostLogoutRedirectURIs = dedupe(*upd.PostLogoutRedirectURIs)
+		}
+		if upd.AllowedOrigins != nil {
+			after.AllowedOrigins = dedupe(*upd.AllowedOrigins)
 		}
 		setD(&after.AccessTokenTTL, upd.AccessTokenTTL)
 		setD(&after.RefreshIdleTTL, upd.RefreshIdleTTL)

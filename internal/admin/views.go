@@ -70,6 +70,8 @@ type ApplicationDoc struct {
 	Name               string   `json:"name"`
 	Type               string   `json:"type"`
 	RedirectURIs       []string `json:"redirect_uris"`
+	PostLogoutURIs     []string `json:"post_logout_redirect_uris,omitempty"`
+	AllowedOrigins     []string `json:"allowed_origins,omitempty"`
 	GrantTypes         []string `json:"grant_types"`
 	AllowedScopes      []string `json:"allowed_scopes"`
 	ScopePolicy        string   `json:"scope_policy"`
@@ -95,6 +97,7 @@ func NewApplicationDoc(a model.Application) ApplicationDoc {
 		return s
 	}
 	return ApplicationDoc{ClientID: a.ClientID, Name: a.Name, Type: string(a.Type), RedirectURIs: nonNil(a.RedirectURIs),
+		PostLogoutURIs: a.PostLogoutRedirectURIs, AllowedOrigins: a.AllowedOrigins,
 		GrantTypes: nonNil(a.GrantTypes), AllowedScopes: nonNil(a.AllowedScopes), ScopePolicy: a.ScopePolicy, Consent: a.Consent,
 		AccessTokenTTL: d(a.AccessTokenTTL), RefreshIdleTTL: d(a.RefreshIdleTTL), RefreshAbsoluteTTL: d(a.RefreshAbsoluteTTL), Version: a.Version}
 }
