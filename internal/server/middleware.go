@@ -184,6 +184,8 @@ func routeLabel(path string) string {
 	}
 	switch path {
 	case "/oauth2/token", "/oauth2/introspect", "/oauth2/revoke",
+		"/oauth2/authorize", "/oauth2/authorize/resume", "/oauth2/userinfo", "/oauth2/logout",
+		"/login", "/consent", "/playground", "/playground/callback",
 		"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server",
 		"/.well-known/jwks.json", "/healthz", "/readyz", "/metrics":
 		return path

@@ -31,6 +31,9 @@ type Options struct {
 	// CacheRefresh is how often a node polls tenant revisions to drop stale
 	// caches written by other nodes (default 1s).
 	CacheRefresh time.Duration
+	// PruneInterval is how often the node deletes expired requests, codes,
+	// sessions, refresh tokens and revocations (default 5m).
+	PruneInterval time.Duration
 	// ShutdownTimeout bounds graceful shutdown (default 15s).
 	ShutdownTimeout time.Duration
 	// AccessLog logs one line per request at Info level.

@@ -44,6 +44,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if o.CacheRefresh <= 0 {
 		o.CacheRefresh = time.Second
 	}
+	if o.PruneInterval <= 0 {
+		o.PruneInterval = 5 * time.Minute
+	}
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = 15 * time.Second
 	}
@@ -229,6 +232,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	refreshCtx, stopRefresh := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRefresh()
 	go s.catalog.Run(refreshCtx, s.opts.CacheRefresh)
+	go s.runJanitor(refreshCtx, s.opts.PruneInterval)
 
 	errc := make(chan error, 1)
 	go func() {
