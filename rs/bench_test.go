@@ -54,6 +54,8 @@ func BenchmarkVerifyCold(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
+			b.ResetTimer()
+			defer reportCPU(b)()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					if _, err := v.Verify(ctx, raw); err != nil {
@@ -101,6 +103,8 @@ func BenchmarkVerifyColdGoJose(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
+			b.ResetTimer()
+			defer reportCPU(b)()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					if err := verify(); err != nil {
@@ -128,6 +132,8 @@ func BenchmarkVerifyWarm(b *testing.B) {
 				}
 			}
 			b.ReportAllocs()
+			b.ResetTimer()
+			defer reportCPU(b)()
 			b.RunParallel(func(pb *testing.PB) {
 				i := 0
 				for pb.Next() {
@@ -156,6 +162,8 @@ func BenchmarkMiddleware(b *testing.B) {
 			}))
 			auth := "Bearer " + benchToken(iss, ES256)
 			b.ReportAllocs()
+			b.ResetTimer()
+			defer reportCPU(b)()
 			b.RunParallel(func(pb *testing.PB) {
 				r := httptest.NewRequest(http.MethodGet, "/transactions", nil)
 				r.Header.Set("Authorization", auth)
@@ -178,6 +186,7 @@ func BenchmarkParse(b *testing.B) {
 	defer iss.Close()
 	raw := benchToken(iss, ES256)
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	for b.Loop() {
 		if _, err := parse(raw); err != nil {
 			b.Fatal(err)
@@ -197,6 +206,8 @@ func BenchmarkRawES256Verify(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.ResetTimer()
+	defer reportCPU(b)()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if !ecdsa.Verify(&k.PublicKey, digest[:], r, s) {
@@ -214,6 +225,8 @@ func BenchmarkTokenKey(b *testing.B) {
 	raw := benchToken(iss, ES256)
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
+	b.ResetTimer()
+	defer reportCPU(b)()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			_ = tokenKey(raw)

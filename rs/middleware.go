@@ -217,7 +217,7 @@ func (e errInvalidRequest) Error() string { return string(e) }
 // error when there is no bearer credential at all (no header or another
 // scheme), and an errInvalidRequest when the request is malformed.
 func bearer(r *http.Request) (string, error) {
-	if strings.Contains(r.URL.RawQuery, "access_token") && r.URL.Query().Has("access_token") ||
+	if r.URL.RawQuery != "" && r.URL.Query().Has("access_token") ||
 		r.Form != nil && r.Form.Has("access_token") {
 		return "", errInvalidRequest("send the access token in the Authorization header only")
 	}
