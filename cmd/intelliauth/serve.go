@@ -19,6 +19,7 @@ import (
 	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/audit"
 	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/internal/playground"
 	"github.com/intelliauth/intelliauth/internal/server"
 )
 
@@ -76,6 +77,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	}
 	defer ln.Close() // Serve closes it too; a second Close is harmless
 
+	var play http.Handler
 	if cfg.Demo {
 		pub := cfg
 		if pub.PublicURL == "" {
@@ -94,6 +96,9 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 		printDemo(c.stdout, demo, cfg.DemoFile())
+		if demo.Playground != "" {
+			play = newPlayground(demo, cfg.DemoFile(), logger)
+		}
 	}
 
 	if !cfg.Demo {
@@ -112,6 +117,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		TLSKey:              cfg.TLSKey,
 		TrustedProxies:      cfg.TrustedProxies,
 		AllowInsecureIssuer: cfg.AllowInsecureIssuer,
+		Playground:          play,
 	})
 	if err != nil {
 		_ = auditLog.Close(context.WithoutCancel(ctx))
@@ -188,11 +194,48 @@ func demoCurl(d admin.Demo) string {
 		app.ClientID, app.ClientSecret, d.Issuer)
 }
 
-// printDemo writes the human-readable demo banner.
+// playgroundScope is what the playground asks banking-spa's sign-in for.
+const playgroundScope = "openid profile email offline_access read:transactions"
+
+// newPlayground builds the demo's playground: a sign-in for banking-spa
+// that shows the tokens it gets (internal/playground).
+func newPlayground(d admin.Demo, demoFile string, logger *slog.Logger) *playground.Handler {
+	var who []string
+	for _, u := range d.Users {
+		who = append(who, fmt.Sprintf("%s (%s)", u.Username, strings.Join(u.Roles, ", ")))
+	}
+	return &playground.Handler{
+		TenantID: admin.DemoTenantID, ClientID: admin.DemoSPAClientID, Audience: admin.DemoAudience, Scope: playgroundScope,
+		Hint:   "Demo users: " + strings.Join(who, " and ") + ". Their passwords were printed by serve --demo and are in " + demoFile + ".",
+		Logger: logger,
+	}
+}
+
+// printDemo writes the human-readable demo banner: the browser flow first
+// (where the playground is and who can sign in), then the M2M side.
 func printDemo(w io.Writer, d admin.Demo, path string) {
 	fmt.Fprintf(w, "\nIntelliAuth demo is ready.\n\n")
-	fmt.Fprintf(w, "Issuer      %s\n", d.Issuer)
+	if d.Playground != "" {
+		fmt.Fprintf(w, "Sign in with a browser:\n\n  open %s\n\n", d.Playground)
+		fmt.Fprintln(w, "  and sign in as one of the demo users (username / password):")
+	} else {
+		fmt.Fprintln(w, "(No playground: its redirect URI needs an https or loopback public URL.)")
+		fmt.Fprintln(w, "Demo users (username / password):")
+	}
+	width := 0
+	for _, u := range d.Users {
+		width = max(width, len(u.Username))
+	}
+	for _, u := range d.Users {
+		fmt.Fprintf(w, "    %-*s / %s   roles: %s\n", width, u.Username, u.Password, strings.Join(u.Roles, " "))
+	}
+	if d.Playground != "" {
+		fmt.Fprintln(w, "\n  It signs you in to banking-spa with PKCE, asks for your consent, and shows the ID and")
+		fmt.Fprintln(w, "  access tokens it gets, decoded.")
+	}
+	fmt.Fprintf(w, "\nIssuer      %s\n", d.Issuer)
 	fmt.Fprintf(w, "Discovery   %s/.well-known/openid-configuration\n", d.Issuer)
+	fmt.Fprintf(w, "Authorize   %s/oauth2/authorize\n", d.Issuer)
 	fmt.Fprintf(w, "Token       %s/oauth2/token\n\n", d.Issuer)
 	fmt.Fprintln(w, "APIs")
 	for _, a := range d.APIs {
@@ -200,9 +243,20 @@ func printDemo(w io.Writer, d admin.Demo, path string) {
 	}
 	fmt.Fprintln(w, "\nApplications")
 	for _, a := range d.Applications {
-		fmt.Fprintf(w, "  %s (%s, %s)\n", a.ClientID, a.Type, a.ScopePolicy)
+		fmt.Fprintf(w, "  %s (%s, %s", a.ClientID, a.Type, a.ScopePolicy)
+		if len(a.RedirectURIs) > 0 {
+			fmt.Fprintf(w, ", consent %s", a.Consent)
+		}
+		fmt.Fprintln(w, ")")
 		if a.ClientSecret != "" {
 			fmt.Fprintf(w, "    client_secret   %s\n", a.ClientSecret)
+		}
+		for i, r := range a.RedirectURIs {
+			label := ""
+			if i == 0 {
+				label = "redirect URIs"
+			}
+			fmt.Fprintf(w, "    %-15s %s\n", label, r)
 		}
 		fmt.Fprintf(w, "    allowed scopes  %s\n", strings.Join(a.AllowedScopes, " "))
 	}

@@ -8,11 +8,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/intelliauth/intelliauth/internal/admin"
+	"github.com/intelliauth/intelliauth/internal/server/servertest"
 )
 
 // serveDemo starts serve --demo on listen (e.g. 127.0.0.1:0) in-process and returns the
@@ -156,5 +158,60 @@ func TestServeDemo(t *testing.T) {
 	d2 := readDemo(t, dataDir)
 	if rj2, _ := d2.App("reporting-job"); rj2.ClientSecret != rj.ClientSecret {
 		t.Fatal("a restart must reuse the secrets of demo.json")
+	}
+}
+
+// TestServeDemoPlayground runs what the banner tells a new user to do: open
+// the playground, sign in as a printed user, consent, and see the tokens —
+// against the real serve --demo, through its real listener.
+func TestServeDemoPlayground(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "data")
+	addr, stop, stdout := serveDemo(t, dataDir, "127.0.0.1:0")
+	d := readDemo(t, dataDir)
+	port := addr[strings.LastIndexByte(addr, ':')+1:]
+	if d.Playground != "http://localhost:"+port+"/t/banking/playground" || len(d.Users) != 2 {
+		t.Fatalf("demo.json = %+v", d)
+	}
+	alice, _ := d.User("alice")
+	bob, _ := d.User("bob")
+	if alice.Password == "" || strings.Join(alice.Roles, " ") != "admin manager" || strings.Join(bob.Roles, " ") != "teller user" {
+		t.Fatalf("users = %+v", d.Users)
+	}
+	spa, _ := d.App(admin.DemoSPAClientID)
+	if !slices.Contains(spa.RedirectURIs, d.Issuer+"/playground/callback") || !slices.Contains(spa.PostLogoutRedirectURIs, d.Playground) {
+		t.Fatalf("banking-spa = %+v", spa)
+	}
+	if tool, _ := d.App(admin.DemoAdminToolClientID); tool.ClientSecret == "" || tool.Consent != "implicit" {
+		t.Fatalf("admin-tool = %+v", tool)
+	}
+
+	// The browser uses the printed URL (localhost), as a person would.
+	b := servertest.NewBrowser(t)
+	base := "http://localhost:" + port
+	login := b.Visit(base, d.Issuer+"/playground/start")
+	consent := b.SignIn(base, login, bob.Username, bob.Password)
+	res := b.Consent(base, consent, true)
+	if res.Status != http.StatusOK || !strings.Contains(res.Body, "Signed in as Bob Brown") || !strings.Contains(res.Body, `<code class="scope">read:transactions</code>`) {
+		t.Fatalf("playground result: %d\n%s", res.Status, res.Body)
+	}
+
+	if code := stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	out := stdout()
+	for _, want := range []string{"open " + d.Playground, "alice / " + alice.Password, "bob   / " + bob.Password, "roles: admin manager",
+		d.Issuer + "/playground/callback", "admin-tool (web, strict, consent implicit)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("banner lacks %q:\n%s", want, out)
+		}
+	}
+
+	// A restart keeps the printed passwords (demo.json), like the secrets.
+	_, stop2, _ := serveDemo(t, dataDir, addr)
+	if code := stop2(); code != 0 {
+		t.Fatalf("second run: exit %d", code)
+	}
+	if a2, _ := readDemo(t, dataDir).User("alice"); a2.Password != alice.Password {
+		t.Fatal("a restart must keep the passwords of demo.json")
 	}
 }

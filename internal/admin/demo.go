@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/internal/password"
 	"github.com/intelliauth/intelliauth/internal/secret"
 	"github.com/intelliauth/intelliauth/internal/store"
 )
@@ -14,13 +16,36 @@ import (
 // DemoTenantID is the demo tenant's ID; its issuer is <public URL>/t/banking.
 const DemoTenantID = "banking"
 
+// Names the demo's browser applications and playground use.
+const (
+	// DemoSPAClientID is the demo's public single-page app, the one the
+	// playground signs in with.
+	DemoSPAClientID = "banking-spa"
+	// DemoAdminToolClientID is the demo's confidential first-party web app.
+	DemoAdminToolClientID = "admin-tool"
+	// DemoAudience is the banking API's identifier (the tokens' aud).
+	DemoAudience = "api.banking.example.com"
+	// DemoSPAOrigin is where a developer's own copy of the SPA would run.
+	DemoSPAOrigin = "http://localhost:5173"
+	// DemoAdminToolRedirect is the admin tool's redirect URI.
+	DemoAdminToolRedirect = "http://localhost:3000/callback"
+	// PlaygroundPath is the playground's path under the issuer; its
+	// callback is PlaygroundPath + "/callback" (internal/playground serves
+	// both).
+	PlaygroundPath = "/playground"
+)
+
 // Demo is what serve --demo prints and writes to <data-dir>/demo.json
-// (mode 0600: it holds client secrets), so scripts can use the demo.
+// (mode 0600: it holds client secrets and passwords), so scripts can use
+// the demo.
 type Demo struct {
-	Issuer       string            `json:"issuer"`
+	Issuer string `json:"issuer"`
+	// Playground is the URL of the built-in sign-in playground, empty when
+	// the issuer cannot carry its redirect URI (plain http off loopback).
+	Playground   string            `json:"playground,omitempty"`
 	APIs         []DemoAPI         `json:"apis"`
 	Applications []DemoApplication `json:"applications"`
-	// Users are the demo's end users; later issues add them.
+	// Users are the demo's end users with working passwords.
 	Users []DemoUser `json:"users"`
 }
 
@@ -32,18 +57,22 @@ type DemoAPI struct {
 
 // DemoApplication is one demo application with a working secret.
 type DemoApplication struct {
-	ClientID      string   `json:"client_id"`
-	ClientSecret  string   `json:"client_secret,omitempty"`
-	Type          string   `json:"type"`
-	RedirectURIs  []string `json:"redirect_uris"`
-	AllowedScopes []string `json:"allowed_scopes"`
-	ScopePolicy   string   `json:"scope_policy"`
+	ClientID               string   `json:"client_id"`
+	ClientSecret           string   `json:"client_secret,omitempty"`
+	Type                   string   `json:"type"`
+	RedirectURIs           []string `json:"redirect_uris"`
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
+	AllowedScopes          []string `json:"allowed_scopes"`
+	ScopePolicy            string   `json:"scope_policy"`
+	Consent                string   `json:"consent"`
 }
 
-// DemoUser is one demo end user's login.
+// DemoUser is one demo end user's login and roles.
 type DemoUser struct {
-	Username string `json:"username"`
-	Password string `json:"password"`
+	Username string   `json:"username"`
+	Password string   `json:"password"`
+	Email    string   `json:"email"`
+	Roles    []string `json:"roles"`
 }
 
 // App returns the demo application with that client ID.
@@ -56,6 +85,16 @@ func (d Demo) App(clientID string) (DemoApplication, bool) {
 	return DemoApplication{}, false
 }
 
+// User returns the demo user with that username.
+func (d Demo) User(username string) (DemoUser, bool) {
+	for _, u := range d.Users {
+		if u.Username == username {
+			return u, true
+		}
+	}
+	return DemoUser{}, false
+}
+
 type demoScope struct{ name, display, description string }
 
 type demoAPI struct {
@@ -66,7 +105,7 @@ type demoAPI struct {
 // demoAPIs is the demo's catalogue; the descriptions are consent texts.
 func demoAPIs() []demoAPI {
 	return []demoAPI{
-		{id: "banking", identifier: "api.banking.example.com", name: "Banking API", scopes: []demoScope{
+		{id: "banking", identifier: DemoAudience, name: "Banking API", scopes: []demoScope{
 			{"read:transactions", "Read transactions", "View your account transactions and balances."},
 			{"write:settings", "Change settings", "Change your account settings and notification preferences."},
 			{"payments:approve", "Approve payments", "Approve outgoing payments on your behalf."},
@@ -77,24 +116,66 @@ func demoAPIs() []demoAPI {
 	}
 }
 
-func demoApps() []ApplicationInput {
+func demoRoles() []RoleInput {
+	return []RoleInput{
+		{Name: "teller", Description: "Branch staff: reads transactions.", Scopes: []string{"read:transactions"}},
+		{Name: "manager", Description: "Reads transactions, changes settings, approves payments.",
+			Scopes: []string{"read:transactions", "write:settings", "payments:approve"}},
+	}
+}
+
+// demoUsers are the demo's people; passwords are generated.
+func demoUsers() []UserInput {
+	return []UserInput{
+		{Username: "alice", Email: "alice@example.com", EmailVerified: true, Name: "Alice Adams", GivenName: "Alice", FamilyName: "Adams",
+			Locale: "en-GB", Roles: []string{model.RoleAdmin, "manager"}},
+		{Username: "bob", Email: "bob@example.com", EmailVerified: true, Name: "Bob Brown", GivenName: "Bob", FamilyName: "Brown",
+			Locale: "en-US", Roles: []string{model.RoleUser, "teller"}},
+	}
+}
+
+// playgroundURIs returns the playground's redirect and post-logout URIs for
+// issuer, or ok=false when the issuer cannot carry them (a redirect URI
+// must be https or loopback http).
+func playgroundURIs(issuer string) (callback, signedOut string, ok bool) {
+	callback, signedOut = issuer+PlaygroundPath+"/callback", issuer+PlaygroundPath
+	return callback, signedOut, model.ValidRedirectURI(callback) == nil
+}
+
+func demoApps(issuer string) []ApplicationInput {
+	spaRedirects := []string{DemoSPAOrigin + "/callback"}
+	spaLogout := []string{DemoSPAOrigin + "/"}
+	if cb, out, ok := playgroundURIs(issuer); ok {
+		spaRedirects = append(spaRedirects, cb)
+		spaLogout = append(spaLogout, out)
+	}
 	return []ApplicationInput{
 		{ClientID: "reporting-job", Name: "Reporting job", Type: model.AppM2M, ScopePolicy: model.PolicyStrict,
 			AllowedScopes: []string{"read:transactions", "users:read", "audit:read"}},
 		{ClientID: "legacy-batch", Name: "Legacy batch", Type: model.AppM2M, ScopePolicy: model.PolicyPermissive,
 			AllowedScopes: []string{"read:transactions"}},
+		{ClientID: DemoSPAClientID, Name: "Demo Bank", Type: model.AppSPA, ScopePolicy: model.PolicyStrict, Consent: model.ConsentRequired,
+			GrantTypes:   []string{model.GrantAuthorizationCode, model.GrantRefreshToken},
+			RedirectURIs: spaRedirects, PostLogoutRedirectURIs: spaLogout,
+			AllowedScopes: []string{"openid", "profile", "email", "offline_access", "read:transactions", "write:settings"}},
+		{ClientID: DemoAdminToolClientID, Name: "Demo Bank admin tool", Type: model.AppWeb, ScopePolicy: model.PolicyStrict, Consent: model.ConsentImplicit,
+			GrantTypes:   []string{model.GrantAuthorizationCode, model.GrantRefreshToken},
+			RedirectURIs: []string{DemoAdminToolRedirect}, PostLogoutRedirectURIs: []string{"http://localhost:3000/"},
+			AllowedScopes: append([]string{"openid", "profile", "email", "offline_access"}, model.PlatformScopeNames()...)},
 	}
 }
 
 // SeedDemo makes sure the demo tenant exists at issuer <publicURL>/t/banking
-// with its APIs, scopes and applications, and returns the Demo to print.
+// with its APIs, scopes, roles, users and applications, and returns the Demo
+// to print.
 //
 // It is idempotent across restarts: what exists is kept (an admin's changes
 // survive), only what is missing is created, and a changed public URL moves
-// the tenant's issuer. Secrets are only stored hashed, so to print working
-// ones it reuses the secret in previous (the last demo.json) when it still
-// matches a live secret, and otherwise rotates the application's secret with
-// no grace period.
+// the tenant's issuer and the playground's URIs on banking-spa. Secrets and
+// passwords are only stored hashed, so to print working ones it reuses those
+// in previous (the last demo.json) when they still match, and otherwise
+// rotates the application's secret with no grace period or sets a new
+// generated password.
 func (s *Service) SeedDemo(ctx context.Context, actor Actor, publicURL string, previous *Demo) (Demo, error) {
 	issuer := strings.TrimRight(publicURL, "/") + "/t/" + DemoTenantID
 	t, err := s.GetTenant(ctx, actor, DemoTenantID)
@@ -110,8 +191,15 @@ func (s *Service) SeedDemo(ctx context.Context, actor Actor, publicURL string, p
 			return Demo{}, fmt.Errorf("demo: move issuer to %s: %w", issuer, err)
 		}
 	}
+	// A demo tenant made before roles existed gets the built-in ones.
+	if err := s.EnsureBuiltinRoles(ctx, actor, DemoTenantID); err != nil {
+		return Demo{}, fmt.Errorf("demo: %w", err)
+	}
 
 	demo := Demo{Issuer: issuer, APIs: []DemoAPI{}, Applications: []DemoApplication{}, Users: []DemoUser{}}
+	if _, _, ok := playgroundURIs(issuer); ok {
+		demo.Playground = issuer + PlaygroundPath
+	}
 	for _, da := range demoAPIs() {
 		api, err := s.GetAPI(ctx, actor, DemoTenantID, da.identifier)
 		if errors.Is(err, store.ErrNotFound) {
@@ -134,7 +222,24 @@ func (s *Service) SeedDemo(ctx context.Context, actor Actor, publicURL string, p
 		demo.APIs = append(demo.APIs, out)
 	}
 
-	for _, in := range demoApps() {
+	for _, in := range demoRoles() {
+		_, err := s.GetRole(ctx, actor, DemoTenantID, in.Name)
+		if errors.Is(err, store.ErrNotFound) {
+			_, err = s.CreateRole(ctx, actor, DemoTenantID, in)
+		}
+		if err != nil {
+			return Demo{}, fmt.Errorf("demo: role %s: %w", in.Name, err)
+		}
+	}
+	for _, in := range demoUsers() {
+		du, err := s.demoUser(ctx, actor, in, previous)
+		if err != nil {
+			return Demo{}, err
+		}
+		demo.Users = append(demo.Users, du)
+	}
+
+	for _, in := range demoApps(issuer) {
 		app, err := s.GetApplication(ctx, actor, DemoTenantID, in.ClientID)
 		var plain string
 		switch {
@@ -147,16 +252,98 @@ func (s *Service) SeedDemo(ctx context.Context, actor Actor, publicURL string, p
 		case err != nil:
 			return Demo{}, fmt.Errorf("demo: application %s: %w", in.ClientID, err)
 		default:
+			if app.ClientID == DemoSPAClientID {
+				if app, err = s.followIssuer(ctx, actor, app, issuer); err != nil {
+					return Demo{}, err
+				}
+			}
 			if plain, err = s.demoSecret(ctx, actor, app, previous); err != nil {
 				return Demo{}, err
 			}
 		}
 		demo.Applications = append(demo.Applications, DemoApplication{
 			ClientID: app.ClientID, ClientSecret: plain, Type: string(app.Type), RedirectURIs: nonNil(app.RedirectURIs),
-			AllowedScopes: nonNil(app.AllowedScopes), ScopePolicy: app.ScopePolicy,
+			PostLogoutRedirectURIs: app.PostLogoutRedirectURIs, AllowedScopes: nonNil(app.AllowedScopes),
+			ScopePolicy: app.ScopePolicy, Consent: app.Consent,
 		})
 	}
 	return demo, nil
+}
+
+// followIssuer moves banking-spa's playground redirect and post-logout
+// URIs to the current issuer (the demo moved to another port or public
+// URL), keeping every other URI an admin registered. Nothing is written
+// when they are already there.
+func (s *Service) followIssuer(ctx context.Context, actor Actor, app model.Application, issuer string) (model.Application, error) {
+	cb, out, ok := playgroundURIs(issuer)
+	if !ok {
+		return app, nil
+	}
+	stale := func(u, suffix string) bool {
+		return strings.HasSuffix(u, "/t/"+DemoTenantID+suffix)
+	}
+	follow := func(uris []string, want, suffix string) ([]string, bool) {
+		if slices.Contains(uris, want) {
+			return uris, false
+		}
+		kept := slices.DeleteFunc(slices.Clone(uris), func(u string) bool { return stale(u, suffix) })
+		return append(kept, want), true
+	}
+	redirects, c1 := follow(app.RedirectURIs, cb, PlaygroundPath+"/callback")
+	logouts, c2 := follow(app.PostLogoutRedirectURIs, out, PlaygroundPath)
+	if !c1 && !c2 {
+		return app, nil
+	}
+	updated, err := s.UpdateApplication(ctx, actor, DemoTenantID, app.ClientID, ApplicationUpdate{RedirectURIs: &redirects, PostLogoutRedirectURIs: &logouts})
+	if err != nil {
+		return app, fmt.Errorf("demo: move the playground URIs of %s to %s: %w", app.ClientID, issuer, err)
+	}
+	return updated, nil
+}
+
+// demoUser makes sure a demo user exists and returns a working login: the
+// password in previous when it still verifies, else a new generated one.
+func (s *Service) demoUser(ctx context.Context, actor Actor, in UserInput, previous *Demo) (DemoUser, error) {
+	d, err := s.GetUser(ctx, actor, DemoTenantID, in.Username)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if in.Password, err = demoPassword(); err != nil {
+			return DemoUser{}, err
+		}
+		u, err := s.CreateUser(ctx, actor, DemoTenantID, in)
+		if err != nil {
+			return DemoUser{}, fmt.Errorf("demo: user %s: %w", in.Username, err)
+		}
+		return DemoUser{Username: u.Username, Password: in.Password, Email: u.Email, Roles: sortedSet(in.Roles)}, nil
+	case err != nil:
+		return DemoUser{}, fmt.Errorf("demo: user %s: %w", in.Username, err)
+	}
+	out := DemoUser{Username: d.User.Username, Email: d.User.Email, Roles: nonNil(d.Roles)}
+	if previous != nil {
+		if pu, ok := previous.User(in.Username); ok && pu.Password != "" && d.User.PasswordHash != "" {
+			if ok, _ := password.Verify(d.User.PasswordHash, pu.Password); ok {
+				out.Password = pu.Password
+				return out, nil
+			}
+		}
+	}
+	if out.Password, err = demoPassword(); err != nil {
+		return DemoUser{}, err
+	}
+	if err := s.SetPassword(ctx, actor, DemoTenantID, d.User.ID, out.Password, false); err != nil {
+		return DemoUser{}, fmt.Errorf("demo: new password for %s: %w", in.Username, err)
+	}
+	return out, nil
+}
+
+// demoPassword returns a generated password that is easy to type: four
+// groups of four lower-case base32 characters (80 random bits).
+func demoPassword() (string, error) {
+	raw, err := randomID("", 10)
+	if err != nil {
+		return "", err
+	}
+	return raw[0:4] + "-" + raw[4:8] + "-" + raw[8:12] + "-" + raw[12:16], nil
 }
 
 // demoSecret returns a working secret for an existing confidential demo

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/internal/password"
 	"github.com/intelliauth/intelliauth/internal/policy"
 	"github.com/intelliauth/intelliauth/internal/store"
 	"github.com/intelliauth/intelliauth/oautherr"
@@ -119,9 +120,11 @@ func TestSeedDemoIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d1.Issuer != "http://localhost:8080/t/banking" || len(d1.APIs) != 2 || len(d1.Applications) != 2 || d1.Users == nil {
+	if d1.Issuer != "http://localhost:8080/t/banking" || len(d1.APIs) != 2 || len(d1.Applications) != 4 || len(d1.Users) != 2 ||
+		d1.Playground != "http://localhost:8080/t/banking/playground" {
 		t.Fatalf("demo = %+v", d1)
 	}
+	checkDemoPeople(t, f, d1)
 	if !slices.Equal(d1.APIs[0].Scopes, []string{"read:transactions", "write:settings", "payments:approve"}) || d1.APIs[1].Identifier != "api.health.example.com" {
 		t.Fatalf("apis = %+v", d1.APIs)
 	}
@@ -148,6 +151,9 @@ func TestSeedDemoIdempotent(t *testing.T) {
 	if rj2.ClientSecret != rj.ClientSecret {
 		t.Fatal("a restart with demo.json must keep the secrets")
 	}
+	if a1, a2 := d1.Users[0], d2.Users[0]; a1.Password != a2.Password || a2.Username != "alice" {
+		t.Fatalf("a restart with demo.json must keep the passwords: %+v / %+v", a1, a2)
+	}
 	f.unchanged(t, DemoTenantID, n)
 
 	// Restart without demo.json: new working secrets, the old one rotated out.
@@ -165,6 +171,14 @@ func TestSeedDemoIdempotent(t *testing.T) {
 	}
 	if live, _ := f.svc.secretIsLive(ctx, app, rj.ClientSecret); live {
 		t.Fatal("the forgotten secret must be rotated out")
+	}
+	// Passwords too: new ones that work, the forgotten ones no longer.
+	if d3.Users[1].Password == d1.Users[1].Password {
+		t.Fatal("a restart without demo.json printed the old password it cannot know")
+	}
+	checkDemoPeople(t, f, d3)
+	if bob, _ := f.svc.GetUser(ctx, actor, DemoTenantID, "bob"); func() bool { ok, _ := password.Verify(bob.User.PasswordHash, d1.Users[1].Password); return ok }() {
+		t.Fatal("the forgotten password still works")
 	}
 	// A demo.json whose secret no longer works is not trusted either.
 	stale := d1
@@ -184,5 +198,74 @@ func TestSeedDemoIdempotent(t *testing.T) {
 	ten, _ := f.svc.GetTenant(ctx, actor, DemoTenantID)
 	if d5.Issuer != "http://127.0.0.1:9090/t/banking" || ten.Issuer != d5.Issuer {
 		t.Fatalf("issuer not moved: %s / %s", d5.Issuer, ten.Issuer)
+	}
+	// The playground's URIs on banking-spa move with it; others stay.
+	spa, _ := d5.App(DemoSPAClientID)
+	if !slices.Equal(spa.RedirectURIs, []string{"http://localhost:5173/callback", "http://127.0.0.1:9090/t/banking/playground/callback"}) ||
+		!slices.Equal(spa.PostLogoutRedirectURIs, []string{"http://localhost:5173/", "http://127.0.0.1:9090/t/banking/playground"}) {
+		t.Fatalf("banking-spa after the move = %+v", spa)
+	}
+	checkDemoPeople(t, f, d5)
+
+	// A public URL that cannot carry a redirect URI: no playground, no failure.
+	f.svc.AllowInsecureIssuer = true
+	d6, err := f.svc.SeedDemo(ctx, actor, "http://auth.internal:8080", &d5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d6.Playground != "" {
+		t.Fatalf("playground on a plain-http non-loopback issuer: %s", d6.Playground)
+	}
+}
+
+// checkDemoPeople checks the demo's roles, users and browser applications
+// against issue 3: every printed password signs in, every role is there.
+func checkDemoPeople(t *testing.T, f *fixture, d Demo) {
+	t.Helper()
+	ctx := t.Context()
+	actor := Actor{Type: model.ActorSystem, ID: "test"}
+	for _, r := range []struct {
+		name   string
+		scopes []string
+	}{
+		{"teller", []string{"read:transactions"}},
+		{"manager", []string{"payments:approve", "read:transactions", "write:settings"}},
+		{model.RoleAdmin, model.PlatformScopeNames()},
+		{model.RoleUser, []string{"me:read", "me:sessions", "me:write"}},
+	} {
+		got, err := f.svc.GetRole(ctx, actor, DemoTenantID, r.name)
+		if err != nil || !slices.Equal(got.Role.Scopes, r.scopes) {
+			t.Errorf("role %s = %v, %v", r.name, got.Role.Scopes, err)
+		}
+	}
+	want := map[string][]string{"alice": {"admin", "manager"}, "bob": {"teller", "user"}}
+	for _, du := range d.Users {
+		u, err := f.svc.GetUser(ctx, actor, DemoTenantID, du.Username)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(du.Roles, want[du.Username]) || !slices.Equal(u.Roles, want[du.Username]) || du.Email != du.Username+"@example.com" {
+			t.Errorf("demo user %+v holds %v", du, u.Roles)
+		}
+		if ok, err := password.Verify(u.User.PasswordHash, du.Password); !ok || err != nil || password.Check(du.Password) != nil {
+			t.Errorf("the printed password of %s does not sign in (%v)", du.Username, err)
+		}
+	}
+	spa, ok := d.App(DemoSPAClientID)
+	if !ok || spa.Type != "spa" || spa.ClientSecret != "" || spa.Consent != model.ConsentRequired ||
+		!slices.Equal(spa.AllowedScopes, []string{"email", "offline_access", "openid", "profile", "read:transactions", "write:settings"}) ||
+		!slices.Contains(spa.RedirectURIs, d.Issuer+"/playground/callback") || !slices.Contains(spa.PostLogoutRedirectURIs, d.Issuer+"/playground") {
+		t.Errorf("banking-spa = %+v", spa)
+	}
+	tool, ok := d.App(DemoAdminToolClientID)
+	if !ok || tool.Type != "web" || tool.ClientSecret == "" || tool.Consent != model.ConsentImplicit ||
+		!slices.Contains(tool.AllowedScopes, "users:write") || !slices.Contains(tool.AllowedScopes, "openid") ||
+		!slices.Equal(tool.RedirectURIs, []string{DemoAdminToolRedirect}) {
+		t.Errorf("admin-tool = %+v", tool)
+	}
+	// The M2M side of the demo still works beside the new applications.
+	ex, err := f.svc.Explain(ctx, actor, DemoTenantID, "reporting-job", DemoAudience, "read:transactions")
+	if err != nil || ex.Error != nil {
+		t.Errorf("explain: %+v %v", ex, err)
 	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"time"
 
@@ -45,6 +46,11 @@ type Options struct {
 	LoginMaxFailures          int
 	LoginWindow, LoginLockFor time.Duration
 	SessionTTL                time.Duration
+	// Playground, when set, serves {issuer}/playground and everything
+	// under it for every tenant (it answers 404 itself for tenants it does
+	// not serve); nil leaves those paths 404. Only serve --demo sets it
+	// (internal/playground).
+	Playground http.Handler
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }

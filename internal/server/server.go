@@ -80,6 +80,10 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	lh.Register(s.tenant)
 	oh := &oauth.Handler{Catalog: s.catalog, Store: o.Store, Audit: o.Audit, Logger: o.Logger, Now: o.Now, Login: lh}
 	oh.Register(s.tenant)
+	if o.Playground != nil {
+		s.tenant.Handle("/playground", o.Playground)
+		s.tenant.Handle("/playground/", o.Playground)
+	}
 
 	root := http.NewServeMux()
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
