@@ -56,7 +56,8 @@ var rules = map[string]rule{
 	"internal/catalog": {may: []string{"internal/token", "internal/policy", "internal/store", "internal/model", "scope", "oautherr"}, external: jose},
 	"internal/oauth":   {may: []string{"internal/login", "internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(slices.Clone(jose), argon2...)},
 	"internal/admin":   {may: []string{"internal/password", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(slices.Clone(jose), argon2...)},
-	"internal/server":  {may: []string{"internal/oauth", "internal/login", "internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(append(slices.Clone(jose), prometheus...), argon2...)},
+	"internal/api":     {may: []string{"internal/admin", "internal/password", "internal/audit", "internal/catalog", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(slices.Clone(jose), argon2...)},
+	"internal/server":  {may: []string{"internal/api", "internal/admin", "internal/oauth", "internal/login", "internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(append(slices.Clone(jose), prometheus...), argon2...)},
 
 	// The demo's relying-party page: talks to the server over HTTP only.
 	"internal/playground": {may: []string{"internal/catalog", "internal/token", "internal/policy", "internal/store", "internal/model", "scope", "oautherr"}, external: jose},

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/intelliauth/intelliauth/internal/admin"
+	"github.com/intelliauth/intelliauth/internal/api"
 	"github.com/intelliauth/intelliauth/internal/catalog"
 	"github.com/intelliauth/intelliauth/internal/login"
 	"github.com/intelliauth/intelliauth/internal/oauth"
@@ -80,6 +82,14 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	lh.Register(s.tenant)
 	oh := &oauth.Handler{Catalog: s.catalog, Store: o.Store, Audit: o.Audit, Logger: o.Logger, Now: o.Now, Login: lh}
 	oh.Register(s.tenant)
+	ah := &api.Handler{
+		Admin:   &admin.Service{Store: o.Store, Sealer: o.Sealer, Now: o.Now, Logger: o.Logger, AllowInsecureIssuer: o.AllowInsecureIssuer},
+		Store:   o.Store,
+		Catalog: s.catalog,
+		Logger:  o.Logger,
+		Now:     o.Now,
+	}
+	ah.Register(s.tenant)
 	if o.Playground != nil {
 		s.tenant.Handle("/playground", o.Playground)
 		s.tenant.Handle("/playground/", o.Playground)

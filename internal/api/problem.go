@@ -1,0 +1,232 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/internal/store"
+	"github.com/intelliauth/intelliauth/oautherr"
+)
+
+// Error codes of the "error" member of a problem. The RFC 6750 codes are
+// used for authentication and authorization failures, the others name the
+// class of failure so a program can branch on it.
+const (
+	CodeInvalidToken          = oautherr.InvalidToken      // 401, RFC 6750 §3.1
+	CodeInsufficientScope     = oautherr.InsufficientScope // 403, RFC 6750 §3.1
+	CodeInvalidRequest        = "invalid_request"          // 400: malformed body, query or header
+	CodeValidationFailed      = "validation_failed"        // 400: well-formed but invalid values; see errors[]
+	CodeForbidden             = "forbidden"                // 403 for other reasons than a missing scope
+	CodeNotFound              = "not_found"                // 404
+	CodeMethodNotAllowed      = "method_not_allowed"       // 405
+	CodeConflict              = "conflict"                 // 409
+	CodePreconditionFailed    = "precondition_failed"      // 412, RFC 9110 §15.5.13
+	CodeUnsupportedMediaType  = "unsupported_media_type"   // 415
+	CodePreconditionRequired  = "precondition_required"    // 428, RFC 6585 §3
+	CodeServerError           = "server_error"             // 500
+	problemTypePrefix         = "urn:intelliauth:problem:"
+	problemContentType        = "application/problem+json"
+	genericServerErrorMessage = "The server could not complete the request; try again later. If it keeps failing, the server's log has the cause."
+)
+
+// Problem is an RFC 7807 problem-details object, the one shape of every
+// failure of the API. Type is "urn:intelliauth:problem:<error>"; Title is
+// fixed per code; Detail is a sentence a person can act on; Error repeats
+// the code for programs; Errors lists the fields that failed validation.
+//
+// It is also an error: handlers return it and writeError writes it.
+type Problem struct {
+	Type   string       `json:"type"`
+	Title  string       `json:"title"`
+	Status int          `json:"status"`
+	Detail string       `json:"detail"`
+	Code   string       `json:"error"`
+	Errors []FieldError `json:"errors,omitempty"`
+	// Scope names the scope a 403 insufficient_scope needed.
+	Scope  string `json:"scope,omitempty"`
+	header http.Header
+	cause  error
+}
+
+// FieldError is one invalid field: Field names it as the request spells it
+// (a JSON member, a query parameter, a header), Message says what to do.
+type FieldError = model.Problem
+
+func (p *Problem) Error() string {
+	s := p.Code + ": " + p.Detail
+	if p.cause != nil {
+		s += ": " + p.cause.Error()
+	}
+	return s
+}
+
+// Unwrap returns the cause, for the log.
+func (p *Problem) Unwrap() error { return p.cause }
+
+var titles = map[string]string{
+	CodeInvalidToken:         "Authentication required",
+	CodeInsufficientScope:    "Insufficient scope",
+	CodeInvalidRequest:       "Bad request",
+	CodeValidationFailed:     "Invalid input",
+	CodeForbidden:            "Forbidden",
+	CodeNotFound:             "Not found",
+	CodeMethodNotAllowed:     "Method not allowed",
+	CodeConflict:             "Conflict",
+	CodePreconditionFailed:   "Precondition failed",
+	CodeUnsupportedMediaType: "Unsupported media type",
+	CodePreconditionRequired: "Precondition required",
+	CodeServerError:          "Internal server error",
+}
+
+// newProblem returns a problem with its type and title filled in.
+func newProblem(status int, code, detail string) *Problem {
+	return &Problem{Type: problemTypePrefix + code, Title: titles[code], Status: status, Detail: detail, Code: code}
+}
+
+// badRequest is a 400 invalid_request: the request could not be read.
+func badRequest(format string, args ...any) *Problem {
+	return newProblem(http.StatusBadRequest, CodeInvalidRequest, fmt.Sprintf(format, args...))
+}
+
+// invalidField is a 400 validation_failed about one field.
+func invalidField(field, format string, args ...any) *Problem {
+	msg := fmt.Sprintf(format, args...)
+	p := newProblem(http.StatusBadRequest, CodeValidationFailed, field+": "+msg)
+	p.Errors = []FieldError{{Field: field, Message: msg}}
+	return p
+}
+
+// notFound is a 404.
+func notFound(format string, args ...any) *Problem {
+	return newProblem(http.StatusNotFound, CodeNotFound, fmt.Sprintf(format, args...))
+}
+
+// forbidden is a 403 for another reason than a missing scope.
+func forbidden(format string, args ...any) *Problem {
+	return newProblem(http.StatusForbidden, CodeForbidden, fmt.Sprintf(format, args...))
+}
+
+// unauthorized is a 401 with an RFC 6750 §3 challenge: code "" when the
+// request carried no bearer token (§3.1: no error code then).
+func unauthorized(realm, code, detail string) *Problem {
+	p := newProblem(http.StatusUnauthorized, CodeInvalidToken, detail)
+	desc := ""
+	if code != "" {
+		desc = detail
+	}
+	p.header = http.Header{"Www-Authenticate": {oautherr.BearerChallenge(realm, code, desc, "")}}
+	return p
+}
+
+// insufficientScope is the RFC 6750 §3.1 403 naming the scope required,
+// in the challenge and in the body.
+func insufficientScope(realm, scope string) *Problem {
+	p := newProblem(http.StatusForbidden, CodeInsufficientScope,
+		fmt.Sprintf("This route needs the %s scope, which the access token does not carry; request a token with scope %s for this API's audience.", scope, scope))
+	p.Scope = scope
+	p.header = http.Header{"Www-Authenticate": {oautherr.BearerChallenge(realm, CodeInsufficientScope, "the token lacks scope "+scope, scope)}}
+	return p
+}
+
+// asProblem maps any error a handler returns to the problem the client
+// sees. Sentinel errors of store and model carry admin's sentences (which
+// name the entity and never a secret); every other error becomes a 500
+// whose cause is only logged.
+func asProblem(err error) *Problem {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p
+	}
+	var ve *model.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		p = newProblem(http.StatusBadRequest, CodeValidationFailed, summarize(ve.Problems))
+		p.Errors = ve.Problems
+	case errors.Is(err, model.ErrInvalid):
+		msg := strings.TrimPrefix(strings.ReplaceAll(err.Error(), model.ErrInvalid.Error()+": ", ""), "admin: ")
+		p = newProblem(http.StatusBadRequest, CodeValidationFailed, sentence(msg))
+		p.Errors = []FieldError{{Field: "", Message: msg}}
+	case errors.Is(err, store.ErrPrecondition):
+		p = newProblem(http.StatusPreconditionFailed, CodePreconditionFailed,
+			sentence(trimSentinel(err, store.ErrPrecondition))+" GET the resource again for its current ETag, re-apply your change and send it with that ETag in If-Match.")
+	case errors.Is(err, store.ErrNotFound):
+		p = newProblem(http.StatusNotFound, CodeNotFound, sentence(trimSentinel(err, store.ErrNotFound)+" was not found in this tenant"))
+	case errors.Is(err, store.ErrConflict):
+		p = newProblem(http.StatusConflict, CodeConflict, sentence(trimSentinel(err, store.ErrConflict)))
+	default:
+		p = newProblem(http.StatusInternalServerError, CodeServerError, genericServerErrorMessage)
+	}
+	p.cause = err
+	return p
+}
+
+// trimSentinel drops the sentinel's own text (": not found") from the end
+// of err's message, leaving admin's sentence.
+func trimSentinel(err, sentinel error) string {
+	s := err.Error()
+	s = strings.TrimSuffix(s, ": "+sentinel.Error())
+	return s
+}
+
+// summarize joins field problems into one detail sentence.
+func summarize(ps model.Problems) string {
+	parts := make([]string, 0, len(ps))
+	for _, p := range ps {
+		if p.Field == "" {
+			parts = append(parts, p.Message)
+		} else {
+			parts = append(parts, p.Field+": "+p.Message)
+		}
+	}
+	return sentence(strings.Join(parts, "; "))
+}
+
+// sentence capitalises s and ends it with a full stop.
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return s
+	}
+	if c := s[0]; c >= 'a' && c <= 'z' {
+		s = string(c-'a'+'A') + s[1:]
+	}
+	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "?") && !strings.HasSuffix(s, "!") && !strings.HasSuffix(s, ")") {
+		s += "."
+	}
+	return s
+}
+
+// writeError writes err as a problem and logs it: server errors at Error
+// with their cause, client errors at Info.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	p := asProblem(err)
+	level := slog.LevelInfo
+	if p.Status >= 500 {
+		level = slog.LevelError
+	}
+	cause := ""
+	if p.cause != nil {
+		cause = p.cause.Error()
+	}
+	h.logger().Log(r.Context(), level, "api request refused", "method", r.Method, "path", r.URL.Path,
+		"status", p.Status, "error", p.Code, "cause", cause)
+	writeProblem(w, p)
+}
+
+// writeProblem writes p with its headers; the body never carries the cause.
+func writeProblem(w http.ResponseWriter, p *Problem) {
+	hd := w.Header()
+	for k, v := range p.header {
+		hd[k] = v
+	}
+	hd.Set("Content-Type", problemContentType)
+	hd.Set("Cache-Control", "no-store")
+	hd.Del("ETag")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}

@@ -1,0 +1,266 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/intelliauth/intelliauth/internal/admin"
+	"github.com/intelliauth/intelliauth/internal/model"
+)
+
+// scopeRoutes mounts the scope registry under scopes:read / scopes:write.
+func (h *Handler) scopeRoutes(rt *router) {
+	rt.handle("GET", Prefix+"/scopes", "scopes:read", h.listScopes)
+	rt.handle("POST", Prefix+"/scopes", "scopes:write", h.createScope)
+	rt.handle("GET", Prefix+"/scopes/{name}", "scopes:read", h.getScope)
+	rt.handle("PATCH", Prefix+"/scopes/{name}", "scopes:write", h.updateScope)
+	rt.handle("DELETE", Prefix+"/scopes/{name}", "scopes:write", h.deleteScope)
+	rt.handle("POST", Prefix+"/scopes/{name}/rename", "scopes:write", h.renameScope)
+	rt.handle("GET", Prefix+"/scopes/{name}/impact", "scopes:read", h.scopeImpact)
+}
+
+// listScopes lists the registry alphabetically, optionally one kind.
+func (h *Handler) listScopes(w http.ResponseWriter, r *Request) error {
+	p, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	kind := model.ScopeKind(r.URL.Query().Get("kind"))
+	switch kind {
+	case "", model.KindOIDC, model.KindPlatform, model.KindCustom:
+	default:
+		return invalidField("kind", "must be oidc, platform or custom, not %q", kind)
+	}
+	res, err := h.Admin.ListScopes(r.Context(), r.Actor, r.TenantID(), kind, p.Store())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, newList(mapSlice(res.Scopes, admin.NewScopeDoc), p, res.Total))
+}
+
+func (h *Handler) getScope(w http.ResponseWriter, r *Request) error {
+	sc, err := h.Admin.GetScope(r.Context(), r.Actor, r.TenantID(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	return writeResource(w, http.StatusOK, admin.NewScopeDoc(sc), sc.Version)
+}
+
+// scopeCreate is the body of POST /scopes.
+type scopeCreate struct {
+	Name        string   `json:"name"`
+	DisplayName string   `json:"display_name"`
+	Description string   `json:"description"`
+	API         string   `json:"api"`
+	Implies     []string `json:"implies"`
+}
+
+func (h *Handler) createScope(w http.ResponseWriter, r *Request) error {
+	var in scopeCreate
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	sc, err := h.Admin.CreateScope(r.Context(), r.Actor, r.TenantID(), admin.ScopeInput{
+		Name: in.Name, DisplayName: in.DisplayName, Description: in.Description, API: in.API, Implies: in.Implies})
+	if err != nil {
+		return err
+	}
+	h.invalidate(r)
+	w.Header().Set("Location", r.Snap.Tenant.Issuer+Prefix+"/scopes/"+sc.Name)
+	return writeResource(w, http.StatusCreated, admin.NewScopeDoc(sc), sc.Version)
+}
+
+// scopePatch is the body of PATCH /scopes/{name}: absent members stay.
+type scopePatch struct {
+	DisplayName *string   `json:"display_name"`
+	Description *string   `json:"description"`
+	Implies     *[]string `json:"implies"`
+}
+
+func (h *Handler) updateScope(w http.ResponseWriter, r *Request) error {
+	version, err := requireIfMatch(r)
+	if err != nil {
+		return err
+	}
+	var in scopePatch
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	sc, err := h.Admin.UpdateScope(r.Context(), r.Actor, r.TenantID(), r.PathValue("name"), admin.ScopeUpdate{
+		DisplayName: in.DisplayName, Description: in.Description, Implies: in.Implies, Version: version})
+	if err != nil {
+		return err
+	}
+	h.invalidate(r)
+	return writeResource(w, http.StatusOK, admin.NewScopeDoc(sc), sc.Version)
+}
+
+// scopeRename is the body of POST /scopes/{name}/rename.
+type scopeRename struct {
+	NewName string `json:"new_name"`
+}
+
+// renameScope renames a custom scope; allowlists, roles and consents follow.
+func (h *Handler) renameScope(w http.ResponseWriter, r *Request) error {
+	var in scopeRename
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	name := r.PathValue("name")
+	if err := h.checkScopeVersion(r, name); err != nil {
+		return err
+	}
+	sc, err := h.Admin.RenameScope(r.Context(), r.Actor, r.TenantID(), name, in.NewName)
+	if err != nil {
+		return err
+	}
+	h.invalidate(r)
+	w.Header().Set("Location", r.Snap.Tenant.Issuer+Prefix+"/scopes/"+sc.Name)
+	return writeResource(w, http.StatusOK, admin.NewScopeDoc(sc), sc.Version)
+}
+
+// checkScopeVersion applies an optional If-Match to a scope before a
+// rename or delete.
+func (h *Handler) checkScopeVersion(r *Request, name string) error {
+	if _, present, err := ifMatch(r); err != nil || !present {
+		return err
+	}
+	sc, err := h.Admin.GetScope(r.Context(), r.Actor, r.TenantID(), name)
+	if err != nil {
+		return err
+	}
+	return checkIfMatch(r, sc.Version)
+}
+
+// deleteScope deletes a custom scope and answers what held it.
+func (h *Handler) deleteScope(w http.ResponseWriter, r *Request) error {
+	name := r.PathValue("name")
+	if err := h.checkScopeVersion(r, name); err != nil {
+		return err
+	}
+	imp, err := h.Admin.DeleteScope(r.Context(), r.Actor, r.TenantID(), name)
+	if err != nil {
+		return err
+	}
+	h.invalidate(r)
+	return writeJSON(w, http.StatusOK, imp)
+}
+
+// scopeImpact previews what deleting or renaming a scope touches.
+func (h *Handler) scopeImpact(w http.ResponseWriter, r *Request) error {
+	imp, err := h.Admin.Impact(r.Context(), r.Actor, r.TenantID(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, imp)
+}
+
+// apiRoutes mounts the APIs (resource servers) under scopes:read /
+// scopes:write: an API is the audience its scopes belong to.
+func (h *Handler) apiRoutes(rt *router) {
+	rt.handle("GET", Prefix+"/apis", "scopes:read", h.listAPIs)
+	rt.handle("POST", Prefix+"/apis", "scopes:write", h.createAPI)
+	rt.handle("GET", Prefix+"/apis/{id}", "scopes:read", h.getAPI)
+	rt.handle("PATCH", Prefix+"/apis/{id}", "scopes:write", h.updateAPI)
+	rt.handle("DELETE", Prefix+"/apis/{id}", "scopes:write", h.deleteAPI)
+}
+
+func (h *Handler) listAPIs(w http.ResponseWriter, r *Request) error {
+	p, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	apis, err := h.Admin.ListAPIs(r.Context(), r.Actor, r.TenantID())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, paginate(mapSlice(apis, admin.NewAPIDoc), p))
+}
+
+func (h *Handler) getAPI(w http.ResponseWriter, r *Request) error {
+	a, err := h.Admin.GetAPI(r.Context(), r.Actor, r.TenantID(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeResource(w, http.StatusOK, admin.NewAPIDoc(a), a.Version)
+}
+
+// apiCreate is the body of POST /apis.
+type apiCreate struct {
+	ID             string  `json:"id"`
+	Identifier     string  `json:"identifier"`
+	Name           string  `json:"name"`
+	SigningAlg     string  `json:"signing_alg"`
+	AccessTokenTTL *string `json:"access_token_ttl"`
+}
+
+func (h *Handler) createAPI(w http.ResponseWriter, r *Request) error {
+	var in apiCreate
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	var d durations
+	ttl := d.value("access_token_ttl", in.AccessTokenTTL)
+	if err := d.err(); err != nil {
+		return err
+	}
+	a, err := h.Admin.CreateAPI(r.Context(), r.Actor, r.TenantID(), admin.APIInput{
+		ID: in.ID, Identifier: in.Identifier, Name: in.Name, SigningAlg: in.SigningAlg, AccessTokenTTL: ttl})
+	if err != nil {
+		return err
+	}
+	h.invalidate(r)
+	w.Header().Set("Location", r.Snap.Tenant.Issuer+Prefix+"/apis/"+a.ID)
+	return writeResource(w, http.StatusCreated, admin.NewAPIDoc(a), a.Version)
+}
+
+// apiPatch is the body of PATCH /apis/{id}: absent members stay.
+type apiPatch struct {
+	Identifier     *string `json:"identifier"`
+	Name           *string `json:"name"`
+	SigningAlg     *string `json:"signing_alg"`
+	AccessTokenTTL *string `json:"access_token_ttl"`
+}
+
+func (h *Handler) updateAPI(w http.ResponseWriter, r *Request) error {
+	version, err := requireIfMatch(r)
+	if err != nil {
+		return err
+	}
+	var in apiPatch
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	var d durations
+	ttl := d.parse("access_token_ttl", in.AccessTokenTTL)
+	if err := d.err(); err != nil {
+		return err
+	}
+	a, err := h.Admin.UpdateAPI(r.Context(), r.Actor, r.TenantID(), r.PathValue("id"), admin.APIUpdate{
+		Identifier: in.Identifier, Name: in.Name, SigningAlg: in.SigningAlg, AccessTokenTTL: ttl, Version: version})
+	if err != nil {
+		return err
+	}
+	h.invalidate(r)
+	return writeResource(w, http.StatusOK, admin.NewAPIDoc(a), a.Version)
+}
+
+func (h *Handler) deleteAPI(w http.ResponseWriter, r *Request) error {
+	id := r.PathValue("id")
+	if _, present, err := ifMatch(r); err != nil {
+		return err
+	} else if present {
+		a, err := h.Admin.GetAPI(r.Context(), r.Actor, r.TenantID(), id)
+		if err != nil {
+			return err
+		}
+		if err := checkIfMatch(r, a.Version); err != nil {
+			return err
+		}
+	}
+	if err := h.Admin.DeleteAPI(r.Context(), r.Actor, r.TenantID(), id); err != nil {
+		return err
+	}
+	h.invalidate(r)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
