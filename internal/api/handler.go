@@ -60,6 +60,10 @@ func (h *Handler) routes(rt *router) {
 	rt.handlePublic("GET", Prefix+"/openapi.json", h.openAPI)
 	h.scopeRoutes(rt)
 	h.apiRoutes(rt)
+	h.applicationRoutes(rt)
+	h.userRoutes(rt)
+	h.groupRoutes(rt)
+	h.roleRoutes(rt)
 }
 
 // Register mounts the API on mux, relative to the tenant's issuer. Every

@@ -96,7 +96,7 @@ func badRequest(format string, args ...any) *Problem {
 // invalidField is a 400 validation_failed about one field.
 func invalidField(field, format string, args ...any) *Problem {
 	msg := fmt.Sprintf(format, args...)
-	p := newProblem(http.StatusBadRequest, CodeValidationFailed, field+": "+msg)
+	p := newProblem(http.StatusBadRequest, CodeValidationFailed, sentence(fmt.Sprintf("%q: %s", field, msg)))
 	p.Errors = []FieldError{{Field: field, Message: msg}}
 	return p
 }
@@ -135,8 +135,9 @@ func insufficientScope(realm, scope string) *Problem {
 
 // asProblem maps any error a handler returns to the problem the client
 // sees. Sentinel errors of store and model carry admin's sentences (which
-// name the entity and never a secret); every other error becomes a 500
-// whose cause is only logged.
+// name the entity and never a secret); the storage layer's own text (SQL,
+// constraint names) is cut off. Every other error becomes a 500 whose
+// cause is only logged.
 func asProblem(err error) *Problem {
 	var p *Problem
 	if errors.As(err, &p) {
@@ -148,16 +149,17 @@ func asProblem(err error) *Problem {
 		p = newProblem(http.StatusBadRequest, CodeValidationFailed, summarize(ve.Problems))
 		p.Errors = ve.Problems
 	case errors.Is(err, model.ErrInvalid):
-		msg := strings.TrimPrefix(strings.ReplaceAll(err.Error(), model.ErrInvalid.Error()+": ", ""), "admin: ")
+		msg := strings.TrimPrefix(strings.ReplaceAll(publicText(err), model.ErrInvalid.Error()+": ", ""), "admin: ")
 		p = newProblem(http.StatusBadRequest, CodeValidationFailed, sentence(msg))
 		p.Errors = []FieldError{{Field: "", Message: msg}}
 	case errors.Is(err, store.ErrPrecondition):
 		p = newProblem(http.StatusPreconditionFailed, CodePreconditionFailed,
-			sentence(trimSentinel(err, store.ErrPrecondition))+" GET the resource again for its current ETag, re-apply your change and send it with that ETag in If-Match.")
+			sentence(publicMessage(err, store.ErrPrecondition, "the resource changed meanwhile"))+
+				" GET the resource again for its current ETag, re-apply your change and send it with that ETag in If-Match.")
 	case errors.Is(err, store.ErrNotFound):
-		p = newProblem(http.StatusNotFound, CodeNotFound, sentence(trimSentinel(err, store.ErrNotFound)+" was not found in this tenant"))
+		p = newProblem(http.StatusNotFound, CodeNotFound, sentence(publicMessage(err, store.ErrNotFound, "the resource")+" was not found in this tenant"))
 	case errors.Is(err, store.ErrConflict):
-		p = newProblem(http.StatusConflict, CodeConflict, sentence(trimSentinel(err, store.ErrConflict)))
+		p = newProblem(http.StatusConflict, CodeConflict, sentence(publicMessage(err, store.ErrConflict, "the change conflicts with what exists (a name that is taken, or something still in use)")))
 	default:
 		p = newProblem(http.StatusInternalServerError, CodeServerError, genericServerErrorMessage)
 	}
@@ -165,11 +167,31 @@ func asProblem(err error) *Problem {
 	return p
 }
 
-// trimSentinel drops the sentinel's own text (": not found") from the end
-// of err's message, leaving admin's sentence.
-func trimSentinel(err, sentinel error) string {
+// storageLayers are the prefixes of the storage backends' error texts,
+// which name tables and constraints: never shown to a client.
+var storageLayers = []string{"sqlstore: ", "postgres: ", "sqlite: ", "lock: "}
+
+// publicText is err's message up to the first storage layer's text.
+func publicText(err error) string {
 	s := err.Error()
-	s = strings.TrimSuffix(s, ": "+sentinel.Error())
+	for _, l := range storageLayers {
+		if strings.HasPrefix(s, l) {
+			return ""
+		}
+		if i := strings.Index(s, ": "+l); i >= 0 {
+			s = s[:i]
+		}
+	}
+	return s
+}
+
+// publicMessage is publicText without the sentinel's own text, or
+// fallback when nothing of admin's is left.
+func publicMessage(err, sentinel error, fallback string) string {
+	s := strings.TrimSuffix(publicText(err), ": "+sentinel.Error())
+	if s == "" || s == sentinel.Error() {
+		return fallback
+	}
 	return s
 }
 
@@ -180,13 +202,14 @@ func summarize(ps model.Problems) string {
 		if p.Field == "" {
 			parts = append(parts, p.Message)
 		} else {
-			parts = append(parts, p.Field+": "+p.Message)
+			parts = append(parts, fmt.Sprintf("%q: %s", p.Field, p.Message))
 		}
 	}
 	return sentence(strings.Join(parts, "; "))
 }
 
-// sentence capitalises s and ends it with a full stop.
+// sentence capitalises s (unless it starts with a quoted field name) and
+// ends it with a full stop.
 func sentence(s string) string {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -195,7 +218,7 @@ func sentence(s string) string {
 	if c := s[0]; c >= 'a' && c <= 'z' {
 		s = string(c-'a'+'A') + s[1:]
 	}
-	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "?") && !strings.HasSuffix(s, "!") && !strings.HasSuffix(s, ")") {
+	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "?") && !strings.HasSuffix(s, "!") {
 		s += "."
 	}
 	return s

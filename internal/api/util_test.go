@@ -1,5 +1,19 @@
 package api_test
 
-import "strconv"
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+)
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func newFormRequest(t *testing.T, u, form string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(t.Context(), "POST", u, strings.NewReader(form))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return req, nil
+}
