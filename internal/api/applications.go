@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -97,7 +98,7 @@ func (h *Handler) createApplication(w http.ResponseWriter, r *Request) error {
 	}
 	h.invalidate(r)
 	a := res.Application
-	w.Header().Set("Location", r.Snap.Tenant.Issuer+Prefix+"/applications/"+a.ClientID)
+	w.Header().Set("Location", r.Snap.Tenant.Issuer+Prefix+"/applications/"+url.PathEscape(a.ClientID))
 	return writeResource(w, http.StatusCreated, createdApplication{ApplicationDoc: admin.NewApplicationDoc(a), ClientSecret: res.Secret}, a.Version)
 }
 

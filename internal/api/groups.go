@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/intelliauth/intelliauth/internal/admin"
 )
@@ -64,7 +65,7 @@ func (h *Handler) createGroup(w http.ResponseWriter, r *Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", r.Snap.Tenant.Issuer+Prefix+"/groups/"+g.Name)
+	w.Header().Set("Location", r.Snap.Tenant.Issuer+Prefix+"/groups/"+url.PathEscape(g.Name))
 	return h.writeGroup(w, r, http.StatusCreated, g.Name)
 }
 

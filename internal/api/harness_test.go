@@ -141,7 +141,7 @@ func (v validating) RoundTrip(req *http.Request) (*http.Response, error) {
 	rq := req.Clone(context.Background())
 	u := *req.URL
 	u.Path = tenantPrefix.ReplaceAllString(u.Path, "")
-	u.RawPath = ""
+	u.RawPath = tenantPrefix.ReplaceAllString(u.RawPath, "")
 	rq.URL = &u
 	rq.Body = io.NopCloser(bytes.NewReader(body))
 	route, params, err := router.FindRoute(rq)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/intelliauth/intelliauth/internal/admin"
 )
@@ -64,7 +65,7 @@ func (h *Handler) createRole(w http.ResponseWriter, r *Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", r.Snap.Tenant.Issuer+Prefix+"/roles/"+ro.Name)
+	w.Header().Set("Location", r.Snap.Tenant.Issuer+Prefix+"/roles/"+url.PathEscape(ro.Name))
 	return h.writeRole(w, r, http.StatusCreated, ro.Name)
 }
 

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/model"
@@ -65,7 +66,7 @@ func (h *Handler) createScope(w http.ResponseWriter, r *Request) error {
 		return err
 	}
 	h.invalidate(r)
-	w.Header().Set("Location", r.Snap.Tenant.Issuer+Prefix+"/scopes/"+sc.Name)
+	w.Header().Set("Location", r.Snap.Tenant.Issuer+Prefix+"/scopes/"+url.PathEscape(sc.Name))
 	return writeResource(w, http.StatusCreated, admin.NewScopeDoc(sc), sc.Version)
 }
 
@@ -114,7 +115,7 @@ func (h *Handler) renameScope(w http.ResponseWriter, r *Request) error {
 		return err
 	}
 	h.invalidate(r)
-	w.Header().Set("Location", r.Snap.Tenant.Issuer+Prefix+"/scopes/"+sc.Name)
+	w.Header().Set("Location", r.Snap.Tenant.Issuer+Prefix+"/scopes/"+url.PathEscape(sc.Name))
 	return writeResource(w, http.StatusOK, admin.NewScopeDoc(sc), sc.Version)
 }
 
@@ -209,7 +210,7 @@ func (h *Handler) createAPI(w http.ResponseWriter, r *Request) error {
 		return err
 	}
 	h.invalidate(r)
-	w.Header().Set("Location", r.Snap.Tenant.Issuer+Prefix+"/apis/"+a.ID)
+	w.Header().Set("Location", r.Snap.Tenant.Issuer+Prefix+"/apis/"+url.PathEscape(a.ID))
 	return writeResource(w, http.StatusCreated, admin.NewAPIDoc(a), a.Version)
 }
 

@@ -143,6 +143,15 @@ func TestScopeCreateRenameImpactDelete(t *testing.T) {
 	if sc.Name != "loans:view" {
 		t.Errorf("renamed: %+v", sc)
 	}
+	// A name with a "/" travels percent-encoded in the path.
+	e.call(t, "POST", "/scopes", w, map[string]any{"name": "files/read", "description": "Read your files.", "api": "api.banking.example.com"}).want(t, 201)
+	var slash scopeDoc
+	r := e.call(t, "GET", "/scopes/files%2Fread", w, nil).want(t, 200)
+	r.decode(t, &slash)
+	if slash.Name != "files/read" {
+		t.Errorf("GET files%%2Fread = %+v", slash)
+	}
+	e.call(t, "PATCH", "/scopes/files%2Fread", w, map[string]any{"display_name": "Files"}, "If-Match", r.Header.Get("ETag")).want(t, 200)
 	e.call(t, "DELETE", "/scopes/loans:view", w, nil).want(t, 200)
 	e.call(t, "GET", "/scopes/loans:view", w, nil).want(t, 404)
 	p := e.call(t, "DELETE", "/scopes/openid", w, nil).want(t, 400).problem(t)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/model"
@@ -87,7 +88,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *Request) error {
 		return err
 	}
 	h.invalidate(r)
-	w.Header().Set("Location", r.Snap.Tenant.Issuer+Prefix+"/users/"+u.ID)
+	w.Header().Set("Location", r.Snap.Tenant.Issuer+Prefix+"/users/"+url.PathEscape(u.ID))
 	return writeResource(w, http.StatusCreated, admin.NewUserDetailDoc(d), u.Version)
 }
 

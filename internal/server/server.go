@@ -172,6 +172,11 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		r2 := r.WithContext(catalog.NewContext(ctx, snap))
 		u := *r.URL
 		u.Path, u.RawPath = "/"+sub, ""
+		// Keep the escaping of the rest of the path (a scope name with a
+		// "/" is sent as %2F in /api/v1/scopes/{name}).
+		if raw, ok := strings.CutPrefix(r.URL.RawPath, "/t/"+id); ok && strings.HasPrefix(raw, "/") {
+			u.RawPath = raw
+		}
 		r2.URL = &u
 		s.tenant.ServeHTTP(w, r2)
 		return
