@@ -146,8 +146,14 @@ func asProblem(err error) *Problem {
 	var ve *model.ValidationError
 	switch {
 	case errors.As(err, &ve):
-		p = newProblem(http.StatusBadRequest, CodeValidationFailed, summarize(ve.Problems))
-		p.Errors = ve.Problems
+		ps := make(model.Problems, 0, len(ve.Problems))
+		for _, q := range ve.Problems {
+			// model's name checks wrap ErrInvalid's own word into the text.
+			q.Message = strings.TrimPrefix(q.Message, model.ErrInvalid.Error()+": ")
+			ps = append(ps, q)
+		}
+		p = newProblem(http.StatusBadRequest, CodeValidationFailed, summarize(ps))
+		p.Errors = ps
 	case errors.Is(err, model.ErrInvalid):
 		msg := strings.TrimPrefix(strings.ReplaceAll(publicText(err), model.ErrInvalid.Error()+": ", ""), "admin: ")
 		p = newProblem(http.StatusBadRequest, CodeValidationFailed, sentence(msg))
