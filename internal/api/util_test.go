@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"github.com/intelliauth/intelliauth/internal/server/servertest"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,3 +18,5 @@ func newFormRequest(t *testing.T, u, form string) (*http.Request, error) {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return req, nil
 }
+
+func clientOf(id, secret string) servertest.Client { return servertest.Client{ID: id, Secret: secret} }
