@@ -118,6 +118,8 @@ var tenantPrefix = regexp.MustCompile(`^/t/[a-z0-9-]+`)
 type validating struct {
 	t    testing.TB
 	base http.RoundTripper
+	// dry leaves exercised alone (the validator's own tests).
+	dry bool
 }
 
 func (v validating) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -149,7 +151,9 @@ func (v validating) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.Errorf("openapi.json has no operation for %s %s: %v", req.Method, u.Path, err)
 		return v.base.RoundTrip(req)
 	}
-	exercised.Store(route.Operation.OperationID, true)
+	if !v.dry {
+		exercised.Store(route.Operation.OperationID, true)
+	}
 	opts := &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true, IncludeResponseStatus: true}
 	in := &openapi3filter.RequestValidationInput{Request: rq, PathParams: params, Route: route, Options: opts}
 	if ctx.Value(skipRequestCheck) == nil {
