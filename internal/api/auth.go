@@ -54,9 +54,9 @@ func (h *Handler) guard(scope string, f handlerFunc) http.HandlerFunc {
 // authenticate verifies the bearer token and resolves the actor.
 func (h *Handler) authenticate(r *http.Request, snap *catalog.Snapshot) (*Request, error) {
 	realm := snap.Tenant.Issuer
-	raw, err := bearerToken(r)
-	if err != nil {
-		return nil, unauthorized(realm, "", err.Error())
+	raw, missing := bearerToken(r)
+	if missing != "" {
+		return nil, unauthorized(realm, "", missing)
 	}
 	invalid := func(detail string) error {
 		return unauthorized(realm, oautherr.InvalidToken, detail)
@@ -113,28 +113,28 @@ func (h *Handler) authenticate(r *http.Request, snap *catalog.Snapshot) (*Reques
 	return req, nil
 }
 
-// bearerToken returns the RFC 6750 §2.1 credentials of r. Its error is the
-// detail of a 401 without an error code: no usable token was presented.
-func bearerToken(r *http.Request) (string, error) {
+// bearerToken returns the RFC 6750 §2.1 credentials of r, or why there
+// are none usable: the detail of a 401 without an error code.
+func bearerToken(r *http.Request) (token, missing string) {
 	vals := r.Header.Values("Authorization")
 	if len(vals) == 0 {
 		if r.URL.Query().Has("access_token") {
-			return "", errors.New("Send the access token in the Authorization header (RFC 6750 §2.1); the access_token query parameter is not accepted.")
+			return "", "Send the access token in the Authorization header (RFC 6750 §2.1); the access_token query parameter is not accepted."
 		}
-		return "", errors.New("This route needs a bearer access token in the Authorization header (RFC 6750 §2.1), issued by this tenant for its platform API.")
+		return "", "This route needs a bearer access token in the Authorization header (RFC 6750 §2.1), issued by this tenant for its platform API."
 	}
 	if len(vals) > 1 {
-		return "", errors.New("Send one Authorization header, not several.")
+		return "", "Send one Authorization header, not several."
 	}
 	scheme, tok, ok := strings.Cut(strings.TrimSpace(vals[0]), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", errors.New("The Authorization header must use the Bearer scheme (RFC 6750 §2.1): Authorization: Bearer <access token>.")
+		return "", "The Authorization header must use the Bearer scheme (RFC 6750 §2.1): Authorization: Bearer <access token>."
 	}
 	tok = strings.TrimSpace(tok)
 	if tok == "" || strings.ContainsAny(tok, " \t") {
-		return "", errors.New("The Authorization header holds no single bearer token (RFC 6750 §2.1): Authorization: Bearer <access token>.")
+		return "", "The Authorization header holds no single bearer token (RFC 6750 §2.1): Authorization: Bearer <access token>."
 	}
-	return tok, nil
+	return tok, ""
 }
 
 // UserID returns the signed-in user a me:* route acts for, or a 403 when

@@ -99,7 +99,7 @@ func jsonTypeName(kind string) string {
 		return "a string"
 	case "slice", "array":
 		return "an array"
-	case "struct", "map", "ptr":
+	case "struct", "map":
 		return "an object"
 	case "bool":
 		return "true or false"
