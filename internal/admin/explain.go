@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/policy"
 	"github.com/intelliauth/intelliauth/internal/store"
 	"github.com/intelliauth/intelliauth/oautherr"
+	"github.com/intelliauth/intelliauth/scope"
 )
 
 // Explanation is the scope decision for an application, audience and scope
@@ -27,6 +29,9 @@ type Explanation struct {
 	Results []policy.Result `json:"results"`
 	// Error is the OAuth error the request would get, nil when it succeeds.
 	Error *ExplainedError `json:"error,omitempty"`
+	// User is the end user the decision was made for (ExplainFor with a
+	// user); nil for a client-credentials decision.
+	User *ExplainedUser `json:"user,omitempty"`
 	// Decision is the raw decision, for callers that want more.
 	Decision policy.Decision `json:"-"`
 }
@@ -37,11 +42,55 @@ type ExplainedError struct {
 	Description string `json:"error_description"`
 }
 
+// ExplainedUser is the end user of an explained decision: what the
+// decision knew about them (PRODUCT.md §2 steps 5 and 6).
+type ExplainedUser struct {
+	ID       string `json:"id"`
+	Username string `json:"username"`
+	// Status is active or disabled; a disabled user could not sign in to
+	// get the token at all.
+	Status string `json:"status"`
+	// Entitled is the scopes the user's roles give, implications included.
+	Entitled []string `json:"entitled"`
+	// Consented is what the user approved for the application; nil (left
+	// out) when its consent is implicit.
+	Consented []string `json:"consented,omitempty"`
+}
+
+// ExplainInput is what ExplainFor decides on.
+type ExplainInput struct {
+	ClientID string
+	// Audience is the audience or RFC 8707 resource parameter, "" for none.
+	Audience string
+	// Scope is the raw scope parameter (RFC 6749 §3.3).
+	Scope string
+	// User, when not empty, is a user ID, username or email: the decision
+	// is then the one of an authorization-code request by that user, with
+	// their entitlements and their consent for the application, so that the
+	// reasons include not_entitled and not_consented. Empty: a
+	// client-credentials request.
+	User string
+}
+
 // Explain runs the scope decision (policy.Decide) for a client-credentials
 // request of clientID with the given audience and scope parameters. A
 // refusal is part of the explanation, not an error; errors are for what
 // stops the explanation itself (unknown tenant or application, storage).
 func (s *Service) Explain(ctx context.Context, actor Actor, tenantID, clientID, audience, scopeParam string) (Explanation, error) {
+	return s.ExplainFor(ctx, actor, tenantID, ExplainInput{ClientID: clientID, Audience: audience, Scope: scopeParam})
+}
+
+// ExplainFor is Explain, optionally for a user (in.User). With a user, the
+// decision is the one the token endpoint would make when the user's
+// authorization code is redeemed now: their entitlements (the scopes of
+// their roles, direct or through groups, with what those imply) and, unless
+// the application's consent is implicit, the scopes they have consented
+// to. A scope not yet consented is reported not_consented — at authorize
+// the consent screen would ask for it. An unknown user is an error wrapping
+// store.ErrNotFound; a disabled user is explained all the same (Status
+// says they could not sign in).
+func (s *Service) ExplainFor(ctx context.Context, actor Actor, tenantID string, in ExplainInput) (Explanation, error) {
+	clientID, audience, scopeParam := in.ClientID, in.Audience, in.Scope
 	out := Explanation{ClientID: clientID, RequestedScope: scopeParam, RequestedAudience: audience}
 	err := s.read(ctx, actor, func(tx store.Repos) error {
 		if _, err := getTenant(ctx, tx, tenantID); err != nil {
@@ -60,7 +109,14 @@ func (s *Service) Explain(ctx context.Context, actor Actor, tenantID, clientID, 
 			return fmt.Errorf("load APIs: %w", err)
 		}
 		out.ScopePolicy = app.ScopePolicy
-		d, derr := policy.Decide(policy.Input{Scope: scopeParam, Audience: audience, App: app, Registry: policy.NewRegistry(scopes, apis)})
+		reg := policy.NewRegistry(scopes, apis)
+		pin := policy.Input{Scope: scopeParam, Audience: audience, App: app, Registry: reg}
+		if in.User != "" {
+			if out.User, err = explainUser(ctx, tx, reg, app, tenantID, in.User, &pin); err != nil {
+				return err
+			}
+		}
+		d, derr := policy.Decide(pin)
 		out.Decision = d
 		out.Audience = d.Audience.Identifier
 		out.Granted = nonNil(d.Granted.Names())
@@ -79,4 +135,30 @@ func (s *Service) Explain(ctx context.Context, actor Actor, tenantID, clientID, 
 		return nil
 	})
 	return out, err
+}
+
+// explainUser loads what the decision needs to know about the user
+// (entitlements and consent, as internal/oauth's userInput does) into pin.
+func explainUser(ctx context.Context, tx store.Repos, reg *policy.Registry, app model.Application, tenantID, ref string, pin *policy.Input) (*ExplainedUser, error) {
+	u, err := resolveUser(ctx, tx, tenantID, ref)
+	if err != nil {
+		return nil, err
+	}
+	names, err := tx.Roles().ScopesOfUser(ctx, tenantID, u.ID)
+	if err != nil {
+		return nil, fmt.Errorf("entitlements of %s: %w", u.ID, err)
+	}
+	entitled := reg.Closure(scope.New(names...))
+	pin.User = &policy.User{Entitled: entitled}
+	out := &ExplainedUser{ID: u.ID, Username: u.Username, Status: u.Status, Entitled: nonNil(entitled.Names())}
+	if app.Consent != model.ConsentImplicit {
+		c, err := tx.Consents().Get(ctx, tenantID, u.ID, app.ClientID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("consent of %s for %s: %w", u.ID, app.ClientID, err)
+		}
+		consented := scope.New(c.Scopes...)
+		pin.Consented = &consented
+		out.Consented = nonNil(consented.Names())
+	}
+	return out, nil
 }

@@ -249,7 +249,12 @@ func (s *Service) DeleteScope(ctx context.Context, actor Actor, tenantID, name s
 		if err != nil {
 			return nil, fmt.Errorf("delete scope %q: %w", name, err)
 		}
-		out = ScopeImpact{Scope: NewScopeDoc(before), Applications: nonNil(removed), Roles: nonNil(imp.Roles), Consents: imp.Consents, Deletable: true}
+		grants, err := tx.Audit().CountGrants(ctx, tenantID, name, now.Add(-GrantsWindow))
+		if err != nil {
+			return nil, fmt.Errorf("count grants of %q: %w", name, err)
+		}
+		out = ScopeImpact{Scope: NewScopeDoc(before), Applications: nonNil(removed), Roles: nonNil(imp.Roles), Consents: imp.Consents,
+			GrantsLast30Days: grants, Deletable: true}
 		return []event{{Type: model.EventScopeDeleted, TenantID: tenantID, Scopes: []string{name},
 			Details: map[string]any{"before": NewScopeDoc(before), "removed_from": out.Applications,
 				"roles": out.Roles, "consents": out.Consents}}}, nil
@@ -257,8 +262,11 @@ func (s *Service) DeleteScope(ctx context.Context, actor Actor, tenantID, name s
 	return out, err
 }
 
+// GrantsWindow is the window of ScopeImpact.GrantsLast30Days.
+const GrantsWindow = 30 * 24 * time.Hour
+
 // ScopeImpact is what deleting (or renaming) a scope touches (PRODUCT.md
-// §4). Grants already issued are not counted: the audit log reports those.
+// §4), and how much it was used lately.
 type ScopeImpact struct {
 	Scope ScopeDoc `json:"scope"`
 	// Applications are the client IDs whose allowlist holds the scope.
@@ -267,14 +275,21 @@ type ScopeImpact struct {
 	Roles []string `json:"roles"`
 	// Consents is how many (user, application) consents include it.
 	Consents int `json:"consents"`
+	// GrantsLast30Days counts the tokens issued in the last 30 days
+	// (GrantsWindow) that carried the scope, from the audit log's
+	// oauth.token_issued events. Tokens still valid keep the scope after a
+	// delete until they expire; refreshes lose it at once.
+	GrantsLast30Days int `json:"grants_last_30_days"`
 	// Deletable is false for predefined scopes.
 	Deletable bool `json:"deletable"`
 }
 
-// Impact reports which applications and roles hold a scope and how many
-// consents include it, before a delete or rename.
+// Impact reports which applications and roles hold a scope, how many
+// consents include it and how many tokens carried it in the last 30 days,
+// before a delete or rename.
 func (s *Service) Impact(ctx context.Context, actor Actor, tenantID, name string) (ScopeImpact, error) {
 	var out ScopeImpact
+	since := s.now().Add(-GrantsWindow)
 	err := s.read(ctx, actor, func(tx store.Repos) error {
 		sc, err := getScope(ctx, tx, tenantID, name)
 		if err != nil {
@@ -284,8 +299,12 @@ func (s *Service) Impact(ctx context.Context, actor Actor, tenantID, name string
 		if err != nil {
 			return err
 		}
+		grants, err := tx.Audit().CountGrants(ctx, tenantID, name, since)
+		if err != nil {
+			return fmt.Errorf("count grants of %q: %w", name, err)
+		}
 		out = ScopeImpact{Scope: NewScopeDoc(sc), Applications: nonNil(imp.Applications), Roles: nonNil(imp.Roles),
-			Consents: imp.Consents, Deletable: !sc.Predefined()}
+			Consents: imp.Consents, GrantsLast30Days: grants, Deletable: !sc.Predefined()}
 		return nil
 	})
 	return out, err

@@ -29,6 +29,9 @@ type Service struct {
 	// AllowInsecureIssuer permits http:// issuers off loopback (mirrors the
 	// server's setting, so admins cannot create a tenant it would refuse).
 	AllowInsecureIssuer bool
+	// PasswordThrottle bounds wrong current passwords in ChangeMyPassword;
+	// the zero value is the login page's defaults.
+	PasswordThrottle PasswordThrottle
 }
 
 // Actor is who performs a use-case; it is recorded in every audit event.

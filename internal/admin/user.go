@@ -213,56 +213,68 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, tenantID, ref str
 		if err != nil {
 			return nil, err
 		}
-		if err := checkVersion("user "+ref, upd.Version, before.Version); err != nil {
-			return nil, err
-		}
-		after := before
-		set := func(dst *string, v *string) {
-			if v != nil {
-				*dst = *v
-			}
-		}
-		set(&after.Username, upd.Username)
-		set(&after.Email, upd.Email)
-		set(&after.Name, upd.Name)
-		set(&after.GivenName, upd.GivenName)
-		set(&after.FamilyName, upd.FamilyName)
-		set(&after.Picture, upd.Picture)
-		set(&after.Locale, upd.Locale)
-		set(&after.PhoneNumber, upd.PhoneNumber)
-		if upd.Address != nil {
-			after.Address = *upd.Address
-		}
-		if !strings.EqualFold(after.Email, before.Email) {
-			after.EmailVerified = false
-		}
-		if after.PhoneNumber != before.PhoneNumber {
-			after.PhoneNumberVerified = false
-		}
-		if upd.EmailVerified != nil {
-			after.EmailVerified = *upd.EmailVerified
-		}
-		if upd.PhoneNumberVerified != nil {
-			after.PhoneNumberVerified = *upd.PhoneNumberVerified
-		}
-		if err := after.Validate(); err != nil {
-			return nil, err
-		}
-		if after == before {
-			out = before
-			return nil, nil
-		}
-		after.UpdatedAt = now
-		if out, err = tx.Users().Update(ctx, after); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return nil, fmt.Errorf("username %q or email %q is taken: %w", after.Username, after.Email, err)
-			}
-			return nil, fmt.Errorf("update user %q: %w", ref, err)
-		}
-		return []event{{Type: model.EventUserUpdated, TenantID: tenantID, Subject: before.ID,
-			Details: map[string]any{"before": NewUserDoc(before), "after": NewUserDoc(out)}}}, nil
+		var evs []event
+		out, evs, err = updateUser(ctx, tx, before, upd, now, "")
+		return evs, err
 	})
 	return out, err
+}
+
+// updateUser applies upd to before inside a write transaction and returns
+// the stored user and its user.updated event (none when nothing changed).
+// via, when set, is recorded in the event (the me use-cases say which).
+func updateUser(ctx context.Context, tx store.Repos, before model.User, upd UserUpdate, now time.Time, via string) (model.User, []event, error) {
+	if err := checkVersion("user "+before.ID, upd.Version, before.Version); err != nil {
+		return model.User{}, nil, err
+	}
+	after := before
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&after.Username, upd.Username)
+	set(&after.Email, upd.Email)
+	set(&after.Name, upd.Name)
+	set(&after.GivenName, upd.GivenName)
+	set(&after.FamilyName, upd.FamilyName)
+	set(&after.Picture, upd.Picture)
+	set(&after.Locale, upd.Locale)
+	set(&after.PhoneNumber, upd.PhoneNumber)
+	if upd.Address != nil {
+		after.Address = *upd.Address
+	}
+	if !strings.EqualFold(after.Email, before.Email) {
+		after.EmailVerified = false
+	}
+	if after.PhoneNumber != before.PhoneNumber {
+		after.PhoneNumberVerified = false
+	}
+	if upd.EmailVerified != nil {
+		after.EmailVerified = *upd.EmailVerified
+	}
+	if upd.PhoneNumberVerified != nil {
+		after.PhoneNumberVerified = *upd.PhoneNumberVerified
+	}
+	if err := after.Validate(); err != nil {
+		return model.User{}, nil, err
+	}
+	if after == before {
+		return before, nil, nil
+	}
+	after.UpdatedAt = now
+	out, err := tx.Users().Update(ctx, after)
+	if err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return model.User{}, nil, fmt.Errorf("username %q or email %q is taken: %w", after.Username, after.Email, err)
+		}
+		return model.User{}, nil, fmt.Errorf("update user %q: %w", before.ID, err)
+	}
+	details := map[string]any{"before": NewUserDoc(before), "after": NewUserDoc(out)}
+	if via != "" {
+		details["via"] = via
+	}
+	return out, []event{{Type: model.EventUserUpdated, TenantID: before.TenantID, Subject: before.ID, Details: details}}, nil
 }
 
 // DisableUser stops a user from signing in: their status becomes disabled,

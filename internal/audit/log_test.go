@@ -51,6 +51,14 @@ func (f *fakeAudit) Search(context.Context, store.AuditQuery) ([]model.AuditEven
 	return nil, errors.New("fakeAudit: Search is not implemented")
 }
 
+func (f *fakeAudit) ScopeUsage(context.Context, string, time.Time) ([]store.ScopeUsage, error) {
+	return nil, errors.New("fakeAudit: ScopeUsage is not implemented")
+}
+
+func (f *fakeAudit) CountGrants(context.Context, string, string, time.Time) (int, error) {
+	return 0, errors.New("fakeAudit: CountGrants is not implemented")
+}
+
 func (f *fakeAudit) callSizes() []int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -195,4 +195,26 @@ type Audit interface {
 	Append(ctx context.Context, events []model.AuditEvent) error
 	// Search returns matching events, newest first.
 	Search(ctx context.Context, q AuditQuery) ([]model.AuditEvent, error)
+	// ScopeUsage returns, for every (client ID, scope) pair, how many
+	// oauth.token_issued events at or after since granted the scope to the
+	// client (the event's Scopes: granted, implications included) and the
+	// time of the last one, ordered by client ID, then scope. Pairs never
+	// granted in the window are absent. Scopes are counted by the name the
+	// event recorded: grants made before a rename stay under the old name.
+	ScopeUsage(ctx context.Context, tenantID string, since time.Time) ([]ScopeUsage, error)
+	// CountGrants returns how many oauth.token_issued events at or after
+	// since granted scope, to any client (the impact preview's "grants in
+	// the last 30 days").
+	CountGrants(ctx context.Context, tenantID, scope string, since time.Time) (int, error)
+}
+
+// ScopeUsage is how often one application was granted one scope in a
+// window of the audit log, and when last.
+type ScopeUsage struct {
+	ClientID string
+	Scope    string
+	// Grants counts the token_issued events that granted the scope.
+	Grants int
+	// Last is the time of the latest of them (UTC).
+	Last time.Time
 }

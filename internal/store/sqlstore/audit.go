@@ -1,12 +1,15 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/store"
@@ -23,11 +26,15 @@ const auditCols = `tenant_id, id, type, time, actor_type, actor_id, client_id, s
 // PostgreSQL sends multi-row statements, one round trip per 32 events.
 const (
 	auditEventsPerInsert = 32 // × 11 parameters
-	auditScopesPerInsert = 96 // × 3 parameters
+	auditScopesPerInsert = 96 // × 6 parameters
 )
 
+// auditScopeCols are the columns of a scope row: the scope, and what the
+// scope-usage report needs of its event (0003_audit_scope_usage).
+const auditScopeCols = `tenant_id, scope, time, event_id, type, client_id`
+
 // Append stores every event, and a row per (event, scope) for the Scope
-// filter, in one transaction: all or nothing. An event without ID or tenant
+// filter and the scope-usage report, in one transaction: all or nothing. An event without ID or tenant
 // is refused (model.ErrInvalid) before anything is written; an ID taken in
 // the tenant fails the batch with ErrConflict.
 func (r audit) Append(ctx context.Context, events []model.AuditEvent) error {
@@ -52,14 +59,14 @@ func (r audit) Append(ctx context.Context, events []model.AuditEvent) error {
 		eventArgs = append(eventArgs, e.TenantID, e.ID, e.Type, micros(e.Time), e.ActorType, e.ActorID,
 			e.ClientID, e.Subject, e.Audience, list, details)
 		for _, s := range sc {
-			scopeArgs = append(scopeArgs, e.TenantID, e.ID, s)
+			scopeArgs = append(scopeArgs, e.TenantID, s, micros(e.Time), e.ID, e.Type, e.ClientID)
 		}
 	}
 	err := r.write(ctx, func(q querier) error {
 		if err := r.insert(ctx, q, `INSERT INTO audit_events (`+auditCols+`) VALUES `, 11, auditEventsPerInsert, eventArgs); err != nil {
 			return r.onInsert(err)
 		}
-		if err := r.insert(ctx, q, `INSERT INTO audit_event_scopes (tenant_id, event_id, scope) VALUES `, 3, auditScopesPerInsert, scopeArgs); err != nil {
+		if err := r.insert(ctx, q, `INSERT INTO audit_event_scopes (`+auditScopeCols+`) VALUES `, 6, auditScopesPerInsert, scopeArgs); err != nil {
 			return r.onInsert(err)
 		}
 		return nil
@@ -164,8 +171,9 @@ func (r audit) Search(ctx context.Context, aq store.AuditQuery) ([]model.AuditEv
 		c.add("e.subject = $%d", aq.Subject)
 	}
 	if aq.Scope != "" {
+		// The whole primary key of the scope row: one lookup per event.
 		c.add(`EXISTS (SELECT 1 FROM audit_event_scopes s
-			WHERE s.tenant_id = e.tenant_id AND s.scope = $%d AND s.event_id = e.id)`, aq.Scope)
+			WHERE s.tenant_id = e.tenant_id AND s.scope = $%d AND s.time = e.time AND s.event_id = e.id)`, aq.Scope)
 	}
 	if !aq.Since.IsZero() {
 		c.add("e.time >= $%d", micros(aq.Since))
@@ -211,4 +219,74 @@ func scanEvent(s scanner) (model.AuditEvent, error) {
 		e.Details = json.RawMessage(details.String)
 	}
 	return e, nil
+}
+
+// ScopeUsage counts, per (client, scope), the token_issued events since
+// since that granted the scope, reading only audit_event_scopes down its
+// primary key (tenant, scope, time, event_id): first the tenant's distinct
+// scope names, one seek each (a recursive "loose index scan", which neither
+// database does on its own), then each name's window, a range of the key.
+// The cost is the number of distinct names plus the rows in the window,
+// however long the log before it.
+//
+// One query joining the names to their ranges would read the same rows, but
+// PostgreSQL's planner cannot see how few names the recursive part yields
+// and chooses a sequential scan of the whole table: 640 ms for 6M scope
+// rows with a 1% window, against ~3 ms per name for the ranges below.
+func (r audit) ScopeUsage(ctx context.Context, tenantID string, since time.Time) ([]store.ScopeUsage, error) {
+	if tenantID == "" {
+		return nil, fmt.Errorf("sqlstore: scope usage: %w: a tenant ID is required", model.ErrInvalid)
+	}
+	q := r.read()
+	rows, err := q.QueryContext(ctx, `WITH RECURSIVE names (scope) AS (
+			SELECT MIN(scope) FROM audit_event_scopes WHERE tenant_id = $1
+			UNION ALL
+			SELECT (SELECT MIN(s.scope) FROM audit_event_scopes s WHERE s.tenant_id = $1 AND s.scope > names.scope)
+			FROM names WHERE names.scope IS NOT NULL
+		)
+		SELECT scope FROM names WHERE scope IS NOT NULL`, tenantID)
+	names, err := collect(rows, err, func(s scanner) (n string, err error) { return n, s.Scan(&n) })
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: scope usage of %s: scope names: %w", tenantID, err)
+	}
+	var out []store.ScopeUsage
+	for _, name := range names {
+		rows, err := q.QueryContext(ctx, `SELECT client_id, COUNT(*), MAX(time) FROM audit_event_scopes
+			WHERE tenant_id = $1 AND scope = $2 AND time >= $3 AND type = $4
+			GROUP BY client_id`, tenantID, name, micros(since), model.EventTokenIssued)
+		got, err := collect(rows, err, func(s scanner) (store.ScopeUsage, error) {
+			u := store.ScopeUsage{Scope: name}
+			var last int64
+			if err := s.Scan(&u.ClientID, &u.Grants, &last); err != nil {
+				return u, err
+			}
+			u.Last = fromMicros(last)
+			return u, nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: scope usage of %s/%s: %w", tenantID, name, err)
+		}
+		out = append(out, got...)
+	}
+	// Byte-wise, as both databases order these columns (COLLATE "C").
+	slices.SortFunc(out, func(a, b store.ScopeUsage) int {
+		return cmp.Or(strings.Compare(a.ClientID, b.ClientID), strings.Compare(a.Scope, b.Scope))
+	})
+	return out, nil
+}
+
+// CountGrants counts the token_issued events since since that granted
+// scope: one range of audit_event_scopes' primary key.
+func (r audit) CountGrants(ctx context.Context, tenantID, scope string, since time.Time) (int, error) {
+	if tenantID == "" {
+		return 0, fmt.Errorf("sqlstore: count grants: %w: a tenant ID is required", model.ErrInvalid)
+	}
+	var n int
+	err := r.read().QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_event_scopes
+		WHERE tenant_id = $1 AND scope = $2 AND time >= $3 AND type = $4`,
+		tenantID, scope, micros(since), model.EventTokenIssued).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: count grants of %s/%s: %w", tenantID, scope, err)
+	}
+	return n, nil
 }

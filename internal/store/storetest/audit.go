@@ -157,6 +157,90 @@ var auditTests = []test{
 		must(t, err)
 		equal(t, "count", len(got), 700)
 	}},
+	{"ScopeUsage counts the token_issued events granting each scope, per client, since a time", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		auditFixture(t, s)
+		at := func(i int) time.Time { return us(t0.Add(time.Duration(i) * time.Second)) }
+		got, err := s.Audit().ScopeUsage(ctx, "a", t0)
+		must(t, err)
+		// Ordered by client, then scope, byte-wise ("100%" < "1000");
+		// refusals (3) and admin changes (5) are not grants; tenant b's
+		// grant of read:x is not a's.
+		equal(t, "all", got, []store.ScopeUsage{
+			{ClientID: "m2m", Scope: "100%", Grants: 1, Last: at(6)},
+			{ClientID: "m2m", Scope: "1000", Grants: 1, Last: at(7)},
+			{ClientID: "m2m", Scope: "readXx", Grants: 1, Last: at(4)},
+			{ClientID: "m2m", Scope: "write:x", Grants: 1, Last: at(4)},
+			{ClientID: "web", Scope: "openid", Grants: 1, Last: at(1)},
+			{ClientID: "web", Scope: "read:x", Grants: 2, Last: at(9)},
+			{ClientID: "web", Scope: "read:xy", Grants: 1, Last: at(2)},
+		})
+		for _, u := range got {
+			utc(t, "last", u.Last)
+		}
+		got, err = s.Audit().ScopeUsage(ctx, "a", t0.Add(2*time.Second).Truncate(time.Microsecond))
+		must(t, err)
+		equal(t, "since is inclusive", got, []store.ScopeUsage{
+			{ClientID: "m2m", Scope: "100%", Grants: 1, Last: at(6)},
+			{ClientID: "m2m", Scope: "1000", Grants: 1, Last: at(7)},
+			{ClientID: "m2m", Scope: "readXx", Grants: 1, Last: at(4)},
+			{ClientID: "m2m", Scope: "write:x", Grants: 1, Last: at(4)},
+			{ClientID: "web", Scope: "read:x", Grants: 1, Last: at(9)},
+			{ClientID: "web", Scope: "read:xy", Grants: 1, Last: at(2)},
+		})
+		got, err = s.Audit().ScopeUsage(ctx, "a", t0.Add(10*time.Second))
+		must(t, err)
+		equal(t, "nothing since", len(got), 0)
+		got, err = s.Audit().ScopeUsage(ctx, "c", time.Time{})
+		must(t, err)
+		equal(t, "empty tenant", len(got), 0)
+		_, err = s.Audit().ScopeUsage(ctx, "", t0)
+		wantErr(t, err, model.ErrInvalid)
+	}},
+	{"ScopeUsage reads every scope of a long log", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		var events []model.AuditEvent
+		for i := range 300 {
+			events = append(events, event("a", i, model.EventTokenIssued, fmt.Sprintf("c%d", i%3), "",
+				fmt.Sprintf("s%02d", i%40), fmt.Sprintf("s%02d", (i+1)%40)))
+		}
+		must(t, s.Audit().Append(ctx, events))
+		got, err := s.Audit().ScopeUsage(ctx, "a", t0.Add(150*time.Second))
+		must(t, err)
+		total := 0
+		for i, u := range got {
+			total += u.Grants
+			if i > 0 && (got[i-1].ClientID > u.ClientID || got[i-1].ClientID == u.ClientID && got[i-1].Scope >= u.Scope) {
+				t.Fatalf("out of order: %+v before %+v", got[i-1], u)
+			}
+		}
+		equal(t, "grants in the window", total, 2*150)
+		equal(t, "pairs", len(got), 3*40)
+	}},
+	{"CountGrants counts the token_issued events granting a scope since a time", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		auditFixture(t, s)
+		for _, tc := range []struct {
+			tenant, scope string
+			since         time.Time
+			want          int
+		}{
+			{"a", "read:x", t0, 2}, // 1 and 9; 5 is an admin change
+			{"a", "read:x", t0.Add(2 * time.Second), 1},
+			{"a", "read:x", t0.Add(9 * time.Second).Truncate(time.Microsecond), 1},
+			{"a", "read:x", t0.Add(10 * time.Second), 0},
+			{"a", "read_x", t0, 0}, // refused, not granted
+			{"a", "read", t0, 0},
+			{"a", "100%", time.Time{}, 1},
+			{"b", "read:x", t0, 1},
+		} {
+			got, err := s.Audit().CountGrants(ctx, tc.tenant, tc.scope, tc.since)
+			must(t, err)
+			equal(t, fmt.Sprintf("%s/%s since %v", tc.tenant, tc.scope, tc.since), got, tc.want)
+		}
+		_, err := s.Audit().CountGrants(ctx, "", "read:x", t0)
+		wantErr(t, err, model.ErrInvalid)
+	}},
 	{"Search needs a tenant", func(t *testing.T, s store.Store) {
 		_, err := s.Audit().Search(t.Context(), store.AuditQuery{Type: model.EventTokenIssued})
 		if err == nil {

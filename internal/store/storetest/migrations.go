@@ -182,6 +182,13 @@ func checkFixtures(t *testing.T, s store.Store) {
 	equal(t, "events", events, []model.AuditEvent{{ID: "01J0000000FX", TenantID: "fx", Type: "oauth.token_issued", Time: at,
 		ActorType: "client", ActorID: "console", ClientID: "console", Subject: "usr_1", Audience: "aud",
 		Scopes: []string{"users:write"}, Details: json.RawMessage(`{"granted":["users:write"]}`)}})
+	// 0003 filled in the scope row's time, type and client from its event.
+	usage, err := s.Audit().ScopeUsage(ctx, "fx", time.Time{})
+	must(t, err)
+	equal(t, "scope usage", usage, []store.ScopeUsage{{ClientID: "console", Scope: "users:write", Grants: 1, Last: at}})
+	n, err := s.Audit().CountGrants(ctx, "fx", "users:write", at)
+	must(t, err)
+	equal(t, "grants", n, 1)
 	holders, err := s.Scopes().Holders(ctx, "fx", "users:write")
 	must(t, err)
 	equal(t, "holders", holders, []string{"console"})
