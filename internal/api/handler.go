@@ -64,6 +64,8 @@ func (h *Handler) routes(rt *router) {
 	h.userRoutes(rt)
 	h.groupRoutes(rt)
 	h.roleRoutes(rt)
+	h.auditRoutes(rt)
+	h.meRoutes(rt)
 }
 
 // Register mounts the API on mux, relative to the tenant's issuer. Every

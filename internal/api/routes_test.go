@@ -100,6 +100,21 @@ func tableCases(e *env) []routeCase {
 		{route: "DELETE " + P + "/roles/{role}", path: "/roles/tbl-delete", want: 204},
 		{route: "PUT " + P + "/roles/{role}/users/{user}", path: "/roles/teller/users/alice", want: 200},
 		{route: "DELETE " + P + "/roles/{role}/users/{user}", path: "/roles/teller/users/alice", want: 200},
+
+		{route: "GET " + P + "/audit", path: "/audit?type=oauth.token_issued&limit=5", want: 200},
+		{route: "GET " + P + "/reports/scope-usage", path: "/reports/scope-usage?window=7d", want: 200},
+
+		// me:* act for a signed-in user: a client-credentials token holding
+		// the scope is 403 forbidden (me_test.go covers user tokens).
+		{route: "GET " + P + "/me/profile", path: "/me/profile", want: 403},
+		{route: "PATCH " + P + "/me/profile", path: "/me/profile", body: map[string]any{"name": "Me"}, header: star, want: 403},
+		{route: "POST " + P + "/me/password", path: "/me/password", body: map[string]any{"current_password": "x", "new_password": "a long new passphrase"}, want: 403},
+		{route: "GET " + P + "/me/consents", path: "/me/consents", want: 403},
+		{route: "DELETE " + P + "/me/consents", path: "/me/consents", want: 403},
+		{route: "DELETE " + P + "/me/consents/{client_id}", path: "/me/consents/banking-spa", want: 403},
+		{route: "GET " + P + "/me/sessions", path: "/me/sessions", want: 403},
+		{route: "DELETE " + P + "/me/sessions", path: "/me/sessions", want: 403},
+		{route: "DELETE " + P + "/me/sessions/{id}", path: "/me/sessions/x", want: 403},
 	}
 }
 
