@@ -347,9 +347,9 @@ type explainRequest struct {
 	ClientID string `json:"client_id"`
 	Audience string `json:"audience"`
 	Scope    string `json:"scope"`
-	// TODO(explain user): add `User string json:"user"` (ID, username or
-	// email) once admin.Explain takes a user; until then a body naming a
-	// user is refused as an unknown field rather than silently ignored.
+	// User, when set (ID, username or email), explains that user's
+	// authorization-code request: entitlements and consent count.
+	User string `json:"user"`
 }
 
 // explain runs the scope decision without issuing anything.
@@ -361,9 +361,17 @@ func (h *Handler) explain(w http.ResponseWriter, r *Request) error {
 	if in.ClientID == "" {
 		return invalidField("client_id", "is required: the application whose request to explain")
 	}
-	out, err := h.Admin.Explain(r.Context(), r.Actor, r.TenantID(), in.ClientID, in.Audience, in.Scope)
-	if errors.Is(err, store.ErrNotFound) {
+	// The application first, so that a missing one and a missing user are
+	// told apart.
+	if _, err := h.Admin.GetApplication(r.Context(), r.Actor, r.TenantID(), in.ClientID); errors.Is(err, store.ErrNotFound) {
 		return invalidField("client_id", "no application %q in this tenant", in.ClientID)
+	} else if err != nil {
+		return err
+	}
+	out, err := h.Admin.ExplainFor(r.Context(), r.Actor, r.TenantID(), admin.ExplainInput{
+		ClientID: in.ClientID, Audience: in.Audience, Scope: in.Scope, User: in.User})
+	if errors.Is(err, store.ErrNotFound) && in.User != "" {
+		return invalidField("user", "no user %q in this tenant (give a user ID, username or email)", in.User)
 	}
 	if err != nil {
 		return err

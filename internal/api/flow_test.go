@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/intelliauth/intelliauth/internal/admin"
+	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/server/servertest"
 )
 
@@ -71,4 +73,41 @@ func (e *env) exchange(t *testing.T, c servertest.Client, redirectURI, verifier 
 		t.Fatalf("code exchange: %d %s %s (%v)", resp.StatusCode, out.Error, out.Description, err)
 	}
 	return out.AccessToken
+}
+
+// selfServiceRedirect is the redirect URI of the "self-service" application.
+const selfServiceRedirect = "http://127.0.0.1:8401/self/callback"
+
+// aliceToken returns an access token from alice's sign-in (she holds the
+// admin role: every platform scope) for the platform API with exactly
+// scopes, through the "self-service" application (web, implicit consent,
+// every platform scope allowed), created on first use. Cached per scope set.
+func (e *env) aliceToken(t *testing.T, scopes ...string) string {
+	t.Helper()
+	key := "alice " + strings.Join(scopes, " ")
+	e.mu.Lock()
+	tok, ok := e.tokens[key]
+	app := e.selfService
+	e.mu.Unlock()
+	if ok {
+		return tok
+	}
+	if app.ID == "" {
+		created, err := e.Env.Admin.CreateApplication(t.Context(), admin.CLI(), e.Tenant, admin.ApplicationInput{
+			ClientID: "self-service", Name: "Self service", Type: model.AppWeb, RedirectURIs: []string{selfServiceRedirect},
+			AllowedScopes: append([]string{"openid"}, model.PlatformScopeNames()...), Consent: model.ConsentImplicit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Server.Catalog().Invalidate(e.Tenant)
+		app = servertest.Client{ID: "self-service", Secret: created.Secret}
+		e.mu.Lock()
+		e.selfService = app
+		e.mu.Unlock()
+	}
+	tok = e.userToken(t, app, selfServiceRedirect, e.People.Alice, e.PlatformAudience, strings.Join(scopes, " "))
+	e.mu.Lock()
+	e.tokens[key] = tok
+	e.mu.Unlock()
+	return tok
 }

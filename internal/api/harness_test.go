@@ -194,8 +194,9 @@ type env struct {
 	// HTTP validates every /api/v1 exchange against openapi.json.
 	HTTP *http.Client
 
-	mu     sync.Mutex
-	tokens map[string]string
+	mu          sync.Mutex
+	tokens      map[string]string
+	selfService servertest.Client
 }
 
 // newEnv starts a node with the acme tenant.

@@ -205,6 +205,7 @@ func TestUserTokenActsAsUser(t *testing.T) {
 	}
 	// The token has users:* only.
 	e.call(t, "GET", "/roles", tok, nil).want(t, 403)
+	e.call(t, "GET", "/roles", e.aliceToken(t, "roles:read"), nil).want(t, 200)
 	// Disabled users' tokens stop working at once.
 	e.call(t, "POST", "/users/alice/disable", e.token(t, "users:write"), nil).want(t, 200)
 	res := e.call(t, "GET", "/users", tok, nil).want(t, 401)

@@ -20,6 +20,9 @@ type routeCase struct {
 	body   any
 	header []string
 	want   int
+	// asUser makes the call that must succeed with a token from alice's
+	// sign-in (me:* routes act for a user) instead of client credentials.
+	asUser bool
 }
 
 // seedTable creates what the table's destructive cases act on.
@@ -40,6 +43,9 @@ func seedTable(t *testing.T, e *env) {
 	must(a.CreateGroup(ctx, cli, e.Tenant, admin.GroupInput{Name: "tellers", Roles: []string{"teller"}}))
 	must(a.CreateGroup(ctx, cli, e.Tenant, admin.GroupInput{Name: "tbl-delete"}))
 	e.CreateUser(t, e.Tenant, model.User{Username: "carol", Email: "carol@example.com"}, "carol's long passphrase")
+	if _, err := e.Store.Consents().Grant(ctx, e.Tenant, e.People.Alice.ID, "banking-spa", []string{"openid", "read:transactions"}); err != nil {
+		t.Fatal(err)
+	}
 	e.Server.Catalog().Invalidate(e.Tenant)
 }
 
@@ -104,17 +110,18 @@ func tableCases(e *env) []routeCase {
 		{route: "GET " + P + "/audit", path: "/audit?type=oauth.token_issued&limit=5", want: 200},
 		{route: "GET " + P + "/reports/scope-usage", path: "/reports/scope-usage?window=7d", want: 200},
 
-		// me:* act for a signed-in user: a client-credentials token holding
-		// the scope is 403 forbidden (me_test.go covers user tokens).
-		{route: "GET " + P + "/me/profile", path: "/me/profile", want: 403},
-		{route: "PATCH " + P + "/me/profile", path: "/me/profile", body: map[string]any{"name": "Me"}, header: star, want: 403},
-		{route: "POST " + P + "/me/password", path: "/me/password", body: map[string]any{"current_password": "x", "new_password": "a long new passphrase"}, want: 403},
-		{route: "GET " + P + "/me/consents", path: "/me/consents", want: 403},
-		{route: "DELETE " + P + "/me/consents", path: "/me/consents", want: 403},
-		{route: "DELETE " + P + "/me/consents/{client_id}", path: "/me/consents/banking-spa", want: 403},
-		{route: "GET " + P + "/me/sessions", path: "/me/sessions", want: 403},
-		{route: "DELETE " + P + "/me/sessions", path: "/me/sessions", want: 403},
-		{route: "DELETE " + P + "/me/sessions/{id}", path: "/me/sessions/x", want: 403},
+		// me:* act for the signed-in user: the call that succeeds uses
+		// alice's token (a client-credentials token is 403, me_test.go).
+		{route: "GET " + P + "/me/profile", path: "/me/profile", asUser: true, want: 200},
+		{route: "PATCH " + P + "/me/profile", path: "/me/profile", body: map[string]any{"name": "Alice A. Adams"}, header: star, asUser: true, want: 200},
+		{route: "GET " + P + "/me/consents", path: "/me/consents", asUser: true, want: 200},
+		{route: "DELETE " + P + "/me/consents/{client_id}", path: "/me/consents/banking-spa", asUser: true, want: 204},
+		{route: "DELETE " + P + "/me/consents", path: "/me/consents", asUser: true, want: 200},
+		{route: "GET " + P + "/me/sessions", path: "/me/sessions", asUser: true, want: 200},
+		{route: "DELETE " + P + "/me/sessions/{id}", path: "/me/sessions/no-such-session", asUser: true, want: 404},
+		{route: "DELETE " + P + "/me/sessions", path: "/me/sessions", asUser: true, want: 200},
+		// Last: it changes alice's password.
+		{route: "POST " + P + "/me/password", path: "/me/password", body: map[string]any{"current_password": e.People.Alice.Password, "new_password": "alice's brand new passphrase"}, asUser: true, want: 204},
 	}
 }
 
@@ -180,7 +187,10 @@ func TestEveryRouteRFC6750(t *testing.T) {
 				}
 			}
 			tok := ""
-			if r.Scope != "" {
+			switch {
+			case r.Scope != "" && c.asUser:
+				tok = e.aliceToken(t, r.Scope)
+			case r.Scope != "":
 				tok = e.token(t, r.Scope)
 			}
 			e.call(t, method, c.path, tok, c.body, c.header...).want(t, c.want)

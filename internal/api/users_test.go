@@ -180,4 +180,30 @@ func TestExplain(t *testing.T) {
 	if p.field("client_id") == "" {
 		t.Errorf("unknown client: %+v", p)
 	}
+	// For a user: bob (teller) is entitled to read:transactions, not to
+	// write:settings, and has consented to nothing yet.
+	var forUser struct {
+		Granted []string `json:"granted"`
+		Results []struct {
+			Scope  string `json:"scope"`
+			Reason string `json:"reason"`
+		} `json:"results"`
+		User *struct {
+			ID       string   `json:"id"`
+			Entitled []string `json:"entitled"`
+		} `json:"user"`
+	}
+	e.call(t, "POST", "/explain", tok, map[string]any{"client_id": "banking-spa", "scope": "read:transactions write:settings",
+		"audience": "api.banking.example.com", "user": "bob"}).want(t, 200).decode(t, &forUser)
+	reasons := map[string]string{}
+	for _, r := range forUser.Results {
+		reasons[r.Scope] = r.Reason
+	}
+	if forUser.User == nil || forUser.User.ID != e.People.Bob.ID || reasons["write:settings"] != "not_entitled" || reasons["read:transactions"] != "not_consented" {
+		t.Errorf("explain for bob: %+v", forUser)
+	}
+	p = e.call(t, "POST", "/explain", tok, map[string]any{"client_id": "banking-spa", "user": "nobody"}).want(t, 400).problem(t)
+	if p.field("user") == "" {
+		t.Errorf("unknown user: %+v", p)
+	}
 }
