@@ -2,7 +2,11 @@
 // tenants (with their platform API, predefined scopes and signing keys),
 // managing the scope registry, APIs, applications and their allowlists and
 // secrets, end users, roles and groups, rotating signing keys, explaining
-// the scope decision, and seeding the demo tenant.
+// the scope decision (for a client, or for a user with their entitlements
+// and consent), searching and exporting the audit log, the scope-usage
+// report, the signed-in user's own account (the me use-cases: profile,
+// password, consents, sessions — always the actor's own), and seeding the
+// demo tenant.
 //
 // Every use-case that changes something validates with the model's own
 // invariants plus the cross-entity rules only a registry-wide view can check
@@ -12,8 +16,14 @@
 // input returns an error wrapping model.ErrInvalid (a *model.ValidationError
 // listing every problem); lookups of missing entities wrap store.ErrNotFound;
 // stale versions wrap store.ErrPrecondition; duplicates wrap
-// store.ErrConflict. Callers (the CLI, later /api/v1 and the console) map
-// these to their own surface.
+// store.ErrConflict; a me use-case called by a client or a disabled user
+// wraps ErrForbidden, and a password change while the account is locked is
+// a *ThrottledError (ErrThrottled). Callers (the CLI, /api/v1 and the
+// console) map these to their own surface.
+//
+// Reads of the audit log and the reports run outside any transaction (on
+// SQLite from the read pool), so a long search never holds the single
+// writer the token endpoint's audit log needs.
 //
 // It may import model, policy, scope, store, token, audit, secret and
 // password (argon2id for end-user passwords); never

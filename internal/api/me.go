@@ -43,11 +43,11 @@ func meActor(r *Request) (admin.Actor, error) {
 
 // meError maps the me use-cases' own refusals to problems; everything else
 // goes to writeError as it is.
-func meError(err error) error {
+func (h *Handler) meError(err error) error {
 	var te *admin.ThrottledError
 	switch {
 	case errors.As(err, &te):
-		retry := max(int(time.Until(te.Until).Round(time.Second)/time.Second), 1)
+		retry := max(int(te.Until.Sub(h.now()).Round(time.Second)/time.Second), 1)
 		p := newProblem(http.StatusTooManyRequests, CodeTooManyRequests,
 			fmt.Sprintf("Too many wrong passwords: this account is locked until %s; try again after that.", te.Until.UTC().Format(time.RFC3339)))
 		p.Title = "Too many requests"
@@ -69,7 +69,7 @@ func (h *Handler) myProfile(w http.ResponseWriter, r *Request) error {
 	}
 	u, err := h.Admin.MyProfile(r.Context(), actor, r.TenantID())
 	if err != nil {
-		return meError(err)
+		return h.meError(err)
 	}
 	return writeResource(w, http.StatusOK, admin.NewUserDoc(u), u.Version)
 }
@@ -107,7 +107,7 @@ func (h *Handler) updateMyProfile(w http.ResponseWriter, r *Request) error {
 		Email: in.Email, Name: in.Name, GivenName: in.GivenName, FamilyName: in.FamilyName, Picture: in.Picture,
 		Locale: in.Locale, Address: in.Address, PhoneNumber: in.PhoneNumber, Version: version})
 	if err != nil {
-		return meError(err)
+		return h.meError(err)
 	}
 	h.invalidate(r)
 	return writeResource(w, http.StatusOK, admin.NewUserDoc(u), u.Version)
@@ -136,7 +136,7 @@ func (h *Handler) changeMyPassword(w http.ResponseWriter, r *Request) error {
 	}
 	if err := h.Admin.ChangeMyPassword(r.Context(), actor, r.TenantID(), admin.PasswordChange{
 		Current: in.CurrentPassword, New: in.NewPassword, SignOut: in.SignOut}); err != nil {
-		return meError(err)
+		return h.meError(err)
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
@@ -154,7 +154,7 @@ func (h *Handler) myConsents(w http.ResponseWriter, r *Request) error {
 	}
 	cs, err := h.Admin.MyConsents(r.Context(), actor, r.TenantID())
 	if err != nil {
-		return meError(err)
+		return h.meError(err)
 	}
 	return writeJSON(w, http.StatusOK, paginate(cs, p))
 }
@@ -167,7 +167,7 @@ func (h *Handler) revokeMyConsent(w http.ResponseWriter, r *Request) error {
 		return err
 	}
 	if err := h.Admin.RevokeMyConsent(r.Context(), actor, r.TenantID(), r.PathValue("client_id")); err != nil {
-		return meError(err)
+		return h.meError(err)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -185,7 +185,7 @@ func (h *Handler) revokeAllMyConsents(w http.ResponseWriter, r *Request) error {
 	}
 	n, err := h.Admin.RevokeAllMyConsents(r.Context(), actor, r.TenantID())
 	if err != nil {
-		return meError(err)
+		return h.meError(err)
 	}
 	return writeJSON(w, http.StatusOK, revoked{Revoked: n})
 }
@@ -201,7 +201,7 @@ func (h *Handler) mySessions(w http.ResponseWriter, r *Request) error {
 	}
 	ss, err := h.Admin.MySessions(r.Context(), actor, r.TenantID())
 	if err != nil {
-		return meError(err)
+		return h.meError(err)
 	}
 	return writeJSON(w, http.StatusOK, paginate(ss, p))
 }
@@ -214,7 +214,7 @@ func (h *Handler) endMySession(w http.ResponseWriter, r *Request) error {
 		return err
 	}
 	if err := h.Admin.EndMySession(r.Context(), actor, r.TenantID(), r.PathValue("id")); err != nil {
-		return meError(err)
+		return h.meError(err)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -232,7 +232,7 @@ func (h *Handler) endAllMySessions(w http.ResponseWriter, r *Request) error {
 	}
 	n, err := h.Admin.EndAllMySessions(r.Context(), actor, r.TenantID())
 	if err != nil {
-		return meError(err)
+		return h.meError(err)
 	}
 	return writeJSON(w, http.StatusOK, ended{Ended: n})
 }
