@@ -9,7 +9,7 @@
 // then call it from Handler.routes (handler.go):
 //
 //	func (h *Handler) auditRoutes(rt *router) {
-//		rt.handle("GET", "/api/v1/audit/events", "audit:read", h.searchAudit)
+//		rt.handle("GET", "/api/v1/audit", "audit:read", h.searchAudit)
 //	}
 //
 //	func (h *Handler) searchAudit(w http.ResponseWriter, r *Request) error {
