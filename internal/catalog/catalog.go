@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +22,9 @@ type Snapshot struct {
 	Registry *policy.Registry
 	Keys     *token.Keyring
 	apps     map[string]*App
+	// origins are the web origins of every application (lower case), for
+	// CORS on the endpoints any of the tenant's browser apps may call.
+	origins map[string]bool
 	// Rev is the tenant revision read before the data was loaded, so the data
 	// is at least as new as Rev.
 	Rev int64
@@ -30,6 +34,12 @@ type Snapshot struct {
 type App struct {
 	model.Application
 	Secrets []model.ClientSecret
+}
+
+// AllowsOrigin reports whether origin (scheme://host[:port]) is a web
+// origin of one of the tenant's applications (model.Application.Origins).
+func (s *Snapshot) AllowsOrigin(origin string) bool {
+	return s.origins[strings.ToLower(origin)]
 }
 
 // App returns the application with that client ID.
@@ -222,6 +232,7 @@ func (c *Catalog) loadTenant(ctx context.Context, id string) (*Snapshot, error) 
 		Registry: policy.NewRegistry(scopes, apis),
 		Keys:     ring,
 		apps:     make(map[string]*App, len(apps)),
+		origins:  map[string]bool{},
 		Rev:      t.Rev,
 	}
 	for _, a := range apps {
@@ -234,6 +245,9 @@ func (c *Catalog) loadTenant(ctx context.Context, id string) (*Snapshot, error) 
 			app.Secrets = secrets
 		}
 		s.apps[a.ClientID] = app
+		for _, o := range a.Origins() {
+			s.origins[strings.ToLower(o)] = true
+		}
 	}
 	return s, nil
 }

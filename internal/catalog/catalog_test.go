@@ -28,6 +28,24 @@ func TestCatalog(t *testing.T) {
 	if _, ok := s1.Registry.API("api.banking.example.com"); !ok {
 		t.Fatal("snapshot lacks the banking API")
 	}
+	t.Run("web origins of the tenant's applications", func(t *testing.T) {
+		if _, err := env.Admin.UpdateApplication(ctx, admin.CLI(), "banking", "legacy-batch", admin.ApplicationUpdate{
+			AllowedOrigins: &[]string{"https://App.Example.com"},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		s, err := c.Fresh(ctx, "banking")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !s.AllowsOrigin("https://app.example.com") || !s.AllowsOrigin("HTTPS://APP.EXAMPLE.COM") {
+			t.Error("an application's allowed origin is not allowed (origins compare case-insensitively)")
+		}
+		if s.AllowsOrigin("https://evil.example.com") || s.AllowsOrigin("") {
+			t.Error("an origin of no application is allowed")
+		}
+		s1 = s
+	})
 
 	t.Run("unknown tenant is ErrNotFound", func(t *testing.T) {
 		if _, err := c.Tenant(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {

@@ -1,10 +1,8 @@
 package oauth
 
 import (
-	"context"
 	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/intelliauth/intelliauth/internal/catalog"
 )
@@ -44,7 +42,7 @@ func (h *Handler) cors(mode corsMode, methods string, next http.HandlerFunc) htt
 			hdr.Add("Vary", "Access-Control-Request-Headers")
 			hdr.Set("Allow", methods+", OPTIONS")
 			if snap, ok := catalog.FromContext(r.Context()); ok && origin != "" &&
-				r.Header.Get("Access-Control-Request-Method") != "" && h.tenantOrigin(r.Context(), snap, origin) {
+				r.Header.Get("Access-Control-Request-Method") != "" && tenantOrigin(snap, origin) {
 				hdr.Set("Access-Control-Allow-Origin", origin)
 				hdr.Set("Access-Control-Allow-Methods", methods)
 				hdr.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
@@ -59,7 +57,7 @@ func (h *Handler) cors(mode corsMode, methods string, next http.HandlerFunc) htt
 		w.Header().Add("Vary", "Origin")
 		if origin != "" {
 			if mode == corsTenant {
-				if snap, ok := catalog.FromContext(r.Context()); ok && h.tenantOrigin(r.Context(), snap, origin) {
+				if snap, ok := catalog.FromContext(r.Context()); ok && tenantOrigin(snap, origin) {
 					allowOrigin(w, origin)
 				}
 			}
@@ -90,47 +88,8 @@ func allowClientOrigin(w http.ResponseWriter, r *http.Request, app *catalog.App)
 	}
 }
 
-// originCache holds, per tenant, the set of every application's web
-// origins for one configuration snapshot.
-type originCache struct {
-	mu sync.Mutex
-	m  map[string]*originSet
-}
-
-type originSet struct {
-	snap    *catalog.Snapshot
-	origins map[string]bool
-}
-
 // tenantOrigin reports whether origin is a web origin of one of the
-// tenant's applications. The set is built once per snapshot; a failure to
-// build it denies (no CORS headers) and is retried on the next request.
-func (h *Handler) tenantOrigin(ctx context.Context, snap *catalog.Snapshot, origin string) bool {
-	if origin == "null" {
-		return false
-	}
-	c := &h.origins
-	c.mu.Lock()
-	set := c.m[snap.Tenant.ID]
-	c.mu.Unlock()
-	if set == nil || set.snap != snap {
-		apps, err := h.Store.Applications().All(ctx, snap.Tenant.ID)
-		if err != nil {
-			h.Logger.WarnContext(ctx, "CORS: list applications", "tenant", snap.Tenant.ID, "err", err)
-			return false
-		}
-		set = &originSet{snap: snap, origins: map[string]bool{}}
-		for _, a := range apps {
-			for _, o := range a.Origins() {
-				set.origins[strings.ToLower(o)] = true
-			}
-		}
-		c.mu.Lock()
-		if c.m == nil {
-			c.m = map[string]*originSet{}
-		}
-		c.m[snap.Tenant.ID] = set
-		c.mu.Unlock()
-	}
-	return set.origins[strings.ToLower(origin)]
+// tenant's applications ("null" never is).
+func tenantOrigin(snap *catalog.Snapshot, origin string) bool {
+	return origin != "null" && snap.AllowsOrigin(origin)
 }

@@ -26,8 +26,6 @@ type Handler struct {
 	Login *login.Handler
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-
-	origins originCache
 }
 
 func (h *Handler) now() time.Time {
