@@ -7,11 +7,9 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/config"
-	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/store"
 )
 
@@ -62,9 +60,12 @@ func (a *adminArgs) parse(args []string, want int, needTenant bool) ([]string, e
 }
 
 // set reports whether the named flag was given on the command line.
-func (a *adminArgs) set(name string) bool {
+func (a *adminArgs) set(name string) bool { return flagSet(a.fs, name) }
+
+// flagSet reports whether the named flag was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
 	found := false
-	a.fs.Visit(func(f *flag.Flag) {
+	fs.Visit(func(f *flag.Flag) {
 		if f.Name == name {
 			found = true
 		}
@@ -74,7 +75,7 @@ func (a *adminArgs) set(name string) bool {
 
 // ifSet returns &v when the named flag was given and nil otherwise: the
 // field of an update that changes only what was asked for.
-func ifSet[T any](a *adminArgs, name string, v T) *T {
+func ifSet[T any](a interface{ set(string) bool }, name string, v T) *T {
 	if !a.set(name) {
 		return nil
 	}
@@ -234,13 +235,46 @@ func runMigrate(ctx context.Context, c *cli, args []string) error {
 
 func runTenant(ctx context.Context, c *cli, args []string) error {
 	return subcommand(ctx, c, "tenant", args, map[string]func(context.Context, *cli, []string) error{
-		"create": tenantCreate, "list": tenantList, "get": tenantGet,
-	}, []string{"create", "list", "get"})
+		"create": tenantCreate, "list": tenantList, "get": tenantGet, "admin-client": tenantAdminClient,
+	}, []string{"create", "list", "get", "admin-client"})
+}
+
+// printAdminClient prints an admin client's credentials as the environment
+// the API commands read.
+func printAdminClient(w io.Writer, ac admin.AdminClient) {
+	verb := "created"
+	if !ac.Created {
+		verb = "gave a new secret to (the previous one stopped working)"
+	}
+	fmt.Fprintf(w, "\n%s the admin client %s. The management commands (scope, api, app, user, role, group,\nexplain, audit, report) call the platform API with it; the secret is shown only now:\n\n", verb, ac.ClientID)
+	fmt.Fprintf(w, "  export %s=%s\n  export %s=%s\n  export %s=%s\n", envIssuer, ac.Issuer, envClientID, ac.ClientID, envClientSecret, ac.ClientSecret)
+}
+
+func tenantAdminClient(ctx context.Context, c *cli, args []string) error {
+	var clientID string
+	return c.runAdmin(ctx, args, adminCmd{
+		name: "tenant admin-client", usage: "tenant admin-client <tenant> [--client-id ID] [flags]", output: true, nargs: 1,
+		flags: func(a *adminArgs) {
+			a.fs.StringVar(&clientID, "client-id", admin.DefaultAdminClientID, "client_id of the admin client: created when missing, given a new secret when it exists")
+		},
+		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
+			ac, err := svc.BootstrapAdminClient(ctx, admin.CLI(), pos[0], clientID)
+			if err != nil {
+				return err
+			}
+			if a.output == "json" {
+				return writeJSON(c.stdout, ac)
+			}
+			printAdminClient(c.stdout, ac)
+			return nil
+		},
+	})
 }
 
 func tenantCreate(ctx context.Context, c *cli, args []string) error {
 	var in admin.TenantInput
 	var publicURL string
+	adminClient := admin.DefaultAdminClientID
 	return c.runAdmin(ctx, args, adminCmd{
 		name: "tenant create", usage: "tenant create <id> --issuer URL | --public-url URL [flags]",
 		output: true, nargs: 1, needKey: true,
@@ -251,6 +285,7 @@ func tenantCreate(ctx context.Context, c *cli, args []string) error {
 			a.fs.StringVar(&in.Domain, "domain", "", "custom host name that also routes to this tenant")
 			a.fs.StringVar(&in.ScopePattern, "scope-pattern", "", "regular expression custom scope names must match, e.g. ^[a-z]+:[a-z]+$")
 			a.fs.BoolVar(&a.cfg.AllowInsecureIssuer, "allow-insecure-issuer", a.cfg.AllowInsecureIssuer, "allow an http:// issuer off loopback")
+			a.fs.StringVar(&adminClient, "admin-client", adminClient, "client_id of the m2m admin client created for the CLI (\"\": none)")
 		},
 		check: func(a *adminArgs, pos []string) error {
 			in.ID = pos[0]
@@ -273,10 +308,24 @@ func tenantCreate(ctx context.Context, c *cli, args []string) error {
 			if err != nil {
 				return err
 			}
+			var ac *admin.AdminClient
+			if adminClient != "" {
+				created, err := svc.BootstrapAdminClient(ctx, admin.CLI(), t.ID, adminClient)
+				if err != nil {
+					return fmt.Errorf("tenant %s is created, but its admin client is not (retry with `intelliauth tenant admin-client %s`): %w", t.ID, t.ID, err)
+				}
+				ac = &created
+			}
 			if a.output == "json" {
-				return writeJSON(c.stdout, admin.NewTenantDoc(t))
+				return writeJSON(c.stdout, struct {
+					admin.TenantDoc
+					AdminClient *admin.AdminClient `json:"admin_client,omitempty"`
+				}{admin.NewTenantDoc(t), ac})
 			}
 			fmt.Fprintf(c.stdout, "created tenant %s\nissuer        %s\nplatform API  %s\n", t.ID, t.Issuer, t.Issuer+admin.PlatformAPIPath)
+			if ac != nil {
+				printAdminClient(c.stdout, *ac)
+			}
 			return nil
 		},
 	})
@@ -316,292 +365,6 @@ func tenantGet(ctx context.Context, c *cli, args []string) error {
 			}
 			fmt.Fprintf(c.stdout, "id             %s\nname           %s\nissuer         %s\ndomain         %s\nscope pattern  %s\nversion        %d\n",
 				t.ID, t.Name, t.Issuer, dashIfEmpty(t.Domain), dashIfEmpty(t.ScopePattern), t.Version)
-			return nil
-		},
-	})
-}
-
-// ---- scope ----
-
-func runScope(ctx context.Context, c *cli, args []string) error {
-	return subcommand(ctx, c, "scope", args, map[string]func(context.Context, *cli, []string) error{
-		"create": scopeCreate, "list": scopeList, "get": scopeGet, "update": scopeUpdate,
-		"rename": scopeRename, "delete": scopeDelete, "impact": scopeImpact,
-	}, []string{"create", "list", "get", "update", "rename", "delete", "impact"})
-}
-
-func scopeCreate(ctx context.Context, c *cli, args []string) error {
-	var in admin.ScopeInput
-	var implies listFlag
-	return c.runAdmin(ctx, args, adminCmd{
-		name: "scope create", usage: "scope create <name> --tenant T --api API --description TEXT [flags]",
-		tenant: true, output: true, nargs: 1,
-		flags: func(a *adminArgs) {
-			a.fs.StringVar(&in.API, "api", "", "identifier (audience) or ID of the API defining the scope (required)")
-			a.fs.StringVar(&in.Description, "description", "", "consent text, at most 120 characters (required)")
-			a.fs.StringVar(&in.DisplayName, "display-name", "", "short display name")
-			a.fs.Var(&implies, "implies", "scopes this one implies (space or comma separated; repeatable)")
-		},
-		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
-			in.Name, in.Implies = pos[0], implies
-			sc, err := svc.CreateScope(ctx, admin.CLI(), a.tenant, in)
-			if err != nil {
-				return err
-			}
-			if a.output == "json" {
-				return writeJSON(c.stdout, admin.NewScopeDoc(sc))
-			}
-			fmt.Fprintf(c.stdout, "created scope %s (API %s); it is on no allowlist yet: app allow <client_id> %s\n", sc.Name, sc.APIID, sc.Name)
-			return nil
-		},
-	})
-}
-
-func scopeList(ctx context.Context, c *cli, args []string) error {
-	var kind string
-	var p pageFlags
-	return c.runAdmin(ctx, args, adminCmd{
-		name: "scope list", usage: "scope list --tenant T [flags]", tenant: true, output: true,
-		flags: func(a *adminArgs) {
-			a.fs.StringVar(&kind, "kind", "", "only scopes of this kind: oidc, platform or custom")
-			p.register(a.fs, "scopes")
-		},
-		check: func(*adminArgs, []string) error {
-			switch model.ScopeKind(kind) {
-			case "", model.KindOIDC, model.KindPlatform, model.KindCustom:
-			default:
-				return fmt.Errorf("%w: --kind must be oidc, platform or custom", errUsage)
-			}
-			return p.check()
-		},
-		call: func(a *adminArgs, svc *admin.Service, _ []string) error {
-			res, err := svc.ListScopes(ctx, admin.CLI(), a.tenant, model.ScopeKind(kind), p.store())
-			if err != nil {
-				return err
-			}
-			pages := (res.Total + res.Page.Limit - 1) / res.Page.Limit
-			if a.output == "json" {
-				return writeJSON(c.stdout, map[string]any{"scopes": docsOf(res.Scopes, admin.NewScopeDoc), "total": res.Total, "page": p.page, "per_page": res.Page.Limit, "pages": pages})
-			}
-			table(c.stdout, "NAME\tKIND\tAPI\tIMPLIES\tDESCRIPTION", func(w io.Writer) {
-				for _, s := range res.Scopes {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.Kind, dashIfEmpty(s.APIID), joined(s.Implies), s.Description)
-				}
-			})
-			fmt.Fprintf(c.stdout, "page %d of %d (%d scopes)\n", p.page, max(pages, 1), res.Total)
-			return nil
-		},
-	})
-}
-
-func scopeGet(ctx context.Context, c *cli, args []string) error {
-	return c.runAdmin(ctx, args, adminCmd{
-		name: "scope get", usage: "scope get <name> --tenant T [flags]", tenant: true, output: true, nargs: 1,
-		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
-			sc, err := svc.GetScope(ctx, admin.CLI(), a.tenant, pos[0])
-			if err != nil {
-				return err
-			}
-			return printScope(c.stdout, a.output, sc)
-		},
-	})
-}
-
-func printScope(w io.Writer, output string, sc model.Scope) error {
-	if output == "json" {
-		return writeJSON(w, admin.NewScopeDoc(sc))
-	}
-	fmt.Fprintf(w, "name          %s\nkind          %s\napi           %s\ndisplay name  %s\ndescription   %s\nimplies       %s\nversion       %d\n",
-		sc.Name, sc.Kind, dashIfEmpty(sc.APIID), dashIfEmpty(sc.DisplayName), sc.Description, joined(sc.Implies), sc.Version)
-	return nil
-}
-
-func scopeUpdate(ctx context.Context, c *cli, args []string) error {
-	var desc, display, implies string
-	var version int64
-	return c.runAdmin(ctx, args, adminCmd{
-		name: "scope update", usage: "scope update <name> --tenant T [--description TEXT] [--display-name TEXT] [--implies SCOPES] [flags]",
-		tenant: true, output: true, nargs: 1,
-		flags: func(a *adminArgs) {
-			a.fs.StringVar(&desc, "description", "", "new consent text")
-			a.fs.StringVar(&display, "display-name", "", "new display name")
-			a.fs.StringVar(&implies, "implies", "", "replace the implied scopes (space or comma separated; \"\" clears)")
-			a.fs.Int64Var(&version, "version", 0, "expected current version (optimistic concurrency; 0: any)")
-		},
-		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
-			sc, err := svc.UpdateScope(ctx, admin.CLI(), a.tenant, pos[0], admin.ScopeUpdate{
-				Version:     version,
-				Description: ifSet(a, "description", desc),
-				DisplayName: ifSet(a, "display-name", display),
-				Implies:     ifSet(a, "implies", splitList(implies)),
-			})
-			if err != nil {
-				return err
-			}
-			return printScope(c.stdout, a.output, sc)
-		},
-	})
-}
-
-func scopeRename(ctx context.Context, c *cli, args []string) error {
-	return c.runAdmin(ctx, args, adminCmd{
-		name: "scope rename", usage: "scope rename <old> <new> --tenant T [flags]", tenant: true, nargs: 2,
-		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
-			if _, err := svc.RenameScope(ctx, admin.CLI(), a.tenant, pos[0], pos[1]); err != nil {
-				return err
-			}
-			fmt.Fprintf(c.stdout, "renamed %s to %s; allowlists and implications follow\n", pos[0], pos[1])
-			return nil
-		},
-	})
-}
-
-func scopeDelete(ctx context.Context, c *cli, args []string) error {
-	return c.runAdmin(ctx, args, adminCmd{
-		name: "scope delete", usage: "scope delete <name> --tenant T [flags]", tenant: true, output: true, nargs: 1,
-		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
-			imp, err := svc.DeleteScope(ctx, admin.CLI(), a.tenant, pos[0])
-			if err != nil {
-				return err
-			}
-			if a.output == "json" {
-				return writeJSON(c.stdout, map[string]any{"deleted": pos[0], "removed_from": imp.Applications, "roles": imp.Roles, "consents": imp.Consents})
-			}
-			fmt.Fprintf(c.stdout, "deleted scope %s; removed from %d application(s): %s; %d role(s): %s; %d consent(s)\n", pos[0],
-				len(imp.Applications), joined(imp.Applications), len(imp.Roles), joined(imp.Roles), imp.Consents)
-			return nil
-		},
-	})
-}
-
-func scopeImpact(ctx context.Context, c *cli, args []string) error {
-	return c.runAdmin(ctx, args, adminCmd{
-		name: "scope impact", usage: "scope impact <name> --tenant T [flags]", tenant: true, output: true, nargs: 1,
-		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
-			imp, err := svc.Impact(ctx, admin.CLI(), a.tenant, pos[0])
-			if err != nil {
-				return err
-			}
-			if a.output == "json" {
-				return writeJSON(c.stdout, imp)
-			}
-			fmt.Fprintf(c.stdout, "scope         %s (%s)\ndeletable     %t\napplications  %d: %s\nroles         %d: %s\nconsents      %d\n",
-				imp.Scope.Name, imp.Scope.Kind, imp.Deletable, len(imp.Applications), joined(imp.Applications), len(imp.Roles), joined(imp.Roles), imp.Consents)
-			return nil
-		},
-	})
-}
-
-// ---- api ----
-
-func runAPI(ctx context.Context, c *cli, args []string) error {
-	return subcommand(ctx, c, "api", args, map[string]func(context.Context, *cli, []string) error{
-		"create": apiCreate, "list": apiList, "get": apiGet, "update": apiUpdate, "delete": apiDelete,
-	}, []string{"create", "list", "get", "update", "delete"})
-}
-
-func apiCreate(ctx context.Context, c *cli, args []string) error {
-	var in admin.APIInput
-	return c.runAdmin(ctx, args, adminCmd{
-		name: "api create", usage: "api create <identifier> --tenant T [flags]", tenant: true, output: true, nargs: 1,
-		flags: func(a *adminArgs) {
-			a.fs.StringVar(&in.ID, "id", "", "stable API ID (default: generated)")
-			a.fs.StringVar(&in.Name, "name", "", "display name (default: the identifier)")
-			a.fs.StringVar(&in.SigningAlg, "alg", model.AlgES256, "access-token signing algorithm: ES256 or RS256")
-			a.fs.DurationVar(&in.AccessTokenTTL, "ttl", model.DefaultAccessTokenTTL, "access-token lifetime (1m–24h)")
-		},
-		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
-			in.Identifier = pos[0]
-			api, err := svc.CreateAPI(ctx, admin.CLI(), a.tenant, in)
-			if err != nil {
-				return err
-			}
-			return printAPI(c.stdout, a.output, api)
-		},
-	})
-}
-
-func printAPI(w io.Writer, output string, api model.API) error {
-	if output == "json" {
-		return writeJSON(w, admin.NewAPIDoc(api))
-	}
-	fmt.Fprintf(w, "id          %s\nidentifier  %s\nname        %s\nalg         %s\nttl         %s\nplatform    %t\nversion     %d\n",
-		api.ID, api.Identifier, api.Name, api.SigningAlg, api.AccessTokenTTL, api.Platform, api.Version)
-	return nil
-}
-
-func apiList(ctx context.Context, c *cli, args []string) error {
-	return c.runAdmin(ctx, args, adminCmd{
-		name: "api list", usage: "api list --tenant T [flags]", tenant: true, output: true,
-		call: func(a *adminArgs, svc *admin.Service, _ []string) error {
-			apis, err := svc.ListAPIs(ctx, admin.CLI(), a.tenant)
-			if err != nil {
-				return err
-			}
-			if a.output == "json" {
-				return writeJSON(c.stdout, docsOf(apis, admin.NewAPIDoc))
-			}
-			table(c.stdout, "IDENTIFIER\tID\tNAME\tALG\tTTL", func(w io.Writer) {
-				for _, x := range apis {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", x.Identifier, x.ID, x.Name, x.SigningAlg, x.AccessTokenTTL)
-				}
-			})
-			return nil
-		},
-	})
-}
-
-func apiGet(ctx context.Context, c *cli, args []string) error {
-	return c.runAdmin(ctx, args, adminCmd{
-		name: "api get", usage: "api get <identifier|id> --tenant T [flags]", tenant: true, output: true, nargs: 1,
-		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
-			api, err := svc.GetAPI(ctx, admin.CLI(), a.tenant, pos[0])
-			if err != nil {
-				return err
-			}
-			return printAPI(c.stdout, a.output, api)
-		},
-	})
-}
-
-func apiUpdate(ctx context.Context, c *cli, args []string) error {
-	var ident, name, alg string
-	var ttl time.Duration
-	var version int64
-	return c.runAdmin(ctx, args, adminCmd{
-		name: "api update", usage: "api update <identifier|id> --tenant T [--identifier X] [--name N] [--alg A] [--ttl D] [flags]",
-		tenant: true, output: true, nargs: 1,
-		flags: func(a *adminArgs) {
-			a.fs.StringVar(&ident, "identifier", "", "new audience identifier")
-			a.fs.StringVar(&name, "name", "", "new display name")
-			a.fs.StringVar(&alg, "alg", "", "new signing algorithm: ES256 or RS256")
-			a.fs.DurationVar(&ttl, "ttl", 0, "new access-token lifetime")
-			a.fs.Int64Var(&version, "version", 0, "expected current version (0: any)")
-		},
-		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
-			api, err := svc.UpdateAPI(ctx, admin.CLI(), a.tenant, pos[0], admin.APIUpdate{
-				Version:        version,
-				Identifier:     ifSet(a, "identifier", ident),
-				Name:           ifSet(a, "name", name),
-				SigningAlg:     ifSet(a, "alg", alg),
-				AccessTokenTTL: ifSet(a, "ttl", ttl),
-			})
-			if err != nil {
-				return err
-			}
-			return printAPI(c.stdout, a.output, api)
-		},
-	})
-}
-
-func apiDelete(ctx context.Context, c *cli, args []string) error {
-	return c.runAdmin(ctx, args, adminCmd{
-		name: "api delete", usage: "api delete <identifier|id> --tenant T [flags]", tenant: true, nargs: 1,
-		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
-			if err := svc.DeleteAPI(ctx, admin.CLI(), a.tenant, pos[0]); err != nil {
-				return err
-			}
-			fmt.Fprintf(c.stdout, "deleted API %s\n", pos[0])
 			return nil
 		},
 	})

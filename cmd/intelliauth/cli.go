@@ -47,7 +47,7 @@ func commands() []command {
 		{"migrate", "apply database migrations", runMigrate},
 		{"tenant", "create and list tenants (create|list|get)", runTenant},
 		{"scope", "manage the scope registry (create|list|get|update|rename|delete|impact)", runScope},
-		{"api", "manage APIs / audiences (create|list|get|update|delete)", runAPI},
+		{"api", "manage APIs / audiences (create|list|get|update|delete)", runAPIs},
 		{"app", "manage applications (create|list|get|update|delete|allow|disallow|set-scopes|rotate-secret)", runApp},
 		{"user", "manage end users (create|list|get|update|disable|enable|delete|set-password)", runUser},
 		{"role", "manage roles and assignments (create|list|get|update|delete|assign|unassign)", runRole},
@@ -106,19 +106,34 @@ func (c *cli) usage(w io.Writer) {
 func describe(err error) string {
 	var ve *model.ValidationError
 	if errors.As(err, &ve) {
-		var b strings.Builder
-		b.WriteString("invalid input:")
-		for _, p := range ve.Problems {
-			b.WriteString("\n  - ")
-			if p.Field != "" {
-				b.WriteString(p.Field + ": ")
-			}
-			b.WriteString(p.Message)
+		return describeProblems(ve.Problems)
+	}
+	var ap *apiProblem
+	if errors.As(err, &ap) {
+		switch {
+		case len(ap.Errors) > 0:
+			return describeProblems(ap.Errors)
+		case ap.Code == "insufficient_scope":
+			return ap.Detail + "\n  (the admin client's token lacks " + ap.Scope + ")"
 		}
-		return b.String()
+		return ap.Detail
 	}
 	// config.Error already lists one problem per line.
 	return err.Error()
+}
+
+// describeProblems lists validation problems one per line.
+func describeProblems(ps []model.Problem) string {
+	var b strings.Builder
+	b.WriteString("invalid input:")
+	for _, p := range ps {
+		b.WriteString("\n  - ")
+		if p.Field != "" {
+			b.WriteString(p.Field + ": ")
+		}
+		b.WriteString(p.Message)
+	}
+	return b.String()
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/intelliauth/intelliauth/internal/admin"
@@ -46,22 +45,7 @@ func (p *passwordFlags) read(c *cli) (string, error) {
 		}
 		return firstLine(in)
 	case p.file != "":
-		f, err := os.Open(p.file)
-		if err != nil {
-			return "", fmt.Errorf("password file: %w", err)
-		}
-		defer f.Close()
-		st, err := f.Stat()
-		if err != nil {
-			return "", fmt.Errorf("password file: %w", err)
-		}
-		if !st.Mode().IsRegular() {
-			return "", fmt.Errorf("password file %s is not a regular file", p.file)
-		}
-		if st.Mode().Perm()&0o077 != 0 {
-			return "", fmt.Errorf("password file %s is readable by others (mode %#o): chmod 600 it first", p.file, st.Mode().Perm())
-		}
-		return firstLine(f)
+		return readOwnerOnlyFile(p.file, "password file")
 	default:
 		return "", fmt.Errorf("%w: give the password with --password-stdin (e.g. from a password manager: pass show x | intelliauth …) or --password-file FILE (mode 0600)", errUsage)
 	}

@@ -154,6 +154,8 @@ func demoApps(issuer string) []ApplicationInput {
 			AllowedScopes: []string{"read:transactions", "users:read", "audit:read"}},
 		{ClientID: "legacy-batch", Name: "Legacy batch", Type: model.AppM2M, ScopePolicy: model.PolicyPermissive,
 			AllowedScopes: []string{"read:transactions"}},
+		{ClientID: DefaultAdminClientID, Name: "IntelliAuth CLI (platform API admin)", Type: model.AppM2M, ScopePolicy: model.PolicyStrict,
+			AllowedScopes: AdminClientScopes()},
 		{ClientID: DemoSPAClientID, Name: "Demo Bank", Type: model.AppSPA, ScopePolicy: model.PolicyStrict, Consent: model.ConsentRequired,
 			GrantTypes:   []string{model.GrantAuthorizationCode, model.GrantRefreshToken},
 			RedirectURIs: spaRedirects, PostLogoutRedirectURIs: spaLogout,
