@@ -1,121 +1,65 @@
 package main
 
 import (
+	"maps"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
-// adminEnv is the environment of an admin session on a fresh data dir.
+// adminEnv is the environment of an operator session on a fresh data dir.
 func adminEnv(t *testing.T) map[string]string {
 	return map[string]string{"INTELLIAUTH_DATA_DIR": t.TempDir(), "INTELLIAUTH_MASTER_KEY": testKey}
 }
 
-func TestAdminWorkflow(t *testing.T) {
+// TestOperatorCommands covers what stays on the database: tenants, the
+// admin client that lets the other commands in, keys and migrations.
+func TestOperatorCommands(t *testing.T) {
 	env := adminEnv(t)
 	must(t, env, "migrate")
 	out := must(t, env, "tenant", "create", "acme", "--public-url", "http://localhost:8080", "--name", "Acme")
-	if !strings.Contains(out, "http://localhost:8080/t/acme") {
-		t.Fatalf("tenant create: %s", out)
+	for _, want := range []string{"http://localhost:8080/t/acme", "export INTELLIAUTH_ISSUER=http://localhost:8080/t/acme",
+		"export INTELLIAUTH_CLIENT_ID=admin-cli", "export INTELLIAUTH_CLIENT_SECRET=", "shown only now"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("tenant create lacks %q:\n%s", want, out)
+		}
 	}
 	var tenants []map[string]any
 	mustJSON(t, &tenants, env, "tenant", "list", "--output", "json")
 	if len(tenants) != 1 || tenants[0]["issuer"] != "http://localhost:8080/t/acme" {
 		t.Fatalf("tenant list: %v", tenants)
 	}
-	must(t, env, "api", "create", "api.bank.example", "--tenant", "acme", "--id", "bank", "--name", "Bank")
-	must(t, env, "api", "create", "api.health.example", "--tenant", "acme", "--alg", "RS256", "--ttl", "10m")
-	// Flags after the positional argument work too.
-	must(t, env, "scope", "create", "read:tx", "--tenant", "acme", "--api", "api.bank.example", "--description", "Read transactions.")
-	must(t, env, "scope", "create", "--tenant", "acme", "write:tx", "--api", "bank", "--description", "Write transactions.", "--implies", "read:tx")
-
-	var created map[string]any
-	mustJSON(t, &created, env, "app", "create", "job", "--tenant", "acme", "--type", "m2m", "--scopes", "read:tx", "--output", "json")
-	if s, _ := created["client_secret"].(string); len(s) < 43 {
-		t.Fatalf("app create must show the secret once: %v", created)
+	if out := must(t, env, "tenant", "get", "acme"); !strings.Contains(out, "Acme") {
+		t.Fatalf("tenant get: %s", out)
 	}
-	if out := must(t, env, "app", "allow", "job", "write:tx", "users:read", "--tenant", "acme"); !strings.Contains(out, "read:tx users:read write:tx") {
-		t.Fatalf("allow: %s", out)
+	if out := must(t, env, "tenant", "create", "bare", "--public-url", "http://localhost:8080", "--admin-client", ""); strings.Contains(out, "export") {
+		t.Fatalf("--admin-client \"\" must make no client: %s", out)
 	}
-	if out := must(t, env, "app", "disallow", "job", "users:read", "--tenant", "acme"); !strings.Contains(out, "read:tx write:tx") {
-		t.Fatalf("disallow: %s", out)
+	var ac struct {
+		ID      string `json:"client_id"`
+		Secret  string `json:"client_secret"`
+		Created bool   `json:"created"`
 	}
-
-	out = must(t, env, "explain", "--tenant", "acme", "--client", "job", "--audience", "api.bank.example", "--scope", "write:tx")
-	for _, want := range []string{"write:tx", "granted", "read:tx", "implied", `token with scope "read:tx write:tx"`} {
-		if !strings.Contains(out, want) {
-			t.Errorf("explain table lacks %q:\n%s", want, out)
-		}
-	}
-	var ex struct {
-		Granted []string `json:"granted"`
-		Error   *struct {
-			Code string `json:"error"`
-		} `json:"error"`
-		Results []struct {
-			Scope, Reason string
-		} `json:"results"`
-	}
-	mustJSON(t, &ex, env, "explain", "--tenant", "acme", "--client", "job", "--scope", "write:tx", "--audience", "api.bank.example", "--output", "json")
-	if len(ex.Granted) != 2 || ex.Error != nil {
-		t.Fatalf("explain json: %+v", ex)
-	}
-	mustJSON(t, &ex, env, "explain", "--tenant", "acme", "--client", "job", "--scope", "read:records", "--output", "json")
-	if ex.Error == nil || ex.Error.Code != "invalid_scope" {
-		t.Fatalf("strict app asking beyond its allowlist: %+v", ex)
-	}
-
-	if out := must(t, env, "scope", "list", "--tenant", "acme", "--kind", "custom"); !strings.Contains(out, "read:tx") || !strings.Contains(out, "page 1 of 1 (2 scopes)") {
-		t.Fatalf("scope list: %s", out)
-	}
-	must(t, env, "scope", "update", "read:tx", "--tenant", "acme", "--description", "Read every transaction.")
-	must(t, env, "scope", "rename", "read:tx", "view:tx", "--tenant", "acme")
-	if out := must(t, env, "app", "get", "job", "--tenant", "acme"); !strings.Contains(out, "view:tx write:tx") {
-		t.Fatalf("rename must follow into the allowlist: %s", out)
-	}
-	if out := must(t, env, "scope", "impact", "view:tx", "--tenant", "acme"); !strings.Contains(out, "1: job") {
-		t.Fatalf("impact: %s", out)
-	}
-	if out := must(t, env, "scope", "delete", "view:tx", "--tenant", "acme"); !strings.Contains(out, "removed from 1 application(s): job") {
-		t.Fatalf("delete: %s", out)
-	}
-	if out := must(t, env, "app", "set-scopes", "job", "--tenant", "acme"); !strings.Contains(out, "allowed scopes: -") {
-		t.Fatalf("set-scopes with none: %s", out)
-	}
-	if out := must(t, env, "app", "rotate-secret", "job", "--tenant", "acme", "--grace", "1h"); !strings.Contains(out, "client_secret") {
-		t.Fatalf("rotate-secret: %s", out)
+	mustJSON(t, &ac, env, "tenant", "admin-client", "bare", "--output", "json")
+	if ac.ID != "admin-cli" || !ac.Created || len(ac.Secret) < 43 {
+		t.Fatalf("tenant admin-client on a tenant without one: %+v", ac)
 	}
 	if out := must(t, env, "keys", "rotate", "--tenant", "acme"); strings.Count(out, "current") != 2 || !strings.Contains(out, "previous") {
 		t.Fatalf("keys rotate: %s", out)
 	}
-	if out := must(t, env, "app", "list", "--tenant", "acme"); !strings.Contains(out, "job") {
-		t.Fatalf("app list: %s", out)
-	}
-	if out := must(t, env, "api", "list", "--tenant", "acme"); !strings.Contains(out, "api.health.example") || !strings.Contains(out, "/t/acme/api/v1") {
-		t.Fatalf("api list: %s", out)
-	}
-	must(t, env, "app", "delete", "job", "--tenant", "acme")
-	must(t, env, "scope", "delete", "write:tx", "--tenant", "acme")
-	must(t, env, "api", "delete", "bank", "--tenant", "acme")
-}
-
-func TestAdminErrors(t *testing.T) {
-	env := adminEnv(t)
-	must(t, env, "tenant", "create", "acme", "--issuer", "http://localhost:8080/t/acme")
+	// Operator commands refuse what they cannot do, before touching anything.
 	cases := []struct {
 		name     string
 		args     []string
 		code     int
 		mentions []string
 	}{
-		{"missing --tenant", []string{"scope", "list"}, 2, []string{"--tenant is required"}},
-		{"every scope problem at once", []string{"scope", "create", "9x", "--tenant", "acme"}, 1, []string{"invalid input", "name:", "description:", "api:"}},
-		{"unknown scope in allowlist", []string{"app", "create", "j", "--tenant", "acme", "--type", "m2m", "--scopes", "nope:a nope:b"}, 1, []string{"nope:a nope:b"}},
-		{"predefined scope cannot be deleted", []string{"scope", "delete", "openid", "--tenant", "acme"}, 1, []string{"predefined", "cannot be deleted"}},
-		{"platform API cannot be deleted", []string{"api", "delete", "platform", "--tenant", "acme"}, 1, []string{"cannot be deleted"}},
-		{"unknown tenant", []string{"scope", "list", "--tenant", "nope"}, 1, []string{`tenant "nope"`, "not found"}},
 		{"http issuer off loopback", []string{"tenant", "create", "x", "--issuer", "http://auth.example.com/t/x"}, 1, []string{"http:// off loopback"}},
-		{"type is required", []string{"app", "create", "--tenant", "acme"}, 2, []string{"--type is required"}},
 		{"bad output", []string{"tenant", "list", "--output", "yaml"}, 2, []string{"table or json"}},
+		{"admin client of an unknown tenant", []string{"tenant", "admin-client", "nope"}, 1, []string{`"nope"`, "not found"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,6 +79,192 @@ func TestAdminErrors(t *testing.T) {
 	code, _, errOut := runCLI(t, noKey, "tenant", "create", "x", "--issuer", "https://a.example/t/x")
 	if code != 1 || !strings.Contains(errOut, "intelliauth keys master") {
 		t.Fatalf("no master key: exit %d %s", code, errOut)
+	}
+}
+
+// TestScopeAndAPICommands runs the scope lifecycle through the CLI, which
+// sends every change through /api/v1 as the admin client.
+func TestScopeAndAPICommands(t *testing.T) {
+	n := startAPINode(t)
+	env := n.API
+	must(t, env, "api", "create", "api.bank.example", "--id", "bank", "--name", "Bank")
+	if out := must(t, env, "api", "create", "api.health.example", "--alg", "RS256", "--ttl", "10m"); !strings.Contains(out, "RS256") || !strings.Contains(out, "10m0s") {
+		t.Fatalf("api create: %s", out)
+	}
+	// Flags after the positional argument work too.
+	must(t, env, "scope", "create", "read:tx", "--api", "api.bank.example", "--description", "Read transactions.")
+	if out := must(t, env, "scope", "create", "write:tx", "--api", "bank", "--description", "Write transactions.", "--implies", "read:tx"); !strings.Contains(out, "on no allowlist yet") {
+		t.Fatalf("scope create: %s", out)
+	}
+	if out := must(t, env, "scope", "list", "--kind", "custom"); !strings.Contains(out, "read:tx") || !strings.Contains(out, "page 1 of 1 (2 scopes)") {
+		t.Fatalf("scope list: %s", out)
+	}
+	// --output json is the API's answer: the list envelope.
+	var page struct {
+		Items []struct {
+			Name    string `json:"name"`
+			Version int64  `json:"version"`
+		} `json:"items"`
+		Page, PerPage, Total int
+	}
+	mustJSON(t, &page, env, "scope", "list", "--per-page", "5", "--page", "2", "--output", "json")
+	if len(page.Items) != 5 || page.Total != 24 {
+		t.Fatalf("scope list page 2 of 5: %+v", page)
+	}
+
+	var sc struct {
+		Description string `json:"description"`
+		Version     int64  `json:"version"`
+	}
+	mustJSON(t, &sc, env, "scope", "update", "read:tx", "--description", "Read every transaction.", "--output", "json")
+	if sc.Description != "Read every transaction." || sc.Version != 2 {
+		t.Fatalf("scope update: %+v", sc)
+	}
+	// A stale --version (RFC 9110 §13.1.1 If-Match) changes nothing.
+	code, _, errOut := runCLI(t, env, "scope", "update", "read:tx", "--description", "Lost update.", "--version", "1")
+	if code != 1 || !strings.Contains(errOut, "at version 2, not 1") {
+		t.Fatalf("stale version: exit %d, %s", code, errOut)
+	}
+	if out := must(t, env, "scope", "get", "read:tx"); !strings.Contains(out, "Read every transaction.") || !strings.Contains(out, "version       2") {
+		t.Fatalf("a refused update must change nothing: %s", out)
+	}
+	must(t, env, "scope", "update", "read:tx", "--description", "Read all transactions.", "--version", "2")
+
+	must(t, env, "scope", "rename", "read:tx", "view:tx")
+	if out := must(t, env, "scope", "get", "write:tx"); !strings.Contains(out, "implies       view:tx") {
+		t.Fatalf("rename must follow into implications: %s", out)
+	}
+	if out := must(t, env, "scope", "impact", "view:tx"); !strings.Contains(out, "deletable          true") {
+		t.Fatalf("impact: %s", out)
+	}
+	if out := must(t, env, "scope", "delete", "view:tx"); !strings.Contains(out, "deleted scope view:tx; removed from 0 application(s)") {
+		t.Fatalf("delete: %s", out)
+	}
+	if out := must(t, env, "api", "update", "bank", "--name", "Banking"); !strings.Contains(out, "Banking") {
+		t.Fatalf("api update: %s", out)
+	}
+	if out := must(t, env, "api", "list"); !strings.Contains(out, "api.health.example") || !strings.Contains(out, n.Issuer+"/api/v1") {
+		t.Fatalf("api list: %s", out)
+	}
+	must(t, env, "scope", "delete", "write:tx")
+	must(t, env, "api", "delete", "bank")
+	code, _, errOut = runCLI(t, env, "api", "get", "bank")
+	if code != 1 || !strings.Contains(errOut, "not found") {
+		t.Fatalf("deleted API: exit %d, %s", code, errOut)
+	}
+
+	// The changes went through the API: the audit log names the admin
+	// client as their actor, as it would any admin tool (the database path
+	// recorded the CLI itself).
+	out := must(t, n.API, "audit", "search", "--type", "scope.created", "--output", "json")
+	if strings.Count(out, `"id": "admin-cli"`) != 2 || strings.Contains(out, `"type": "cli"`) {
+		t.Fatalf("audit of scope.created must name the admin client as actor:\n%s", out)
+	}
+}
+
+// TestAPICommandErrors checks that each kind of failure reads as what to do,
+// with exit 2 for usage and 1 for a refusal.
+func TestAPICommandErrors(t *testing.T) {
+	n := startAPINode(t)
+	with := func(k, v string) map[string]string {
+		e := maps.Clone(n.API)
+		if v == "" {
+			delete(e, k)
+		} else {
+			e[k] = v
+		}
+		return e
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String() + "/t/acme"
+	ln.Close()
+	cases := []struct {
+		name     string
+		env      map[string]string
+		args     []string
+		code     int
+		mentions []string
+	}{
+		{"no credentials at all", map[string]string{"INTELLIAUTH_DATA_DIR": t.TempDir()}, []string{"scope", "list"}, 2,
+			[]string{"no platform API credentials", "tenant create", "serve --demo"}},
+		{"no secret", with("INTELLIAUTH_CLIENT_SECRET", ""), []string{"scope", "list"}, 2, []string{"missing the client secret"}},
+		{"wrong secret (RFC 6749 §5.2 invalid_client)", with("INTELLIAUTH_CLIENT_SECRET", "wrong"), []string{"scope", "list"}, 1,
+			[]string{"refused client admin-cli: invalid_client", "tenant admin-client"}},
+		{"another tenant's issuer", with("INTELLIAUTH_ISSUER", strings.TrimSuffix(n.Issuer, "/acme")+"/nope"), []string{"scope", "list"}, 1, []string{"is " + strings.TrimSuffix(n.Issuer, "/acme") + "/nope the issuer of a tenant"}},
+		{"server down", with("INTELLIAUTH_ISSUER", closed), []string{"scope", "list"}, 1, []string{"cannot reach", "is the server running"}},
+		{"http issuer off loopback", with("INTELLIAUTH_ISSUER", "http://auth.example.com/t/acme"), []string{"scope", "list"}, 2, []string{"clear text"}},
+		{"issuer not a URL", with("INTELLIAUTH_ISSUER", "acme"), []string{"scope", "list"}, 2, []string{"not an http(s) URL"}},
+		{"every scope problem at once", n.API, []string{"scope", "create", "9x"}, 1, []string{"invalid input", "name:", "description:", "api:"}},
+		{"predefined scope cannot be deleted", n.API, []string{"scope", "delete", "openid"}, 1, []string{"predefined", "cannot be deleted"}},
+		{"platform API cannot be deleted", n.API, []string{"api", "delete", "platform"}, 1, []string{"cannot be deleted"}},
+		{"unknown scope", n.API, []string{"scope", "get", "nope:x"}, 1, []string{`"nope:x"`, "not found"}},
+		{"bad kind", n.API, []string{"scope", "list", "--kind", "magic"}, 2, []string{"--kind must be"}},
+		{"bad output", n.API, []string{"scope", "list", "--output", "yaml"}, 2, []string{"table or json"}},
+		{"--tenant is gone: the issuer names the tenant", n.API, []string{"scope", "list", "--tenant", "acme"}, 2, []string{"flag provided but not defined: -tenant"}},
+		{"too many arguments", n.API, []string{"scope", "get", "a", "b"}, 2, []string{"want 1 argument(s), got 2"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, tc.env, tc.args...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d; stdout %s; stderr %s", code, tc.code, out, errOut)
+			}
+			for _, m := range tc.mentions {
+				if !strings.Contains(errOut, m) {
+					t.Errorf("stderr lacks %q:\n%s", m, errOut)
+				}
+			}
+			if strings.Contains(errOut, n.API["INTELLIAUTH_CLIENT_SECRET"]) {
+				t.Errorf("an error message shows the client secret:\n%s", errOut)
+			}
+		})
+	}
+}
+
+// TestAdminClientRotation: tenant admin-client is the operator's way back in;
+// the old secret stops working at once.
+func TestAdminClientRotation(t *testing.T) {
+	n := startAPINode(t)
+	must(t, n.API, "scope", "list")
+	var ac struct {
+		Secret  string `json:"client_secret"`
+		Created bool   `json:"created"`
+	}
+	mustJSON(t, &ac, n.DB, "tenant", "admin-client", n.Tenant, "--output", "json")
+	if ac.Created || ac.Secret == "" || ac.Secret == n.API["INTELLIAUTH_CLIENT_SECRET"] {
+		t.Fatalf("re-keying an existing admin client: %+v", ac)
+	}
+	// The operator changed the database, not this node: the node sees it
+	// when it next polls tenant revisions (every second; refusals re-check
+	// at once, acceptances wait for the poll).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, _, errOut := runCLI(t, n.API, "scope", "list")
+		if code == 1 && strings.Contains(errOut, "invalid_client") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the old secret must stop working: exit %d %s", code, errOut)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The new secret, from a 0600 file and from flags that override the
+	// environment.
+	file := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(file, []byte(ac.Secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := maps.Clone(n.API)
+	env["INTELLIAUTH_ISSUER"] = "https://wrong.example/t/acme"
+	must(t, env, "scope", "get", "openid", "--issuer", n.Issuer, "--client-secret-file", file)
+	if err := os.Chmod(file, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI(t, env, "scope", "get", "openid", "--issuer", n.Issuer, "--client-secret-file", file); code != 1 || !strings.Contains(errOut, "chmod 600") {
+		t.Fatalf("a world-readable secret file must be refused: exit %d %s", code, errOut)
 	}
 }
 

@@ -45,7 +45,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the authorization server", runServe},
 		{"migrate", "apply database migrations", runMigrate},
-		{"tenant", "create and list tenants (create|list|get)", runTenant},
+		{"tenant", "create and list tenants; give one an admin client (create|list|get|admin-client)", runTenant},
 		{"scope", "manage the scope registry (create|list|get|update|rename|delete|impact)", runScope},
 		{"api", "manage APIs / audiences (create|list|get|update|delete)", runAPIs},
 		{"app", "manage applications (create|list|get|update|delete|allow|disallow|set-scopes|rotate-secret)", runApp},
@@ -154,7 +154,11 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			// The flag package has printed the problem and the usage.
+			return nil, fmt.Errorf("%w: %w", errUsage, err)
 		}
 		args = fs.Args()
 		if len(args) == 0 {

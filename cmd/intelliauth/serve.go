@@ -261,8 +261,10 @@ func printDemo(w io.Writer, d admin.Demo, path string) {
 		fmt.Fprintf(w, "    allowed scopes  %s\n", strings.Join(a.AllowedScopes, " "))
 	}
 	fmt.Fprintf(w, "\nGet an access token for reporting-job:\n\n  %s\n\n", demoCurl(d))
-	fmt.Fprintf(w, "Explain the decision:  go run ./cmd/intelliauth explain --tenant %s --client legacy-batch --audience api.banking.example.com --scope \"read:transactions payments:approve\"\n", admin.DemoTenantID)
-	fmt.Fprintf(w, "Everything above is in %s (mode 0600).\n\n", path)
+	fmt.Fprintf(w, "Manage the tenant from the CLI: the management commands call the platform API as %s,\nwhose credentials they read from %s when none are given:\n\n", admin.DefaultAdminClientID, path)
+	fmt.Fprintln(w, "  go run ./cmd/intelliauth scope list")
+	fmt.Fprintln(w, "  go run ./cmd/intelliauth explain --client legacy-batch --audience api.banking.example.com --scope \"read:transactions payments:approve\"")
+	fmt.Fprintf(w, "\nEverything above is in %s (mode 0600).\n\n", path)
 }
 
 // serveDebug serves net/http/pprof on its own loopback listener, apart from

@@ -139,11 +139,21 @@ func TestServeDemo(t *testing.T) {
 		t.Fatalf("permissive app must get the allowed part: %d %v", code, body)
 	}
 
+	// The management commands the banner shows work with no credentials
+	// given: they use the demo's admin-cli from demo.json, over the API.
+	if cli, ok := d.App(admin.DefaultAdminClientID); !ok || cli.Type != "m2m" || cli.ClientSecret == "" || slices.Contains(cli.AllowedScopes, "me:read") ||
+		!slices.Contains(cli.AllowedScopes, "scopes:write") {
+		t.Fatalf("admin-cli = %+v", cli)
+	}
+	if out := must(t, map[string]string{}, "scope", "list", "--kind", "custom", "--data-dir", dataDir); !strings.Contains(out, "read:transactions") || !strings.Contains(out, "page 1 of 1 (4 scopes)") {
+		t.Fatalf("scope list with the demo's credentials: %s", out)
+	}
+
 	if code := stop(); code != 0 {
 		t.Fatalf("graceful shutdown: exit %d", code)
 	}
 	out := stdout()
-	for _, want := range []string{d.Issuer, "reporting-job", rj.ClientSecret, "curl -s -u 'reporting-job:" + rj.ClientSecret + "'", "audience=api.banking.example.com", "demo.json"} {
+	for _, want := range []string{d.Issuer, "reporting-job", rj.ClientSecret, "go run ./cmd/intelliauth scope list", "curl -s -u 'reporting-job:" + rj.ClientSecret + "'", "audience=api.banking.example.com", "demo.json"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("banner lacks %q:\n%s", want, out)
 		}
