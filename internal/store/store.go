@@ -148,9 +148,11 @@ type Applications interface {
 	// Secrets returns the application's secrets, newest first, including
 	// expired ones not yet pruned.
 	Secrets(ctx context.Context, tenantID, clientID string) ([]model.ClientSecret, error)
-	// ExpireSecrets sets ExpiresAt on every secret of the application that
-	// has none, except keepID (rotation with a grace period), and deletes
-	// secrets that expired before now.
+	// ExpireSecrets makes every secret of the application except keepID
+	// stop working at expiresAt at the latest (rotation with a grace period):
+	// open-ended secrets get that expiry, and secrets still in an earlier,
+	// longer grace period have it cut short — a rotation with no grace ends
+	// every other secret. It also deletes secrets that expired before now.
 	ExpireSecrets(ctx context.Context, tenantID, clientID, keepID string, expiresAt, now time.Time) error
 }
 

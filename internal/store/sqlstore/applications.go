@@ -286,8 +286,8 @@ func appExists(ctx context.Context, q querier, tenantID, clientID string) error 
 	return err
 }
 
-// ExpireSecrets gives every open-ended secret but keepID the expiry
-// expiresAt, and deletes the secrets that expired before now.
+// ExpireSecrets ends every secret but keepID at expiresAt at the latest (an
+// earlier expiry stays), and deletes the secrets that expired before now.
 func (r applications) ExpireSecrets(ctx context.Context, tenantID, clientID, keepID string, expiresAt, now time.Time) error {
 	err := r.write(ctx, func(q querier) error {
 		if err := r.bumpRev(ctx, q, tenantID); err != nil {
@@ -298,7 +298,7 @@ func (r applications) ExpireSecrets(ctx context.Context, tenantID, clientID, kee
 		}
 		return execAll(ctx, q, []stmt{
 			{`UPDATE client_secrets SET expires_at = $4
-				WHERE tenant_id = $1 AND client_id = $2 AND id <> $3 AND expires_at IS NULL`,
+				WHERE tenant_id = $1 AND client_id = $2 AND id <> $3 AND (expires_at IS NULL OR expires_at > $4)`,
 				[]any{tenantID, clientID, keepID, micros(expiresAt)}},
 			{`DELETE FROM client_secrets WHERE tenant_id = $1 AND client_id = $2 AND expires_at < $3`,
 				[]any{tenantID, clientID, micros(now)}},

@@ -169,7 +169,7 @@ var secretTests = []test{
 		_, err := s.Applications().Secrets(ctx, "a", "nope")
 		wantErr(t, err, store.ErrNotFound)
 	}},
-	{"ExpireSecrets gives a grace period to all but the kept one, then prunes", func(t *testing.T, s store.Store) {
+	{"ExpireSecrets gives a grace period to all but the kept one, cuts longer ones short, then prunes", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		seed(t, s, "a")
 		must(t, s.Applications().Create(ctx, newApp("a", "x")))
@@ -204,6 +204,18 @@ var secretTests = []test{
 			ids[i] = sec.ID
 		}
 		equal(t, "after prune", ids, []string{"s3", "s2"})
+		// A rotation with no grace (the secret leaked) also ends s2, which
+		// was still in its grace period: no earlier secret outlives it.
+		add("s4", 4)
+		later := t0.Add(2 * time.Hour)
+		must(t, s.Applications().ExpireSecrets(ctx, "a", "x", "s4", later, later))
+		got, err = s.Applications().Secrets(ctx, "a", "x")
+		must(t, err)
+		for _, sec := range got {
+			if sec.ID != "s4" && sec.ActiveAt(later) {
+				t.Fatalf("%s still works after a rotation with no grace: expires %v", sec.ID, sec.ExpiresAt)
+			}
+		}
 		wantErr(t, s.Applications().ExpireSecrets(ctx, "a", "nope", "", grace, t0), store.ErrNotFound)
 	}},
 }
