@@ -10,9 +10,14 @@ import (
 // revokes what the code issued (RFC 6749 §4.1.2) instead of looking unknown.
 const codeReplayWindow = time.Hour
 
+// throttleRetention keeps a sign-in throttle key this long after its window
+// started (unless it is locked): far longer than any sign-in window, so
+// pruning never forgives failures that still count.
+const throttleRetention = 24 * time.Hour
+
 // prune deletes what has expired: authorization requests, codes (after the
-// replay window), sessions, refresh-token families and revocation records
-// of expired access tokens. Every node may run it; the deletes are
+// replay window), sessions, refresh-token families, revocation records
+// of expired access tokens and idle sign-in throttles. Every node may run it; the deletes are
 // idempotent.
 func (s *Server) prune(ctx context.Context) {
 	now := s.opts.Now()
@@ -26,6 +31,7 @@ func (s *Server) prune(ctx context.Context) {
 		{"sessions", func() (int, error) { return st.Sessions().Prune(ctx, now) }},
 		{"refresh tokens", func() (int, error) { return st.RefreshTokens().Prune(ctx, now) }},
 		{"revocations", func() (int, error) { return st.Revocations().Prune(ctx, now) }},
+		{"sign-in throttles", func() (int, error) { return st.Throttles().Prune(ctx, now.Add(-throttleRetention), now) }},
 	}
 	for _, step := range steps {
 		n, err := step.run()

@@ -30,12 +30,19 @@ func TestJanitorPrunesExpiredRows(t *testing.T) {
 		must(t, st.RefreshTokens().Create(ctx, model.RefreshToken{TenantID: "banking", Hash: id, FamilyID: id, ClientID: "legacy-batch", UserID: u.ID, CreatedAt: past, ExpiresAt: exp, FamilyExpiresAt: exp}))
 		must(t, st.Revocations().Revoke(ctx, model.Revocation{TenantID: "banking", JTI: id, ExpiresAt: exp, RevokedAt: past}))
 	}
+	// A sign-in throttle idle for two days goes; a fresh one stays.
+	_, err := st.Throttles().Fail(ctx, "banking", "user:old", now.Add(-48*time.Hour), time.Minute, 5, time.Minute)
+	must(t, err)
+	_, err = st.Throttles().Fail(ctx, "banking", "user:live", now, time.Minute, 5, time.Minute)
+	must(t, err)
 	gone := func() bool {
 		_, e1 := st.AuthRequests().Get(ctx, "banking", "old")
 		_, e2 := st.Sessions().Get(ctx, "banking", "old")
 		_, e3 := st.RefreshTokens().Get(ctx, "banking", "old")
 		r, e4 := st.Revocations().IsRevoked(ctx, "banking", "old")
-		return errors.Is(e1, store.ErrNotFound) && errors.Is(e2, store.ErrNotFound) && errors.Is(e3, store.ErrNotFound) && e4 == nil && !r
+		th, e5 := st.Throttles().Get(ctx, "banking", "user:old")
+		return errors.Is(e1, store.ErrNotFound) && errors.Is(e2, store.ErrNotFound) && errors.Is(e3, store.ErrNotFound) && e4 == nil && !r &&
+			e5 == nil && th.Failures == 0
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for !gone() && time.Now().Before(deadline) {
@@ -55,6 +62,9 @@ func TestJanitorPrunesExpiredRows(t *testing.T) {
 	}
 	if _, err := st.RefreshTokens().Get(ctx, "banking", "live"); err != nil {
 		t.Errorf("live refresh token pruned: %v", err)
+	}
+	if th, err := st.Throttles().Get(ctx, "banking", "user:live"); err != nil || th.Failures != 1 {
+		t.Errorf("fresh sign-in throttle pruned: %+v %v", th, err)
 	}
 	if r, err := st.Revocations().IsRevoked(ctx, "banking", "live"); err != nil || !r {
 		t.Errorf("live revocation pruned: %v %v", r, err)

@@ -182,6 +182,9 @@ type Throttles interface {
 	Get(ctx context.Context, tenantID, key string) (model.Throttle, error)
 	// Reset clears key (after a successful sign-in).
 	Reset(ctx context.Context, tenantID, key string) error
+	// Prune deletes, in every tenant, the keys whose window started before
+	// idleSince and that are not locked at now; it returns how many.
+	Prune(ctx context.Context, idleSince, now time.Time) (int, error)
 }
 
 // UserRepos are the repositories of the end-user flows. Repos embeds them.

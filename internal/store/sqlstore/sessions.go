@@ -102,9 +102,14 @@ func (r sessions) Prune(ctx context.Context, t time.Time) (int, error) {
 	return prune(ctx, r.repos, "sessions", `DELETE FROM sessions WHERE expires_at < $1`, t)
 }
 
-// prune runs one cross-tenant DELETE of expired rows and counts them.
-func prune(ctx context.Context, r repos, what, query string, t time.Time) (int, error) {
-	res, err := r.exec1(ctx, query, micros(t))
+// prune runs one cross-tenant DELETE of expired rows, with the times as
+// its parameters $1, $2…, and counts them.
+func prune(ctx context.Context, r repos, what, query string, ts ...time.Time) (int, error) {
+	args := make([]any, len(ts))
+	for i, t := range ts {
+		args[i] = micros(t)
+	}
+	res, err := r.exec1(ctx, query, args...)
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: prune %s: %w", what, err)
 	}

@@ -86,3 +86,11 @@ func (r throttles) Reset(ctx context.Context, tenantID, key string) error {
 	}
 	return nil
 }
+
+// Prune deletes idle keys: their window started before idleSince and any
+// lock ended by now. Failed sign-ins of made-up usernames are throttled too,
+// so without this the table grows with every guessing run.
+func (r throttles) Prune(ctx context.Context, idleSince, now time.Time) (int, error) {
+	return prune(ctx, r.repos, "throttles",
+		`DELETE FROM throttles WHERE window_start < $1 AND (locked_until IS NULL OR locked_until <= $2)`, idleSince, now)
+}

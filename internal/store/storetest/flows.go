@@ -508,6 +508,37 @@ var refreshTests = []test{
 }
 
 var throttleTests = []test{
+	{"Prune deletes idle keys of every tenant and keeps recent or locked ones", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		seed(t, s, "a")
+		seed(t, s, "b")
+		fail := func(tenant, key string, at time.Time, max int) {
+			t.Helper()
+			_, err := s.Throttles().Fail(ctx, tenant, key, at, time.Minute, max, time.Hour)
+			must(t, err)
+		}
+		old := t0.Add(-48 * time.Hour)
+		fail("a", "user:idle", old, 0)                       // idle, never locked
+		fail("b", "ip:idle", old, 0)                         // idle, other tenant
+		fail("a", "user:locked", t0.Add(-90*time.Minute), 1) // old window, lock ended 30 min ago
+		fail("a", "user:recent", t0.Add(-time.Minute), 0)    // window still recent
+		fail("a", "user:still-locked", t0.Add(-30*time.Minute), 1)
+		n, err := s.Throttles().Prune(ctx, t0.Add(-time.Hour), t0)
+		must(t, err)
+		equal(t, "pruned", n, 3)
+		for _, k := range []struct{ tenant, key string }{{"a", "user:idle"}, {"b", "ip:idle"}, {"a", "user:locked"}} {
+			th, err := s.Throttles().Get(ctx, k.tenant, k.key)
+			must(t, err)
+			equal(t, k.key+" gone", th, model.Throttle{})
+		}
+		for _, key := range []string{"user:recent", "user:still-locked"} {
+			th, err := s.Throttles().Get(ctx, "a", key)
+			must(t, err)
+			if th.Failures != 1 {
+				t.Fatalf("%s pruned: %+v", key, th)
+			}
+		}
+	}},
 	{"Fail counts within the window, locks at max, extends the lock, and restarts after the window", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		seed(t, s, "a")
