@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"strings"
@@ -12,8 +10,11 @@ import (
 	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/policy"
-	"github.com/intelliauth/intelliauth/internal/token"
 )
+
+// The app and explain commands call /api/v1/applications and /api/v1/explain;
+// the issuer names the tenant. Reads need applications:read, changes
+// applications:write — and each command's token carries only that one.
 
 func runApp(ctx context.Context, c *cli, args []string) error {
 	return subcommand(ctx, c, "app", args, map[string]func(context.Context, *cli, []string) error{
@@ -22,16 +23,63 @@ func runApp(ctx context.Context, c *cli, args []string) error {
 	}, []string{"create", "list", "get", "update", "delete", "allow", "disallow", "set-scopes", "rotate-secret"})
 }
 
+// appPath is the API path of one application (or of a sub-resource).
+func appPath(clientID string, sub ...string) string {
+	p := "/applications/" + pathEscape(clientID)
+	for _, s := range sub {
+		p += "/" + s
+	}
+	return p
+}
+
+// appCreateBody is the body of POST /applications; empty members are left
+// out so the server applies its defaults (grant types by type, the
+// audience's token lifetime).
+type appCreateBody struct {
+	ClientID               string   `json:"client_id,omitempty"`
+	Name                   string   `json:"name,omitempty"`
+	Type                   string   `json:"type"`
+	RedirectURIs           []string `json:"redirect_uris,omitempty"`
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
+	AllowedOrigins         []string `json:"allowed_origins,omitempty"`
+	GrantTypes             []string `json:"grant_types,omitempty"`
+	AllowedScopes          []string `json:"allowed_scopes,omitempty"`
+	ScopePolicy            string   `json:"scope_policy,omitempty"`
+	Consent                string   `json:"consent,omitempty"`
+	AccessTokenTTL         *string  `json:"access_token_ttl,omitempty"`
+	RefreshIdleTTL         *string  `json:"refresh_idle_ttl,omitempty"`
+	RefreshAbsoluteTTL     *string  `json:"refresh_absolute_ttl,omitempty"`
+}
+
+// appTTLFlags are the lifetime overrides of create and update.
+type appTTLFlags struct{ access, idle, absolute time.Duration }
+
+func (f *appTTLFlags) register(a *apiArgs, zero string) {
+	a.fs.DurationVar(&f.access, "access-token-ttl", 0, "access-token lifetime override ("+zero+"the audience's)")
+	a.fs.DurationVar(&f.idle, "refresh-idle-ttl", 0, "refresh-token idle lifetime override ("+zero+"the tenant's default)")
+	a.fs.DurationVar(&f.absolute, "refresh-absolute-ttl", 0, "refresh-token absolute lifetime override ("+zero+"the tenant's default)")
+}
+
+// durationIfSet is the duration of a flag as the API writes it, nil when
+// the flag was not given.
+func durationIfSet(a *apiArgs, name string, d time.Duration) *string {
+	if !a.set(name) {
+		return nil
+	}
+	s := d.String()
+	return &s
+}
+
 func appCreate(ctx context.Context, c *cli, args []string) error {
-	var in admin.ApplicationInput
-	var typ string
+	var in appCreateBody
 	var redirects, grants, scopes, logouts, origins listFlag
-	return c.runAdmin(ctx, args, adminCmd{
-		name: "app create", usage: "app create [client_id] --tenant T --type spa|web|native|m2m [flags]",
-		tenant: true, output: true, nargs: -1,
-		flags: func(a *adminArgs) {
+	var ttl appTTLFlags
+	return c.runAPI(ctx, args, apiCmd{
+		name: "app create", usage: "app create [client_id] --type spa|web|native|m2m [flags]",
+		output: true, nargs: -1, scopes: []string{"applications:write"},
+		flags: func(a *apiArgs) {
 			a.fs.StringVar(&in.Name, "name", "", "display name (default: the client ID)")
-			a.fs.StringVar(&typ, "type", "", "application type: spa, web, native or m2m (required)")
+			a.fs.StringVar(&in.Type, "type", "", "application type: spa, web, native or m2m (required)")
 			a.fs.Var(&redirects, "redirect-uri", "exact redirect URI (repeatable)")
 			a.fs.Var(&logouts, "post-logout-uri", "exact post-logout redirect URI for RP-initiated logout (repeatable)")
 			a.fs.Var(&origins, "origin", "browser origin allowed cross-origin (repeatable; default: the redirect URIs' origins)")
@@ -39,94 +87,101 @@ func appCreate(ctx context.Context, c *cli, args []string) error {
 			a.fs.Var(&scopes, "scopes", "initial allowlist (space or comma separated; repeatable)")
 			a.fs.StringVar(&in.ScopePolicy, "scope-policy", model.PolicyStrict, "strict (refuse requests beyond the allowlist) or permissive (drop those scopes)")
 			a.fs.StringVar(&in.Consent, "consent", model.ConsentRequired, "required or implicit (first-party)")
-			a.fs.DurationVar(&in.AccessTokenTTL, "access-token-ttl", 0, "override the audience's access-token lifetime")
+			ttl.register(a, "default: ")
 		},
-		check: func(_ *adminArgs, pos []string) error {
+		check: func(a *apiArgs, pos []string) error {
 			if len(pos) > 1 {
 				return fmt.Errorf("%w: at most one client_id", errUsage)
 			}
 			if len(pos) == 1 {
 				in.ClientID = pos[0]
 			}
-			if typ == "" {
+			if in.Type == "" {
 				return fmt.Errorf("%w: --type is required (spa, web, native or m2m)", errUsage)
 			}
-			in.Type, in.RedirectURIs, in.GrantTypes, in.AllowedScopes = model.AppType(typ), redirects, grants, scopes
+			in.RedirectURIs, in.GrantTypes, in.AllowedScopes = redirects, grants, scopes
 			in.PostLogoutRedirectURIs, in.AllowedOrigins = logouts, origins
+			in.AccessTokenTTL = durationIfSet(a, "access-token-ttl", ttl.access)
+			in.RefreshIdleTTL = durationIfSet(a, "refresh-idle-ttl", ttl.idle)
+			in.RefreshAbsoluteTTL = durationIfSet(a, "refresh-absolute-ttl", ttl.absolute)
 			return nil
 		},
-		call: func(a *adminArgs, svc *admin.Service, _ []string) error {
-			res, err := svc.CreateApplication(ctx, admin.CLI(), a.tenant, in)
+		call: func(ctx context.Context, a *apiArgs, cl *apiClient, _ []string) error {
+			var created struct {
+				admin.ApplicationDoc
+				ClientSecret string `json:"client_secret"`
+			}
+			res, err := cl.call(ctx, request{method: "POST", path: "/applications", body: in}, &created)
 			if err != nil {
 				return err
 			}
-			if a.output == "json" {
-				return writeJSON(c.stdout, struct {
-					admin.ApplicationDoc
-					ClientSecret string `json:"client_secret,omitempty"`
-				}{admin.NewApplicationDoc(res.Application), res.Secret})
-			}
-			if err := printApp(c.stdout, "table", res.Application); err != nil {
-				return err
-			}
-			if res.Secret != "" {
-				fmt.Fprintf(c.stdout, "client_secret   %s\n\nThe secret is shown only now; it is stored hashed. Rotate it with: app rotate-secret %s\n", res.Secret, res.Application.ClientID)
-			}
-			return nil
+			return c.emit(a, res, func() error {
+				printApp(c.stdout, created.ApplicationDoc)
+				if created.ClientSecret != "" {
+					fmt.Fprintf(c.stdout, "client_secret   %s\n\nThe secret is shown only now; it is stored hashed. Rotate it with: app rotate-secret %s\n",
+						created.ClientSecret, created.ClientID)
+				}
+				return nil
+			})
 		},
 	})
 }
 
-func printApp(w io.Writer, output string, app model.Application) error {
-	if output == "json" {
-		return writeJSON(w, admin.NewApplicationDoc(app))
-	}
+func printApp(w io.Writer, app admin.ApplicationDoc) {
 	fmt.Fprintf(w, "client_id       %s\nname            %s\ntype            %s\ngrant types     %s\nredirect URIs   %s\n", app.ClientID, app.Name, app.Type,
 		strings.Join(app.GrantTypes, " "), joined(app.RedirectURIs))
-	if len(app.PostLogoutRedirectURIs) > 0 {
-		fmt.Fprintf(w, "post-logout     %s\n", joined(app.PostLogoutRedirectURIs))
+	if len(app.PostLogoutURIs) > 0 {
+		fmt.Fprintf(w, "post-logout     %s\n", joined(app.PostLogoutURIs))
 	}
 	if len(app.AllowedOrigins) > 0 {
 		fmt.Fprintf(w, "origins         %s\n", joined(app.AllowedOrigins))
 	}
-	fmt.Fprintf(w, "allowed scopes  %s\nscope policy    %s\nconsent         %s\nversion         %d\n",
-		joined(app.AllowedScopes), app.ScopePolicy, app.Consent, app.Version)
-	return nil
+	fmt.Fprintf(w, "allowed scopes  %s\nscope policy    %s\nconsent         %s\n", joined(app.AllowedScopes), app.ScopePolicy, app.Consent)
+	for _, t := range []struct{ label, v string }{
+		{"access TTL      ", app.AccessTokenTTL}, {"refresh idle    ", app.RefreshIdleTTL}, {"refresh max     ", app.RefreshAbsoluteTTL},
+	} {
+		if t.v != "" {
+			fmt.Fprintf(w, "%s%s\n", t.label, t.v)
+		}
+	}
+	fmt.Fprintf(w, "version         %d\n", app.Version)
 }
 
 func appList(ctx context.Context, c *cli, args []string) error {
 	var p pageFlags
-	return c.runAdmin(ctx, args, adminCmd{
-		name: "app list", usage: "app list --tenant T [flags]", tenant: true, output: true,
-		flags: func(a *adminArgs) { p.register(a.fs, "applications") },
-		check: func(*adminArgs, []string) error { return p.check() },
-		call: func(a *adminArgs, svc *admin.Service, _ []string) error {
-			res, err := svc.ListApplications(ctx, admin.CLI(), a.tenant, p.store())
+	return c.runAPI(ctx, args, apiCmd{
+		name: "app list", usage: "app list [flags]", output: true, scopes: []string{"applications:read"},
+		flags: func(a *apiArgs) { p.register(a.fs, "applications") },
+		check: func(*apiArgs, []string) error { return p.check() },
+		call: func(ctx context.Context, a *apiArgs, cl *apiClient, _ []string) error {
+			var l listPage[admin.ApplicationDoc]
+			res, err := cl.call(ctx, request{method: "GET", path: "/applications", query: p.query()}, &l)
 			if err != nil {
 				return err
 			}
-			if a.output == "json" {
-				return writeJSON(c.stdout, map[string]any{"applications": docsOf(res.Applications, admin.NewApplicationDoc), "total": res.Total, "page": p.page, "per_page": res.Page.Limit})
-			}
-			table(c.stdout, "CLIENT_ID\tTYPE\tPOLICY\tALLOWED SCOPES", func(w io.Writer) {
-				for _, x := range res.Applications {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", x.ClientID, x.Type, x.ScopePolicy, joined(x.AllowedScopes))
-				}
+			return c.emit(a, res, func() error {
+				table(c.stdout, "CLIENT_ID\tTYPE\tPOLICY\tALLOWED SCOPES", func(w io.Writer) {
+					for _, x := range l.Items {
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", x.ClientID, x.Type, x.ScopePolicy, joined(x.AllowedScopes))
+					}
+				})
+				printPage(c.stdout, l, "applications")
+				return nil
 			})
-			return nil
 		},
 	})
 }
 
 func appGet(ctx context.Context, c *cli, args []string) error {
-	return c.runAdmin(ctx, args, adminCmd{
-		name: "app get", usage: "app get <client_id> --tenant T [flags]", tenant: true, output: true, nargs: 1,
-		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
-			app, err := svc.GetApplication(ctx, admin.CLI(), a.tenant, pos[0])
+	return c.runAPI(ctx, args, apiCmd{
+		name: "app get", usage: "app get <client_id> [flags]", output: true, nargs: 1, scopes: []string{"applications:read"},
+		call: func(ctx context.Context, a *apiArgs, cl *apiClient, pos []string) error {
+			var app admin.ApplicationDoc
+			res, err := cl.call(ctx, request{method: "GET", path: appPath(pos[0])}, &app)
 			if err != nil {
 				return err
 			}
-			return printApp(c.stdout, a.output, app)
+			return c.emit(a, res, func() error { printApp(c.stdout, app); return nil })
 		},
 	})
 }
@@ -134,11 +189,11 @@ func appGet(ctx context.Context, c *cli, args []string) error {
 func appUpdate(ctx context.Context, c *cli, args []string) error {
 	var name, policy, consent string
 	var redirects, grants, logouts, origins listFlag
-	var ttl time.Duration
+	var ttl appTTLFlags
 	var version int64
-	return c.runAdmin(ctx, args, adminCmd{
-		name: "app update", usage: "app update <client_id> --tenant T [flags]", tenant: true, output: true, nargs: 1,
-		flags: func(a *adminArgs) {
+	return c.runAPI(ctx, args, apiCmd{
+		name: "app update", usage: "app update <client_id> [flags]", output: true, nargs: 1, scopes: []string{"applications:write"},
+		flags: func(a *apiArgs) {
 			a.fs.StringVar(&name, "name", "", "new display name")
 			a.fs.Var(&redirects, "redirect-uri", "replace the redirect URIs (repeatable)")
 			a.fs.Var(&logouts, "post-logout-uri", "replace the post-logout redirect URIs (repeatable; \"\" clears)")
@@ -146,34 +201,39 @@ func appUpdate(ctx context.Context, c *cli, args []string) error {
 			a.fs.Var(&grants, "grant-type", "replace the grant types (repeatable)")
 			a.fs.StringVar(&policy, "scope-policy", "", "strict or permissive")
 			a.fs.StringVar(&consent, "consent", "", "required or implicit")
-			a.fs.DurationVar(&ttl, "access-token-ttl", 0, "access-token lifetime override (0: the audience's)")
-			a.fs.Int64Var(&version, "version", 0, "expected current version (0: any)")
+			ttl.register(a, "0: ")
+			versionFlag(a, &version)
 		},
-		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
-			app, err := svc.UpdateApplication(ctx, admin.CLI(), a.tenant, pos[0], admin.ApplicationUpdate{
-				Version:                version,
-				Name:                   ifSet(a, "name", name),
-				RedirectURIs:           ifSet(a, "redirect-uri", []string(redirects)),
-				PostLogoutRedirectURIs: ifSet(a, "post-logout-uri", []string(logouts)),
-				AllowedOrigins:         ifSet(a, "origin", []string(origins)),
-				GrantTypes:             ifSet(a, "grant-type", []string(grants)),
-				ScopePolicy:            ifSet(a, "scope-policy", policy),
-				Consent:                ifSet(a, "consent", consent),
-				AccessTokenTTL:         ifSet(a, "access-token-ttl", ttl),
-			})
+		call: func(ctx context.Context, a *apiArgs, cl *apiClient, pos []string) error {
+			// Only the flags given go into the PATCH: absent members stay.
+			body := map[string]any{}
+			setIf(a, body, "name", "name", name)
+			setIf(a, body, "redirect-uri", "redirect_uris", nonNilList(redirects))
+			setIf(a, body, "post-logout-uri", "post_logout_redirect_uris", nonNilList(logouts))
+			setIf(a, body, "origin", "allowed_origins", nonNilList(origins))
+			setIf(a, body, "grant-type", "grant_types", nonNilList(grants))
+			setIf(a, body, "scope-policy", "scope_policy", policy)
+			setIf(a, body, "consent", "consent", consent)
+			setIf(a, body, "access-token-ttl", "access_token_ttl", ttl.access.String())
+			setIf(a, body, "refresh-idle-ttl", "refresh_idle_ttl", ttl.idle.String())
+			setIf(a, body, "refresh-absolute-ttl", "refresh_absolute_ttl", ttl.absolute.String())
+			var app admin.ApplicationDoc
+			res, err := cl.call(ctx, request{method: "PATCH", path: appPath(pos[0]), body: body, ifMatch: ifMatch(version)}, &app)
 			if err != nil {
 				return err
 			}
-			return printApp(c.stdout, a.output, app)
+			return c.emit(a, res, func() error { printApp(c.stdout, app); return nil })
 		},
 	})
 }
 
 func appDelete(ctx context.Context, c *cli, args []string) error {
-	return c.runAdmin(ctx, args, adminCmd{
-		name: "app delete", usage: "app delete <client_id> --tenant T [flags]", tenant: true, nargs: 1,
-		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
-			if err := svc.DeleteApplication(ctx, admin.CLI(), a.tenant, pos[0]); err != nil {
+	var version int64
+	return c.runAPI(ctx, args, apiCmd{
+		name: "app delete", usage: "app delete <client_id> [flags]", nargs: 1, scopes: []string{"applications:write"},
+		flags: func(a *apiArgs) { versionFlag(a, &version) },
+		call: func(ctx context.Context, a *apiArgs, cl *apiClient, pos []string) error {
+			if _, err := cl.do(ctx, request{method: "DELETE", path: appPath(pos[0]), ifMatch: ifMatchIfSet(version)}); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.stdout, "deleted application %s\n", pos[0])
@@ -182,18 +242,26 @@ func appDelete(ctx context.Context, c *cli, args []string) error {
 	})
 }
 
-// allowlistChange runs one of the three allowlist use-cases.
-type allowlistChange func(s *admin.Service, ctx context.Context, actor admin.Actor, tenantID, clientID string, scopes []string, version int64) (model.Application, error)
+// allowlistDoc is the answer of the allowed-scopes routes.
+type allowlistDoc struct {
+	ClientID      string   `json:"client_id"`
+	AllowedScopes []string `json:"allowed_scopes"`
+	Version       int64    `json:"version"`
+}
 
-func appAllowlist(ctx context.Context, c *cli, args []string, verb, usage string, change allowlistChange, minScopes int) error {
+// allowlistRequest builds the call of one allowlist change from the scopes
+// named on the command line.
+type allowlistRequest func(clientID string, scopes []string, version int64) request
+
+// appAllowlist runs allow, disallow or set-scopes: each is ONE write on the
+// server, checked against --version (If-Match; * when not given).
+func appAllowlist(ctx context.Context, c *cli, args []string, verb, usage string, minScopes int, build allowlistRequest) error {
 	var version int64
 	var scopes []string
-	return c.runAdmin(ctx, args, adminCmd{
-		name: "app " + verb, usage: usage, tenant: true, output: true, nargs: -1,
-		flags: func(a *adminArgs) {
-			a.fs.Int64Var(&version, "version", 0, "expected current version of the application (0: any)")
-		},
-		check: func(a *adminArgs, pos []string) error {
+	return c.runAPI(ctx, args, apiCmd{
+		name: "app " + verb, usage: usage, output: true, nargs: -1, scopes: []string{"applications:write"},
+		flags: func(a *apiArgs) { versionFlag(a, &version) },
+		check: func(a *apiArgs, pos []string) error {
 			if len(pos) < 1+minScopes {
 				a.fs.Usage()
 				return fmt.Errorf("%w: need a client_id and at least %d scope(s)", errUsage, minScopes)
@@ -203,150 +271,121 @@ func appAllowlist(ctx context.Context, c *cli, args []string, verb, usage string
 			}
 			return nil
 		},
-		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
-			app, err := change(svc, ctx, admin.CLI(), a.tenant, pos[0], scopes, version)
+		call: func(ctx context.Context, a *apiArgs, cl *apiClient, pos []string) error {
+			var l allowlistDoc
+			res, err := cl.call(ctx, build(pos[0], scopes, version), &l)
 			if err != nil {
 				return err
 			}
-			if a.output == "json" {
-				return writeJSON(c.stdout, admin.NewApplicationDoc(app))
-			}
-			fmt.Fprintf(c.stdout, "%s allowed scopes: %s\n", app.ClientID, joined(app.AllowedScopes))
-			return nil
+			return c.emit(a, res, func() error {
+				fmt.Fprintf(c.stdout, "%s allowed scopes: %s\n", l.ClientID, joined(l.AllowedScopes))
+				return nil
+			})
 		},
 	})
 }
 
 func appAllow(ctx context.Context, c *cli, args []string) error {
-	return appAllowlist(ctx, c, args, "allow", "app allow <client_id> <scope>... --tenant T", (*admin.Service).AddAllowedScopes, 1)
+	return appAllowlist(ctx, c, args, "allow", "app allow <client_id> <scope>... [flags]", 1,
+		func(id string, scopes []string, v int64) request {
+			return request{method: "PATCH", path: appPath(id, "allowed-scopes"), body: map[string][]string{"add": scopes}, ifMatch: ifMatch(v)}
+		})
 }
 
 func appDisallow(ctx context.Context, c *cli, args []string) error {
-	return appAllowlist(ctx, c, args, "disallow", "app disallow <client_id> <scope>... --tenant T", (*admin.Service).RemoveAllowedScopes, 1)
+	return appAllowlist(ctx, c, args, "disallow", "app disallow <client_id> <scope>... [flags]", 1,
+		func(id string, scopes []string, v int64) request {
+			return request{method: "PATCH", path: appPath(id, "allowed-scopes"), body: map[string][]string{"remove": scopes}, ifMatch: ifMatch(v)}
+		})
 }
 
 func appSetScopes(ctx context.Context, c *cli, args []string) error {
-	return appAllowlist(ctx, c, args, "set-scopes", "app set-scopes <client_id> [scope]... --tenant T (no scopes empties the allowlist)", (*admin.Service).SetAllowedScopes, 0)
+	return appAllowlist(ctx, c, args, "set-scopes", "app set-scopes <client_id> [scope]... [flags] (no scopes empties the allowlist)", 0,
+		func(id string, scopes []string, v int64) request {
+			return request{method: "PUT", path: appPath(id, "allowed-scopes"), body: map[string][]string{"allowed_scopes": nonNilList(scopes)}, ifMatch: ifMatch(v)}
+		})
 }
 
 func appRotateSecret(ctx context.Context, c *cli, args []string) error {
 	var grace time.Duration
-	return c.runAdmin(ctx, args, adminCmd{
-		name: "app rotate-secret", usage: "app rotate-secret <client_id> --tenant T [--grace 24h]", tenant: true, output: true, nargs: 1,
-		flags: func(a *adminArgs) {
-			a.fs.DurationVar(&grace, "grace", 24*time.Hour, "how long the previous secret keeps working (0: stops now)")
+	return c.runAPI(ctx, args, apiCmd{
+		name: "app rotate-secret", usage: "app rotate-secret <client_id> [--grace 24h] [flags]", output: true, nargs: 1,
+		scopes: []string{"applications:write"},
+		flags: func(a *apiArgs) {
+			a.fs.DurationVar(&grace, "grace", 24*time.Hour, "how long the previous secret keeps working (0: stops now; at most 720h)")
 		},
-		call: func(a *adminArgs, svc *admin.Service, pos []string) error {
-			r, err := svc.RotateSecret(ctx, admin.CLI(), a.tenant, pos[0], grace)
-			if err != nil {
-				return err
+		check: func(*apiArgs, []string) error {
+			if grace < 0 {
+				return fmt.Errorf("%w: --grace must not be negative", errUsage)
 			}
-			if a.output == "json" {
-				return writeJSON(c.stdout, map[string]any{"client_id": pos[0], "client_secret": r.Secret, "secret_id": r.SecretID, "previous_valid_until": r.PreviousValidUntil})
-			}
-			fmt.Fprintf(c.stdout, "client_id      %s\nclient_secret  %s\nprevious secrets stop working at %s\n\nThe secret is shown only now; it is stored hashed.\n",
-				pos[0], r.Secret, r.PreviousValidUntil.Format(time.RFC3339))
 			return nil
 		},
-	})
-}
-
-// ---- keys ----
-
-func runKeys(ctx context.Context, c *cli, args []string) error {
-	return subcommand(ctx, c, "keys", args, map[string]func(context.Context, *cli, []string) error{
-		"list": keysList, "rotate": keysRotate, "master": keysMaster,
-	}, []string{"list", "rotate", "master"})
-}
-
-func printKeys(w io.Writer, output string, keys []admin.KeyDoc) error {
-	if output == "json" {
-		return writeJSON(w, keys)
-	}
-	table(w, "KID\tALG\tSTATE", func(tw io.Writer) {
-		for _, k := range keys {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", k.KID, k.Alg, k.State)
-		}
-	})
-	return nil
-}
-
-func keysList(ctx context.Context, c *cli, args []string) error {
-	return c.runAdmin(ctx, args, adminCmd{
-		name: "keys list", usage: "keys list --tenant T [flags]", tenant: true, output: true,
-		call: func(a *adminArgs, svc *admin.Service, _ []string) error {
-			keys, err := svc.ListKeys(ctx, admin.CLI(), a.tenant)
+		call: func(ctx context.Context, a *apiArgs, cl *apiClient, pos []string) error {
+			var r struct {
+				ClientID           string    `json:"client_id"`
+				ClientSecret       string    `json:"client_secret"`
+				PreviousValidUntil time.Time `json:"previous_valid_until"`
+			}
+			res, err := cl.call(ctx, request{method: "POST", path: appPath(pos[0], "secret"),
+				body: map[string]string{"grace_period": grace.String()}}, &r)
 			if err != nil {
 				return err
 			}
-			return printKeys(c.stdout, a.output, keys)
+			return c.emit(a, res, func() error {
+				fmt.Fprintf(c.stdout, "client_id      %s\nclient_secret  %s\nprevious secrets stop working at %s\n\nThe secret is shown only now; it is stored hashed.\n",
+					r.ClientID, r.ClientSecret, r.PreviousValidUntil.Format(time.RFC3339))
+				return nil
+			})
 		},
 	})
-}
-
-func keysRotate(ctx context.Context, c *cli, args []string) error {
-	return c.runAdmin(ctx, args, adminCmd{
-		name: "keys rotate", usage: "keys rotate --tenant T [flags]", tenant: true, output: true, needKey: true,
-		call: func(a *adminArgs, svc *admin.Service, _ []string) error {
-			keys, err := svc.RotateKeys(ctx, admin.CLI(), a.tenant)
-			if err != nil {
-				return err
-			}
-			if a.output == "table" {
-				fmt.Fprintln(c.stdout, "rotated: the published next key now signs; the old one stays published as previous.")
-			}
-			return printKeys(c.stdout, a.output, keys)
-		},
-	})
-}
-
-// keysMaster prints a fresh master key; it touches no database.
-func keysMaster(ctx context.Context, c *cli, args []string) error {
-	fs := c.newFlagSet("keys master", "keys master")
-	if _, err := parse(fs, args); err != nil {
-		return err
-	}
-	b := make([]byte, token.MasterKeySize)
-	if _, err := rand.Read(b); err != nil {
-		return err
-	}
-	fmt.Fprintln(c.stdout, base64.StdEncoding.EncodeToString(b))
-	return nil
 }
 
 // ---- explain ----
 
 func runExplain(ctx context.Context, c *cli, args []string) error {
-	var client, audience, scope string
-	return c.runAdmin(ctx, args, adminCmd{
-		name: "explain", usage: "explain --tenant T --client ID [--audience AUD] --scope \"a b\" [flags]", tenant: true, output: true,
-		flags: func(a *adminArgs) {
-			a.fs.StringVar(&client, "client", "", "client_id of the application (required)")
-			a.fs.StringVar(&audience, "audience", "", "target API identifier (like the audience/resource parameter)")
-			a.fs.StringVar(&scope, "scope", "", "the scope parameter as a client would send it")
+	var in struct {
+		ClientID string `json:"client_id"`
+		Audience string `json:"audience,omitempty"`
+		Scope    string `json:"scope"`
+		User     string `json:"user,omitempty"`
+	}
+	return c.runAPI(ctx, args, apiCmd{
+		name: "explain", usage: "explain --client ID [--audience AUD] [--scope \"a b\"] [--user USER] [flags]",
+		output: true, nargs: 0, scopes: []string{"applications:read"},
+		flags: func(a *apiArgs) {
+			a.fs.StringVar(&in.ClientID, "client", "", "client_id of the application (required)")
+			a.fs.StringVar(&in.Audience, "audience", "", "target API identifier (like the audience/resource parameter)")
+			a.fs.StringVar(&in.Scope, "scope", "", "the scope parameter as a client would send it")
+			a.fs.StringVar(&in.User, "user", "", "username, email or user ID: explain that user's authorization-code request (their roles and consent count)")
 		},
-		check: func(*adminArgs, []string) error {
-			if client == "" {
+		check: func(*apiArgs, []string) error {
+			if in.ClientID == "" {
 				return fmt.Errorf("%w: --client is required", errUsage)
 			}
 			return nil
 		},
-		call: func(a *adminArgs, svc *admin.Service, _ []string) error {
-			ex, err := svc.Explain(ctx, admin.CLI(), a.tenant, client, audience, scope)
+		call: func(ctx context.Context, a *apiArgs, cl *apiClient, _ []string) error {
+			var ex admin.Explanation
+			res, err := cl.call(ctx, request{method: "POST", path: "/explain", body: in}, &ex)
 			if err != nil {
 				return err
 			}
-			if a.output == "json" {
-				return writeJSON(c.stdout, ex)
-			}
-			printExplanation(c.stdout, ex)
-			return nil
+			return c.emit(a, res, func() error { printExplanation(c.stdout, ex); return nil })
 		},
 	})
 }
 
 func printExplanation(w io.Writer, ex admin.Explanation) {
-	fmt.Fprintf(w, "client    %s (%s)\naudience  %s\n\n", ex.ClientID, ex.ScopePolicy, dashIfEmpty(ex.Audience))
+	fmt.Fprintf(w, "client    %s (%s)\naudience  %s\n", ex.ClientID, ex.ScopePolicy, dashIfEmpty(ex.Audience))
+	if u := ex.User; u != nil {
+		fmt.Fprintf(w, "user      %s (%s, %s)\nentitled  %s\n", u.Username, u.ID, u.Status, joined(u.Entitled))
+		if u.Consented != nil {
+			fmt.Fprintf(w, "consented %s\n", joined(u.Consented))
+		} else {
+			fmt.Fprintln(w, "consented - (implicit consent: none needed)")
+		}
+	}
+	fmt.Fprintln(w)
 	table(w, "SCOPE\tGRANTED\tREASON", func(tw io.Writer) {
 		for _, r := range ex.Results {
 			g := "no"

@@ -54,6 +54,8 @@ func commands() []command {
 		{"group", "manage groups and members (create|list|get|update|delete|add|remove)", runGroup},
 		{"keys", "signing and master keys (list|rotate|master)", runKeys},
 		{"explain", "show the scope decision for an app, audience and scopes", runExplain},
+		{"audit", "search or export the audit log (search|export)", runAudit},
+		{"report", "reports on the audit log (scope-usage)", runReport},
 		{"bench", "benchmark client-credentials token issuance against a running server", runBench},
 	}
 }
