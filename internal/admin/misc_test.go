@@ -120,7 +120,7 @@ func TestSeedDemoIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d1.Issuer != "http://localhost:8080/t/banking" || len(d1.APIs) != 2 || len(d1.Applications) != 4 || len(d1.Users) != 2 ||
+	if d1.Issuer != "http://localhost:8080/t/banking" || len(d1.APIs) != 2 || len(d1.Applications) != 5 || len(d1.Users) != 2 ||
 		d1.Playground != "http://localhost:8080/t/banking/playground" {
 		t.Fatalf("demo = %+v", d1)
 	}

@@ -84,7 +84,7 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, tenantID string, 
 		u.CreatedAt, u.UpdatedAt = now, now
 		if err := tx.Users().Create(ctx, u); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return nil, fmt.Errorf("username %q or email %q is taken in tenant %q: %w", u.Username, u.Email, tenantID, err)
+				return nil, fmt.Errorf("%s in tenant %q: %w", takenMessage(u), tenantID, err)
 			}
 			return nil, fmt.Errorf("create user %q: %w", u.Username, err)
 		}
@@ -266,7 +266,7 @@ func updateUser(ctx context.Context, tx store.Repos, before model.User, upd User
 	out, err := tx.Users().Update(ctx, after)
 	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return model.User{}, nil, fmt.Errorf("username %q or email %q is taken: %w", after.Username, after.Email, err)
+			return model.User{}, nil, fmt.Errorf("%s: %w", takenMessage(after), err)
 		}
 		return model.User{}, nil, fmt.Errorf("update user %q: %w", before.ID, err)
 	}
@@ -427,4 +427,13 @@ func userRefs(ctx context.Context, tx store.Repos, tenantID string, ids []string
 	}
 	slices.SortFunc(out, func(a, b UserRef) int { return strings.Compare(a.Username, b.Username) })
 	return out, nil
+}
+
+// takenMessage says which unique value of u may be taken: its username, or
+// its username or email when it has one.
+func takenMessage(u model.User) string {
+	if u.Email == "" {
+		return fmt.Sprintf("username %q is taken", u.Username)
+	}
+	return fmt.Sprintf("username %q or email %q is taken", u.Username, u.Email)
 }
