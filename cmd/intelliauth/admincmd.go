@@ -10,7 +10,6 @@ import (
 
 	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/config"
-	"github.com/intelliauth/intelliauth/internal/store"
 )
 
 // adminArgs are the flags every admin subcommand shares.
@@ -59,9 +58,6 @@ func (a *adminArgs) parse(args []string, want int, needTenant bool) ([]string, e
 	return pos, nil
 }
 
-// set reports whether the named flag was given on the command line.
-func (a *adminArgs) set(name string) bool { return flagSet(a.fs, name) }
-
 // flagSet reports whether the named flag was given on the command line.
 func flagSet(fs *flag.FlagSet, name string) bool {
 	found := false
@@ -73,17 +69,8 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	return found
 }
 
-// ifSet returns &v when the named flag was given and nil otherwise: the
-// field of an update that changes only what was asked for.
-func ifSet[T any](a interface{ set(string) bool }, name string, v T) *T {
-	if !a.set(name) {
-		return nil
-	}
-	return &v
-}
-
-// adminCmd is one management subcommand as runAdmin runs it: what it
-// states itself (its flags, their checks, its service call and printing).
+// adminCmd is one operator subcommand as runAdmin runs it: what it states
+// itself (its flags, their checks, its service call and printing).
 type adminCmd struct {
 	name, usage string
 	tenant      bool // takes --tenant, and requires it
@@ -98,14 +85,13 @@ type adminCmd struct {
 	call func(a *adminArgs, svc *admin.Service, pos []string) error
 }
 
-// runAdmin runs a management subcommand: it builds and parses the flags,
-// runs the checks, opens the admin service, makes the call and closes the
-// service again.
+// runAdmin runs an operator subcommand on the database: it builds and
+// parses the flags, runs the checks, opens the admin service, makes the call
+// and closes the service again.
 //
-// Every management command reaches the admin service through here and
-// nowhere else (migrate aside, which is about the database itself). When
-// these commands talk to the HTTP API instead of opening the database, this
-// is the one place to change: build an API client here and hand it to call.
+// Only the operator commands (tenant, keys) come here: they set up what the
+// platform API stands on (a tenant, its admin client, its signing keys).
+// The management commands are clients of the API instead (runAPI).
 func (c *cli) runAdmin(ctx context.Context, args []string, cmd adminCmd) error {
 	a, err := c.newAdmin(cmd.name, cmd.usage, cmd.tenant, cmd.output)
 	if err != nil {
@@ -144,10 +130,6 @@ func (p *pageFlags) check() error {
 		return fmt.Errorf("%w: --page and --per-page must be at least 1", errUsage)
 	}
 	return nil
-}
-
-func (p *pageFlags) store() store.Page {
-	return store.Page{Offset: (p.page - 1) * p.perPage, Limit: p.perPage}
 }
 
 // splitList splits "a b,c" into [a b c].

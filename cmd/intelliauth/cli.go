@@ -115,6 +115,9 @@ func describe(err error) string {
 		switch {
 		case len(ap.Errors) > 0:
 			return describeProblems(ap.Errors)
+		case ap.Status == 412:
+			// The API speaks of ETags and If-Match; the CLI of --version.
+			return ap.Detail + "\n  (the --version given is stale: the command's `get` shows the current version)"
 		case ap.Code == "insufficient_scope":
 			return ap.Detail + "\n  (the admin client's token lacks " + ap.Scope + ")"
 		}
