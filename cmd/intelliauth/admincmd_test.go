@@ -51,29 +51,12 @@ func TestOperatorCommands(t *testing.T) {
 		t.Fatalf("keys rotate: %s", out)
 	}
 	// Operator commands refuse what they cannot do, before touching anything.
-	cases := []struct {
-		name     string
-		args     []string
-		code     int
-		mentions []string
-	}{
+	cases := []failCase{
 		{"http issuer off loopback", []string{"tenant", "create", "x", "--issuer", "http://auth.example.com/t/x"}, 1, []string{"http:// off loopback"}},
 		{"bad output", []string{"tenant", "list", "--output", "yaml"}, 2, []string{"table or json"}},
 		{"admin client of an unknown tenant", []string{"tenant", "admin-client", "nope"}, 1, []string{`"nope"`, "not found"}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			code, _, errOut := runCLI(t, env, tc.args...)
-			if code != tc.code {
-				t.Fatalf("exit %d, want %d; stderr %s", code, tc.code, errOut)
-			}
-			for _, m := range tc.mentions {
-				if !strings.Contains(errOut, m) {
-					t.Errorf("stderr lacks %q:\n%s", m, errOut)
-				}
-			}
-		})
-	}
+	runFailCases(t, env, cases)
 	// Without a master key, commands that seal keys explain how to get one.
 	noKey := map[string]string{"INTELLIAUTH_DATA_DIR": t.TempDir()}
 	code, _, errOut := runCLI(t, noKey, "tenant", "create", "x", "--issuer", "https://a.example/t/x")
@@ -181,47 +164,40 @@ func TestAPICommandErrors(t *testing.T) {
 	}
 	closed := "http://" + ln.Addr().String() + "/t/acme"
 	ln.Close()
-	cases := []struct {
-		name     string
-		env      map[string]string
-		args     []string
-		code     int
-		mentions []string
+	other := strings.TrimSuffix(n.Issuer, "/acme") + "/nope"
+	// The connection: each case changes one thing of the admin client's
+	// environment.
+	connCases := []struct {
+		failCase
+		env map[string]string
 	}{
-		{"no credentials at all", map[string]string{"INTELLIAUTH_DATA_DIR": t.TempDir()}, []string{"scope", "list"}, 2,
-			[]string{"no platform API credentials", "tenant create", "serve --demo"}},
-		{"no secret", with("INTELLIAUTH_CLIENT_SECRET", ""), []string{"scope", "list"}, 2, []string{"missing the client secret"}},
-		{"wrong secret (RFC 6749 §5.2 invalid_client)", with("INTELLIAUTH_CLIENT_SECRET", "wrong"), []string{"scope", "list"}, 1,
-			[]string{"refused client admin-cli: invalid_client", "tenant admin-client"}},
-		{"another tenant's issuer", with("INTELLIAUTH_ISSUER", strings.TrimSuffix(n.Issuer, "/acme")+"/nope"), []string{"scope", "list"}, 1, []string{"is " + strings.TrimSuffix(n.Issuer, "/acme") + "/nope the issuer of a tenant"}},
-		{"server down", with("INTELLIAUTH_ISSUER", closed), []string{"scope", "list"}, 1, []string{"cannot reach", "is the server running"}},
-		{"http issuer off loopback", with("INTELLIAUTH_ISSUER", "http://auth.example.com/t/acme"), []string{"scope", "list"}, 2, []string{"clear text"}},
-		{"issuer not a URL", with("INTELLIAUTH_ISSUER", "acme"), []string{"scope", "list"}, 2, []string{"not an http(s) URL"}},
-		{"every scope problem at once", n.API, []string{"scope", "create", "9x"}, 1, []string{"invalid input", "name:", "description:", "api:"}},
-		{"predefined scope cannot be deleted", n.API, []string{"scope", "delete", "openid"}, 1, []string{"predefined", "cannot be deleted"}},
-		{"platform API cannot be deleted", n.API, []string{"api", "delete", "platform"}, 1, []string{"cannot be deleted"}},
-		{"unknown scope", n.API, []string{"scope", "get", "nope:x"}, 1, []string{`"nope:x"`, "not found"}},
-		{"bad kind", n.API, []string{"scope", "list", "--kind", "magic"}, 2, []string{"--kind must be"}},
-		{"bad output", n.API, []string{"scope", "list", "--output", "yaml"}, 2, []string{"table or json"}},
-		{"--tenant is gone: the issuer names the tenant", n.API, []string{"scope", "list", "--tenant", "acme"}, 2, []string{"flag provided but not defined: -tenant"}},
-		{"too many arguments", n.API, []string{"scope", "get", "a", "b"}, 2, []string{"want 1 argument(s), got 2"}},
+		{failCase{"no credentials at all", []string{"scope", "list"}, 2,
+			[]string{"no platform API credentials", "tenant create", "serve --demo"}}, map[string]string{"INTELLIAUTH_DATA_DIR": t.TempDir()}},
+		{failCase{"no secret", []string{"scope", "list"}, 2, []string{"missing the client secret"}}, with("INTELLIAUTH_CLIENT_SECRET", "")},
+		{failCase{"wrong secret (RFC 6749 §5.2 invalid_client)", []string{"scope", "list"}, 1,
+			[]string{"refused client admin-cli: invalid_client", "tenant admin-client"}}, with("INTELLIAUTH_CLIENT_SECRET", "wrong")},
+		{failCase{"another tenant's issuer", []string{"scope", "list"}, 1, []string{"is " + other + " the issuer of a tenant"}}, with("INTELLIAUTH_ISSUER", other)},
+		{failCase{"server down", []string{"scope", "list"}, 1, []string{"cannot reach", "is the server running"}}, with("INTELLIAUTH_ISSUER", closed)},
+		{failCase{"http issuer off loopback", []string{"scope", "list"}, 2, []string{"clear text"}}, with("INTELLIAUTH_ISSUER", "http://auth.example.com/t/acme")},
+		{failCase{"issuer not a URL", []string{"scope", "list"}, 2, []string{"not an http(s) URL"}}, with("INTELLIAUTH_ISSUER", "acme")},
 	}
-	for _, tc := range cases {
+	for _, tc := range connCases {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out, errOut := runCLI(t, tc.env, tc.args...)
-			if code != tc.code {
-				t.Fatalf("exit %d, want %d; stdout %s; stderr %s", code, tc.code, out, errOut)
-			}
-			for _, m := range tc.mentions {
-				if !strings.Contains(errOut, m) {
-					t.Errorf("stderr lacks %q:\n%s", m, errOut)
-				}
-			}
-			if strings.Contains(errOut, n.API["INTELLIAUTH_CLIENT_SECRET"]) {
+			if errOut := mustFail(t, tc.env, tc.code, tc.args, tc.mentions...); strings.Contains(errOut, n.API["INTELLIAUTH_CLIENT_SECRET"]) {
 				t.Errorf("an error message shows the client secret:\n%s", errOut)
 			}
 		})
 	}
+	runFailCases(t, n.API, []failCase{
+		{"every scope problem at once", []string{"scope", "create", "9x"}, 1, []string{"invalid input", "name:", "description:", "api:"}},
+		{"predefined scope cannot be deleted", []string{"scope", "delete", "openid"}, 1, []string{"predefined", "cannot be deleted"}},
+		{"platform API cannot be deleted", []string{"api", "delete", "platform"}, 1, []string{"cannot be deleted"}},
+		{"unknown scope", []string{"scope", "get", "nope:x"}, 1, []string{`"nope:x"`, "not found"}},
+		{"bad kind", []string{"scope", "list", "--kind", "magic"}, 2, []string{"--kind must be"}},
+		{"bad output", []string{"scope", "list", "--output", "yaml"}, 2, []string{"table or json"}},
+		{"--tenant is gone: the issuer names the tenant", []string{"scope", "list", "--tenant", "acme"}, 2, []string{"flag provided but not defined: -tenant"}},
+		{"too many arguments", []string{"scope", "get", "a", "b"}, 2, []string{"want 1 argument(s), got 2"}},
+	})
 }
 
 // TestAdminClientRotation: tenant admin-client is the operator's way back in;

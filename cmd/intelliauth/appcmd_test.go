@@ -265,12 +265,7 @@ func TestExplainUser(t *testing.T) {
 // TestAppCommandErrors: usage mistakes exit 2 before any call, refusals 1.
 func TestAppCommandErrors(t *testing.T) {
 	n := startAPINode(t)
-	cases := []struct {
-		name     string
-		args     []string
-		code     int
-		mentions []string
-	}{
+	cases := []failCase{
 		{"type is required", []string{"app", "create", "x"}, 2, []string{"--type is required"}},
 		{"one client_id", []string{"app", "create", "x", "y", "--type", "m2m"}, 2, []string{"at most one client_id"}},
 		{"allow needs a scope", []string{"app", "allow", "admin-cli"}, 2, []string{"at least 1 scope"}},
@@ -284,17 +279,5 @@ func TestAppCommandErrors(t *testing.T) {
 		{"explain an unknown application", []string{"explain", "--client", "ghost"}, 1, []string{"client_id", "ghost"}},
 		{"grace beyond the limit", []string{"app", "rotate-secret", "admin-cli", "--grace", "1000h"}, 1, []string{"grace_period", "720h"}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			code, out, errOut := runCLI(t, n.API, tc.args...)
-			if code != tc.code {
-				t.Fatalf("exit %d, want %d; stdout %s; stderr %s", code, tc.code, out, errOut)
-			}
-			for _, m := range tc.mentions {
-				if !strings.Contains(errOut, m) {
-					t.Errorf("stderr lacks %q:\n%s", m, errOut)
-				}
-			}
-		})
-	}
+	runFailCases(t, n.API, cases)
 }

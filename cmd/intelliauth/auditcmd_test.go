@@ -225,12 +225,7 @@ func TestReportScopeUsage(t *testing.T) {
 // wrong.
 func TestAuditBadInput(t *testing.T) {
 	n := startAPINode(t)
-	cases := []struct {
-		name     string
-		args     []string
-		code     int
-		mentions []string
-	}{
+	cases := []failCase{
 		{"bad --since", []string{"audit", "search", "--since", "yesterday"}, 2, []string{`--since "yesterday"`, "RFC 3339"}},
 		{"bad --until", []string{"audit", "export", "--until", "2026-13-01"}, 2, []string{"--until"}},
 		{"until before since", []string{"audit", "search", "--since", "1h", "--until", "2h"}, 2, []string{"--until", "later than --since"}},
@@ -245,17 +240,5 @@ func TestAuditBadInput(t *testing.T) {
 		{"unknown subcommand", []string{"audit", "tail"}, 2, []string{"search, export"}},
 		{"export has no --output", []string{"audit", "export", "--output", "json"}, 2, []string{"-output"}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			code, out, errOut := runCLI(t, n.API, tc.args...)
-			if code != tc.code {
-				t.Fatalf("exit %d, want %d; stdout %s; stderr %s", code, tc.code, out, errOut)
-			}
-			for _, m := range tc.mentions {
-				if !strings.Contains(errOut, m) {
-					t.Errorf("stderr lacks %q:\n%s", m, errOut)
-				}
-			}
-		})
-	}
+	runFailCases(t, n.API, cases)
 }

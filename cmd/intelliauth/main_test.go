@@ -96,3 +96,36 @@ func TestServeRefusesBadConfigAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// mustFail runs a command that must exit with code and mention each of
+// mentions on stderr.
+func mustFail(t *testing.T, env map[string]string, code int, args []string, mentions ...string) string {
+	t.Helper()
+	got, out, errOut := runCLI(t, env, args...)
+	if got != code {
+		t.Fatalf("intelliauth %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), got, code, out, errOut)
+	}
+	for _, m := range mentions {
+		if !strings.Contains(errOut, m) {
+			t.Errorf("intelliauth %s: stderr lacks %q:\n%s", strings.Join(args, " "), m, errOut)
+		}
+	}
+	return errOut
+}
+
+// failCase is a command line that must fail with code and say mentions on
+// stderr.
+type failCase struct {
+	name     string
+	args     []string
+	code     int
+	mentions []string
+}
+
+// runFailCases runs each case as a subtest with mustFail.
+func runFailCases(t *testing.T, env map[string]string, cases []failCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { mustFail(t, env, tc.code, tc.args, tc.mentions...) })
+	}
+}

@@ -30,22 +30,6 @@ func mustStdin(t *testing.T, env map[string]string, stdin string, args ...string
 	return out
 }
 
-// mustFail runs a command that must exit with code and mention each of
-// mentions on stderr.
-func mustFail(t *testing.T, env map[string]string, code int, args []string, mentions ...string) string {
-	t.Helper()
-	got, out, errOut := runCLI(t, env, args...)
-	if got != code {
-		t.Fatalf("intelliauth %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), got, code, out, errOut)
-	}
-	for _, m := range mentions {
-		if !strings.Contains(errOut, m) {
-			t.Errorf("intelliauth %s: stderr lacks %q:\n%s", strings.Join(args, " "), m, errOut)
-		}
-	}
-	return errOut
-}
-
 // createUser makes a user with a good password from stdin.
 func createUser(t *testing.T, env map[string]string, username string, flags ...string) {
 	t.Helper()
