@@ -379,10 +379,10 @@ func printExplanation(w io.Writer, ex admin.Explanation) {
 	fmt.Fprintf(w, "client    %s (%s)\naudience  %s\n", ex.ClientID, ex.ScopePolicy, dashIfEmpty(ex.Audience))
 	if u := ex.User; u != nil {
 		fmt.Fprintf(w, "user      %s (%s, %s)\nentitled  %s\n", u.Username, u.ID, u.Status, joined(u.Entitled))
-		if u.Consented != nil {
-			fmt.Fprintf(w, "consented %s\n", joined(u.Consented))
-		} else {
+		if u.Consent == model.ConsentImplicit {
 			fmt.Fprintln(w, "consented - (implicit consent: none needed)")
+		} else {
+			fmt.Fprintf(w, "consented %s\n", joined(u.Consented))
 		}
 	}
 	fmt.Fprintln(w)

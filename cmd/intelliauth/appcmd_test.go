@@ -222,7 +222,7 @@ func TestExplainUser(t *testing.T) {
 
 	args := []string{"explain", "--client", "portal", "--audience", "api.bank.example", "--scope", "read:tx write:tx"}
 	out := must(t, env, append(args, "--user", "alice@example.com")...)
-	for _, want := range []string{"user      alice (" + user.ID + ", active)", "entitled  read:tx", "consented -",
+	for _, want := range []string{"user      alice (" + user.ID + ", active)", "entitled  read:tx", "consented -\n",
 		"not_consented: the user has not approved it", "not_entitled: the user's roles do not give it"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("explain --user lacks %q:\n%s", want, out)

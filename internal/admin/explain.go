@@ -52,6 +52,10 @@ type ExplainedUser struct {
 	Status string `json:"status"`
 	// Entitled is the scopes the user's roles give, implications included.
 	Entitled []string `json:"entitled"`
+	// Consent is the application's consent mode, required or implicit: it
+	// says whether Consented counts (an empty Consented is left out of the
+	// JSON like a nil one).
+	Consent string `json:"consent"`
 	// Consented is what the user approved for the application; nil (left
 	// out) when its consent is implicit.
 	Consented []string `json:"consented,omitempty"`
@@ -150,7 +154,7 @@ func explainUser(ctx context.Context, tx store.Repos, reg *policy.Registry, app 
 	}
 	entitled := reg.Closure(scope.New(names...))
 	pin.User = &policy.User{Entitled: entitled}
-	out := &ExplainedUser{ID: u.ID, Username: u.Username, Status: u.Status, Entitled: nonNil(entitled.Names())}
+	out := &ExplainedUser{ID: u.ID, Username: u.Username, Status: u.Status, Entitled: nonNil(entitled.Names()), Consent: app.Consent}
 	if app.Consent != model.ConsentImplicit {
 		c, err := tx.Consents().Get(ctx, tenantID, u.ID, app.ClientID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {

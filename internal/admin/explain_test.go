@@ -54,7 +54,7 @@ func TestExplainForUserEntitlementAndConsent(t *testing.T) {
 	if got := reasons(ex); !maps.Equal(got, want) || !slices.Equal(ex.Granted, []string{"openid", "read:tx"}) || ex.Error != nil {
 		t.Fatalf("reasons %v granted %v, want %v", got, ex.Granted, want)
 	}
-	if u := ex.User; u == nil || u.ID != alice.ID || u.Username != "alice" || u.Status != model.UserActive ||
+	if u := ex.User; u == nil || u.ID != alice.ID || u.Username != "alice" || u.Status != model.UserActive || u.Consent != model.ConsentRequired ||
 		!slices.Equal(u.Entitled, []string{"read:tx"}) || !slices.Equal(u.Consented, []string{"openid", "read:tx", "write:tx"}) {
 		t.Fatalf("user = %+v", ex.User)
 	}
@@ -65,7 +65,7 @@ func TestExplainForUserEntitlementAndConsent(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = map[string]policy.Reason{"openid": policy.Granted, "profile": policy.Granted, "read:tx": policy.Granted, "write:tx": policy.NotEntitled}
-	if got := reasons(ex); !maps.Equal(got, want) || ex.User.Consented != nil {
+	if got := reasons(ex); !maps.Equal(got, want) || ex.User.Consented != nil || ex.User.Consent != model.ConsentImplicit {
 		t.Fatalf("implicit consent: reasons %v user %+v", got, ex.User)
 	}
 
