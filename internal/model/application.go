@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -201,9 +202,57 @@ func (a Application) Origins() []string {
 	return out
 }
 
-// MatchRedirectURI reports whether got exactly equals a registered redirect
-// URI (RFC 9700 §4.1.3: exact string matching).
-func (a Application) MatchRedirectURI(got string) bool { return slices.Contains(a.RedirectURIs, got) }
+// MatchRedirectURI reports whether got is a registered redirect URI: equal
+// as strings (RFC 9700 §4.1.3: exact string matching), with one exception
+// for native apps. A native app listening on a loopback IP gets an
+// ephemeral port from the operating system at run time, so for a
+// registered http://127.0.0.1/… or http://[::1]/… redirect URI any port is
+// accepted and everything else must still be exactly equal (RFC 8252 §7.3,
+// RFC 9700 §2.1). "localhost" gets no such leeway: RFC 8252 §8.3 advises
+// against it, as the name may not resolve to the loopback interface.
+func (a Application) MatchRedirectURI(got string) bool {
+	if slices.Contains(a.RedirectURIs, got) {
+		return true
+	}
+	if a.Type != AppNative {
+		return false
+	}
+	for _, reg := range a.RedirectURIs {
+		if loopbackPortVariant(reg, got) {
+			return true
+		}
+	}
+	return false
+}
+
+// loopbackPortVariant reports whether got equals the loopback-IP redirect
+// URI reg but for its port (RFC 8252 §7.3).
+func loopbackPortVariant(reg, got string) bool {
+	r, err := url.Parse(reg)
+	if err != nil || r.Scheme != "http" || (r.Hostname() != "127.0.0.1" && r.Hostname() != "::1") {
+		return false
+	}
+	g, err := url.Parse(got)
+	if err != nil || g.Scheme != "http" || g.Hostname() != r.Hostname() || g.User != nil || strings.Contains(got, "#") {
+		return false
+	}
+	if p := g.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != p {
+			return false
+		}
+	}
+	// Compare the URIs as strings with the ports taken out, so that no
+	// other difference (path, query, escaping) slips through.
+	return withoutPort(reg, r) == withoutPort(got, g)
+}
+
+// withoutPort returns raw with its authority's ":port" removed.
+func withoutPort(raw string, u *url.URL) string {
+	if u.Port() == "" {
+		return raw
+	}
+	return strings.Replace(raw, u.Host, strings.TrimSuffix(u.Host, ":"+u.Port()), 1)
+}
 
 // ClientSecret is one secret of a confidential application. Only its hash is
 // stored; the plaintext is shown once at creation.

@@ -157,6 +157,41 @@ func TestRedirectURIs(t *testing.T) {
 	}
 }
 
+func TestMatchRedirectURILoopbackPort(t *testing.T) {
+	native := Application{Type: AppNative, RedirectURIs: []string{"http://127.0.0.1/cb", "http://[::1]:8000/cb?x=1", "http://localhost/cb"}}
+	cases := []struct {
+		name, got string
+		want      bool
+	}{
+		{"RFC 8252 §7.3 any port on 127.0.0.1", "http://127.0.0.1:51004/cb", true},
+		{"RFC 8252 §7.3 the registered URI itself", "http://127.0.0.1/cb", true},
+		{"RFC 8252 §7.3 any port on [::1], query kept", "http://[::1]:61000/cb?x=1", true},
+		{"RFC 8252 §7.3 [::1] without a port", "http://[::1]/cb?x=1", true},
+		{"other path", "http://127.0.0.1:51004/cb/x", false},
+		{"other query", "http://[::1]:61000/cb?x=2", false},
+		{"added query", "http://127.0.0.1:51004/cb?next=https://evil.example", false},
+		{"fragment", "http://127.0.0.1:51004/cb#x", false},
+		{"userinfo", "http://evil@127.0.0.1:51004/cb", false},
+		{"https instead of http", "https://127.0.0.1:51004/cb", false},
+		{"other loopback address", "http://127.0.0.2:51004/cb", false},
+		{"port out of range", "http://127.0.0.1:70000/cb", false},
+		{"port with a leading zero", "http://127.0.0.1:0443/cb", false},
+		{"RFC 8252 §8.3 localhost gets no port leeway", "http://localhost:51004/cb", false},
+		{"host that merely starts with the IP", "http://127.0.0.1.evil.example:80/cb", false},
+	}
+	for _, tc := range cases {
+		if got := native.MatchRedirectURI(tc.got); got != tc.want {
+			t.Errorf("%s: MatchRedirectURI(%q) = %t, want %t", tc.name, tc.got, got, tc.want)
+		}
+	}
+	// Only native apps: a web or SPA client registers its exact port.
+	web := native
+	web.Type = AppWeb
+	if web.MatchRedirectURI("http://127.0.0.1:51004/cb") {
+		t.Error("a web app must not get the loopback port leeway")
+	}
+}
+
 func TestTenantValidate(t *testing.T) {
 	ok := Tenant{ID: "banking", Name: "Banking", Issuer: "http://localhost:8080/t/banking"}
 	if err := ok.Validate(); err != nil {

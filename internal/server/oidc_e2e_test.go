@@ -391,3 +391,50 @@ func events(t *testing.T, o *oidcEnv, typ, clientID string) []model.AuditEvent {
 }
 
 var _ = strings.TrimSpace
+
+// TestNativeLoopbackRedirectAnyPort: a native app that registered
+// http://127.0.0.1/callback listens on whatever port the OS gave it; the
+// authorization server MUST accept any port there (RFC 8252 §7.3), and the
+// code is bound to the exact URI used (RFC 6749 §4.1.3).
+func TestNativeLoopbackRedirectAnyPort(t *testing.T) {
+	o := startOIDC(t)
+	ctx := o.ctx(t)
+	if _, err := o.env.Admin.CreateApplication(t.Context(), admin.CLI(), "banking", admin.ApplicationInput{
+		ClientID: "bank-desktop", Name: "Bank for desktops", Type: model.AppNative, RedirectURIs: []string{"http://127.0.0.1/callback"},
+		AllowedScopes: []string{"openid", "read:transactions"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	o.env.Server.Catalog().Invalidate("banking")
+	provider, err := oidc.NewProvider(ctx, o.iss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := servertest.NewBrowser(t)
+	// authorize runs one flow with the app listening on port and returns the
+	// code it got back there.
+	authorize := func(port string) (*authRequest, string) {
+		t.Helper()
+		cfg := &oauth2.Config{ClientID: "bank-desktop", RedirectURL: "http://127.0.0.1:" + port + "/callback", Endpoint: provider.Endpoint(),
+			Scopes: []string{oidc.ScopeOpenID, "read:transactions"}}
+		cfg.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+		a := newAuthRequest(cfg)
+		p, _ := o.signInAndConsent(t, br, a, o.people.Bob)
+		if p.Location == nil || p.Location.Host != "127.0.0.1:"+port || p.Location.Path != "/callback" {
+			t.Fatalf("not redirected to port %s: %v", port, p.Location)
+		}
+		return a, a.code(t, p, o.iss)
+	}
+	a, code := authorize("53117")
+	if tok := a.exchange(t, ctx, code); tok.AccessToken == "" {
+		t.Fatal("no access token")
+	}
+	// Another run, another port; the code is bound to the URI of its
+	// request, port included.
+	a, code = authorize("40001")
+	status, body := postForm(t, o.iss+"/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"client_id": {"bank-desktop"}, "redirect_uri": {"http://127.0.0.1:53117/callback"}, "code_verifier": {a.verifier}})
+	if status != http.StatusBadRequest || body["error"] != "invalid_grant" {
+		t.Fatalf("the code presented with another port: %d %v", status, body)
+	}
+}
