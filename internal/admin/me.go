@@ -21,8 +21,9 @@ import (
 // from the actor, never from its input, so no input can reach another
 // user's data. The actor must be of type user (ErrForbidden otherwise),
 // the user must exist in the tenant (store.ErrNotFound) and be active
-// (ErrForbidden: a disabled user's access tokens stay valid until they
-// expire, but they manage nothing with them).
+// (ErrForbidden: a disabled user's access tokens from a grant without a
+// refresh token stay valid until they expire, but they manage nothing with
+// them).
 
 // ErrForbidden: the actor may not run the use-case (not a user, or a
 // disabled one). The API answers 403.
@@ -306,10 +307,11 @@ func (s *Service) MyConsents(ctx context.Context, actor Actor, tenantID string) 
 }
 
 // RevokeMyConsent withdraws the actor's consent for one application and
-// revokes that application's refresh-token families of the user, in one
+// revokes that application's refresh-token families of the user, with the
+// access tokens issued from them (store.RefreshTokens.RevokeByUser), in one
 // transaction with a consent.revoked event. The next authorization asks
-// again; access tokens already issued stay valid until they expire. No
-// consent for clientID is store.ErrNotFound.
+// again; an access token from a grant without a refresh token stays valid
+// until it expires. No consent for clientID is store.ErrNotFound.
 func (s *Service) RevokeMyConsent(ctx context.Context, actor Actor, tenantID, clientID string) error {
 	return s.writeSelf(ctx, actor, tenantID, func(tx store.Repos, u model.User, now time.Time) ([]event, error) {
 		c, err := tx.Consents().Get(ctx, tenantID, u.ID, clientID)

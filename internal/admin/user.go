@@ -279,9 +279,10 @@ func updateUser(ctx context.Context, tx store.Repos, before model.User, upd User
 
 // DisableUser stops a user from signing in: their status becomes disabled,
 // their browser sessions end and their refresh-token families are revoked,
-// in one transaction with a user.disabled event. Access tokens already
-// issued stay valid until they expire. Disabling a disabled user changes
-// nothing.
+// with the access tokens issued from them (store.RefreshTokens.RevokeByUser),
+// in one transaction with a user.disabled event. An access token from a
+// grant without a refresh token stays valid until it expires. Disabling a
+// disabled user changes nothing.
 func (s *Service) DisableUser(ctx context.Context, actor Actor, tenantID, ref string) (model.User, error) {
 	return s.setUserStatus(ctx, actor, tenantID, ref, model.UserDisabled)
 }

@@ -307,11 +307,17 @@ func TestMeConsentsAreTheUsersOwn(t *testing.T) {
 	if out := e.tokenRequest(t, spa, refresh); out.status != 400 || out.Error != "invalid_grant" {
 		t.Fatalf("refresh after the consent was withdrawn: %d %s", out.status, out.Error)
 	}
-	e.call(t, "GET", "/me/consents", alice.Access, nil).want(t, 200).decode(t, &list)
+	// The access tokens of the withdrawn grant went with it (RFC 7009
+	// §2.1), the one this request carried and the refresh's included.
+	e.call(t, "GET", "/me/consents", alice.Access, nil).want(t, 401)
+	e.call(t, "GET", "/me/consents", out.AccessToken, nil).want(t, 401)
+	// Alice carries on in another application (implicit consent).
+	self := e.signIn(t, e.People.AdminTool, servertest.AdminToolRedirect, e.People.Alice, meScopes)
+	e.call(t, "GET", "/me/consents", self.Access, nil).want(t, 200).decode(t, &list)
 	if list.Total != 0 {
 		t.Fatalf("left: %+v", list)
 	}
-	e.call(t, "DELETE", "/me/consents/"+spa.ID, alice.Access, nil).want(t, 404)
+	e.call(t, "DELETE", "/me/consents/"+spa.ID, self.Access, nil).want(t, 404)
 	var evs auditPage
 	e.call(t, "GET", "/audit?type=consent.revoked&client_id="+spa.ID, e.token(t, "audit:read"), nil).want(t, 200).decode(t, &evs)
 	if len(evs.Items) != 1 || evs.Items[0].Subject != e.People.Alice.ID {
@@ -326,7 +332,7 @@ func TestMeConsentsAreTheUsersOwn(t *testing.T) {
 	var n struct {
 		Revoked int `json:"revoked"`
 	}
-	e.call(t, "DELETE", "/me/consents", alice.Access, nil).want(t, 200).decode(t, &n)
+	e.call(t, "DELETE", "/me/consents", self.Access, nil).want(t, 200).decode(t, &n)
 	if n.Revoked != 0 {
 		t.Fatalf("revoked %d", n.Revoked)
 	}

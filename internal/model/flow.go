@@ -98,6 +98,12 @@ type RefreshToken struct {
 	RotatedAt time.Time
 	// Revoked marks the whole family revoked (reuse, logout, admin).
 	Revoked bool
+	// AccessJTI and AccessExpiresAt record the access token issued together
+	// with this token (by the code exchange or the rotation that created
+	// it), so that revoking the family revokes it too (RFC 7009 §2.1).
+	// Empty for tokens stored before they were recorded.
+	AccessJTI       string
+	AccessExpiresAt time.Time
 }
 
 // Throttle counts failed sign-ins for one key (an account or a client IP).

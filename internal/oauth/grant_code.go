@@ -128,7 +128,8 @@ func (h *Handler) authorizationCode(ctx context.Context, req *tokenRequest) (*is
 }
 
 // codeReplayed revokes what the first redemption of a code issued — its
-// access token by jti, its refresh-token family — and audits
+// access token by jti, its refresh-token family with the access tokens of
+// the family's rotations (store.RefreshTokens.RevokeFamily) — and audits
 // oauth.code_replayed (RFC 9700 §4.5). Failures are logged: the replay is
 // refused either way.
 func (h *Handler) codeReplayed(ctx context.Context, req *tokenRequest, ac model.AuthCode) {

@@ -36,7 +36,9 @@ type userGrant struct {
 // offline_access is granted and the client may refresh (OIDC Core 1.0
 // §11). rotate, when set, is the refresh token being exchanged: the new
 // one joins its family (store.RefreshTokens.Rotate), so nothing is
-// returned unless the rotation won.
+// returned unless the rotation won. The refresh token records the access
+// token's jti in the INSERT that stores it, so that revoking the family
+// revokes the access token too (RFC 7009 §2.1) at no extra statement.
 func (h *Handler) mintUser(ctx context.Context, req *tokenRequest, d policy.Decision, g userGrant, rotate *model.RefreshToken) (*issued, error) {
 	out, err := h.mintAccess(req, d, g.user.ID, g.authTime)
 	if err != nil {
@@ -59,6 +61,7 @@ func (h *Handler) mintUser(ctx context.Context, req *tokenRequest, d policy.Deci
 		plain := newOpaque()
 		next := *rotate
 		next.Hash, next.CreatedAt, next.RotatedAt, next.Revoked = hashOpaque(plain), now, time.Time{}, false
+		next.AccessJTI, next.AccessExpiresAt = out.jti, out.expires
 		next.ExpiresAt = minTime(now.Add(idleTTL(req.app.Application)), rotate.FamilyExpiresAt)
 		if _, err := rt.Rotate(ctx, tenant, rotate.Hash, next, now); err != nil {
 			if errors.Is(err, store.ErrReused) {
@@ -76,6 +79,7 @@ func (h *Handler) mintUser(ctx context.Context, req *tokenRequest, d policy.Deci
 			ClientID: req.app.ClientID, UserID: g.user.ID, SessionID: g.sessionID,
 			Scopes: d.Granted.Names(), Audience: d.Audience.Identifier, AuthTime: g.authTime,
 			CreatedAt: now, ExpiresAt: minTime(now.Add(idleTTL(req.app.Application)), abs), FamilyExpiresAt: abs,
+			AccessJTI: out.jti, AccessExpiresAt: out.expires,
 		}
 		if err := rt.Create(ctx, t); err != nil {
 			return nil, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("store refresh token: %w", err))
@@ -111,8 +115,9 @@ func minTime(a, b time.Time) time.Time {
 // refresh token is compromised and subsequently used by both the attacker
 // and the legitimate client, one of them will present an invalidated
 // refresh token, which will inform the authorization server of the
-// breach"), so its whole family is revoked and oauth.refresh_token_reused
-// audited. Otherwise the scope decision runs again with the allowlist,
+// breach"), so its whole family is revoked, with the access tokens issued
+// alongside (store.RefreshTokens.RevokeFamily), and
+// oauth.refresh_token_reused audited. Otherwise the scope decision runs again with the allowlist,
 // registry, roles and consent as they are now, bounded by the family's
 // scopes (Ceiling: a refresh may narrow, never widen), and the token is
 // rotated. A refresh token is issued again only while offline_access is
@@ -190,6 +195,9 @@ func (h *Handler) refreshToken(ctx context.Context, req *tokenRequest) (*issued,
 	}
 	if rotate == nil {
 		// offline_access is no longer allowed: this refresh is the last.
+		// Ending the family also revokes the access tokens of its earlier
+		// refreshes; the one just minted is not a member's, and lives out
+		// its lifetime.
 		if err := rts.RevokeFamily(ctx, tenant, old.FamilyID); err != nil {
 			return &issued{decision: d, subject: user.ID}, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("end refresh family: %w", err))
 		}
@@ -211,9 +219,9 @@ func offlineAllowed(req *tokenRequest, consented *scope.Set) bool {
 	return consented == nil || consented.Has(model.ScopeOfflineAccess)
 }
 
-// refreshReused revokes a refresh token's whole family and audits
-// oauth.refresh_token_reused. Failures are logged: the request is refused
-// either way.
+// refreshReused revokes a refresh token's whole family, with its access
+// tokens, and audits oauth.refresh_token_reused. Failures are logged: the
+// request is refused either way.
 func (h *Handler) refreshReused(ctx context.Context, req *tokenRequest, t model.RefreshToken) {
 	tenant := req.snap.Tenant.ID
 	if err := h.Store.RefreshTokens().RevokeFamily(ctx, tenant, t.FamilyID); err != nil {

@@ -16,7 +16,8 @@ import (
 // revoke is RFC 7009. The client authenticates as at the token endpoint;
 // a valid access token issued to that client is recorded as revoked (by jti,
 // until it expires), so introspection reports it inactive at once; a
-// refresh token issued to it ends its whole family.
+// refresh token issued to it ends its whole family and the family's access
+// tokens.
 //
 // RFC 7009 §2.2: "invalid tokens do not cause an error response", so an
 // unknown, expired or malformed token gets 200 and nothing happens. A valid
@@ -69,12 +70,12 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request, snap *catalog.S
 	return nil
 }
 
-// revokeRefresh revokes a refresh token's whole family (RFC 7009 §2.1:
-// "If the particular token is a refresh token and the authorization server
+// revokeRefresh revokes a refresh token's whole family and, with it, the
+// unexpired access tokens issued with its members (RFC 7009 §2.1: "If the
+// particular token is a refresh token and the authorization server
 // supports the revocation of access tokens, then the authorization server
 // SHOULD also invalidate all access tokens based on the same authorization
-// grant" — access tokens are not tracked per family and live out their
-// short lifetime).
+// grant" — store.RefreshTokens.RevokeFamily does both in one transaction).
 func (h *Handler) revokeRefresh(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot, app *catalog.App, raw string) error {
 	ctx := r.Context()
 	rts := h.Store.RefreshTokens()

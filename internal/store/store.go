@@ -166,7 +166,9 @@ type Keys interface {
 	Delete(ctx context.Context, tenantID, kid string) error
 }
 
-// Revocations records revoked access tokens by jti.
+// Revocations records revoked access tokens by jti. Besides Revoke,
+// RefreshTokens.RevokeFamily and RevokeByUser write here: the access tokens
+// of a revoked refresh-token family.
 type Revocations interface {
 	// Revoke records the jti; revoking twice is not an error.
 	Revoke(ctx context.Context, r model.Revocation) error

@@ -146,8 +146,15 @@ type Codes interface {
 	Prune(ctx context.Context, t time.Time) (int, error)
 }
 
-// RefreshTokens stores refresh-token families.
+// RefreshTokens stores refresh-token families. Each token records the
+// access token issued with it (AccessJTI, AccessExpiresAt); revoking a
+// family revokes those too, in the same transaction, so that every caller
+// that ends a grant — /oauth2/revoke, reuse detection, consent withdrawal,
+// sign-out — invalidates "all access tokens based on the same authorization
+// grant" (RFC 7009 §2.1) without having to remember to.
 type RefreshTokens interface {
+	// Create stores the first token of a family, with the access token the
+	// code exchange issued.
 	Create(ctx context.Context, t model.RefreshToken) error
 	// Get returns a token by hash.
 	Get(ctx context.Context, tenantID, hash string) (model.RefreshToken, error)
@@ -155,14 +162,19 @@ type RefreshTokens interface {
 	// family). If old was already rotated, or its family is revoked, nothing
 	// is stored and the old token is returned with ErrReused. On success it
 	// returns next as stored: its FamilyID, ClientID, UserID and
-	// FamilyExpiresAt are old's, whatever next carried.
+	// FamilyExpiresAt are old's, whatever next carried; its AccessJTI and
+	// AccessExpiresAt are next's (the access token of this refresh).
 	Rotate(ctx context.Context, tenantID, oldHash string, next model.RefreshToken, now time.Time) (model.RefreshToken, error)
 	// RevokeFamily marks every token of the family revoked, including one a
-	// concurrent Rotate adds; an unknown or revoked family is not an error.
+	// concurrent Rotate adds, and records in Revocations, atomically with
+	// it, the AccessJTI of every token of the family (rotated ones too)
+	// whose access token has not expired. An unknown or revoked family is
+	// not an error; a jti already revoked keeps its record.
 	RevokeFamily(ctx context.Context, tenantID, familyID string) error
 	// RevokeByUser revokes every family of the user (optionally only of one
-	// client, when clientID is not empty) and returns how many families this
-	// call revoked (families already revoked are not counted).
+	// client, when clientID is not empty), with their unexpired access
+	// tokens as RevokeFamily does, and returns how many families this call
+	// revoked (families already revoked are not counted).
 	RevokeByUser(ctx context.Context, tenantID, userID, clientID string) (int, error)
 	// Prune deletes tokens whose family expired before t.
 	Prune(ctx context.Context, t time.Time) (int, error)

@@ -14,17 +14,18 @@ import (
 type refreshTokens struct{ repos }
 
 const refreshCols = `tenant_id, hash, family_id, client_id, user_id, session_id, scopes, audience, auth_time, created_at,
-	expires_at, family_expires_at, rotated_at, revoked`
+	expires_at, family_expires_at, rotated_at, revoked, access_jti, access_expires_at`
 
 func scanRefresh(s scanner) (model.RefreshToken, error) {
 	var (
 		t                          model.RefreshToken
 		scopes                     string
 		auth, created, exp, famExp int64
-		rotated                    sql.NullInt64
+		rotated, accessExp         sql.NullInt64
+		accessJTI                  sql.NullString
 	)
 	if err := s.Scan(&t.TenantID, &t.Hash, &t.FamilyID, &t.ClientID, &t.UserID, &t.SessionID, &scopes, &t.Audience,
-		&auth, &created, &exp, &famExp, &rotated, &t.Revoked); err != nil {
+		&auth, &created, &exp, &famExp, &rotated, &t.Revoked, &accessJTI, &accessExp); err != nil {
 		return model.RefreshToken{}, err
 	}
 	var err error
@@ -33,6 +34,7 @@ func scanRefresh(s scanner) (model.RefreshToken, error) {
 	}
 	t.AuthTime, t.CreatedAt, t.ExpiresAt, t.FamilyExpiresAt = fromMicros(auth), fromMicros(created), fromMicros(exp), fromMicros(famExp)
 	t.RotatedAt = fromNullMicros(rotated)
+	t.AccessJTI, t.AccessExpiresAt = accessJTI.String, fromNullMicros(accessExp)
 	return t, nil
 }
 
@@ -61,9 +63,10 @@ func insertRefresh(t model.RefreshToken) (string, []any, error) {
 		return "", nil, err
 	}
 	return `INSERT INTO refresh_tokens (` + refreshCols + `)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		[]any{t.TenantID, t.Hash, t.FamilyID, t.ClientID, t.UserID, t.SessionID, scopes, t.Audience, micros(t.AuthTime),
-			micros(t.CreatedAt), micros(t.ExpiresAt), micros(t.FamilyExpiresAt), nullMicros(t.RotatedAt), t.Revoked}, nil
+			micros(t.CreatedAt), micros(t.ExpiresAt), micros(t.FamilyExpiresAt), nullMicros(t.RotatedAt), t.Revoked,
+			nullString(t.AccessJTI), nullMicros(t.AccessExpiresAt)}, nil
 }
 
 // Get returns a token by hash, whatever its state.
@@ -88,8 +91,9 @@ func getRefresh(ctx context.Context, q querier, tenantID, hash string) (model.Re
 // returns next as stored. The family's identity is the old token's: next
 // gets old's FamilyID, ClientID, UserID and FamilyExpiresAt whatever it
 // carries, and is neither rotated nor revoked; its other fields are the
-// caller's (Scopes may narrow, ExpiresAt moves on). CreatedAt defaults to
-// now.
+// caller's (Scopes may narrow, ExpiresAt moves on, AccessJTI and
+// AccessExpiresAt name the access token issued with it). CreatedAt defaults
+// to now.
 //
 // The single use is one conditional UPDATE of old (… AND rotated_at IS NULL
 // AND NOT revoked): of concurrent callers exactly one matches; the others —
@@ -140,19 +144,24 @@ func (r refreshTokens) Rotate(ctx context.Context, tenantID, oldHash string, nex
 	return out, nil
 }
 
-// RevokeFamily marks every token of the family revoked. Revoking a revoked
-// or unknown family is not an error.
+// RevokeFamily marks every token of the family revoked and, in the same
+// transaction, revokes the access tokens issued with them that have not
+// expired (RFC 7009 §2.1). Revoking a revoked or unknown family is not an
+// error.
 //
 // The UPDATE repeats until it matches no row: on PostgreSQL a Rotate that
 // committed while the UPDATE waited for its row lock may have inserted a
 // token the UPDATE's snapshot did not see. Each round locks every token it
 // revoked, so a Rotate starting after it fails with ErrReused, and the loop
-// ends.
+// ends; the access tokens are copied after it, so the last rotation's is
+// among them.
 func (r refreshTokens) RevokeFamily(ctx context.Context, tenantID, familyID string) error {
 	err := r.write(ctx, func(q querier) error {
-		_, err := revokeUntilDone(ctx, q, `UPDATE refresh_tokens SET revoked = TRUE
-			WHERE tenant_id = $1 AND family_id = $2 AND NOT revoked RETURNING family_id`, tenantID, familyID)
-		return err
+		if _, err := revokeUntilDone(ctx, q, `UPDATE refresh_tokens SET revoked = TRUE
+			WHERE tenant_id = $1 AND family_id = $2 AND NOT revoked RETURNING family_id`, tenantID, familyID); err != nil {
+			return err
+		}
+		return revokeAccessTokens(ctx, q, r.db.now(), `tenant_id = $1 AND family_id = $2`, tenantID, familyID)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: revoke refresh-token family %s/%s: %w", tenantID, familyID, err)
@@ -161,24 +170,23 @@ func (r refreshTokens) RevokeFamily(ctx context.Context, tenantID, familyID stri
 }
 
 // RevokeByUser revokes every family of the user (of one client when
-// clientID is not empty) and returns how many families this call revoked:
+// clientID is not empty), with their unexpired access tokens as
+// RevokeFamily does, and returns how many families this call revoked:
 // families already revoked are not counted. An unknown user has none.
 func (r refreshTokens) RevokeByUser(ctx context.Context, tenantID, userID, clientID string) (int, error) {
 	var n int
 	err := r.write(ctx, func(q querier) error {
-		var (
-			fams map[string]bool
-			err  error
-		)
-		if clientID == "" {
-			fams, err = revokeUntilDone(ctx, q, `UPDATE refresh_tokens SET revoked = TRUE
-				WHERE tenant_id = $1 AND user_id = $2 AND NOT revoked RETURNING family_id`, tenantID, userID)
-		} else {
-			fams, err = revokeUntilDone(ctx, q, `UPDATE refresh_tokens SET revoked = TRUE
-				WHERE tenant_id = $1 AND user_id = $2 AND client_id = $3 AND NOT revoked RETURNING family_id`, tenantID, userID, clientID)
+		where, args := `tenant_id = $1 AND user_id = $2`, []any{tenantID, userID}
+		if clientID != "" {
+			where, args = where+` AND client_id = $3`, append(args, clientID)
+		}
+		fams, err := revokeUntilDone(ctx, q, `UPDATE refresh_tokens SET revoked = TRUE
+			WHERE `+where+` AND NOT revoked RETURNING family_id`, args...)
+		if err != nil {
+			return err
 		}
 		n = len(fams)
-		return err
+		return revokeAccessTokens(ctx, q, r.db.now(), where, args...)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: revoke refresh tokens of user %s/%s: %w", tenantID, userID, err)
@@ -203,6 +211,25 @@ func revokeUntilDone(ctx context.Context, q querier, update string, args ...any)
 			fams[f] = true
 		}
 	}
+}
+
+// revokeAccessTokens records as revoked, at now, the access tokens issued
+// with the refresh tokens that where (a condition on refresh_tokens whose
+// placeholders are args) matches, unless they expired by now: such a token
+// fails verification on its exp anyway, and Prune would drop its record.
+// One INSERT … SELECT, so the jtis never leave the database; a jti already
+// revoked keeps its first record. Every row of a family is read, rotated
+// ones too: the access token of an earlier rotation may still be live.
+func revokeAccessTokens(ctx context.Context, q querier, now time.Time, where string, args ...any) error {
+	p := fmt.Sprintf("$%d", len(args)+1)
+	_, err := q.ExecContext(ctx, `INSERT INTO revocations (tenant_id, jti, expires_at, revoked_at)
+		SELECT tenant_id, access_jti, access_expires_at, `+p+` FROM refresh_tokens
+		WHERE `+where+` AND access_jti IS NOT NULL AND access_expires_at > `+p+`
+		ON CONFLICT (tenant_id, jti) DO NOTHING`, append(args, micros(now))...)
+	if err != nil {
+		return fmt.Errorf("revoke access tokens: %w", err)
+	}
+	return nil
 }
 
 // Prune deletes the tokens of every tenant whose family expired before t.

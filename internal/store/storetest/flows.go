@@ -31,7 +31,26 @@ func newCode(tenantID, hash, clientID, userID string) model.AuthCode {
 func newRefresh(tenantID, hash, familyID, clientID, userID string) model.RefreshToken {
 	return model.RefreshToken{TenantID: tenantID, Hash: hash, FamilyID: familyID, ClientID: clientID, UserID: userID,
 		SessionID: "ses_1", Scopes: []string{"openid", "offline_access", "read"}, Audience: "api.bank.example.com",
-		AuthTime: t0, CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour), FamilyExpiresAt: t0.Add(30 * 24 * time.Hour)}
+		AuthTime: t0, CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour), FamilyExpiresAt: t0.Add(30 * 24 * time.Hour),
+		AccessJTI: "at-" + hash, AccessExpiresAt: t0.Add(time.Hour)}
+}
+
+// withAccess is r carrying the access token jti, live until expires.
+func withAccess(r model.RefreshToken, jti string, expires time.Time) model.RefreshToken {
+	r.AccessJTI, r.AccessExpiresAt = jti, expires
+	return r
+}
+
+// wantRevoked checks, for each jti of the tenant, whether it is revoked.
+func wantRevoked(t *testing.T, s store.Store, tenantID string, want map[string]bool) {
+	t.Helper()
+	for jti, revoked := range want {
+		got, err := s.Revocations().IsRevoked(t.Context(), tenantID, jti)
+		must(t, err)
+		if got != revoked {
+			t.Errorf("%s/%s revoked = %v, want %v", tenantID, jti, got, revoked)
+		}
+	}
 }
 
 // usSession is what a backend returns for se: times truncated, in UTC.
@@ -52,6 +71,7 @@ func usCode(c model.AuthCode) model.AuthCode {
 
 func usRefresh(r model.RefreshToken) model.RefreshToken {
 	r.AuthTime, r.CreatedAt, r.ExpiresAt, r.FamilyExpiresAt, r.RotatedAt = usZ(r.AuthTime), usZ(r.CreatedAt), usZ(r.ExpiresAt), usZ(r.FamilyExpiresAt), usZ(r.RotatedAt)
+	r.AccessExpiresAt = usZ(r.AccessExpiresAt)
 	return r
 }
 
@@ -324,7 +344,14 @@ var refreshTests = []test{
 		got, err := s.RefreshTokens().Get(ctx, "a", "rt1")
 		must(t, err)
 		equal(t, "token", got, usRefresh(in))
-		utc(t, "token times", got.AuthTime, got.CreatedAt, got.ExpiresAt, got.FamilyExpiresAt)
+		utc(t, "token times", got.AuthTime, got.CreatedAt, got.ExpiresAt, got.FamilyExpiresAt, got.AccessExpiresAt)
+		// A token stored without its access token (as before they were
+		// recorded) comes back without one.
+		bare := withAccess(newRefresh("a", "rt0", "fam_0", "web", "usr_1"), "", time.Time{})
+		must(t, s.RefreshTokens().Create(ctx, bare))
+		got, err = s.RefreshTokens().Get(ctx, "a", "rt0")
+		must(t, err)
+		equal(t, "token without access token", got, usRefresh(bare))
 		wantErr(t, s.RefreshTokens().Create(ctx, in), store.ErrConflict)
 		wantErr(t, s.RefreshTokens().Create(ctx, newRefresh("a", "rt2", "fam_2", "nope", "usr_1")), store.ErrNotFound)
 		wantErr(t, s.RefreshTokens().Create(ctx, newRefresh("a", "rt2", "fam_2", "web", "usr_9")), store.ErrNotFound)
@@ -432,6 +459,76 @@ var refreshTests = []test{
 		must(t, err)
 		equal(t, "unknown user", n, 0)
 	}},
+	{"RFC 7009 §2.1 RevokeFamily revokes the unexpired access tokens of every token of the family, and no other", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		seedClient(t, s, "a")
+		seedClient(t, s, "b")
+		// The store decides what has expired by its own clock: real time.
+		now := time.Now()
+		live, soon, gone := now.Add(time.Hour), now.Add(10*time.Minute), now.Add(-time.Minute)
+		rts := s.RefreshTokens()
+		// fam_1: the code exchange's token, two rotations (the first
+		// issued an access token that has expired since) and a token stored
+		// without its access token.
+		must(t, rts.Create(ctx, withAccess(newRefresh("a", "rt1", "fam_1", "web", "usr_1"), "at1", live)))
+		_, err := rts.Rotate(ctx, "a", "rt1", withAccess(newRefresh("a", "rt2", "", "", ""), "at2", gone), t0)
+		must(t, err)
+		_, err = rts.Rotate(ctx, "a", "rt2", withAccess(newRefresh("a", "rt3", "", "", ""), "at3", soon), t0)
+		must(t, err)
+		_, err = rts.Rotate(ctx, "a", "rt3", withAccess(newRefresh("a", "rt4", "", "", ""), "", time.Time{}), t0)
+		must(t, err)
+		// Another family of the same user and client, and a family with the
+		// same ID and jti in another tenant.
+		must(t, rts.Create(ctx, withAccess(newRefresh("a", "rt9", "fam_2", "web", "usr_1"), "at9", live)))
+		must(t, rts.Create(ctx, withAccess(newRefresh("b", "rt1", "fam_1", "web", "usr_1"), "at1", live)))
+
+		must(t, rts.RevokeFamily(ctx, "a", "fam_1"))
+		wantRevoked(t, s, "a", map[string]bool{"at1": true, "at2": false, "at3": true, "at9": false})
+		wantRevoked(t, s, "b", map[string]bool{"at1": false})
+		// The revocations last as long as the access tokens: they were
+		// recorded with their expiry.
+		n, err := s.Revocations().Prune(ctx, soon.Add(time.Minute))
+		must(t, err)
+		equal(t, "revocations pruned after at3 expired", n, 1)
+		wantRevoked(t, s, "a", map[string]bool{"at1": true, "at3": false})
+
+		// Idempotent, for a revoked family and for an unknown one.
+		must(t, rts.RevokeFamily(ctx, "a", "fam_1"))
+		must(t, rts.RevokeFamily(ctx, "a", "fam_9"))
+		wantRevoked(t, s, "a", map[string]bool{"at1": true, "at9": false})
+		// A jti already revoked (at /oauth2/revoke) is not an error.
+		must(t, s.Revocations().Revoke(ctx, model.Revocation{TenantID: "a", JTI: "at9", ExpiresAt: live}))
+		must(t, rts.RevokeFamily(ctx, "a", "fam_2"))
+		wantRevoked(t, s, "a", map[string]bool{"at9": true})
+		wantRevoked(t, s, "b", map[string]bool{"at1": false})
+	}},
+	{"RFC 7009 §2.1 RevokeByUser revokes the unexpired access tokens of the families it revokes", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		seedClient(t, s, "a")
+		seedClient(t, s, "b")
+		live, gone := time.Now().Add(time.Hour), time.Now().Add(-time.Minute)
+		rts := s.RefreshTokens()
+		must(t, rts.Create(ctx, withAccess(newRefresh("a", "w1", "fw1", "web", "usr_1"), "at-w1", live)))
+		_, err := rts.Rotate(ctx, "a", "w1", withAccess(newRefresh("a", "w1b", "", "", ""), "at-w1b", live), t0)
+		must(t, err)
+		must(t, rts.Create(ctx, withAccess(newRefresh("a", "w2", "fw2", "web", "usr_1"), "at-w2", gone)))
+		must(t, rts.Create(ctx, withAccess(newRefresh("a", "o1", "fo1", "other", "usr_1"), "at-o1", live)))
+		must(t, rts.Create(ctx, withAccess(newRefresh("a", "x1", "fx1", "web", "usr_2"), "at-x1", live)))
+		must(t, rts.Create(ctx, withAccess(newRefresh("b", "w1", "fw1", "web", "usr_1"), "at-w1", live)))
+
+		n, err := rts.RevokeByUser(ctx, "a", "usr_1", "web")
+		must(t, err)
+		equal(t, "families of usr_1 at web", n, 2)
+		wantRevoked(t, s, "a", map[string]bool{"at-w1": true, "at-w1b": true, "at-w2": false, "at-o1": false, "at-x1": false})
+		n, err = rts.RevokeByUser(ctx, "a", "usr_1", "web")
+		must(t, err)
+		equal(t, "again", n, 0)
+		n, err = rts.RevokeByUser(ctx, "a", "usr_1", "")
+		must(t, err)
+		equal(t, "every other family of usr_1", n, 1)
+		wantRevoked(t, s, "a", map[string]bool{"at-w1": true, "at-w1b": true, "at-w2": false, "at-o1": true, "at-x1": false})
+		wantRevoked(t, s, "b", map[string]bool{"at-w1": false})
+	}},
 	{"Prune deletes tokens whose family expired before t", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		seedClient(t, s, "a")
@@ -477,18 +574,20 @@ var refreshTests = []test{
 			wantErr(t, err, store.ErrNotFound)
 		}
 	}},
-	{"a family revoked while it rotates ends with every token revoked", func(t *testing.T, s store.Store) {
+	{"a family revoked while it rotates ends with every token and its access token revoked", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		seedClient(t, s, "a")
 		for round := range 5 {
 			fam := fmt.Sprintf("fam%d", round)
 			h := func(i int) string { return fmt.Sprintf("%s-%d", fam, i) }
-			must(t, s.RefreshTokens().Create(ctx, newRefresh("a", h(0), fam, "web", "usr_1")))
+			live := time.Now().Add(time.Hour)
+			must(t, s.RefreshTokens().Create(ctx, withAccess(newRefresh("a", h(0), fam, "web", "usr_1"), "at-"+h(0), live)))
 			made := make(chan int, 1)
 			go func() {
 				i := 0
 				for ; i < 200; i++ {
-					if _, err := s.RefreshTokens().Rotate(ctx, "a", h(i), newRefresh("a", h(i+1), "", "", ""), t0); err != nil {
+					next := withAccess(newRefresh("a", h(i+1), "", "", ""), "at-"+h(i+1), live)
+					if _, err := s.RefreshTokens().Rotate(ctx, "a", h(i), next, t0); err != nil {
 						break
 					}
 				}
@@ -501,6 +600,13 @@ var refreshTests = []test{
 				must(t, err)
 				if !tok.Revoked {
 					t.Fatalf("round %d: token %d of %d survived the family's revocation", round, i, last)
+				}
+				// Its access token too (RFC 7009 §2.1), the last
+				// rotation's included.
+				revoked, err := s.Revocations().IsRevoked(ctx, "a", tok.AccessJTI)
+				must(t, err)
+				if !revoked {
+					t.Fatalf("round %d: the access token of token %d of %d survived the family's revocation", round, i, last)
 				}
 			}
 		}

@@ -134,7 +134,19 @@ var migrationFixtures = []fixture{
 			fixtureMicros, fixtureMicros + hourMicros, fixtureMicros + 2*hourMicros, nil, false}},
 	{2, `INSERT INTO throttles (tenant_id, key, failures, window_start, locked_until) VALUES ($1, $2, $3, $4, $5)`,
 		[]any{"fx", "user:usr_fx", int64(3), fixtureMicros, fixtureMicros + hourMicros}},
+
+	// 0004_refresh_access_jti: a refresh token records its access token. The
+	// one written at version 2 (rt_fx) has none. The access token expires
+	// far in the future, so that revoking the family still revokes it.
+	{4, `INSERT INTO refresh_tokens (tenant_id, hash, family_id, client_id, user_id, session_id, scopes, audience, auth_time,
+		created_at, expires_at, family_expires_at, rotated_at, revoked, access_jti, access_expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		[]any{"fx", "rt_fx4", "fam_fx", "spa", "usr_fx", "ses_fx", `["openid","offline_access"]`, "aud", fixtureMicros,
+			fixtureMicros, fixtureMicros + hourMicros, fixtureMicros + 2*hourMicros, nil, false, "at_fx4", farMicros}},
 }
+
+// farMicros is an instant no test run reaches, in the stored unit.
+var farMicros = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
 
 // hourMicros is an hour in the stored unit.
 const hourMicros = int64(time.Hour / time.Microsecond)
@@ -195,6 +207,31 @@ func checkFixtures(t *testing.T, s store.Store) {
 	// (The application written at version 1 came back above with no
 	// post-logout redirect URIs and no allowed origins: 0002's defaults.)
 	checkFixtures2(t, s)
+	checkFixtures4(t, s)
+}
+
+// checkFixtures4 reads back the refresh token written in the shape of
+// 0004_refresh_access_jti, and revokes its family, which also holds a token
+// from before 0004 (no access token recorded).
+func checkFixtures4(t *testing.T, s store.Store) {
+	t.Helper()
+	ctx := t.Context()
+	at := us(t0)
+	rt, err := s.RefreshTokens().Get(ctx, "fx", "rt_fx4")
+	must(t, err)
+	equal(t, "refresh token with its access token", rt, model.RefreshToken{TenantID: "fx", Hash: "rt_fx4", FamilyID: "fam_fx",
+		ClientID: "spa", UserID: "usr_fx", SessionID: "ses_fx", Scopes: []string{"openid", "offline_access"}, Audience: "aud",
+		AuthTime: at, CreatedAt: at, ExpiresAt: at.Add(time.Hour), FamilyExpiresAt: at.Add(2 * time.Hour),
+		AccessJTI: "at_fx4", AccessExpiresAt: time.UnixMicro(farMicros).UTC()})
+	must(t, s.RefreshTokens().RevokeFamily(ctx, "fx", "fam_fx"))
+	for _, h := range []string{"rt_fx", "rt_fx4"} {
+		tok, err := s.RefreshTokens().Get(ctx, "fx", h)
+		must(t, err)
+		equal(t, h+" revoked", tok.Revoked, true)
+	}
+	ok, err := s.Revocations().IsRevoked(ctx, "fx", "at_fx4")
+	must(t, err)
+	equal(t, "access token of the family revoked", ok, true)
 }
 
 // checkFixtures2 reads back the rows written in the shape of 0002_users.
@@ -257,7 +294,7 @@ func checkFixtures2(t *testing.T, s store.Store) {
 	must(t, err)
 	equal(t, "refresh token", rt, model.RefreshToken{TenantID: "fx", Hash: "rt_fx", FamilyID: "fam_fx", ClientID: "spa", UserID: "usr_fx",
 		SessionID: "ses_fx", Scopes: []string{"openid", "offline_access"}, Audience: "aud", AuthTime: at, CreatedAt: at,
-		ExpiresAt: hour, FamilyExpiresAt: at.Add(2 * time.Hour)})
+		ExpiresAt: hour, FamilyExpiresAt: at.Add(2 * time.Hour)}) // no access token: NULLs since 0004
 	th, err := s.Throttles().Get(ctx, "fx", "user:usr_fx")
 	must(t, err)
 	equal(t, "throttle", th, model.Throttle{TenantID: "fx", Key: "user:usr_fx", Failures: 3, WindowStart: at, LockedUntil: hour})
