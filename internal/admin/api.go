@@ -132,10 +132,15 @@ func (s *Service) UpdateAPI(ctx context.Context, actor Actor, tenantID, ref stri
 // DeleteAPI deletes an API, found by ID or identifier. It refuses the
 // platform API, and an API that still defines scopes (delete those first, so
 // that no allowlist loses scopes as a side effect nobody previewed).
-func (s *Service) DeleteAPI(ctx context.Context, actor Actor, tenantID, ref string) error {
+// version, when non-zero, must equal the stored version (else
+// store.ErrPrecondition and nothing changes).
+func (s *Service) DeleteAPI(ctx context.Context, actor Actor, tenantID, ref string, version int64) error {
 	return s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
 		before, err := resolveAPI(ctx, tx, tenantID, ref)
 		if err != nil {
+			return nil, err
+		}
+		if err := checkVersion("API "+ref, version, before.Version); err != nil {
 			return nil, err
 		}
 		if before.Platform {
@@ -154,7 +159,8 @@ func (s *Service) DeleteAPI(ctx context.Context, actor Actor, tenantID, ref stri
 		if len(defined) > 0 {
 			return nil, fmt.Errorf("API %q still defines scopes %s; delete them first: %w", before.Identifier, strings.Join(defined, " "), store.ErrConflict)
 		}
-		if err := tx.APIs().Delete(ctx, tenantID, before.ID); err != nil {
+		// Only the version read: a concurrent update fails the delete.
+		if err := tx.APIs().Delete(ctx, tenantID, before.ID, before.Version); err != nil {
 			return nil, fmt.Errorf("delete API %q: %w", before.Identifier, err)
 		}
 		return []event{{Type: model.EventAPIDeleted, TenantID: tenantID, Audience: before.Identifier,

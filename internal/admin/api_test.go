@@ -33,7 +33,7 @@ func TestAPIs(t *testing.T) {
 	if err != nil || len(list) != 4 {
 		t.Fatalf("list = %v, %v", list, err)
 	}
-	if err := f.svc.DeleteAPI(ctx, f.actor, "acme", a.ID); err != nil {
+	if err := f.svc.DeleteAPI(ctx, f.actor, "acme", a.ID, 0); err != nil {
 		t.Fatal(err)
 	}
 	if ev := f.lastEvent(t, "acme"); ev.Type != model.EventAPIDeleted {
@@ -56,9 +56,9 @@ func TestAPIRefusals(t *testing.T) {
 	if _, err := f.svc.CreateAPI(ctx, f.actor, "acme", APIInput{Identifier: "api.bank.example"}); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("duplicate identifier: %v", err)
 	}
-	err = f.svc.DeleteAPI(ctx, f.actor, "acme", model.PlatformAPIID)
+	err = f.svc.DeleteAPI(ctx, f.actor, "acme", model.PlatformAPIID, 0)
 	wantInvalid(t, err, "platform API cannot be deleted")
-	if err := f.svc.DeleteAPI(ctx, f.actor, "acme", "bank"); !errors.Is(err, store.ErrConflict) || !strings.Contains(err.Error(), "read:tx") {
+	if err := f.svc.DeleteAPI(ctx, f.actor, "acme", "bank", 0); !errors.Is(err, store.ErrConflict) || !strings.Contains(err.Error(), "read:tx") {
 		t.Fatalf("delete API with scopes: %v", err)
 	}
 	ident := "elsewhere"

@@ -238,13 +238,19 @@ func (s *Service) UpdateApplication(ctx context.Context, actor Actor, tenantID, 
 
 // DeleteApplication deletes an application and its secrets. Tokens already
 // issued stay valid until they expire (revoke them first if that matters).
-func (s *Service) DeleteApplication(ctx context.Context, actor Actor, tenantID, clientID string) error {
+// version, when non-zero, must equal the stored version (else
+// store.ErrPrecondition and nothing changes).
+func (s *Service) DeleteApplication(ctx context.Context, actor Actor, tenantID, clientID string, version int64) error {
 	return s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
 		before, err := getApp(ctx, tx, tenantID, clientID)
 		if err != nil {
 			return nil, err
 		}
-		if err := tx.Applications().Delete(ctx, tenantID, clientID); err != nil {
+		if err := checkVersion("application "+clientID, version, before.Version); err != nil {
+			return nil, err
+		}
+		// Only the version read: a concurrent update fails the delete.
+		if err := tx.Applications().Delete(ctx, tenantID, clientID, before.Version); err != nil {
 			return nil, fmt.Errorf("delete application %q: %w", clientID, err)
 		}
 		return []event{{Type: model.EventApplicationDeleted, TenantID: tenantID, ClientID: clientID,

@@ -221,13 +221,13 @@ func TestUpdateAndDeleteApplication(t *testing.T) {
 	if err != nil || page.Total != 1 {
 		t.Fatalf("list = %+v, %v", page, err)
 	}
-	if err := f.svc.DeleteApplication(ctx, f.actor, "acme", "job"); err != nil {
+	if err := f.svc.DeleteApplication(ctx, f.actor, "acme", "job", 0); err != nil {
 		t.Fatal(err)
 	}
 	if ev := f.lastEvent(t, "acme"); ev.Type != model.EventApplicationDeleted {
 		t.Fatalf("event = %s", ev.Type)
 	}
-	if err := f.svc.DeleteApplication(ctx, f.actor, "acme", "job"); !errors.Is(err, store.ErrNotFound) {
+	if err := f.svc.DeleteApplication(ctx, f.actor, "acme", "job", 0); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("delete twice: %v", err)
 	}
 }

@@ -346,7 +346,7 @@ func TestImpactCountsGrantsOfTheLast30Days(t *testing.T) {
 	if b, _ := json.Marshal(imp); !strings.Contains(string(b), `"grants_last_30_days":2`) {
 		t.Fatalf("JSON %s", b)
 	}
-	imp, err = f.svc.DeleteScope(ctx, f.actor, "acme", "write:tx")
+	imp, err = f.svc.DeleteScope(ctx, f.actor, "acme", "write:tx", 0)
 	if err != nil || imp.GrantsLast30Days != 1 {
 		t.Fatalf("delete = %+v, %v", imp, err)
 	}

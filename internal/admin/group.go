@@ -102,18 +102,24 @@ func (s *Service) UpdateGroup(ctx context.Context, actor Actor, tenantID, name s
 }
 
 // DeleteGroup deletes a group and its memberships (its members lose the
-// roles it gave), with a group.deleted event naming the members.
-func (s *Service) DeleteGroup(ctx context.Context, actor Actor, tenantID, name string) error {
+// roles it gave), with a group.deleted event naming the members. version,
+// when non-zero, must equal the stored version (else store.ErrPrecondition
+// and nothing changes).
+func (s *Service) DeleteGroup(ctx context.Context, actor Actor, tenantID, name string, version int64) error {
 	return s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
 		before, err := getGroup(ctx, tx, tenantID, name)
 		if err != nil {
+			return nil, err
+		}
+		if err := checkVersion("group "+name, version, before.Version); err != nil {
 			return nil, err
 		}
 		members, err := tx.Groups().Members(ctx, tenantID, name)
 		if err != nil {
 			return nil, err
 		}
-		if err := tx.Groups().Delete(ctx, tenantID, name); err != nil {
+		// Only the version read: a concurrent update fails the delete.
+		if err := tx.Groups().Delete(ctx, tenantID, name, before.Version); err != nil {
 			return nil, fmt.Errorf("delete group %q: %w", name, err)
 		}
 		return []event{{Type: model.EventGroupDeleted, TenantID: tenantID,

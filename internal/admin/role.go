@@ -205,11 +205,16 @@ func (s *Service) UpdateRole(ctx context.Context, actor Actor, tenantID, name st
 
 // DeleteRole deletes a role and every assignment of it, directly and
 // through groups, with a role.deleted event naming the users and groups
-// that held it. Built-in roles cannot be deleted.
-func (s *Service) DeleteRole(ctx context.Context, actor Actor, tenantID, name string) error {
+// that held it. Built-in roles cannot be deleted. version, when non-zero,
+// must equal the stored version (else store.ErrPrecondition and nothing
+// changes).
+func (s *Service) DeleteRole(ctx context.Context, actor Actor, tenantID, name string, version int64) error {
 	return s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
 		before, err := getRole(ctx, tx, tenantID, name)
 		if err != nil {
+			return nil, err
+		}
+		if err := checkVersion("role "+name, version, before.Version); err != nil {
 			return nil, err
 		}
 		if before.Builtin {
@@ -223,7 +228,8 @@ func (s *Service) DeleteRole(ctx context.Context, actor Actor, tenantID, name st
 		if err != nil {
 			return nil, err
 		}
-		if err := tx.Roles().Delete(ctx, tenantID, name); err != nil {
+		// Only the version read: a concurrent update fails the delete.
+		if err := tx.Roles().Delete(ctx, tenantID, name, before.Version); err != nil {
 			return nil, fmt.Errorf("delete role %q: %w", name, err)
 		}
 		return []event{{Type: model.EventRoleDeleted, TenantID: tenantID, Scopes: before.Scopes,

@@ -186,8 +186,9 @@ func (s *Service) UpdateScope(ctx context.Context, actor Actor, tenantID, name s
 // RenameScope renames a custom scope; every allowlist, implication, role
 // and consent that holds it follows in the same transaction
 // (store.Scopes.Rename), and the scope.renamed event names the applications
-// and roles and counts the consents.
-func (s *Service) RenameScope(ctx context.Context, actor Actor, tenantID, oldName, newName string) (model.Scope, error) {
+// and roles and counts the consents. version, when non-zero, must equal the
+// stored version (else store.ErrPrecondition and nothing changes).
+func (s *Service) RenameScope(ctx context.Context, actor Actor, tenantID, oldName, newName string, version int64) (model.Scope, error) {
 	var out model.Scope
 	err := s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
 		t, err := getTenant(ctx, tx, tenantID)
@@ -196,6 +197,9 @@ func (s *Service) RenameScope(ctx context.Context, actor Actor, tenantID, oldNam
 		}
 		before, err := getScope(ctx, tx, tenantID, oldName)
 		if err != nil {
+			return nil, err
+		}
+		if err := checkVersion("scope "+oldName, version, before.Version); err != nil {
 			return nil, err
 		}
 		if before.Predefined() {
@@ -211,7 +215,10 @@ func (s *Service) RenameScope(ctx context.Context, actor Actor, tenantID, oldNam
 		if err != nil {
 			return nil, err
 		}
-		if out, err = tx.Scopes().Rename(ctx, tenantID, oldName, newName); err != nil {
+		// before.Version, not version: the event's impact was read at that
+		// version, and a concurrent edit since must fail this rename rather
+		// than be carried along unseen (as in UpdateScope).
+		if out, err = tx.Scopes().Rename(ctx, tenantID, oldName, newName, before.Version); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return nil, fmt.Errorf("cannot rename %q: scope %q already exists: %w", oldName, newName, err)
 			}
@@ -227,8 +234,10 @@ func (s *Service) RenameScope(ctx context.Context, actor Actor, tenantID, oldNam
 // DeleteScope deletes a custom scope and removes it from every allowlist,
 // implication, role and consent in one transaction; it returns what held
 // it (the applications, roles and consent count), which the scope.deleted
-// event records. Predefined scopes cannot be deleted.
-func (s *Service) DeleteScope(ctx context.Context, actor Actor, tenantID, name string) (ScopeImpact, error) {
+// event records. Predefined scopes cannot be deleted. version, when
+// non-zero, must equal the stored version (else store.ErrPrecondition and
+// nothing changes).
+func (s *Service) DeleteScope(ctx context.Context, actor Actor, tenantID, name string, version int64) (ScopeImpact, error) {
 	var out ScopeImpact
 	err := s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
 		if _, err := getTenant(ctx, tx, tenantID); err != nil {
@@ -238,6 +247,9 @@ func (s *Service) DeleteScope(ctx context.Context, actor Actor, tenantID, name s
 		if err != nil {
 			return nil, err
 		}
+		if err := checkVersion("scope "+name, version, before.Version); err != nil {
+			return nil, err
+		}
 		if before.Predefined() {
 			return nil, invalid("name", "%q is a predefined %s scope and cannot be deleted", name, before.Kind)
 		}
@@ -245,7 +257,10 @@ func (s *Service) DeleteScope(ctx context.Context, actor Actor, tenantID, name s
 		if err != nil {
 			return nil, err
 		}
-		removed, err := tx.Scopes().Delete(ctx, tenantID, name)
+		// The store deletes only the version read above, so an update
+		// committed since (PostgreSQL's READ COMMITTED lets it in) fails
+		// the delete instead of being lost with the event's stale "before".
+		removed, err := tx.Scopes().Delete(ctx, tenantID, name, before.Version)
 		if err != nil {
 			return nil, fmt.Errorf("delete scope %q: %w", name, err)
 		}

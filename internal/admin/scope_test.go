@@ -125,7 +125,7 @@ func TestRenameScopePropagates(t *testing.T) {
 	if _, err := f.svc.CreateRole(ctx, f.actor, "acme", RoleInput{Name: "teller", Scopes: []string{"read:tx"}}); err != nil {
 		t.Fatal(err)
 	}
-	sc, err := f.svc.RenameScope(ctx, f.actor, "acme", "read:tx", "view:tx")
+	sc, err := f.svc.RenameScope(ctx, f.actor, "acme", "read:tx", "view:tx", 0)
 	if err != nil || sc.Name != "view:tx" {
 		t.Fatalf("rename = %+v, %v", sc, err)
 	}
@@ -148,14 +148,14 @@ func TestRenameScopePropagates(t *testing.T) {
 	}
 
 	n := len(f.events(t, "acme"))
-	_, err = f.svc.RenameScope(ctx, f.actor, "acme", "openid", "oid")
+	_, err = f.svc.RenameScope(ctx, f.actor, "acme", "openid", "oid", 0)
 	wantInvalid(t, err, "predefined")
-	if _, err := f.svc.RenameScope(ctx, f.actor, "acme", "view:tx", "write:tx"); !errors.Is(err, store.ErrConflict) {
+	if _, err := f.svc.RenameScope(ctx, f.actor, "acme", "view:tx", "write:tx", 0); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("rename onto an existing name: %v", err)
 	}
-	_, err = f.svc.RenameScope(ctx, f.actor, "acme", "view:tx", "9bad")
+	_, err = f.svc.RenameScope(ctx, f.actor, "acme", "view:tx", "9bad", 0)
 	wantInvalid(t, err, "start with a letter")
-	if _, err := f.svc.RenameScope(ctx, f.actor, "acme", "nope", "x"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := f.svc.RenameScope(ctx, f.actor, "acme", "nope", "x", 0); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown scope: %v", err)
 	}
 	f.unchanged(t, "acme", n)
@@ -185,7 +185,7 @@ func TestDeleteScope(t *testing.T) {
 	if err != nil || !slices.Equal(imp.Applications, []string{"a-job", "b-job"}) || !slices.Equal(imp.Roles, []string{"auditor", "teller"}) || imp.Consents != 1 {
 		t.Fatalf("impact = %+v, %v", imp, err)
 	}
-	removed, err := f.svc.DeleteScope(ctx, f.actor, "acme", "read:tx")
+	removed, err := f.svc.DeleteScope(ctx, f.actor, "acme", "read:tx", 0)
 	if err != nil || !slices.Equal(removed.Applications, []string{"a-job", "b-job"}) || !slices.Equal(removed.Roles, []string{"auditor", "teller"}) || removed.Consents != 1 {
 		t.Fatalf("delete = %+v, %v", removed, err)
 	}
@@ -206,11 +206,11 @@ func TestDeleteScope(t *testing.T) {
 	}
 
 	n := len(f.events(t, "acme"))
-	_, err = f.svc.DeleteScope(ctx, f.actor, "acme", "openid")
+	_, err = f.svc.DeleteScope(ctx, f.actor, "acme", "openid", 0)
 	wantInvalid(t, err, "predefined", "cannot be deleted")
-	_, err = f.svc.DeleteScope(ctx, f.actor, "acme", "users:read")
+	_, err = f.svc.DeleteScope(ctx, f.actor, "acme", "users:read", 0)
 	wantInvalid(t, err, "predefined")
-	if _, err := f.svc.DeleteScope(ctx, f.actor, "acme", "read:tx"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := f.svc.DeleteScope(ctx, f.actor, "acme", "read:tx", 0); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("delete twice: %v", err)
 	}
 	f.unchanged(t, "acme", n)

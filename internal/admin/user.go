@@ -376,10 +376,15 @@ func (s *Service) SetPassword(ctx context.Context, actor Actor, tenantID, ref, p
 // memberships, consents, sessions, pending requests, codes and refresh
 // tokens (store.Users.Delete), in one transaction with a user.deleted event
 // holding the user as they were and the roles and groups they held.
-func (s *Service) DeleteUser(ctx context.Context, actor Actor, tenantID, ref string) error {
+// version, when non-zero, must equal the stored version (else
+// store.ErrPrecondition and nothing changes).
+func (s *Service) DeleteUser(ctx context.Context, actor Actor, tenantID, ref string, version int64) error {
 	return s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
 		u, err := resolveUser(ctx, tx, tenantID, ref)
 		if err != nil {
+			return nil, err
+		}
+		if err := checkVersion("user "+ref, version, u.Version); err != nil {
 			return nil, err
 		}
 		roles, err := tx.Roles().OfUser(ctx, tenantID, u.ID)
@@ -390,7 +395,8 @@ func (s *Service) DeleteUser(ctx context.Context, actor Actor, tenantID, ref str
 		if err != nil {
 			return nil, err
 		}
-		if err := tx.Users().Delete(ctx, tenantID, u.ID); err != nil {
+		// Only the version read: a concurrent update fails the delete.
+		if err := tx.Users().Delete(ctx, tenantID, u.ID, u.Version); err != nil {
 			return nil, fmt.Errorf("delete user %q: %w", ref, err)
 		}
 		return []event{{Type: model.EventUserDeleted, TenantID: tenantID, Subject: u.ID,

@@ -277,7 +277,7 @@ func TestSetPasswordAndDeleteUser(t *testing.T) {
 		t.Fatalf("event = %s %s", ev.Type, ev.Details)
 	}
 
-	if err := f.svc.DeleteUser(ctx, f.actor, "acme", "alice"); err != nil {
+	if err := f.svc.DeleteUser(ctx, f.actor, "acme", "alice", 0); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.GetUser(ctx, f.actor, "acme", u.ID); !errors.Is(err, store.ErrNotFound) {
@@ -287,7 +287,7 @@ func TestSetPasswordAndDeleteUser(t *testing.T) {
 	if d := details(t, ev); ev.Type != model.EventUserDeleted || ev.Subject != u.ID || len(d["roles"].([]any)) != 1 {
 		t.Fatalf("event = %s %s", ev.Type, ev.Details)
 	}
-	if err := f.svc.DeleteUser(ctx, f.actor, "acme", "alice"); !errors.Is(err, store.ErrNotFound) {
+	if err := f.svc.DeleteUser(ctx, f.actor, "acme", "alice", 0); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("delete twice: %v", err)
 	}
 }
@@ -324,7 +324,7 @@ func TestRoles(t *testing.T) {
 	if _, err := f.svc.CreateRole(ctx, f.actor, "acme", RoleInput{Name: "teller"}); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("duplicate role: %v", err)
 	}
-	err = f.svc.DeleteRole(ctx, f.actor, "acme", model.RoleAdmin)
+	err = f.svc.DeleteRole(ctx, f.actor, "acme", model.RoleAdmin, 0)
 	wantInvalid(t, err, "built-in")
 	ghost := []string{"ghost:x"}
 	_, err = f.svc.UpdateRole(ctx, f.actor, "acme", "teller", RoleUpdate{Scopes: &ghost})
@@ -344,13 +344,13 @@ func TestRoles(t *testing.T) {
 	if ev.Type != model.EventRoleUpdated || len(d["added"].([]any)) != 2 || len(d["removed"].([]any)) != 1 {
 		t.Fatalf("event = %s %s", ev.Type, ev.Details)
 	}
-	if err := f.svc.DeleteRole(ctx, f.actor, "acme", "teller"); err != nil {
+	if err := f.svc.DeleteRole(ctx, f.actor, "acme", "teller", 0); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.GetRole(ctx, f.actor, "acme", "teller"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("deleted role: %v", err)
 	}
-	if err := f.svc.DeleteRole(ctx, f.actor, "acme", "teller"); !errors.Is(err, store.ErrNotFound) {
+	if err := f.svc.DeleteRole(ctx, f.actor, "acme", "teller", 0); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("delete twice: %v", err)
 	}
 }
@@ -450,7 +450,7 @@ func TestAssignRolesAndGroups(t *testing.T) {
 	if _, err := f.svc.AddMember(ctx, f.actor, "acme", "branch", "bob"); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.DeleteGroup(ctx, f.actor, "acme", "branch"); err != nil {
+	if err := f.svc.DeleteGroup(ctx, f.actor, "acme", "branch", 0); err != nil {
 		t.Fatal(err)
 	}
 	ev = f.lastEvent(t, "acme")

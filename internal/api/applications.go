@@ -147,19 +147,11 @@ func (h *Handler) updateApplication(w http.ResponseWriter, r *Request) error {
 }
 
 func (h *Handler) deleteApplication(w http.ResponseWriter, r *Request) error {
-	id := r.PathValue("client_id")
-	if _, present, err := ifMatch(r); err != nil {
+	version, _, err := ifMatch(r)
+	if err != nil {
 		return err
-	} else if present {
-		a, err := h.Admin.GetApplication(r.Context(), r.Actor, r.TenantID(), id)
-		if err != nil {
-			return err
-		}
-		if err := checkIfMatch(r, a.Version); err != nil {
-			return err
-		}
 	}
-	if err := h.Admin.DeleteApplication(r.Context(), r.Actor, r.TenantID(), id); err != nil {
+	if err := h.Admin.DeleteApplication(r.Context(), r.Actor, r.TenantID(), r.PathValue("client_id"), version); err != nil {
 		return err
 	}
 	h.invalidate(r)

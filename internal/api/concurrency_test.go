@@ -21,12 +21,26 @@ type patchResult struct {
 // rawPatch sends a PATCH through the validating client without failing
 // the test from a goroutine.
 func (e *env) rawPatch(t *testing.T, path, token, ifMatch string, body any) patchResult {
-	b, _ := json.Marshal(body)
-	req, err := http.NewRequestWithContext(t.Context(), "PATCH", e.Issuer+"/api/v1"+path, bytes.NewReader(b))
+	return e.rawRequest(t, "PATCH", path, token, ifMatch, body)
+}
+
+// rawRequest is rawPatch for any method; a nil body sends none.
+func (e *env) rawRequest(t *testing.T, method, path, token, ifMatch string, body any) patchResult {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return patchResult{err: err}
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, e.Issuer+"/api/v1"+path, rd)
 	if err != nil {
 		return patchResult{err: err}
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("If-Match", ifMatch)
 	resp, err := e.HTTP.Do(req)

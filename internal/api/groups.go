@@ -94,19 +94,11 @@ func (h *Handler) updateGroup(w http.ResponseWriter, r *Request) error {
 }
 
 func (h *Handler) deleteGroup(w http.ResponseWriter, r *Request) error {
-	name := r.PathValue("group")
-	if _, present, err := ifMatch(r); err != nil {
+	version, _, err := ifMatch(r)
+	if err != nil {
 		return err
-	} else if present {
-		d, err := h.Admin.GetGroup(r.Context(), r.Actor, r.TenantID(), name)
-		if err != nil {
-			return err
-		}
-		if err := checkIfMatch(r, d.Group.Version); err != nil {
-			return err
-		}
 	}
-	if err := h.Admin.DeleteGroup(r.Context(), r.Actor, r.TenantID(), name); err != nil {
+	if err := h.Admin.DeleteGroup(r.Context(), r.Actor, r.TenantID(), r.PathValue("group"), version); err != nil {
 		return err
 	}
 	h.invalidate(r)

@@ -20,9 +20,12 @@ func etag(version int64) string { return `"v` + strconv.FormatInt(version, 10) +
 // Precondition Failed (RFC 9110 §15.5.13) and nothing is written.
 // If-Match: * opts out explicitly ("whatever is stored now").
 //
-// A DELETE accepts If-Match and answers 412 when it does not match the
-// current version; the check runs just before the delete, not inside its
-// transaction (the admin delete use-cases take no version yet).
+// A DELETE, and POST /scopes/{name}/rename, accept an optional If-Match;
+// absent or * is "whatever is stored now" (version 0). The version goes to
+// the admin use-case, which checks it inside the delete's (or rename's)
+// transaction and deletes only the version it checked, exactly as for
+// updates: a stale one is 412 and nothing changes, and an update committed
+// concurrently can never be deleted unseen.
 //
 // Only one entity tag (or *) is accepted; a list or a weak tag (W/"v3",
 // which never matches under the strong comparison If-Match uses) is a 412.
@@ -63,19 +66,6 @@ func requireIfMatch(r *Request) (int64, error) {
 			`This write needs If-Match (RFC 9110 §13.1.1): GET the resource, then send its ETag, e.g. If-Match: "v3" — or If-Match: * to overwrite whatever is stored.`)
 	}
 	return v, nil
-}
-
-// checkIfMatch compares an optional If-Match with the current version
-// (DELETE): a 412 when present and different.
-func checkIfMatch(r *Request, current int64) error {
-	v, present, err := ifMatch(r)
-	if err != nil || !present || v == 0 {
-		return err
-	}
-	if v != current {
-		return preconditionFailed("The resource is at " + etag(current) + ", not " + etag(v) + " (changed meanwhile); GET it again and decide.")
-	}
-	return nil
 }
 
 func preconditionFailed(detail string) *Problem {

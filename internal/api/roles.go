@@ -94,19 +94,11 @@ func (h *Handler) updateRole(w http.ResponseWriter, r *Request) error {
 }
 
 func (h *Handler) deleteRole(w http.ResponseWriter, r *Request) error {
-	name := r.PathValue("role")
-	if _, present, err := ifMatch(r); err != nil {
+	version, _, err := ifMatch(r)
+	if err != nil {
 		return err
-	} else if present {
-		d, err := h.Admin.GetRole(r.Context(), r.Actor, r.TenantID(), name)
-		if err != nil {
-			return err
-		}
-		if err := checkIfMatch(r, d.Role.Version); err != nil {
-			return err
-		}
 	}
-	if err := h.Admin.DeleteRole(r.Context(), r.Actor, r.TenantID(), name); err != nil {
+	if err := h.Admin.DeleteRole(r.Context(), r.Actor, r.TenantID(), r.PathValue("role"), version); err != nil {
 		return err
 	}
 	h.invalidate(r)

@@ -106,11 +106,11 @@ func (h *Handler) renameScope(w http.ResponseWriter, r *Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	name := r.PathValue("name")
-	if err := h.checkScopeVersion(r, name); err != nil {
+	version, _, err := ifMatch(r)
+	if err != nil {
 		return err
 	}
-	sc, err := h.Admin.RenameScope(r.Context(), r.Actor, r.TenantID(), name, in.NewName)
+	sc, err := h.Admin.RenameScope(r.Context(), r.Actor, r.TenantID(), r.PathValue("name"), in.NewName, version)
 	if err != nil {
 		return err
 	}
@@ -119,26 +119,13 @@ func (h *Handler) renameScope(w http.ResponseWriter, r *Request) error {
 	return writeResource(w, http.StatusOK, admin.NewScopeDoc(sc), sc.Version)
 }
 
-// checkScopeVersion applies an optional If-Match to a scope before a
-// rename or delete.
-func (h *Handler) checkScopeVersion(r *Request, name string) error {
-	if _, present, err := ifMatch(r); err != nil || !present {
-		return err
-	}
-	sc, err := h.Admin.GetScope(r.Context(), r.Actor, r.TenantID(), name)
+// deleteScope deletes a custom scope and answers what held it.
+func (h *Handler) deleteScope(w http.ResponseWriter, r *Request) error {
+	version, _, err := ifMatch(r)
 	if err != nil {
 		return err
 	}
-	return checkIfMatch(r, sc.Version)
-}
-
-// deleteScope deletes a custom scope and answers what held it.
-func (h *Handler) deleteScope(w http.ResponseWriter, r *Request) error {
-	name := r.PathValue("name")
-	if err := h.checkScopeVersion(r, name); err != nil {
-		return err
-	}
-	imp, err := h.Admin.DeleteScope(r.Context(), r.Actor, r.TenantID(), name)
+	imp, err := h.Admin.DeleteScope(r.Context(), r.Actor, r.TenantID(), r.PathValue("name"), version)
 	if err != nil {
 		return err
 	}
@@ -246,19 +233,11 @@ func (h *Handler) updateAPI(w http.ResponseWriter, r *Request) error {
 }
 
 func (h *Handler) deleteAPI(w http.ResponseWriter, r *Request) error {
-	id := r.PathValue("id")
-	if _, present, err := ifMatch(r); err != nil {
+	version, _, err := ifMatch(r)
+	if err != nil {
 		return err
-	} else if present {
-		a, err := h.Admin.GetAPI(r.Context(), r.Actor, r.TenantID(), id)
-		if err != nil {
-			return err
-		}
-		if err := checkIfMatch(r, a.Version); err != nil {
-			return err
-		}
 	}
-	if err := h.Admin.DeleteAPI(r.Context(), r.Actor, r.TenantID(), id); err != nil {
+	if err := h.Admin.DeleteAPI(r.Context(), r.Actor, r.TenantID(), r.PathValue("id"), version); err != nil {
 		return err
 	}
 	h.invalidate(r)

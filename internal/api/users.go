@@ -139,19 +139,11 @@ func (h *Handler) writeUser(w http.ResponseWriter, r *Request, id string) error 
 }
 
 func (h *Handler) deleteUser(w http.ResponseWriter, r *Request) error {
-	ref := r.PathValue("user")
-	if _, present, err := ifMatch(r); err != nil {
+	version, _, err := ifMatch(r)
+	if err != nil {
 		return err
-	} else if present {
-		d, err := h.Admin.GetUser(r.Context(), r.Actor, r.TenantID(), ref)
-		if err != nil {
-			return err
-		}
-		if err := checkIfMatch(r, d.User.Version); err != nil {
-			return err
-		}
 	}
-	if err := h.Admin.DeleteUser(r.Context(), r.Actor, r.TenantID(), ref); err != nil {
+	if err := h.Admin.DeleteUser(r.Context(), r.Actor, r.TenantID(), r.PathValue("user"), version); err != nil {
 		return err
 	}
 	h.invalidate(r)

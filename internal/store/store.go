@@ -86,13 +86,17 @@ type Scopes interface {
 	Update(ctx context.Context, s model.Scope) (model.Scope, error)
 	// Rename renames a scope and rewrites every application allowlist, every
 	// other scope's implies, every role and every consent that hold it, in
-	// one transaction. ErrConflict if newName is taken.
-	Rename(ctx context.Context, tenantID, oldName, newName string) (model.Scope, error)
+	// one transaction. ErrConflict if newName is taken. A non-zero version
+	// must be the stored one (else ErrPrecondition, and nothing changes), so
+	// that a caller that checked the scope cannot rename a newer edit of it.
+	Rename(ctx context.Context, tenantID, oldName, newName string, version int64) (model.Scope, error)
 	// Delete removes the scope and removes it from every application
 	// allowlist, every other scope's implies, every role and every consent,
 	// in one transaction, and returns the client IDs of the applications it
-	// was removed from, sorted (Impact, read first, tells the rest).
-	Delete(ctx context.Context, tenantID, name string) (removedFrom []string, err error)
+	// was removed from, sorted (Impact, read first, tells the rest). A
+	// non-zero version must be the stored one (else ErrPrecondition, and
+	// nothing changes).
+	Delete(ctx context.Context, tenantID, name string, version int64) (removedFrom []string, err error)
 	// Holders returns the client IDs of applications whose allowlist holds
 	// name, sorted (the impact of a delete).
 	Holders(ctx context.Context, tenantID, name string) ([]string, error)
@@ -124,8 +128,9 @@ type APIs interface {
 	List(ctx context.Context, tenantID string) ([]model.API, error)
 	// Update replaces identifier, name, alg and TTL when a.Version matches.
 	Update(ctx context.Context, a model.API) (model.API, error)
-	// Delete removes an API; ErrConflict while scopes still name it.
-	Delete(ctx context.Context, tenantID, id string) error
+	// Delete removes an API; ErrConflict while scopes still name it. A
+	// non-zero version must be the stored one (else ErrPrecondition).
+	Delete(ctx context.Context, tenantID, id string, version int64) error
 }
 
 // Applications stores OAuth clients and their secrets. Every write bumps the
@@ -141,7 +146,9 @@ type Applications interface {
 	// Update replaces every field but TenantID, ClientID and CreatedAt when
 	// a.Version matches (else ErrPrecondition); returns the stored one.
 	Update(ctx context.Context, a model.Application) (model.Application, error)
-	Delete(ctx context.Context, tenantID, clientID string) error
+	// Delete removes an application and its secrets. A non-zero version
+	// must be the stored one (else ErrPrecondition, and nothing changes).
+	Delete(ctx context.Context, tenantID, clientID string, version int64) error
 
 	// AddSecret stores a secret hash for an existing application.
 	AddSecret(ctx context.Context, s model.ClientSecret) error

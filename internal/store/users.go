@@ -37,8 +37,9 @@ type Users interface {
 	SetPassword(ctx context.Context, tenantID, id, hash string) error
 	// Delete removes the user with their role assignments, group
 	// memberships, consents, sessions, pending requests, codes and refresh
-	// tokens, in one transaction.
-	Delete(ctx context.Context, tenantID, id string) error
+	// tokens, in one transaction. A non-zero version must be the stored one
+	// (else ErrPrecondition, and nothing changes).
+	Delete(ctx context.Context, tenantID, id string, version int64) error
 }
 
 // Roles stores roles and direct role assignments. Writes to a role's scopes
@@ -51,8 +52,9 @@ type Roles interface {
 	// Update replaces description and scopes when r.Version matches.
 	Update(ctx context.Context, r model.Role) (model.Role, error)
 	// Delete removes a role and every assignment of it (direct and through
-	// groups); ErrConflict for a built-in role.
-	Delete(ctx context.Context, tenantID, name string) error
+	// groups); ErrConflict for a built-in role. A non-zero version must be
+	// the stored one (else ErrPrecondition, and nothing changes).
+	Delete(ctx context.Context, tenantID, name string, version int64) error
 	// Assign gives the user the role directly; assigning twice is not an
 	// error. ErrNotFound if either does not exist.
 	Assign(ctx context.Context, tenantID, userID, role string) error
@@ -77,7 +79,9 @@ type Groups interface {
 	List(ctx context.Context, tenantID string) ([]model.Group, error)
 	// Update replaces description and roles when g.Version matches.
 	Update(ctx context.Context, g model.Group) (model.Group, error)
-	Delete(ctx context.Context, tenantID, name string) error
+	// Delete removes a group and its memberships. A non-zero version must
+	// be the stored one (else ErrPrecondition, and nothing changes).
+	Delete(ctx context.Context, tenantID, name string, version int64) error
 	// AddMember adds the user; adding twice is not an error.
 	AddMember(ctx context.Context, tenantID, group, userID string) error
 	RemoveMember(ctx context.Context, tenantID, group, userID string) error

@@ -119,7 +119,7 @@ func (r apis) Update(ctx context.Context, a model.API) (model.API, error) {
 
 // Delete removes an API; ErrConflict while scopes still name it. Whether it
 // is the platform API (never deleted) is the caller's check.
-func (r apis) Delete(ctx context.Context, tenantID, id string) error {
+func (r apis) Delete(ctx context.Context, tenantID, id string, version int64) error {
 	err := r.write(ctx, func(q querier) error {
 		if err := r.bumpRev(ctx, q, tenantID); err != nil {
 			return err
@@ -133,16 +133,7 @@ func (r apis) Delete(ctx context.Context, tenantID, id string) error {
 		if n > 0 {
 			return fmt.Errorf("%w: %d scopes still belong to the API", store.ErrConflict, n)
 		}
-		res, err := q.ExecContext(ctx, `DELETE FROM apis WHERE tenant_id = $1 AND id = $2`, tenantID, id)
-		if err != nil {
-			return r.onDelete(err)
-		}
-		if n, err := rowsAffected(res); err != nil {
-			return err
-		} else if n == 0 {
-			return store.ErrNotFound
-		}
-		return nil
+		return r.deleteRow(ctx, q, "apis", "id", tenantID, id, version)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: delete API %s/%s: %w", tenantID, id, err)

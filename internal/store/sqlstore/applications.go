@@ -202,21 +202,12 @@ func (r applications) Update(ctx context.Context, a model.Application) (model.Ap
 // Delete removes the application with its allowlist and secrets, and (by
 // ON DELETE CASCADE) every consent, pending authorization request,
 // authorization code and refresh token of it.
-func (r applications) Delete(ctx context.Context, tenantID, clientID string) error {
+func (r applications) Delete(ctx context.Context, tenantID, clientID string, version int64) error {
 	err := r.write(ctx, func(q querier) error {
 		if err := r.bumpRev(ctx, q, tenantID); err != nil {
 			return err
 		}
-		res, err := q.ExecContext(ctx, `DELETE FROM applications WHERE tenant_id = $1 AND client_id = $2`, tenantID, clientID)
-		if err != nil {
-			return r.onDelete(err)
-		}
-		if n, err := rowsAffected(res); err != nil {
-			return err
-		} else if n == 0 {
-			return store.ErrNotFound
-		}
-		return nil
+		return r.deleteRow(ctx, q, "applications", "client_id", tenantID, clientID, version)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: delete application %s/%s: %w", tenantID, clientID, err)

@@ -122,13 +122,10 @@ func (r groups) Update(ctx context.Context, g model.Group) (model.Group, error) 
 
 // Delete removes the group; ON DELETE CASCADE removes its roles and
 // memberships.
-func (r groups) Delete(ctx context.Context, tenantID, name string) error {
-	res, err := r.exec1(ctx, `DELETE FROM groups WHERE tenant_id = $1 AND name = $2`, tenantID, name)
-	if err == nil {
-		err = affected1(res)
-	} else {
-		err = r.onDelete(err)
-	}
+func (r groups) Delete(ctx context.Context, tenantID, name string, version int64) error {
+	err := r.write(ctx, func(q querier) error {
+		return r.deleteRow(ctx, q, "groups", "name", tenantID, name, version)
+	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: delete group %s/%s: %w", tenantID, name, err)
 	}

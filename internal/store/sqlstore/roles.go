@@ -135,7 +135,7 @@ func (r roles) Update(ctx context.Context, ro model.Role) (model.Role, error) {
 // Delete removes a role and bumps the tenant's Rev; ON DELETE CASCADE
 // removes its scopes, its direct assignments and its place in every group.
 // ErrConflict for a built-in role.
-func (r roles) Delete(ctx context.Context, tenantID, name string) error {
+func (r roles) Delete(ctx context.Context, tenantID, name string, version int64) error {
 	err := r.write(ctx, func(q querier) error {
 		if err := r.bumpRev(ctx, q, tenantID); err != nil {
 			return err
@@ -150,8 +150,7 @@ func (r roles) Delete(ctx context.Context, tenantID, name string) error {
 		case builtin:
 			return fmt.Errorf("%w: %q is a built-in role", store.ErrConflict, name)
 		}
-		_, err = q.ExecContext(ctx, `DELETE FROM roles WHERE tenant_id = $1 AND name = $2`, tenantID, name)
-		return r.onDelete(err)
+		return r.deleteRow(ctx, q, "roles", "name", tenantID, name, version)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: delete role %s/%s: %w", tenantID, name, err)

@@ -172,13 +172,14 @@ func (r scopes) Update(ctx context.Context, s model.Scope) (model.Scope, error) 
 	return out, nil
 }
 
-// Rename renames the scope and rewrites every reference to it — allowlists,
-// implies, role scopes and consent scopes — in one transaction.
+// Rename renames the scope, when version is 0 or the stored version, and
+// rewrites every reference to it — allowlists, implies, role scopes and
+// consent scopes — in one transaction.
 // Applications, scopes and roles whose lists change get a new Version too,
 // so an editor holding the old list fails with ErrPrecondition instead of
 // writing the old name back. Consents have no Version and keep their
 // UpdatedAt: the user did not change them.
-func (r scopes) Rename(ctx context.Context, tenantID, oldName, newName string) (model.Scope, error) {
+func (r scopes) Rename(ctx context.Context, tenantID, oldName, newName string, version int64) (model.Scope, error) {
 	var out model.Scope
 	err := r.write(ctx, func(q querier) error {
 		if err := r.bumpRev(ctx, q, tenantID); err != nil {
@@ -186,15 +187,16 @@ func (r scopes) Rename(ctx context.Context, tenantID, oldName, newName string) (
 		}
 		now := micros(r.db.now())
 		// The scope's own implies follow through ON UPDATE CASCADE.
-		res, err := q.ExecContext(ctx, `UPDATE scopes SET name = $3, updated_at = $4, version = version + 1
-			WHERE tenant_id = $1 AND name = $2`, tenantID, oldName, newName, now)
+		query, args := whereVersion(`UPDATE scopes SET name = $3, updated_at = $4, version = version + 1
+			WHERE tenant_id = $1 AND name = $2`, []any{tenantID, oldName, newName, now}, 5, version)
+		res, err := q.ExecContext(ctx, query, args...)
 		if err != nil {
 			return r.onInsert(err)
 		}
 		if n, err := rowsAffected(res); err != nil {
 			return err
 		} else if n == 0 {
-			return store.ErrNotFound
+			return missReason(ctx, q, "scopes", "name", tenantID, oldName, version)
 		}
 		if oldName != newName {
 			if err := rewriteReferences(ctx, q, tenantID, oldName, newName, now); err != nil {
@@ -260,24 +262,20 @@ func rewriteReferences(ctx context.Context, q querier, tenantID, oldName, newNam
 // role scopes and consent scopes — in one transaction and returns the client
 // IDs whose allowlist held it, sorted. Applications, scopes and roles that
 // lose it get a new Version. A consent left with no scope stays (it still
-// records that the user saw the application). Whether the scope is
-// predefined (and so must not be deleted) is the caller's check.
-func (r scopes) Delete(ctx context.Context, tenantID, name string) ([]string, error) {
+// records that the user saw the application). A non-zero version must be
+// the stored one. Whether the scope is predefined (and so must not be
+// deleted) is the caller's check.
+func (r scopes) Delete(ctx context.Context, tenantID, name string, version int64) ([]string, error) {
 	var removed []string
 	err := r.write(ctx, func(q querier) error {
 		if err := r.bumpRev(ctx, q, tenantID); err != nil {
 			return err
 		}
 		// The scope's own implies go with it (ON DELETE CASCADE).
-		res, err := q.ExecContext(ctx, `DELETE FROM scopes WHERE tenant_id = $1 AND name = $2`, tenantID, name)
-		if err != nil {
-			return r.onDelete(err)
-		}
-		if n, err := rowsAffected(res); err != nil {
+		if err := r.deleteRow(ctx, q, "scopes", "name", tenantID, name, version); err != nil {
 			return err
-		} else if n == 0 {
-			return store.ErrNotFound
 		}
+		var err error
 		if removed, err = holders(ctx, q, tenantID, name); err != nil {
 			return err
 		}

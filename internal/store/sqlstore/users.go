@@ -210,13 +210,12 @@ func (r users) SetPassword(ctx context.Context, tenantID, id, hash string) error
 // Delete removes the user; ON DELETE CASCADE removes, in the same
 // statement, their role assignments, group memberships, consents, sessions,
 // pending authorization requests, codes and refresh tokens.
-func (r users) Delete(ctx context.Context, tenantID, id string) error {
-	res, err := r.exec1(ctx, `DELETE FROM users WHERE tenant_id = $1 AND id = $2`, tenantID, id)
-	if err == nil {
-		err = affected1(res)
-	} else {
-		err = r.onDelete(err)
-	}
+func (r users) Delete(ctx context.Context, tenantID, id string, version int64) error {
+	// A write rather than exec1: on a version miss, the lookup that tells
+	// ErrNotFound from ErrPrecondition runs in the same transaction.
+	err := r.write(ctx, func(q querier) error {
+		return r.deleteRow(ctx, q, "users", "id", tenantID, id, version)
+	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: delete user %s/%s: %w", tenantID, id, err)
 	}

@@ -96,14 +96,14 @@ var apiTests = []test{
 		ctx := t.Context()
 		seed(t, s, "a")
 		must(t, s.Scopes().Create(ctx, newScope("a", "bank", "read")))
-		wantErr(t, s.APIs().Delete(ctx, "a", "bank"), store.ErrConflict)
+		wantErr(t, s.APIs().Delete(ctx, "a", "bank", 0), store.ErrConflict)
 		_, err := s.APIs().Get(ctx, "a", "bank")
 		must(t, err)
-		_, err = s.Scopes().Delete(ctx, "a", "read")
+		_, err = s.Scopes().Delete(ctx, "a", "read", 0)
 		must(t, err)
-		must(t, s.APIs().Delete(ctx, "a", "bank"))
+		must(t, s.APIs().Delete(ctx, "a", "bank", 0))
 		_, err = s.APIs().Get(ctx, "a", "bank")
 		wantErr(t, err, store.ErrNotFound)
-		wantErr(t, s.APIs().Delete(ctx, "a", "bank"), store.ErrNotFound)
+		wantErr(t, s.APIs().Delete(ctx, "a", "bank", 0), store.ErrNotFound)
 	}},
 }

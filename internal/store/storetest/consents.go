@@ -124,7 +124,7 @@ var consentTests = []test{
 			must(t, s.Codes().Create(ctx, newCode("a", "code_"+id, id, "usr_1")))
 			must(t, s.RefreshTokens().Create(ctx, newRefresh("a", "rt_"+id, "fam_"+id, id, "usr_1")))
 		}
-		must(t, s.Applications().Delete(ctx, "a", "web"))
+		must(t, s.Applications().Delete(ctx, "a", "web", 0))
 		_, err := s.Consents().Get(ctx, "a", "usr_1", "web")
 		wantErr(t, err, store.ErrNotFound)
 		_, err = s.AuthRequests().Get(ctx, "a", "req_web")
@@ -208,7 +208,7 @@ var scopeHolderTests = []test{
 		_, err := s.Consents().Grant(ctx, "a", "usr_1", "zeta", []string{"view"})
 		must(t, err)
 		before := rev(t, s, "a")
-		_, err = s.Scopes().Rename(ctx, "a", "read", "view")
+		_, err = s.Scopes().Rename(ctx, "a", "read", "view", 0)
 		must(t, err)
 		if rev(t, s, "a") <= before {
 			t.Fatal("Rename did not bump Rev")
@@ -248,7 +248,7 @@ var scopeHolderTests = []test{
 	{"a failed Rename leaves roles and consents alone", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		scopeHolders(t, s)
-		_, err := s.Scopes().Rename(ctx, "a", "read", "other")
+		_, err := s.Scopes().Rename(ctx, "a", "read", "other", 0)
 		wantErr(t, err, store.ErrConflict)
 		equal(t, "teller", roleVersion(t, s, "teller"), int64(1))
 		r, err := s.Roles().Get(ctx, "a", "manager")
@@ -259,7 +259,7 @@ var scopeHolderTests = []test{
 	{"Delete removes the scope from roles and consents in the same transaction", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		scopeHolders(t, s)
-		removed, err := s.Scopes().Delete(ctx, "a", "read")
+		removed, err := s.Scopes().Delete(ctx, "a", "read", 0)
 		must(t, err)
 		equal(t, "removed from applications", removed, []string{"alpha", "zeta"})
 		for name, want := range map[string]struct {
@@ -290,7 +290,7 @@ var scopeHolderTests = []test{
 		ctx := t.Context()
 		scopeHolders(t, s)
 		err := s.InTx(ctx, func(r store.Repos) error {
-			if _, err := r.Scopes().Delete(ctx, "a", "read"); err != nil {
+			if _, err := r.Scopes().Delete(ctx, "a", "read", 0); err != nil {
 				return err
 			}
 			impact, err := r.Scopes().Impact(ctx, "a", "read")

@@ -63,15 +63,15 @@ var revTests = []test{
 			{"Applications.ExpireSecrets", func(ctx context.Context) error {
 				return s.Applications().ExpireSecrets(ctx, "a", "web", "", t0.Add(time.Hour), t0)
 			}, false},
-			{"Scopes.Rename", func(ctx context.Context) error { _, err := s.Scopes().Rename(ctx, "a", "read", "view"); return err }, false},
-			{"Scopes.Rename onto a taken name", func(ctx context.Context) error { _, err := s.Scopes().Rename(ctx, "a", "view", "write"); return err }, true},
-			{"Scopes.Delete", func(ctx context.Context) error { _, err := s.Scopes().Delete(ctx, "a", "view"); return err }, false},
-			{"Scopes.Delete missing", func(ctx context.Context) error { _, err := s.Scopes().Delete(ctx, "a", "view"); return err }, true},
+			{"Scopes.Rename", func(ctx context.Context) error { _, err := s.Scopes().Rename(ctx, "a", "read", "view", 0); return err }, false},
+			{"Scopes.Rename onto a taken name", func(ctx context.Context) error { _, err := s.Scopes().Rename(ctx, "a", "view", "write", 0); return err }, true},
+			{"Scopes.Delete", func(ctx context.Context) error { _, err := s.Scopes().Delete(ctx, "a", "view", 0); return err }, false},
+			{"Scopes.Delete missing", func(ctx context.Context) error { _, err := s.Scopes().Delete(ctx, "a", "view", 0); return err }, true},
 			{"Keys.Create", func(ctx context.Context) error { return s.Keys().Create(ctx, newKey("a", "k1", model.KeyNext, t0)) }, false},
 			{"Keys.SetState", func(ctx context.Context) error { return s.Keys().SetState(ctx, "a", "k1", model.KeyCurrent) }, false},
 			{"Keys.Delete", func(ctx context.Context) error { return s.Keys().Delete(ctx, "a", "k1") }, false},
-			{"Applications.Delete", func(ctx context.Context) error { return s.Applications().Delete(ctx, "a", "web") }, false},
-			{"APIs.Delete while a scope names it", func(ctx context.Context) error { return s.APIs().Delete(ctx, "a", "bank") }, true},
+			{"Applications.Delete", func(ctx context.Context) error { return s.Applications().Delete(ctx, "a", "web", 0) }, false},
+			{"APIs.Delete while a scope names it", func(ctx context.Context) error { return s.APIs().Delete(ctx, "a", "bank", 0) }, true},
 			{"Tenants.Update", func(ctx context.Context) error {
 				tn, err := s.Tenants().Get(ctx, "a")
 				if err != nil {
@@ -147,15 +147,15 @@ var revTests = []test{
 				_, err := s.Throttles().Fail(ctx, "a", "k", t0, time.Minute, 3, time.Hour)
 				return err
 			}, false, false},
-			{"Users.Delete", func(ctx context.Context) error { return s.Users().Delete(ctx, "a", "usr_2") }, false, false},
+			{"Users.Delete", func(ctx context.Context) error { return s.Users().Delete(ctx, "a", "usr_2", 0) }, false, false},
 			{"Roles.Create built-in", func(ctx context.Context) error {
 				r := newRole("a", model.RoleAdmin)
 				r.Builtin = true
 				return s.Roles().Create(ctx, r)
 			}, false, true},
-			{"Roles.Delete built-in", func(ctx context.Context) error { return s.Roles().Delete(ctx, "a", model.RoleAdmin) }, true, false},
-			{"Roles.Delete", func(ctx context.Context) error { return s.Roles().Delete(ctx, "a", "teller") }, false, true},
-			{"Roles.Delete missing", func(ctx context.Context) error { return s.Roles().Delete(ctx, "a", "teller") }, true, false},
+			{"Roles.Delete built-in", func(ctx context.Context) error { return s.Roles().Delete(ctx, "a", model.RoleAdmin, 0) }, true, false},
+			{"Roles.Delete", func(ctx context.Context) error { return s.Roles().Delete(ctx, "a", "teller", 0) }, false, true},
+			{"Roles.Delete missing", func(ctx context.Context) error { return s.Roles().Delete(ctx, "a", "teller", 0) }, true, false},
 		}
 		for _, st := range steps {
 			before := rev(t, s, "a")

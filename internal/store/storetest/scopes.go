@@ -171,7 +171,7 @@ var scopeTests = []test{
 		// Allowlists may hold names the registry does not (yet) know.
 		must(t, s.Applications().Create(ctx, newApp("a", "app3", "accounts:read", "acct:read")))
 
-		got, err := s.Scopes().Rename(ctx, "a", "acct:read", "accounts:read")
+		got, err := s.Scopes().Rename(ctx, "a", "acct:read", "accounts:read", 0)
 		must(t, err)
 		equal(t, "name", got.Name, "accounts:read")
 		equal(t, "version", got.Version, int64(2))
@@ -214,7 +214,7 @@ var scopeTests = []test{
 		equal(t, "old holders", len(holders), 0)
 
 		// The renamed scope keeps its own implies.
-		got, err = s.Scopes().Rename(ctx, "a", "admin", "bank:admin")
+		got, err = s.Scopes().Rename(ctx, "a", "admin", "bank:admin", 0)
 		must(t, err)
 		equal(t, "renamed implies", got.Implies, []string{"other", "accounts:read", "acct:write"})
 	}},
@@ -225,7 +225,7 @@ var scopeTests = []test{
 		must(t, s.Scopes().Create(ctx, newScope("a", "bank", "b", "a")))
 		must(t, s.Applications().Create(ctx, newApp("a", "app", "a")))
 		r := rev(t, s, "a")
-		_, err := s.Scopes().Rename(ctx, "a", "a", "b")
+		_, err := s.Scopes().Rename(ctx, "a", "a", "b", 0)
 		wantErr(t, err, store.ErrConflict)
 		app, err := s.Applications().Get(ctx, "a", "app")
 		must(t, err)
@@ -235,7 +235,7 @@ var scopeTests = []test{
 		must(t, err)
 		equal(t, "implies", b.Implies, []string{"a"})
 		equal(t, "rev", rev(t, s, "a"), r)
-		_, err = s.Scopes().Rename(ctx, "a", "nope", "new")
+		_, err = s.Scopes().Rename(ctx, "a", "nope", "new", 0)
 		wantErr(t, err, store.ErrNotFound)
 	}},
 	{"Delete removes the scope from allowlists and implies and reports the holders", func(t *testing.T, s store.Store) {
@@ -249,7 +249,7 @@ var scopeTests = []test{
 		must(t, s.Applications().Create(ctx, newApp("a", "beta", "write")))
 		impact, err := s.Scopes().Holders(ctx, "a", "read")
 		must(t, err)
-		removed, err := s.Scopes().Delete(ctx, "a", "read")
+		removed, err := s.Scopes().Delete(ctx, "a", "read", 0)
 		must(t, err)
 		equal(t, "removed from", removed, []string{"alpha", "zeta"})
 		equal(t, "holders before = removed", impact, removed)
@@ -269,10 +269,10 @@ var scopeTests = []test{
 			}
 			equal(t, id+" version", app.Version, wantVersion)
 		}
-		removed, err = s.Scopes().Delete(ctx, "a", "other")
+		removed, err = s.Scopes().Delete(ctx, "a", "other", 0)
 		must(t, err)
 		equal(t, "no holders", len(removed), 0)
-		_, err = s.Scopes().Delete(ctx, "a", "read")
+		_, err = s.Scopes().Delete(ctx, "a", "read", 0)
 		wantErr(t, err, store.ErrNotFound)
 		// The name is free again, and a new scope under it is on no allowlist.
 		must(t, s.Scopes().Create(ctx, newScope("a", "bank", "read")))

@@ -42,6 +42,7 @@ func RunTests(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Isolation", isolationTests},
 		{"UserIsolation", userIsolationTests},
 		{"Concurrency", concurrencyTests},
+		{"Versions", versionTests},
 		{"Rev", revTests},
 		{"InTx", txTests},
 	}

@@ -91,7 +91,7 @@ var txTests = []test{
 		must(t, s.InTx(ctx, func(r store.Repos) error {
 			// Whatever a failing multi-statement call wrote before it failed
 			// must not survive the caller carrying on and committing.
-			_, err := r.Scopes().Rename(ctx, "a", "a", "b")
+			_, err := r.Scopes().Rename(ctx, "a", "a", "b", 0)
 			wantErr(t, err, store.ErrConflict)
 			wantErr(t, r.Scopes().Create(ctx, newScope("a", "bank", "b")), store.ErrConflict)
 			return r.Scopes().Create(ctx, newScope("a", "bank", "c"))

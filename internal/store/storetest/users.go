@@ -228,8 +228,8 @@ var userTests = []test{
 			must(t, s.Codes().Create(ctx, newCode("a", "code_"+id, "web", id)))
 			must(t, s.RefreshTokens().Create(ctx, newRefresh("a", "rt_"+id, "fam_"+id, "web", id)))
 		}
-		must(t, s.Users().Delete(ctx, "a", "usr_1"))
-		wantErr(t, s.Users().Delete(ctx, "a", "usr_1"), store.ErrNotFound)
+		must(t, s.Users().Delete(ctx, "a", "usr_1", 0))
+		wantErr(t, s.Users().Delete(ctx, "a", "usr_1", 0), store.ErrNotFound)
 
 		_, err := s.Users().Get(ctx, "a", "usr_1")
 		wantErr(t, err, store.ErrNotFound)
