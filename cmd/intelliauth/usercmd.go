@@ -295,7 +295,7 @@ func userStatus(ctx context.Context, c *cli, args []string, verb, tail string) e
 }
 
 func userDisable(ctx context.Context, c *cli, args []string) error {
-	return userStatus(ctx, c, args, "disable", ": they cannot sign in; their sessions and refresh tokens are ended")
+	return userStatus(ctx, c, args, "disable", ": they cannot sign in; their sessions, refresh tokens and the access tokens of their grants are ended")
 }
 
 func userEnable(ctx context.Context, c *cli, args []string) error {
@@ -311,7 +311,7 @@ func userDelete(ctx context.Context, c *cli, args []string) error {
 			if _, err := cl.do(ctx, request{method: http.MethodDelete, path: userPath(pos[0]), ifMatch: ifMatchIfSet(version)}); err != nil {
 				return err
 			}
-			fmt.Fprintf(c.stdout, "deleted user %s with their roles, memberships, consents, sessions and refresh tokens\n", pos[0])
+			fmt.Fprintf(c.stdout, "deleted user %s with their roles, memberships, consents, sessions and grants (refresh and access tokens revoked)\n", pos[0])
 			return nil
 		},
 	})
@@ -326,7 +326,7 @@ func userSetPassword(ctx context.Context, c *cli, args []string) error {
 		nargs: 1, scopes: []string{"users:write"},
 		flags: func(a *apiArgs) {
 			pw.register(a)
-			a.fs.BoolVar(&signOut, "sign-out", false, "also end the user's sessions and revoke their refresh tokens")
+			a.fs.BoolVar(&signOut, "sign-out", false, "also end the user's sessions and revoke their grants (refresh tokens and the access tokens issued with them)")
 		},
 		check: func(*apiArgs, []string) (err error) {
 			plain, err = pw.read(c)
@@ -339,7 +339,7 @@ func userSetPassword(ctx context.Context, c *cli, args []string) error {
 			}
 			fmt.Fprintf(c.stdout, "set the password of %s", pos[0])
 			if signOut {
-				fmt.Fprint(c.stdout, "; their sessions and refresh tokens are ended")
+				fmt.Fprint(c.stdout, "; their sessions and grants (refresh and access tokens) are ended")
 			}
 			fmt.Fprintln(c.stdout)
 			return nil

@@ -87,7 +87,7 @@ type APIUpdate struct {
 // identifier follows the tenant's issuer and cannot be set here.
 func (s *Service) UpdateAPI(ctx context.Context, actor Actor, tenantID, ref string, upd APIUpdate) (model.API, error) {
 	var out model.API
-	err := s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
+	err := s.writeAt(ctx, actor, upd.Version, func(tx store.Repos, now time.Time) ([]event, error) {
 		before, err := resolveAPI(ctx, tx, tenantID, ref)
 		if err != nil {
 			return nil, err
@@ -135,7 +135,7 @@ func (s *Service) UpdateAPI(ctx context.Context, actor Actor, tenantID, ref stri
 // version, when non-zero, must equal the stored version (else
 // store.ErrPrecondition and nothing changes).
 func (s *Service) DeleteAPI(ctx context.Context, actor Actor, tenantID, ref string, version int64) error {
-	return s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
+	return s.writeAt(ctx, actor, version, func(tx store.Repos, now time.Time) ([]event, error) {
 		before, err := resolveAPI(ctx, tx, tenantID, ref)
 		if err != nil {
 			return nil, err

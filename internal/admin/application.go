@@ -186,7 +186,7 @@ type ApplicationUpdate struct {
 // UpdateApplication changes an application's settings.
 func (s *Service) UpdateApplication(ctx context.Context, actor Actor, tenantID, clientID string, upd ApplicationUpdate) (model.Application, error) {
 	var out model.Application
-	err := s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
+	err := s.writeAt(ctx, actor, upd.Version, func(tx store.Repos, now time.Time) ([]event, error) {
 		before, err := getApp(ctx, tx, tenantID, clientID)
 		if err != nil {
 			return nil, err
@@ -241,7 +241,7 @@ func (s *Service) UpdateApplication(ctx context.Context, actor Actor, tenantID, 
 // version, when non-zero, must equal the stored version (else
 // store.ErrPrecondition and nothing changes).
 func (s *Service) DeleteApplication(ctx context.Context, actor Actor, tenantID, clientID string, version int64) error {
-	return s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
+	return s.writeAt(ctx, actor, version, func(tx store.Repos, now time.Time) ([]event, error) {
 		before, err := getApp(ctx, tx, tenantID, clientID)
 		if err != nil {
 			return nil, err
@@ -309,18 +309,25 @@ func (s *Service) SetAllowedScopes(ctx context.Context, actor Actor, tenantID, c
 // AddAllowedScopes adds scopes to an application's allowlist; scopes
 // already on it are left alone.
 func (s *Service) AddAllowedScopes(ctx context.Context, actor Actor, tenantID, clientID string, scopes []string, version int64) (model.Application, error) {
-	return s.changeAllowlist(ctx, actor, tenantID, clientID, version, scopes, func(cur []string) []string {
-		return sortedSet(append(slices.Clone(cur), scopes...))
-	})
+	return s.ChangeAllowedScopes(ctx, actor, tenantID, clientID, scopes, nil, version)
 }
 
 // RemoveAllowedScopes removes scopes from an application's allowlist;
 // removing a scope that is not on it is not an error. Removed scopes stop
 // appearing in tokens issued from now on.
 func (s *Service) RemoveAllowedScopes(ctx context.Context, actor Actor, tenantID, clientID string, scopes []string, version int64) (model.Application, error) {
-	return s.changeAllowlist(ctx, actor, tenantID, clientID, version, nil, func(cur []string) []string {
-		out := slices.DeleteFunc(slices.Clone(cur), func(s string) bool { return slices.Contains(scopes, s) })
-		return sortedSet(out)
+	return s.ChangeAllowedScopes(ctx, actor, tenantID, clientID, nil, scopes, version)
+}
+
+// ChangeAllowedScopes adds and removes scopes in one write, computed from
+// the allowlist stored when it runs: both land together or neither does.
+// The added scopes must be registered; removing a name that is not on the
+// list (or no longer exists) is not an error.
+func (s *Service) ChangeAllowedScopes(ctx context.Context, actor Actor, tenantID, clientID string, add, remove []string, version int64) (model.Application, error) {
+	return s.changeAllowlist(ctx, actor, tenantID, clientID, version, add, func(cur []string) []string {
+		next := append(slices.Clone(cur), add...)
+		next = slices.DeleteFunc(next, func(s string) bool { return slices.Contains(remove, s) })
+		return sortedSet(next)
 	})
 }
 
@@ -338,7 +345,7 @@ func (s *Service) changeAllowlist(ctx context.Context, actor Actor, tenantID, cl
 		return model.Application{}, err
 	}
 	var out model.Application
-	err := s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
+	err := s.writeAt(ctx, actor, version, func(tx store.Repos, now time.Time) ([]event, error) {
 		before, err := getApp(ctx, tx, tenantID, clientID)
 		if err != nil {
 			return nil, err

@@ -65,7 +65,7 @@ type GroupUpdate struct {
 // nothing changes.
 func (s *Service) UpdateGroup(ctx context.Context, actor Actor, tenantID, name string, upd GroupUpdate) (model.Group, error) {
 	var out model.Group
-	err := s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
+	err := s.writeAt(ctx, actor, upd.Version, func(tx store.Repos, now time.Time) ([]event, error) {
 		before, err := getGroup(ctx, tx, tenantID, name)
 		if err != nil {
 			return nil, err
@@ -106,7 +106,7 @@ func (s *Service) UpdateGroup(ctx context.Context, actor Actor, tenantID, name s
 // when non-zero, must equal the stored version (else store.ErrPrecondition
 // and nothing changes).
 func (s *Service) DeleteGroup(ctx context.Context, actor Actor, tenantID, name string, version int64) error {
-	return s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
+	return s.writeAt(ctx, actor, version, func(tx store.Repos, now time.Time) ([]event, error) {
 		before, err := getGroup(ctx, tx, tenantID, name)
 		if err != nil {
 			return nil, err

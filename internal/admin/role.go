@@ -164,7 +164,7 @@ func (s *Service) UpdateRole(ctx context.Context, actor Actor, tenantID, name st
 		return model.Role{}, err
 	}
 	var out model.Role
-	err := s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
+	err := s.writeAt(ctx, actor, upd.Version, func(tx store.Repos, now time.Time) ([]event, error) {
 		before, err := getRole(ctx, tx, tenantID, name)
 		if err != nil {
 			return nil, err
@@ -209,7 +209,7 @@ func (s *Service) UpdateRole(ctx context.Context, actor Actor, tenantID, name st
 // must equal the stored version (else store.ErrPrecondition and nothing
 // changes).
 func (s *Service) DeleteRole(ctx context.Context, actor Actor, tenantID, name string, version int64) error {
-	return s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
+	return s.writeAt(ctx, actor, version, func(tx store.Repos, now time.Time) ([]event, error) {
 		before, err := getRole(ctx, tx, tenantID, name)
 		if err != nil {
 			return nil, err

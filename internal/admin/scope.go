@@ -133,7 +133,7 @@ type ScopeUpdate struct {
 // implications are part of the platform's contract.
 func (s *Service) UpdateScope(ctx context.Context, actor Actor, tenantID, name string, upd ScopeUpdate) (model.Scope, error) {
 	var out model.Scope
-	err := s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
+	err := s.writeAt(ctx, actor, upd.Version, func(tx store.Repos, now time.Time) ([]event, error) {
 		if _, err := getTenant(ctx, tx, tenantID); err != nil {
 			return nil, err
 		}
@@ -190,7 +190,7 @@ func (s *Service) UpdateScope(ctx context.Context, actor Actor, tenantID, name s
 // stored version (else store.ErrPrecondition and nothing changes).
 func (s *Service) RenameScope(ctx context.Context, actor Actor, tenantID, oldName, newName string, version int64) (model.Scope, error) {
 	var out model.Scope
-	err := s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
+	err := s.writeAt(ctx, actor, version, func(tx store.Repos, now time.Time) ([]event, error) {
 		t, err := getTenant(ctx, tx, tenantID)
 		if err != nil {
 			return nil, err
@@ -239,7 +239,7 @@ func (s *Service) RenameScope(ctx context.Context, actor Actor, tenantID, oldNam
 // nothing changes).
 func (s *Service) DeleteScope(ctx context.Context, actor Actor, tenantID, name string, version int64) (ScopeImpact, error) {
 	var out ScopeImpact
-	err := s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
+	err := s.writeAt(ctx, actor, version, func(tx store.Repos, now time.Time) ([]event, error) {
 		if _, err := getTenant(ctx, tx, tenantID); err != nil {
 			return nil, err
 		}

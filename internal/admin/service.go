@@ -82,6 +82,25 @@ type event struct {
 	Details  any
 }
 
+// writeAttempts bounds how often writeAt runs a change that lost a race.
+const writeAttempts = 3
+
+// writeAt is write for a change of one versioned resource that the caller
+// made conditional on version. Its fn reads the resource and hands the
+// version it read to the store, which refuses (store.ErrPrecondition) when
+// the row changed meanwhile. With version 0 the caller asked for "whatever
+// is stored now", so such a refusal only means another change landed
+// between fn's read and its write: fn runs again on the new state, a few
+// times. With a version, the refusal is the answer.
+func (s *Service) writeAt(ctx context.Context, actor Actor, version int64, fn func(tx store.Repos, now time.Time) ([]event, error)) error {
+	for attempt := 1; ; attempt++ {
+		err := s.write(ctx, actor, fn)
+		if version != 0 || attempt == writeAttempts || !errors.Is(err, store.ErrPrecondition) {
+			return err
+		}
+	}
+}
+
 // write runs fn in one transaction and appends the events fn returns in the
 // same transaction, so a change is never committed without its audit record
 // (nor the record without the change).

@@ -208,7 +208,7 @@ type UserUpdate struct {
 // holding the before and after. Nothing is written when nothing changes.
 func (s *Service) UpdateUser(ctx context.Context, actor Actor, tenantID, ref string, upd UserUpdate) (model.User, error) {
 	var out model.User
-	err := s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
+	err := s.writeAt(ctx, actor, upd.Version, func(tx store.Repos, now time.Time) ([]event, error) {
 		before, err := resolveUser(ctx, tx, tenantID, ref)
 		if err != nil {
 			return nil, err
@@ -379,7 +379,7 @@ func (s *Service) SetPassword(ctx context.Context, actor Actor, tenantID, ref, p
 // version, when non-zero, must equal the stored version (else
 // store.ErrPrecondition and nothing changes).
 func (s *Service) DeleteUser(ctx context.Context, actor Actor, tenantID, ref string, version int64) error {
-	return s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
+	return s.writeAt(ctx, actor, version, func(tx store.Repos, now time.Time) ([]event, error) {
 		u, err := resolveUser(ctx, tx, tenantID, ref)
 		if err != nil {
 			return nil, err
@@ -394,6 +394,12 @@ func (s *Service) DeleteUser(ctx context.Context, actor Actor, tenantID, ref str
 		groups, err := tx.Groups().OfUser(ctx, tenantID, u.ID)
 		if err != nil {
 			return nil, err
+		}
+		// Revoke the access tokens of the user's grants first: deleting the
+		// user deletes the refresh-token rows that know their jtis, and
+		// introspection answers from the token and the revocation list.
+		if _, err := tx.RefreshTokens().RevokeByUser(ctx, tenantID, u.ID, ""); err != nil {
+			return nil, fmt.Errorf("revoke the grants of user %q: %w", ref, err)
 		}
 		// Only the version read: a concurrent update fails the delete.
 		if err := tx.Users().Delete(ctx, tenantID, u.ID, u.Version); err != nil {

@@ -215,12 +215,12 @@ type allowlistPatch struct {
 	Remove []string `json:"remove"`
 }
 
-// patchAllowlist adds and removes scopes in ONE write: the new list is
-// computed from the version If-Match names and stored with that version as
-// the precondition, so a concurrent edit makes it 412 instead of being
-// overwritten, and add and remove land together or not at all. With
-// If-Match: * it applies to the current list, retrying when another write
-// slips in between the read and the write.
+// patchAllowlist adds and removes scopes in ONE write (admin's
+// ChangeAllowedScopes): the new list is computed from the stored one inside
+// the write's transaction, which checks If-Match's version there, so a
+// concurrent edit makes it 412 instead of being overwritten, and add and
+// remove land together or not at all. With If-Match: * it applies to the
+// current list (admin retries when another write slips in).
 func (h *Handler) patchAllowlist(w http.ResponseWriter, r *Request) error {
 	version, err := requireIfMatch(r)
 	if err != nil {
@@ -242,42 +242,12 @@ func (h *Handler) patchAllowlist(w http.ResponseWriter, r *Request) error {
 	if err := p.Err(); err != nil {
 		return err
 	}
-	clientID := r.PathValue("client_id")
-	for attempt := 0; ; attempt++ {
-		cur, err := h.Admin.GetApplication(r.Context(), r.Actor, r.TenantID(), clientID)
-		if err != nil {
-			return err
-		}
-		want := version
-		if want == 0 {
-			want = cur.Version
-		} else if want != cur.Version {
-			return preconditionFailed("The application is at " + etag(cur.Version) + ", not " + etag(want) + " (its allowlist changed meanwhile); GET it again, re-apply your change and send the new ETag.")
-		}
-		next := slices.Clone(cur.AllowedScopes)
-		for _, s := range in.Add {
-			if !slices.Contains(next, s) {
-				next = append(next, s)
-			}
-		}
-		next = slices.DeleteFunc(next, func(s string) bool { return slices.Contains(in.Remove, s) })
-		var a model.Application
-		if len(in.Add) == 0 {
-			// Only removals: no scope needs to exist (removing a
-			// vanished name is not an error).
-			a, err = h.Admin.RemoveAllowedScopes(r.Context(), r.Actor, r.TenantID(), clientID, in.Remove, want)
-		} else {
-			a, err = h.Admin.SetAllowedScopes(r.Context(), r.Actor, r.TenantID(), clientID, next, want)
-		}
-		if errors.Is(err, store.ErrPrecondition) && version == 0 && attempt < 3 {
-			continue
-		}
-		if err != nil {
-			return renameField(err, "allowed_scopes", "add")
-		}
-		h.invalidate(r)
-		return writeAllowlist(w, a)
+	a, err := h.Admin.ChangeAllowedScopes(r.Context(), r.Actor, r.TenantID(), r.PathValue("client_id"), in.Add, in.Remove, version)
+	if err != nil {
+		return renameField(err, "allowed_scopes", "add")
 	}
+	h.invalidate(r)
+	return writeAllowlist(w, a)
 }
 
 // renameField reports admin's problems on field from as field to, the

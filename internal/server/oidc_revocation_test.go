@@ -173,5 +173,14 @@ func TestGrantRevocationReachesAccessTokens(t *testing.T) {
 		o.wantActive(t, false, "the signed-out user's tokens", g.first, g.rotated, g.refresh)
 	})
 
+	t.Run("deleting a user invalidates the access tokens of their grants", func(t *testing.T) {
+		fay := o.env.CreateUser(t, "banking", model.User{Username: "fay"}, "fay's long password", "teller")
+		g := o.grantAndRotate(t, servertest.NewBrowser(t), newAuthRequest(o.spaConfig("openid", "offline_access", "read:transactions")), fay)
+		if err := o.env.Admin.DeleteUser(t.Context(), admin.CLI(), "banking", fay.ID, 0); err != nil {
+			t.Fatal(err)
+		}
+		o.wantActive(t, false, "the deleted user's tokens", g.first, g.rotated, g.refresh)
+	})
+
 	o.wantActive(t, true, "the client-credentials token", cc)
 }
