@@ -236,8 +236,10 @@ func (s *Service) UpdateApplication(ctx context.Context, actor Actor, tenantID, 
 	return out, err
 }
 
-// DeleteApplication deletes an application and its secrets. Tokens already
-// issued stay valid until they expire (revoke them first if that matters).
+// DeleteApplication deletes an application and its secrets, and revokes its
+// grants first: every user's refresh-token families and the access tokens
+// issued with them. Client-credentials tokens are not recorded anywhere, so
+// they stay valid until they expire (their lifetime is the audience's).
 // version, when non-zero, must equal the stored version (else
 // store.ErrPrecondition and nothing changes).
 func (s *Service) DeleteApplication(ctx context.Context, actor Actor, tenantID, clientID string, version int64) error {
@@ -249,12 +251,18 @@ func (s *Service) DeleteApplication(ctx context.Context, actor Actor, tenantID, 
 		if err := checkVersion("application "+clientID, version, before.Version); err != nil {
 			return nil, err
 		}
+		// The refresh-token rows know the jtis of the access tokens of the
+		// app's grants; revoke those before the rows go with the app.
+		grants, err := tx.RefreshTokens().RevokeByClient(ctx, tenantID, clientID)
+		if err != nil {
+			return nil, fmt.Errorf("revoke the grants of application %q: %w", clientID, err)
+		}
 		// Only the version read: a concurrent update fails the delete.
 		if err := tx.Applications().Delete(ctx, tenantID, clientID, before.Version); err != nil {
 			return nil, fmt.Errorf("delete application %q: %w", clientID, err)
 		}
 		return []event{{Type: model.EventApplicationDeleted, TenantID: tenantID, ClientID: clientID,
-			Details: map[string]any{"before": NewApplicationDoc(before)}}}, nil
+			Details: map[string]any{"before": NewApplicationDoc(before), "revoked_grants": grants}}}, nil
 	})
 }
 

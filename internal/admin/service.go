@@ -83,7 +83,10 @@ type event struct {
 }
 
 // writeAttempts bounds how often writeAt runs a change that lost a race.
-const writeAttempts = 3
+// Every lost attempt means another write to the same row committed, so n
+// concurrent writers cost one another at most n-1 attempts; the bound only
+// stops a change from starving under an endless stream of writes.
+const writeAttempts = 10
 
 // writeAt is write for a change of one versioned resource that the caller
 // made conditional on version. Its fn reads the resource and hands the

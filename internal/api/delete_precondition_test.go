@@ -186,8 +186,8 @@ func TestConcurrentUpdateAndDeleteRFC9110IfMatch(t *testing.T) {
 // the server's read and its write must not turn into a 412 (RFC 9110
 // §13.1.1 has no precondition to fail): admin runs the change again on the
 // new state. Two concurrent updates can beat a DELETE at most twice, so the
-// DELETE always succeeds within its three attempts; on PostgreSQL the race
-// is real, on SQLite writes are serialised anyway.
+// DELETE always succeeds within its attempts; on PostgreSQL the race is
+// real, on SQLite writes are serialised anyway.
 func TestUnconditionalWritesRetryRFC9110(t *testing.T) {
 	e := newEnv(t)
 	tok := e.adminToken(t)

@@ -182,5 +182,24 @@ func TestGrantRevocationReachesAccessTokens(t *testing.T) {
 		o.wantActive(t, false, "the deleted user's tokens", g.first, g.rotated, g.refresh)
 	})
 
+	t.Run("deleting an application invalidates the access tokens of its grants", func(t *testing.T) {
+		if _, err := o.env.Admin.CreateApplication(t.Context(), admin.CLI(), "banking", admin.ApplicationInput{
+			ClientID: "branch-spa", Type: model.AppSPA, RedirectURIs: []string{"http://localhost:5174/callback"},
+			AllowedScopes: []string{"openid", "offline_access", "read:transactions"},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		o.env.Server.Catalog().Invalidate("banking")
+		cfg := o.spaConfig("openid", "offline_access", "read:transactions")
+		cfg.ClientID, cfg.RedirectURL = "branch-spa", "http://localhost:5174/callback"
+		g := o.grantAndRotate(t, servertest.NewBrowser(t), newAuthRequest(cfg), o.people.Bob)
+		kept := o.grantAndRotate(t, servertest.NewBrowser(t), newAuthRequest(o.spaConfig("openid", "offline_access", "read:transactions")), o.people.Bob)
+		if err := o.env.Admin.DeleteApplication(t.Context(), admin.CLI(), "banking", "branch-spa", 0); err != nil {
+			t.Fatal(err)
+		}
+		o.wantActive(t, false, "the deleted application's tokens", g.first, g.rotated)
+		o.wantActive(t, true, "the user's tokens at another application", kept.first, kept.rotated, kept.refresh)
+	})
+
 	o.wantActive(t, true, "the client-credentials token", cc)
 }

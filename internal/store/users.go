@@ -180,6 +180,11 @@ type RefreshTokens interface {
 	// tokens as RevokeFamily does, and returns how many families this call
 	// revoked (families already revoked are not counted).
 	RevokeByUser(ctx context.Context, tenantID, userID, clientID string) (int, error)
+	// RevokeByClient revokes every family of the application, of every
+	// user, with their unexpired access tokens as RevokeFamily does (before
+	// the application is deleted), and returns how many families this call
+	// revoked.
+	RevokeByClient(ctx context.Context, tenantID, clientID string) (int, error)
 	// Prune deletes tokens whose family expired before t.
 	Prune(ctx context.Context, t time.Time) (int, error)
 }

@@ -174,12 +174,32 @@ func (r refreshTokens) RevokeFamily(ctx context.Context, tenantID, familyID stri
 // RevokeFamily does, and returns how many families this call revoked:
 // families already revoked are not counted. An unknown user has none.
 func (r refreshTokens) RevokeByUser(ctx context.Context, tenantID, userID, clientID string) (int, error) {
+	where, args := `tenant_id = $1 AND user_id = $2`, []any{tenantID, userID}
+	if clientID != "" {
+		where, args = where+` AND client_id = $3`, append(args, clientID)
+	}
+	n, err := r.revokeWhere(ctx, where, args...)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: revoke refresh tokens of user %s/%s: %w", tenantID, userID, err)
+	}
+	return n, nil
+}
+
+// RevokeByClient revokes every family of the application.
+func (r refreshTokens) RevokeByClient(ctx context.Context, tenantID, clientID string) (int, error) {
+	n, err := r.revokeWhere(ctx, `tenant_id = $1 AND client_id = $2`, tenantID, clientID)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: revoke refresh tokens of application %s/%s: %w", tenantID, clientID, err)
+	}
+	return n, nil
+}
+
+// revokeWhere revokes the families of the rows matching where (with args as
+// $1…) and the unexpired access tokens issued with them, in one write, and
+// counts the families it revoked.
+func (r refreshTokens) revokeWhere(ctx context.Context, where string, args ...any) (int, error) {
 	var n int
 	err := r.write(ctx, func(q querier) error {
-		where, args := `tenant_id = $1 AND user_id = $2`, []any{tenantID, userID}
-		if clientID != "" {
-			where, args = where+` AND client_id = $3`, append(args, clientID)
-		}
 		fams, err := revokeUntilDone(ctx, q, `UPDATE refresh_tokens SET revoked = TRUE
 			WHERE `+where+` AND NOT revoked RETURNING family_id`, args...)
 		if err != nil {
@@ -188,10 +208,7 @@ func (r refreshTokens) RevokeByUser(ctx context.Context, tenantID, userID, clien
 		n = len(fams)
 		return revokeAccessTokens(ctx, q, r.db.now(), where, args...)
 	})
-	if err != nil {
-		return 0, fmt.Errorf("sqlstore: revoke refresh tokens of user %s/%s: %w", tenantID, userID, err)
-	}
-	return n, nil
+	return n, err
 }
 
 // revokeUntilDone runs update (an UPDATE … RETURNING family_id) until it

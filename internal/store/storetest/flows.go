@@ -459,6 +459,29 @@ var refreshTests = []test{
 		must(t, err)
 		equal(t, "unknown user", n, 0)
 	}},
+	{"RevokeByClient revokes every user's families of the application, with their access tokens, and counts them", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		seedClient(t, s, "a")
+		seedClient(t, s, "b")
+		live := time.Now().Add(time.Hour)
+		rts := s.RefreshTokens()
+		must(t, rts.Create(ctx, withAccess(newRefresh("a", "w1", "fw1", "web", "usr_1"), "at-w1", live)))
+		must(t, rts.Create(ctx, withAccess(newRefresh("a", "w2", "fw2", "web", "usr_2"), "at-w2", live)))
+		must(t, rts.Create(ctx, withAccess(newRefresh("a", "o1", "fo1", "other", "usr_1"), "at-o1", live)))
+		must(t, rts.Create(ctx, withAccess(newRefresh("b", "bw", "fbw", "web", "usr_1"), "at-bw", live)))
+		n, err := rts.RevokeByClient(ctx, "a", "web")
+		must(t, err)
+		equal(t, "families of web in a", n, 2)
+		n, err = rts.RevokeByClient(ctx, "a", "web")
+		must(t, err)
+		equal(t, "again", n, 0)
+		for tenant, want := range map[string]map[string]bool{
+			"a": {"at-w1": true, "at-w2": true, "at-o1": false},
+			"b": {"at-bw": false},
+		} {
+			wantRevoked(t, s, tenant, want)
+		}
+	}},
 	{"RFC 7009 §2.1 RevokeFamily revokes the unexpired access tokens of every token of the family, and no other", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		seedClient(t, s, "a")
