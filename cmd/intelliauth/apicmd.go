@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"strings"
 )
 
 // apiArgs are the flags every platform API command shares.
@@ -32,6 +34,9 @@ type apiCmd struct {
 	check func(a *apiArgs, pos []string) error
 	// call makes the API calls and prints the result.
 	call func(ctx context.Context, a *apiArgs, api *apiClient, pos []string) error
+	// fields names the flag of a request member whose name is not the
+	// flag's (e.g. before → cursor), for the API's validation problems.
+	fields map[string]string
 }
 
 // runAPI runs a management subcommand over the platform API: it builds and
@@ -72,7 +77,36 @@ func (c *cli) runAPI(ctx context.Context, args []string, cmd apiCmd) error {
 	if err != nil {
 		return err
 	}
-	return cmd.call(ctx, a, api, pos)
+	err = cmd.call(ctx, a, api, pos)
+	var ap *apiProblem
+	if errors.As(err, &ap) {
+		a.nameFlags(ap, cmd.fields)
+	}
+	return err
+}
+
+// connFlagNames are the flags of the connection (connFlags.register).
+var connFlagNames = map[string]bool{"issuer": true, "client-id": true, "client-secret-file": true, "data-dir": true, "output": true}
+
+// nameFlags renames the fields of the API's validation problems to the
+// flags that set them (display_name → --display-name), so the message
+// speaks the command line's language; members no flag sets (a positional
+// argument, a body member) keep their names.
+func (a *apiArgs) nameFlags(ap *apiProblem, fields map[string]string) {
+	for i, e := range ap.Errors {
+		name, ok := fields[e.Field]
+		if !ok {
+			name = strings.ReplaceAll(e.Field, "_", "-")
+			// The connection's flags set no request member: the
+			// request's client_id is never --client-id, the admin client.
+			if connFlagNames[name] {
+				continue
+			}
+		}
+		if name != "" && a.fs.Lookup(name) != nil {
+			ap.Errors[i].Field = "--" + name
+		}
+	}
 }
 
 // emit prints an answer: as the API sent it (indented) for --output json,

@@ -350,7 +350,8 @@ func runExplain(ctx context.Context, c *cli, args []string) error {
 		User     string `json:"user,omitempty"`
 	}
 	return c.runAPI(ctx, args, apiCmd{
-		name: "explain", usage: "explain --client ID [--audience AUD] [--scope \"a b\"] [--user USER] [flags]",
+		fields: map[string]string{"client_id": "client"},
+		name:   "explain", usage: "explain --client ID [--audience AUD] [--scope \"a b\"] [--user USER] [flags]",
 		output: true, nargs: 0, scopes: []string{"applications:read"},
 		flags: func(a *apiArgs) {
 			a.fs.StringVar(&in.ClientID, "client", "", "client_id of the application (required)")

@@ -276,7 +276,7 @@ func TestAppCommandErrors(t *testing.T) {
 		{"unknown scope in the allowlist", []string{"app", "create", "j", "--type", "m2m", "--scopes", "nope:a nope:b"}, 1, []string{"invalid input", "nope:a nope:b"}},
 		{"unknown scope to allow", []string{"app", "allow", "admin-cli", "nope:a"}, 1, []string{"invalid input", "nope:a"}},
 		{"unknown application", []string{"app", "get", "ghost"}, 1, []string{"ghost", "not found"}},
-		{"explain an unknown application", []string{"explain", "--client", "ghost"}, 1, []string{"client_id", "ghost"}},
+		{"explain an unknown application", []string{"explain", "--client", "ghost"}, 1, []string{"--client: ", "ghost"}},
 		{"grace beyond the limit", []string{"app", "rotate-secret", "admin-cli", "--grace", "1000h"}, 1, []string{"grace_period", "720h"}},
 	}
 	runFailCases(t, n.API, cases)

@@ -150,7 +150,8 @@ func auditSearch(ctx context.Context, c *cli, args []string) error {
 	var f auditFilters
 	var q url.Values
 	return c.runAPI(ctx, args, apiCmd{
-		name: "audit search", usage: "audit search [--type T] [--client ID] [--subject USER_ID] [--scope S] [--since T] [--until T] [--limit N] [--cursor C] [flags]",
+		fields: auditFields,
+		name:   "audit search", usage: "audit search [--type T] [--client ID] [--subject USER_ID] [--scope S] [--since T] [--until T] [--limit N] [--cursor C] [flags]",
 		output: true, scopes: auditScopes(),
 		flags: func(a *apiArgs) {
 			f.register(a.fs, fmt.Sprintf("events per page, 1–%d (default %d)", admin.MaxAuditPageSize, admin.DefaultAuditPageSize))
@@ -192,7 +193,8 @@ func auditExport(ctx context.Context, c *cli, args []string) error {
 	var f auditFilters
 	var q url.Values
 	return c.runAPI(ctx, args, apiCmd{
-		name: "audit export", usage: "audit export [--type T] [--client ID] [--subject USER_ID] [--scope S] [--since T] [--until T] [--limit N] [flags] > audit.jsonl",
+		fields: auditFields,
+		name:   "audit export", usage: "audit export [--type T] [--client ID] [--subject USER_ID] [--scope S] [--since T] [--until T] [--limit N] [flags] > audit.jsonl",
 		scopes: auditScopes(),
 		flags:  func(a *apiArgs) { f.register(a.fs, "at most this many events (default: all that match)") },
 		check: func(a *apiArgs, _ []string) (err error) {
@@ -248,6 +250,10 @@ func (l *lineCounter) Write(p []byte) (int, error) {
 	l.lines += strings.Count(string(p[:n]), "\n")
 	return n, err
 }
+
+// auditFields are the audit query's parameters whose flags are named
+// otherwise.
+var auditFields = map[string]string{"before": "cursor", "client_id": "client"}
 
 // ---- report ----
 

@@ -235,7 +235,7 @@ func TestAuditBadInput(t *testing.T) {
 		{"--limit not a number", []string{"audit", "search", "--limit", "many"}, 2, []string{"-limit"}},
 		{"bad --window", []string{"report", "scope-usage", "--window", "a month"}, 2, []string{"--window"}},
 		{"window too long", []string{"report", "scope-usage", "--window", "400d"}, 1, []string{"window:", "366d"}},
-		{"bad cursor", []string{"audit", "search", "--cursor", "not-a-cursor"}, 1, []string{"before:"}},
+		{"bad cursor", []string{"audit", "search", "--cursor", "not-a-cursor"}, 1, []string{"--cursor:"}},
 		{"unknown client in the report", []string{"report", "scope-usage", "--client", "ghost"}, 1, []string{"ghost", "no such application"}},
 		{"unknown subcommand", []string{"audit", "tail"}, 2, []string{"search, export"}},
 		{"export has no --output", []string{"audit", "export", "--output", "json"}, 2, []string{"-output"}},

@@ -184,7 +184,7 @@ func TestPasswordSources(t *testing.T) {
 	code, _, errOut = runStdin(t, env, "short\n", "user", "create", "carol", "--email", "not-an-email", "--password-stdin")
 	if code != 1 || !strings.Contains(errOut, "invalid input:\n") ||
 		!strings.Contains(errOut, "\n  - password: does not meet the policy: it must be at least 8 characters long") ||
-		!strings.Contains(errOut, "\n  - email: ") {
+		!strings.Contains(errOut, "\n  - --email: ") {
 		t.Fatalf("invalid user: exit %d, %s", code, errOut)
 	}
 	code, _, errOut = runStdin(t, env, "short\n", "user", "set-password", "bob", "--password-stdin")
