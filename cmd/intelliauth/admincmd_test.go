@@ -254,3 +254,34 @@ func TestFlagsOverrideEnvironment(t *testing.T) {
 		t.Fatalf("--data-dir must override %s: %s", "INTELLIAUTH_DATA_DIR", out)
 	}
 }
+
+// TestDemoCredentialsTrusted: the demo.json fallback is used only for a
+// file as serve --demo writes it (0600, a loopback issuer), so a demo.json
+// from elsewhere cannot send the CLI — and the passwords some commands
+// carry — to another server.
+func TestDemoCredentialsTrusted(t *testing.T) {
+	write := func(t *testing.T, issuer string, mode os.FileMode) string {
+		t.Helper()
+		dir := t.TempDir()
+		doc := `{"issuer": "` + issuer + `", "apis": [], "users": [], "applications": [{"client_id": "admin-cli", "client_secret": "s3cret-from-the-file", "type": "m2m"}]}`
+		if err := os.WriteFile(filepath.Join(dir, "demo.json"), []byte(doc), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(filepath.Join(dir, "demo.json"), mode); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	runFailCases(t, map[string]string{}, []failCase{
+		{"readable by others", []string{"scope", "list", "--data-dir", write(t, "http://127.0.0.1:1/t/banking", 0o644)}, 1,
+			[]string{"readable by others", "not used"}},
+		{"issuer off loopback", []string{"scope", "list", "--data-dir", write(t, "https://auth.evil.example/t/banking", 0o600)}, 1,
+			[]string{`"https://auth.evil.example/t/banking"`, "not on this machine's loopback"}},
+	})
+	// A good file is used, and says so on stderr (here the server is down).
+	code, _, errOut := runCLI(t, map[string]string{}, "scope", "list", "--data-dir", write(t, "http://127.0.0.1:1/t/banking", 0o600))
+	if code != 1 || !strings.Contains(errOut, "using the demo's admin-cli credentials from") || !strings.Contains(errOut, "cannot reach") ||
+		strings.Contains(errOut, "s3cret-from-the-file") {
+		t.Fatalf("a good demo.json: exit %d %s", code, errOut)
+	}
+}

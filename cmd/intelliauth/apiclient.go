@@ -69,6 +69,23 @@ func (f *connFlags) register(c *cli, fs *flag.FlagSet) error {
 // conn is a resolved connection: where to call and as whom.
 type conn struct {
 	issuer, clientID, secret string
+	// allowHTTP lets the secret go over http:// off loopback
+	// (INTELLIAUTH_ALLOW_INSECURE_ISSUER, a private network).
+	allowHTTP bool
+}
+
+// checkTransport refuses to send the client secret in clear text over a
+// network: https, or http to a loopback host, unless allowed.
+func (cn conn) checkTransport(what, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%s %q is not a URL: %w", what, raw, err)
+	}
+	if u.Scheme == "https" || (u.Scheme == "http" && (config.IsLoopbackHost(u.Hostname()) || cn.allowHTTP)) {
+		return nil
+	}
+	return fmt.Errorf("%w: %s %s is %s:// off loopback, which would send the client secret in clear text; use https (or set %s for a private network)",
+		errUsage, what, raw, u.Scheme, config.EnvAllowInsecureIssuer)
 }
 
 // credentialsHelp says how to get credentials for the API commands.
@@ -91,10 +108,17 @@ func (f *connFlags) resolve(c *cli) (conn, error) {
 		cn.secret, _ = c.lookupEnv(envClientSecret)
 	}
 	if cn.issuer == "" && cn.clientID == "" && cn.secret == "" {
-		d, ok := readDemoCredentials(f.cfg.DemoFile())
+		path := f.cfg.DemoFile()
+		d, ok, err := readDemoCredentials(path)
+		if err != nil {
+			return conn{}, err
+		}
 		if !ok {
 			return conn{}, fmt.Errorf("%w: no platform API credentials: %s", errUsage, credentialsHelp)
 		}
+		// Say where the credentials came from: a command may send a
+		// password to that issuer.
+		fmt.Fprintf(c.stderr, "using the demo's %s credentials from %s (issuer %s)\n", d.clientID, path, d.issuer)
 		cn = d
 	}
 	var missing []string
@@ -112,30 +136,44 @@ func (f *connFlags) resolve(c *cli) (conn, error) {
 	}
 	// The client secret travels to the token endpoint: never in clear text
 	// over a network, the same rule serve applies to its issuer.
-	if u.Scheme == "http" && !config.IsLoopbackHost(u.Hostname()) && !f.cfg.AllowInsecureIssuer {
-		return conn{}, fmt.Errorf("%w: --issuer %s is http:// off loopback, which would send the client secret in clear text; use https (or set %s for a private network)",
-			errUsage, cn.issuer, config.EnvAllowInsecureIssuer)
+	cn.allowHTTP = f.cfg.AllowInsecureIssuer
+	if err := cn.checkTransport("--issuer", cn.issuer); err != nil {
+		return conn{}, err
 	}
 	return cn, nil
 }
 
 // readDemoCredentials returns the demo's admin client from demo.json, if
-// the file is there and holds it.
-func readDemoCredentials(path string) (conn, bool) {
+// the file is there and holds it. The file is trusted only as serve --demo
+// writes it — readable by its owner alone, naming a loopback issuer — so a
+// demo.json that came from elsewhere (a clone, a download) cannot point
+// the CLI, and the passwords some commands send, at another server.
+func readDemoCredentials(path string) (conn, bool, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return conn{}, false, nil
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return conn{}, false, fmt.Errorf("%s is readable by others (mode %#o), so its credentials are not used: serve --demo writes it 0600; or give --issuer and --client-id", path, st.Mode().Perm())
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return conn{}, false
+		return conn{}, false, nil
 	}
 	var d admin.Demo
 	if json.Unmarshal(b, &d) != nil {
-		return conn{}, false
+		return conn{}, false, nil
+	}
+	u, err := url.Parse(d.Issuer)
+	if err != nil || !config.IsLoopbackHost(u.Hostname()) {
+		return conn{}, false, fmt.Errorf("%s names the issuer %q, which is not on this machine's loopback, so its credentials are not used; give --issuer and --client-id", path, d.Issuer)
 	}
 	for _, a := range d.Applications {
-		if a.ClientID == admin.DefaultAdminClientID && a.ClientSecret != "" && d.Issuer != "" {
-			return conn{issuer: d.Issuer, clientID: a.ClientID, secret: a.ClientSecret}, true
+		if a.ClientID == admin.DefaultAdminClientID && a.ClientSecret != "" {
+			return conn{issuer: d.Issuer, clientID: a.ClientID, secret: a.ClientSecret}, true, nil
 		}
 	}
-	return conn{}, false
+	return conn{}, false, nil
 }
 
 // readOwnerOnlyFile returns the first line of a regular file that only its
@@ -169,9 +207,14 @@ type apiClient struct {
 // dialAPI discovers the token endpoint and gets an access token for the
 // platform API carrying scopes.
 func dialAPI(ctx context.Context, cn conn, scopes []string) (*apiClient, error) {
-	hc := &http.Client{Timeout: apiTimeout}
+	// No redirects: the bearer token and the client secret go only where
+	// the issuer's metadata says.
+	hc := &http.Client{Timeout: apiTimeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	tokenURL, err := discoverTokenEndpoint(ctx, hc, cn.issuer)
 	if err != nil {
+		return nil, err
+	}
+	if err := cn.checkTransport("the token endpoint", tokenURL); err != nil {
 		return nil, err
 	}
 	base := cn.issuer + admin.PlatformAPIPath

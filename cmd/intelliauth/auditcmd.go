@@ -216,7 +216,9 @@ func streaming(cl *apiClient) *apiClient {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.ResponseHeaderTimeout = apiTimeout
 	s := *cl
-	s.hc = &http.Client{Transport: t}
+	hc := *cl.hc // keeps CheckRedirect
+	hc.Transport, hc.Timeout = t, 0
+	s.hc = &hc
 	return &s
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/intelliauth/intelliauth/internal/model"
@@ -27,6 +28,9 @@ func AdminClientScopes() []string {
 	return out
 }
 
+// isAdminScope reports whether name is one of AdminClientScopes.
+func isAdminScope(name string) bool { return slices.Contains(AdminClientScopes(), name) }
+
 // AdminClient is a tenant's admin client and its secret, shown this once.
 type AdminClient struct {
 	Issuer       string `json:"issuer"`
@@ -40,8 +44,10 @@ type AdminClient struct {
 // a tenant: it creates clientID as a strict m2m application allowed every
 // admin platform scope, or — when the application exists — rotates its
 // secret with no grace period (the way back in when the secret is lost;
-// the old one stops working at once). The allowlist of an existing client
-// is left as its admins set it.
+// the old one stops working at once). An existing application is re-keyed
+// only when it is an m2m client allowed some admin platform scope, so that
+// a mistyped client ID never cuts off a workload. The allowlist of an
+// existing client is left as its admins set it.
 //
 // It is the operator's way in (it needs the database, not a token), the
 // one step the CLI cannot do over /api/v1 itself.
@@ -71,6 +77,11 @@ func (s *Service) BootstrapAdminClient(ctx context.Context, actor Actor, tenantI
 	}
 	if app.Type != model.AppM2M {
 		return AdminClient{}, invalid("client_id", "%q is a %s application; an admin client must be m2m (client credentials) — pick another client ID", clientID, app.Type)
+	}
+	// Re-keying ends the old secret at once: never do that to a workload's
+	// client that was named here by mistake, only to an admin client.
+	if !slices.ContainsFunc(app.AllowedScopes, isAdminScope) {
+		return AdminClient{}, invalid("client_id", "%q is allowed no platform scope, so it is not an admin client; re-keying it would stop its secret now — pick another client ID, or rotate its secret with app rotate-secret", clientID)
 	}
 	r, err := s.RotateSecret(ctx, actor, tenantID, clientID, 0)
 	if err != nil {

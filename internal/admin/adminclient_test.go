@@ -62,12 +62,24 @@ func TestBootstrapAdminClient(t *testing.T) {
 		t.Fatalf("only the new secret may work: %+v", live)
 	}
 
+	// Not for a workload's m2m client named by mistake: its secret would
+	// stop working now.
+	if _, err := f.svc.CreateApplication(ctx, f.actor, "acme", ApplicationInput{ClientID: "batch", Type: model.AppM2M,
+		AllowedScopes: []string{"read:tx"}}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(f.events(t, "acme"))
+	if _, err := f.svc.BootstrapAdminClient(ctx, f.actor, "acme", "batch"); err == nil || !strings.Contains(err.Error(), "not an admin client") {
+		t.Fatalf("re-keying a workload's client: %v", err)
+	}
+	f.unchanged(t, "acme", before)
+
 	// Not for a browser or web app: an admin client uses client credentials.
 	if _, err := f.svc.CreateApplication(ctx, f.actor, "acme", ApplicationInput{ClientID: "web", Type: model.AppWeb,
 		RedirectURIs: []string{"https://app.example/cb"}}); err != nil {
 		t.Fatal(err)
 	}
-	before := len(f.events(t, "acme"))
+	before = len(f.events(t, "acme"))
 	var ve *model.ValidationError
 	if _, err := f.svc.BootstrapAdminClient(ctx, f.actor, "acme", "web"); !errors.As(err, &ve) || !strings.Contains(err.Error(), "must be m2m") {
 		t.Fatalf("web app as admin client: %v", err)

@@ -10,9 +10,9 @@ import (
 // revokes what the code issued (RFC 6749 §4.1.2) instead of looking unknown.
 const codeReplayWindow = time.Hour
 
-// throttleRetention keeps a sign-in throttle key this long after its window
-// started (unless it is locked): far longer than any sign-in window, so
-// pruning never forgives failures that still count.
+// throttleRetention keeps a sign-in throttle key at least this long after
+// its window started (and while it is locked): far longer than the default
+// sign-in window, so pruning never forgives failures that still count.
 const throttleRetention = 24 * time.Hour
 
 // prune deletes what has expired: authorization requests, codes (after the
@@ -31,7 +31,10 @@ func (s *Server) prune(ctx context.Context) {
 		{"sessions", func() (int, error) { return st.Sessions().Prune(ctx, now) }},
 		{"refresh tokens", func() (int, error) { return st.RefreshTokens().Prune(ctx, now) }},
 		{"revocations", func() (int, error) { return st.Revocations().Prune(ctx, now) }},
-		{"sign-in throttles", func() (int, error) { return st.Throttles().Prune(ctx, now.Add(-throttleRetention), now) }},
+		{"sign-in throttles", func() (int, error) {
+			// A configured window longer than the retention still counts.
+			return st.Throttles().Prune(ctx, now.Add(-max(throttleRetention, 2*s.opts.LoginWindow)), now)
+		}},
 	}
 	for _, step := range steps {
 		n, err := step.run()

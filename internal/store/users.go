@@ -178,12 +178,15 @@ type RefreshTokens interface {
 	// RevokeByUser revokes every family of the user (optionally only of one
 	// client, when clientID is not empty), with their unexpired access
 	// tokens as RevokeFamily does, and returns how many families this call
-	// revoked (families already revoked are not counted).
+	// revoked (families already revoked are not counted). It locks the
+	// user's row until the transaction ends, so that a grant being added
+	// concurrently is either revoked too or refused — in a transaction that
+	// then deletes the user, none escapes with a live access token.
 	RevokeByUser(ctx context.Context, tenantID, userID, clientID string) (int, error)
 	// RevokeByClient revokes every family of the application, of every
 	// user, with their unexpired access tokens as RevokeFamily does (before
 	// the application is deleted), and returns how many families this call
-	// revoked.
+	// revoked. It locks the application's row like RevokeByUser the user's.
 	RevokeByClient(ctx context.Context, tenantID, clientID string) (int, error)
 	// Prune deletes tokens whose family expired before t.
 	Prune(ctx context.Context, t time.Time) (int, error)

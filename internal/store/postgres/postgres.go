@@ -48,6 +48,7 @@ func Dialect() sqlstore.Dialect {
 	}
 	return sqlstore.Dialect{
 		MultiRowInsert:        true,
+		ForUpdate:             " FOR UPDATE",
 		Name:                  "postgres",
 		Migrations:            sub,
 		IsUniqueViolation:     func(err error) bool { return sqlState(err) == uniqueViolation },

@@ -36,6 +36,10 @@ type Dialect struct {
 	// across a network; wrong for SQLite in process, whose $N binding cost
 	// grows with the square of a statement's parameters.
 	MultiRowInsert bool
+	// ForUpdate is appended to a SELECT that must lock the rows it reads
+	// until the transaction ends (PostgreSQL: " FOR UPDATE"). SQLite needs
+	// none: a write transaction already excludes every other writer.
+	ForUpdate string
 }
 
 func (d Dialect) validate() error {

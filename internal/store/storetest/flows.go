@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -459,6 +460,50 @@ var refreshTests = []test{
 		must(t, err)
 		equal(t, "unknown user", n, 0)
 	}},
+	{"no grant escapes a delete: one added while the application is revoked and deleted is revoked too, or refused", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		seedClient(t, s, "a")
+		live := time.Now().Add(time.Hour)
+		for round := range 10 {
+			client := fmt.Sprintf("gone-%d", round)
+			must(t, s.Applications().Create(ctx, newApp("a", client)))
+			var mu sync.Mutex
+			var stored []string
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for w := range 4 {
+				wg.Go(func() {
+					<-start
+					for i := 0; ; i++ {
+						jti := fmt.Sprintf("at-%s-%d-%d", client, w, i)
+						rt := withAccess(newRefresh("a", jti, "f-"+jti, client, "usr_1"), jti, live)
+						if err := s.RefreshTokens().Create(ctx, rt); err != nil {
+							return // the application is gone
+						}
+						mu.Lock()
+						stored = append(stored, jti)
+						mu.Unlock()
+					}
+				})
+			}
+			close(start)
+			time.Sleep(2 * time.Millisecond)
+			must(t, s.InTx(ctx, func(tx store.Repos) error {
+				if _, err := tx.RefreshTokens().RevokeByClient(ctx, "a", client); err != nil {
+					return err
+				}
+				return tx.Applications().Delete(ctx, "a", client, 0)
+			}))
+			wg.Wait()
+			for _, jti := range stored {
+				revoked, err := s.Revocations().IsRevoked(ctx, "a", jti)
+				must(t, err)
+				if !revoked {
+					t.Fatalf("round %d: the access token of a grant stored before the delete (%s) is not revoked", round, jti)
+				}
+			}
+		}
+	}},
 	{"RevokeByClient revokes every user's families of the application, with their access tokens, and counts them", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		seedClient(t, s, "a")
@@ -652,6 +697,10 @@ var throttleTests = []test{
 		fail("a", "user:locked", t0.Add(-90*time.Minute), 1) // old window, lock ended 30 min ago
 		fail("a", "user:recent", t0.Add(-time.Minute), 0)    // window still recent
 		fail("a", "user:still-locked", t0.Add(-30*time.Minute), 1)
+		// An old window whose lock still runs (each failure extends it): the
+		// lockout must hold, however old the window.
+		_, err := s.Throttles().Fail(ctx, "a", "user:old-but-locked", t0.Add(-2*time.Hour), time.Minute, 1, 3*time.Hour)
+		must(t, err)
 		n, err := s.Throttles().Prune(ctx, t0.Add(-time.Hour), t0)
 		must(t, err)
 		equal(t, "pruned", n, 3)
@@ -660,7 +709,7 @@ var throttleTests = []test{
 			must(t, err)
 			equal(t, k.key+" gone", th, model.Throttle{})
 		}
-		for _, key := range []string{"user:recent", "user:still-locked"} {
+		for _, key := range []string{"user:recent", "user:still-locked", "user:old-but-locked"} {
 			th, err := s.Throttles().Get(ctx, "a", key)
 			must(t, err)
 			if th.Failures != 1 {
