@@ -295,7 +295,7 @@ func userStatus(ctx context.Context, c *cli, args []string, verb, tail string) e
 }
 
 func userDisable(ctx context.Context, c *cli, args []string) error {
-	return userStatus(ctx, c, args, "disable", ": they cannot sign in; their sessions, refresh tokens and the access tokens of their grants are ended")
+	return userStatus(ctx, c, args, "disable", ": they cannot sign in; their sessions and refresh tokens are ended, and the access tokens of their grants revoked (introspection and the platform API refuse them)")
 }
 
 func userEnable(ctx context.Context, c *cli, args []string) error {
@@ -311,7 +311,7 @@ func userDelete(ctx context.Context, c *cli, args []string) error {
 			if _, err := cl.do(ctx, request{method: http.MethodDelete, path: userPath(pos[0]), ifMatch: ifMatchIfSet(version)}); err != nil {
 				return err
 			}
-			fmt.Fprintf(c.stdout, "deleted user %s with their roles, memberships, consents, sessions and grants (refresh and access tokens revoked)\n", pos[0])
+			fmt.Fprintf(c.stdout, "deleted user %s with their roles, memberships, consents, sessions and refresh tokens; the access tokens of their grants are revoked\n", pos[0])
 			return nil
 		},
 	})
@@ -339,7 +339,7 @@ func userSetPassword(ctx context.Context, c *cli, args []string) error {
 			}
 			fmt.Fprintf(c.stdout, "set the password of %s", pos[0])
 			if signOut {
-				fmt.Fprint(c.stdout, "; their sessions and grants (refresh and access tokens) are ended")
+				fmt.Fprint(c.stdout, "; their sessions and refresh tokens are ended, and the access tokens of their grants revoked")
 			}
 			fmt.Fprintln(c.stdout)
 			return nil

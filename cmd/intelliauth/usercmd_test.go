@@ -117,7 +117,7 @@ func TestUserCommands(t *testing.T) {
 	}
 
 	// Disable, enable, set a password, delete.
-	if out := must(t, env, "user", "disable", "bob"); !strings.Contains(out, "disabled user bob") || !strings.Contains(out, "the access tokens of their grants are ended") {
+	if out := must(t, env, "user", "disable", "bob"); !strings.Contains(out, "disabled user bob") || !strings.Contains(out, "the access tokens of their grants revoked") {
 		t.Fatalf("user disable: %s", out)
 	}
 	mustJSON(t, &page, env, "user", "list", "--status", "disabled", "--output", "json")
@@ -128,7 +128,7 @@ func TestUserCommands(t *testing.T) {
 	if detail["status"] != "active" {
 		t.Fatalf("user enable json: %v", detail)
 	}
-	if out := mustStdin(t, env, "yet another good password\n", "user", "set-password", "bob", "--password-stdin", "--sign-out"); !strings.Contains(out, "grants (refresh and access tokens) are ended") {
+	if out := mustStdin(t, env, "yet another good password\n", "user", "set-password", "bob", "--password-stdin", "--sign-out"); !strings.Contains(out, "refresh tokens are ended, and the access tokens of their grants revoked") {
 		t.Fatalf("set-password: %s", out)
 	}
 	mustFail(t, env, 1, []string{"user", "delete", "bob", "--version", "99"}, "changed meanwhile")

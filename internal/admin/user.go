@@ -398,7 +398,8 @@ func (s *Service) DeleteUser(ctx context.Context, actor Actor, tenantID, ref str
 		// Revoke the access tokens of the user's grants first: deleting the
 		// user deletes the refresh-token rows that know their jtis, and
 		// introspection answers from the token and the revocation list.
-		if _, err := tx.RefreshTokens().RevokeByUser(ctx, tenantID, u.ID, ""); err != nil {
+		grants, err := tx.RefreshTokens().RevokeByUser(ctx, tenantID, u.ID, "")
+		if err != nil {
 			return nil, fmt.Errorf("revoke the grants of user %q: %w", ref, err)
 		}
 		// Only the version read: a concurrent update fails the delete.
@@ -406,7 +407,7 @@ func (s *Service) DeleteUser(ctx context.Context, actor Actor, tenantID, ref str
 			return nil, fmt.Errorf("delete user %q: %w", ref, err)
 		}
 		return []event{{Type: model.EventUserDeleted, TenantID: tenantID, Subject: u.ID,
-			Details: map[string]any{"before": NewUserDoc(u), "roles": nonNil(roles), "groups": nonNil(groups)}}}, nil
+			Details: map[string]any{"before": NewUserDoc(u), "roles": nonNil(roles), "groups": nonNil(groups), "revoked_grants": grants}}}, nil
 	})
 }
 

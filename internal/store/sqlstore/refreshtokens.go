@@ -178,7 +178,9 @@ func (r refreshTokens) RevokeByUser(ctx context.Context, tenantID, userID, clien
 	if clientID != "" {
 		where, args = where+` AND client_id = $3`, append(args, clientID)
 	}
-	n, err := r.revokeWhere(ctx, `SELECT 1 FROM users WHERE tenant_id = $1 AND id = $2`, where, args...)
+	// User writes lock only the user's row (they leave the tenant's
+	// revision alone), so this lock alone keeps their order.
+	n, err := r.revokeWhere(ctx, []stmt{{`SELECT 1 FROM users WHERE tenant_id = $1 AND id = $2`, []any{tenantID, userID}}}, where, args...)
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: revoke refresh tokens of user %s/%s: %w", tenantID, userID, err)
 	}
@@ -187,8 +189,13 @@ func (r refreshTokens) RevokeByUser(ctx context.Context, tenantID, userID, clien
 
 // RevokeByClient revokes every family of the application.
 func (r refreshTokens) RevokeByClient(ctx context.Context, tenantID, clientID string) (int, error) {
-	n, err := r.revokeWhere(ctx, `SELECT 1 FROM applications WHERE tenant_id = $1 AND client_id = $2`,
-		`tenant_id = $1 AND client_id = $2`, tenantID, clientID)
+	// Locks in the order every configuration write takes them (the
+	// tenant's row for its revision first, then the application's), or a
+	// delete and an update of the application would deadlock.
+	n, err := r.revokeWhere(ctx, []stmt{
+		{`SELECT 1 FROM tenants WHERE id = $1`, []any{tenantID}},
+		{`SELECT 1 FROM applications WHERE tenant_id = $1 AND client_id = $2`, []any{tenantID, clientID}},
+	}, `tenant_id = $1 AND client_id = $2`, tenantID, clientID)
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: revoke refresh tokens of application %s/%s: %w", tenantID, clientID, err)
 	}
@@ -199,20 +206,22 @@ func (r refreshTokens) RevokeByClient(ctx context.Context, tenantID, clientID st
 // $1…) and the unexpired access tokens issued with them, in one write, and
 // counts the families it revoked.
 //
-// It first locks the parent row that lock selects (the user or the
-// application), until the transaction ends. A grant being added meanwhile
+// It first locks the parent rows that locks select (the user, or the
+// tenant and the application), until the transaction ends. A grant being added meanwhile
 // holds a key-share lock on that row for its foreign key, so the lock waits
 // for it to commit and the revocation then sees it; a grant added later
 // waits for this transaction. Without it, on PostgreSQL a grant committed
 // between the revocation and a delete of the user or application in the
 // same transaction would be deleted by the cascade with its access token
 // never revoked.
-func (r refreshTokens) revokeWhere(ctx context.Context, lock, where string, args ...any) (int, error) {
+func (r refreshTokens) revokeWhere(ctx context.Context, locks []stmt, where string, args ...any) (int, error) {
 	var n int
 	err := r.write(ctx, func(q querier) error {
-		var one int
-		if err := q.QueryRowContext(ctx, lock+r.db.dialect.ForUpdate, args[:2]...).Scan(&one); err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("lock: %w", err)
+		for _, lock := range locks {
+			var one int
+			if err := q.QueryRowContext(ctx, lock.query+r.db.dialect.ForUpdate, lock.args...).Scan(&one); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("lock: %w", err)
+			}
 		}
 		fams, err := revokeUntilDone(ctx, q, `UPDATE refresh_tokens SET revoked = TRUE
 			WHERE `+where+` AND NOT revoked RETURNING family_id`, args...)
