@@ -388,9 +388,6 @@ func (a *apiClient) call(ctx context.Context, r request, out any) (*apiResponse,
 	return res, nil
 }
 
-// pathEscape escapes one path segment (a scope name holds ':' and '/').
-func pathEscape(s string) string { return url.PathEscape(s) }
-
 // ifMatch is the If-Match for --version: the version's entity tag, or *
 // ("whatever is stored") for 0.
 func ifMatch(version int64) string {

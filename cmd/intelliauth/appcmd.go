@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"time"
 
@@ -25,7 +26,7 @@ func runApp(ctx context.Context, c *cli, args []string) error {
 
 // appPath is the API path of one application (or of a sub-resource).
 func appPath(clientID string, sub ...string) string {
-	p := "/applications/" + pathEscape(clientID)
+	p := "/applications/" + url.PathEscape(clientID)
 	for _, s := range sub {
 		p += "/" + s
 	}

@@ -94,7 +94,7 @@ func scopeGet(ctx context.Context, c *cli, args []string) error {
 		name: "scope get", usage: "scope get <name> [flags]", output: true, nargs: 1, scopes: []string{"scopes:read"},
 		call: func(ctx context.Context, a *apiArgs, cl *apiClient, pos []string) error {
 			var sc admin.ScopeDoc
-			res, err := cl.call(ctx, request{method: "GET", path: "/scopes/" + pathEscape(pos[0])}, &sc)
+			res, err := cl.call(ctx, request{method: "GET", path: "/scopes/" + url.PathEscape(pos[0])}, &sc)
 			if err != nil {
 				return err
 			}
@@ -127,7 +127,7 @@ func scopeUpdate(ctx context.Context, c *cli, args []string) error {
 			setIf(a, body, "display-name", "display_name", display)
 			setIf(a, body, "implies", "implies", nonNilList(splitList(implies)))
 			var sc admin.ScopeDoc
-			res, err := cl.call(ctx, request{method: "PATCH", path: "/scopes/" + pathEscape(pos[0]), body: body, ifMatch: ifMatch(version)}, &sc)
+			res, err := cl.call(ctx, request{method: "PATCH", path: "/scopes/" + url.PathEscape(pos[0]), body: body, ifMatch: ifMatch(version)}, &sc)
 			if err != nil {
 				return err
 			}
@@ -142,7 +142,7 @@ func scopeRename(ctx context.Context, c *cli, args []string) error {
 		name: "scope rename", usage: "scope rename <old> <new> [flags]", output: true, nargs: 2, scopes: []string{"scopes:write"},
 		flags: func(a *apiArgs) { versionFlag(a, &version) },
 		call: func(ctx context.Context, a *apiArgs, cl *apiClient, pos []string) error {
-			res, err := cl.call(ctx, request{method: "POST", path: "/scopes/" + pathEscape(pos[0]) + "/rename",
+			res, err := cl.call(ctx, request{method: "POST", path: "/scopes/" + url.PathEscape(pos[0]) + "/rename",
 				body: map[string]string{"new_name": pos[1]}, ifMatch: ifMatchIfSet(version)}, nil)
 			if err != nil {
 				return err
@@ -162,7 +162,7 @@ func scopeDelete(ctx context.Context, c *cli, args []string) error {
 		flags: func(a *apiArgs) { versionFlag(a, &version) },
 		call: func(ctx context.Context, a *apiArgs, cl *apiClient, pos []string) error {
 			var imp admin.ScopeImpact
-			res, err := cl.call(ctx, request{method: "DELETE", path: "/scopes/" + pathEscape(pos[0]), ifMatch: ifMatchIfSet(version)}, &imp)
+			res, err := cl.call(ctx, request{method: "DELETE", path: "/scopes/" + url.PathEscape(pos[0]), ifMatch: ifMatchIfSet(version)}, &imp)
 			if err != nil {
 				return err
 			}
@@ -180,7 +180,7 @@ func scopeImpact(ctx context.Context, c *cli, args []string) error {
 		name: "scope impact", usage: "scope impact <name> [flags]", output: true, nargs: 1, scopes: []string{"scopes:read"},
 		call: func(ctx context.Context, a *apiArgs, cl *apiClient, pos []string) error {
 			var imp admin.ScopeImpact
-			res, err := cl.call(ctx, request{method: "GET", path: "/scopes/" + pathEscape(pos[0]) + "/impact"}, &imp)
+			res, err := cl.call(ctx, request{method: "GET", path: "/scopes/" + url.PathEscape(pos[0]) + "/impact"}, &imp)
 			if err != nil {
 				return err
 			}
@@ -261,7 +261,7 @@ func apiGet(ctx context.Context, c *cli, args []string) error {
 		name: "api get", usage: "api get <identifier|id> [flags]", output: true, nargs: 1, scopes: []string{"scopes:read"},
 		call: func(ctx context.Context, a *apiArgs, cl *apiClient, pos []string) error {
 			var api admin.APIDoc
-			res, err := cl.call(ctx, request{method: "GET", path: "/apis/" + pathEscape(pos[0])}, &api)
+			res, err := cl.call(ctx, request{method: "GET", path: "/apis/" + url.PathEscape(pos[0])}, &api)
 			if err != nil {
 				return err
 			}
@@ -291,7 +291,7 @@ func apiUpdate(ctx context.Context, c *cli, args []string) error {
 			setIf(a, body, "alg", "signing_alg", alg)
 			setIf(a, body, "ttl", "access_token_ttl", ttl.String())
 			var api admin.APIDoc
-			res, err := cl.call(ctx, request{method: "PATCH", path: "/apis/" + pathEscape(pos[0]), body: body, ifMatch: ifMatch(version)}, &api)
+			res, err := cl.call(ctx, request{method: "PATCH", path: "/apis/" + url.PathEscape(pos[0]), body: body, ifMatch: ifMatch(version)}, &api)
 			if err != nil {
 				return err
 			}
@@ -306,7 +306,7 @@ func apiDelete(ctx context.Context, c *cli, args []string) error {
 		name: "api delete", usage: "api delete <identifier|id> [flags]", nargs: 1, scopes: []string{"scopes:write"},
 		flags: func(a *apiArgs) { versionFlag(a, &version) },
 		call: func(ctx context.Context, a *apiArgs, cl *apiClient, pos []string) error {
-			if _, err := cl.do(ctx, request{method: "DELETE", path: "/apis/" + pathEscape(pos[0]), ifMatch: ifMatchIfSet(version)}); err != nil {
+			if _, err := cl.do(ctx, request{method: "DELETE", path: "/apis/" + url.PathEscape(pos[0]), ifMatch: ifMatchIfSet(version)}); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.stdout, "deleted API %s\n", pos[0])

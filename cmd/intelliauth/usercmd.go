@@ -80,7 +80,7 @@ func runUser(ctx context.Context, c *cli, args []string) error {
 
 // userPath is the path of a user; the API takes an ID, a username or an
 // email address there.
-func userPath(ref string) string { return "/users/" + pathEscape(ref) }
+func userPath(ref string) string { return "/users/" + url.PathEscape(ref) }
 
 // newUser is the body of POST /users; the flags fill it.
 type newUser struct {
@@ -386,7 +386,7 @@ func runRole(ctx context.Context, c *cli, args []string) error {
 	}, []string{"create", "list", "get", "update", "delete", "assign", "unassign"})
 }
 
-func rolePath(name string) string { return "/roles/" + pathEscape(name) }
+func rolePath(name string) string { return "/roles/" + url.PathEscape(name) }
 
 func roleCreate(ctx context.Context, c *cli, args []string) error {
 	var desc string
@@ -537,7 +537,7 @@ func runGroup(ctx context.Context, c *cli, args []string) error {
 	}, []string{"create", "list", "get", "update", "delete", "add", "remove"})
 }
 
-func groupPath(name string) string { return "/groups/" + pathEscape(name) }
+func groupPath(name string) string { return "/groups/" + url.PathEscape(name) }
 
 func groupCreate(ctx context.Context, c *cli, args []string) error {
 	var desc string
@@ -655,7 +655,7 @@ func groupMembership(ctx context.Context, c *cli, args []string, verb, method st
 	return c.runLink(ctx, args, linkCmd{
 		name: "group " + verb, usage: "group " + verb + " <group> <username|email|user_id> [flags]",
 		write: "groups:write", method: method,
-		path: func(group, user string) string { return groupPath(group) + "/members/" + pathEscape(user) },
+		path: func(group, user string) string { return groupPath(group) + "/members/" + url.PathEscape(user) },
 		show: func(w io.Writer, u admin.UserDetailDoc) {
 			fmt.Fprintf(w, "%s is in groups: %s; holds roles: %s\n", u.Username, joined(u.Groups), joined(u.Roles))
 		},
