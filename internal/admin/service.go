@@ -95,11 +95,18 @@ const writeAttempts = 10
 // is stored now", so such a refusal only means another change landed
 // between fn's read and its write: fn runs again on the new state, a few
 // times. With a version, the refusal is the answer.
+//
+// When every attempt lost, the answer is a conflict, not a failed
+// precondition: the caller set none (RFC 9110 §13.1.1, If-Match: * holds
+// while the resource exists), the resource just kept changing.
 func (s *Service) writeAt(ctx context.Context, actor Actor, version int64, fn func(tx store.Repos, now time.Time) ([]event, error)) error {
 	for attempt := 1; ; attempt++ {
 		err := s.write(ctx, actor, fn)
-		if version != 0 || attempt == writeAttempts || !errors.Is(err, store.ErrPrecondition) {
+		if version != 0 || !errors.Is(err, store.ErrPrecondition) {
 			return err
+		}
+		if attempt == writeAttempts {
+			return fmt.Errorf("the resource changed %d times while this change ran; try again: %w", writeAttempts, store.ErrConflict)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/store"
@@ -281,5 +282,40 @@ func TestDeleteRacingUpdate(t *testing.T) {
 		default:
 			t.Fatalf("round %d: delete %v, update %v: want exactly one winner", round, delErr, updErr)
 		}
+	}
+}
+
+// TestWriteAtRetriesOnlyUnconditionalWrites: a change without a version
+// runs again when a concurrent write beat it, and one that keeps losing ends
+// as a conflict, never as a failed precondition the caller did not set
+// (RFC 9110 §13.1.1); a change with a version gets its 412 at once.
+func TestWriteAtRetriesOnlyUnconditionalWrites(t *testing.T) {
+	f := newFixture(t)
+	f.withTenant(t)
+	lost := func(runs *int) func(store.Repos, time.Time) ([]event, error) {
+		return func(store.Repos, time.Time) ([]event, error) {
+			*runs++
+			return nil, fmt.Errorf("scope x changed meanwhile: %w", store.ErrPrecondition)
+		}
+	}
+	var runs int
+	err := f.svc.writeAt(t.Context(), f.actor, 3, lost(&runs))
+	if runs != 1 || !errors.Is(err, store.ErrPrecondition) {
+		t.Fatalf("with a version: %d runs, %v", runs, err)
+	}
+	runs = 0
+	err = f.svc.writeAt(t.Context(), f.actor, 0, lost(&runs))
+	if runs != writeAttempts || !errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrPrecondition) {
+		t.Fatalf("without a version, always losing: %d runs, %v", runs, err)
+	}
+	runs = 0
+	err = f.svc.writeAt(t.Context(), f.actor, 0, func(tx store.Repos, now time.Time) ([]event, error) {
+		if runs++; runs < 3 {
+			return nil, fmt.Errorf("lost: %w", store.ErrPrecondition)
+		}
+		return nil, nil
+	})
+	if runs != 3 || err != nil {
+		t.Fatalf("without a version, winning on the third run: %d runs, %v", runs, err)
 	}
 }
