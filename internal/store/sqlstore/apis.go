@@ -104,9 +104,7 @@ func (r apis) Update(ctx context.Context, a model.API) (model.API, error) {
 		if n, err := rowsAffected(res); err != nil {
 			return err
 		} else if n == 0 {
-			var v int64
-			err := q.QueryRowContext(ctx, `SELECT version FROM apis WHERE tenant_id = $1 AND id = $2`, a.TenantID, a.ID).Scan(&v)
-			return versionMiss(err, a.Version, v)
+			return missReason(ctx, q, "apis", "id", a.TenantID, a.ID, a.Version)
 		}
 		out, err = r.get(ctx, q, a.TenantID, a.ID)
 		return err

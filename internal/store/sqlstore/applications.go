@@ -178,10 +178,7 @@ func (r applications) Update(ctx context.Context, a model.Application) (model.Ap
 		if n, err := rowsAffected(res); err != nil {
 			return err
 		} else if n == 0 {
-			var v int64
-			err := q.QueryRowContext(ctx, `SELECT version FROM applications WHERE tenant_id = $1 AND client_id = $2`,
-				a.TenantID, a.ClientID).Scan(&v)
-			return versionMiss(err, a.Version, v)
+			return missReason(ctx, q, "applications", "client_id", a.TenantID, a.ClientID, a.Version)
 		}
 		if _, err := q.ExecContext(ctx, `DELETE FROM application_scopes WHERE tenant_id = $1 AND client_id = $2`,
 			a.TenantID, a.ClientID); err != nil {

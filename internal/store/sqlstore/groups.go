@@ -101,9 +101,7 @@ func (r groups) Update(ctx context.Context, g model.Group) (model.Group, error) 
 		if n, err := rowsAffected(res); err != nil {
 			return err
 		} else if n == 0 {
-			var v int64
-			err := q.QueryRowContext(ctx, `SELECT version FROM groups WHERE tenant_id = $1 AND name = $2`, g.TenantID, g.Name).Scan(&v)
-			return versionMiss(err, g.Version, v)
+			return missReason(ctx, q, "groups", "name", g.TenantID, g.Name, g.Version)
 		}
 		if _, err := q.ExecContext(ctx, `DELETE FROM group_roles WHERE tenant_id = $1 AND group_name = $2`, g.TenantID, g.Name); err != nil {
 			return err

@@ -113,9 +113,7 @@ func (r roles) Update(ctx context.Context, ro model.Role) (model.Role, error) {
 		if n, err := rowsAffected(res); err != nil {
 			return err
 		} else if n == 0 {
-			var v int64
-			err := q.QueryRowContext(ctx, `SELECT version FROM roles WHERE tenant_id = $1 AND name = $2`, ro.TenantID, ro.Name).Scan(&v)
-			return versionMiss(err, ro.Version, v)
+			return missReason(ctx, q, "roles", "name", ro.TenantID, ro.Name, ro.Version)
 		}
 		if _, err := q.ExecContext(ctx, `DELETE FROM role_scopes WHERE tenant_id = $1 AND role = $2`, ro.TenantID, ro.Name); err != nil {
 			return err

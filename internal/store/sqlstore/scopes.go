@@ -153,9 +153,7 @@ func (r scopes) Update(ctx context.Context, s model.Scope) (model.Scope, error) 
 		if n, err := rowsAffected(res); err != nil {
 			return err
 		} else if n == 0 {
-			var v int64
-			err := q.QueryRowContext(ctx, `SELECT version FROM scopes WHERE tenant_id = $1 AND name = $2`, s.TenantID, s.Name).Scan(&v)
-			return versionMiss(err, s.Version, v)
+			return missReason(ctx, q, "scopes", "name", s.TenantID, s.Name, s.Version)
 		}
 		if _, err := q.ExecContext(ctx, `DELETE FROM scope_implies WHERE tenant_id = $1 AND scope = $2`, s.TenantID, s.Name); err != nil {
 			return err

@@ -179,9 +179,7 @@ func (r users) Update(ctx context.Context, u model.User) (model.User, error) {
 		if n, err := rowsAffected(res); err != nil {
 			return err
 		} else if n == 0 {
-			var v int64
-			err := q.QueryRowContext(ctx, `SELECT version FROM users WHERE tenant_id = $1 AND id = $2`, u.TenantID, u.ID).Scan(&v)
-			return versionMiss(err, u.Version, v)
+			return missReason(ctx, q, "users", "id", u.TenantID, u.ID, u.Version)
 		}
 		out, err = r.get(ctx, q, u.TenantID, u.ID)
 		return err
