@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -153,7 +154,7 @@ func readDemoCredentials(path string) (conn, bool, error) {
 	if err != nil {
 		return conn{}, false, nil
 	}
-	if st.Mode().Perm()&0o077 != 0 {
+	if !ownerOnly(st) {
 		return conn{}, false, fmt.Errorf("%s is readable by others (mode %#o), so its credentials are not used: serve --demo writes it 0600; or give --issuer and --client-id", path, st.Mode().Perm())
 	}
 	b, err := os.ReadFile(path)
@@ -191,7 +192,7 @@ func readOwnerOnlyFile(path, what string) (string, error) {
 	if !st.Mode().IsRegular() {
 		return "", fmt.Errorf("%s %s is not a regular file", what, path)
 	}
-	if st.Mode().Perm()&0o077 != 0 {
+	if !ownerOnly(st) {
 		return "", fmt.Errorf("%s %s is readable by others (mode %#o): chmod 600 it first", what, path, st.Mode().Perm())
 	}
 	return firstLine(f)
@@ -411,4 +412,11 @@ func (l listPage[T]) pages() int {
 		return 1
 	}
 	return max((l.Total+l.PerPage-1)/l.PerPage, 1)
+}
+
+// ownerOnly reports whether neither group nor others may access the file.
+// Windows has no POSIX permission bits to check (as token's master key
+// file check says).
+func ownerOnly(fi os.FileInfo) bool {
+	return runtime.GOOS == "windows" || fi.Mode().Perm()&0o077 == 0
 }
