@@ -162,9 +162,7 @@ func (s *Service) UpdateScope(ctx context.Context, actor Actor, tenantID, name s
 		}
 		// The tenant pattern is not re-applied: a tightened pattern governs
 		// new names, and this update does not rename.
-		for _, q := range problemsOf(after.Validate("")) {
-			p = append(p, q)
-		}
+		p = append(p, problemsOf(after.Validate(""))...)
 		if upd.Implies != nil && !before.Predefined() {
 			if err := checkImplies(ctx, tx, after, &p); err != nil {
 				return nil, err

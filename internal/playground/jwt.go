@@ -57,7 +57,7 @@ type timeClaim struct{ Name, At, Rel string }
 // decode verifies raw's signature with the key its kid names in keys and
 // returns its header and claims. Claims are not checked here.
 func decode(raw string, keys jose.JSONWebKeySet, now time.Time) (decoded, error) {
-	jws, err := jose.ParseSigned(raw, algs)
+	jws, err := jose.ParseSignedCompact(raw, algs)
 	if err != nil {
 		return decoded{}, fmt.Errorf("not a compact JWS signed with %v: %w", algs, err)
 	}

@@ -32,6 +32,9 @@ func fixture() *Registry {
 		custom("user:write", "bank", "user:read"),
 		custom("user:read", "bank"),
 		custom("read:records", "health"),
+		// A cross-API implication: exporting statements (banking) implies
+		// reading records (health). A banking token must not carry it.
+		custom("statements:export", "bank", "read:records"),
 	)
 	return NewRegistry(scopes, apis)
 }
@@ -136,8 +139,9 @@ func TestDecide(t *testing.T) {
 			in: Input{Scope: "read:transactions write:settings", App: app(model.PolicyPermissive, bankApp...), Ceiling: ptr(scope.New("read:transactions"))}, wantErr: oautherr.InvalidScope,
 			wantReasons: map[string]Reason{"write:settings": NotInGrant}},
 		{name: "implied scope of another API is not added",
-			in:      Input{Scope: "read:transactions", App: app(model.PolicyStrict, "read:transactions")},
-			wantAud: "api.banking.example.com", wantGranted: "read:transactions"},
+			in:      Input{Scope: "statements:export", App: app(model.PolicyStrict, "statements:export", "read:records")},
+			wantAud: "api.banking.example.com", wantGranted: "statements:export",
+			wantReasons: map[string]Reason{"statements:export": Granted, "read:records": ""}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -141,30 +141,50 @@ func TestClientCredentialsEndToEnd(t *testing.T) {
 	})
 
 	t.Run("token_issued is committed with reasons before the response", func(t *testing.T) {
+		// Its own token, found by its jti the moment the response is in:
+		// no sleep, no retry, no reliance on the events of other subtests.
+		cfg := clientcredentials.Config{
+			ClientID: b.Reporting.ID, ClientSecret: b.Reporting.Secret, TokenURL: iss + "/oauth2/token",
+			Scopes: []string{"read:transactions"}, EndpointParams: url.Values{"audience": {"api.banking.example.com"}},
+		}
+		tok, err := cfg.Token(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		jti, _ := verifyWithJWKS(t, iss, tok.AccessToken, jose.ES256)["jti"].(string)
 		evs, err := env.Store.Audit().Search(t.Context(), store.AuditQuery{TenantID: "banking", Type: model.EventTokenIssued, ClientID: "reporting-job"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(evs) < 3 {
-			t.Fatalf("token_issued events = %d, want one per token (3)", len(evs))
-		}
-		var d struct {
+		type details struct {
 			GrantType string   `json:"grant_type"`
 			Requested []string `json:"requested"`
 			Granted   []string `json:"granted"`
+			JTI       string   `json:"jti"`
 			Results   []struct {
 				Scope, Reason string
 			} `json:"results"`
 		}
-		if err := json.Unmarshal(evs[len(evs)-1].Details, &d); err != nil {
-			t.Fatal(err)
+		var found *model.AuditEvent
+		var d details
+		for i := range evs {
+			var di details
+			if err := json.Unmarshal(evs[i].Details, &di); err != nil {
+				t.Fatal(err)
+			}
+			if jti != "" && di.JTI == jti {
+				found, d = &evs[i], di
+			}
+		}
+		if found == nil {
+			t.Fatalf("PRODUCT.md §9: no token_issued event with jti %q when the response arrived (%d events)", jti, len(evs))
 		}
 		if d.GrantType != "client_credentials" || len(d.Requested) != 1 || d.Requested[0] != "read:transactions" ||
-			len(d.Results) != 1 || d.Results[0].Reason != "granted" {
+			len(d.Results) != 1 || d.Results[0].Scope != "read:transactions" || d.Results[0].Reason != "granted" {
 			t.Errorf("details = %+v", d)
 		}
-		if evs[len(evs)-1].Audience != "api.banking.example.com" {
-			t.Errorf("audience = %q", evs[len(evs)-1].Audience)
+		if found.Audience != "api.banking.example.com" {
+			t.Errorf("audience = %q", found.Audience)
 		}
 	})
 }

@@ -487,7 +487,19 @@ var refreshTests = []test{
 				})
 			}
 			close(start)
-			time.Sleep(2 * time.Millisecond)
+			// Delete only once grants are being stored, so that every round
+			// checks some: a round with nothing stored would pass vacuously.
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Microsecond) {
+				mu.Lock()
+				n := len(stored)
+				mu.Unlock()
+				if n > 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("round %d: no grant of %s was stored in 10s", round, client)
+				}
+			}
 			must(t, s.InTx(ctx, func(tx store.Repos) error {
 				if _, err := tx.RefreshTokens().RevokeByClient(ctx, "a", client); err != nil {
 					return err
@@ -651,6 +663,9 @@ var refreshTests = []test{
 			live := time.Now().Add(time.Hour)
 			must(t, s.RefreshTokens().Create(ctx, withAccess(newRefresh("a", h(0), fam, "web", "usr_1"), "at-"+h(0), live)))
 			made := make(chan int, 1)
+			// rotating is closed after the first rotation, so the revocation
+			// always meets a family in the middle of rotating.
+			rotating := make(chan struct{})
 			go func() {
 				i := 0
 				for ; i < 200; i++ {
@@ -658,11 +673,21 @@ var refreshTests = []test{
 					if _, err := s.RefreshTokens().Rotate(ctx, "a", h(i), next, t0); err != nil {
 						break
 					}
+					if i == 0 {
+						close(rotating)
+					}
+				}
+				if i == 0 {
+					close(rotating)
 				}
 				made <- i
 			}()
+			<-rotating
 			must(t, s.RefreshTokens().RevokeFamily(ctx, "a", fam))
 			last := <-made
+			if last == 0 {
+				t.Fatalf("round %d: the first rotation failed; nothing raced the revocation", round)
+			}
 			for i := 0; i <= last; i++ {
 				tok, err := s.RefreshTokens().Get(ctx, "a", h(i))
 				must(t, err)

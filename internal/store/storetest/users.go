@@ -31,14 +31,6 @@ func seedUsers(t *testing.T, s store.Store, tenantID string, ids ...string) {
 	}
 }
 
-func userIDs(us []model.User) []string {
-	var out []string
-	for _, u := range us {
-		out = append(out, u.ID)
-	}
-	return out
-}
-
 var userTests = []test{
 	{"create and get round-trip every field", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
