@@ -111,7 +111,8 @@ type Access struct {
 // Check checks raw as an access token of the tenant for audience, which
 // must be exactly aud; an empty audience accepts no token (so a missing
 // configuration cannot widen what a caller accepts). The error is only a
-// storage failure; an invalid token is a Reason other than Valid.
+// storage failure (the Reason then means nothing: answer 500, or 503); an
+// invalid token is a Reason other than Valid with a nil error.
 func (a *AccessCheck) Check(ctx context.Context, raw, audience string) (Access, Reason, error) {
 	return a.check(ctx, raw, func(aud string) bool { return audience != "" && aud == audience })
 }
