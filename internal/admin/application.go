@@ -238,8 +238,11 @@ func (s *Service) UpdateApplication(ctx context.Context, actor Actor, tenantID, 
 
 // DeleteApplication deletes an application and its secrets, and revokes its
 // grants first: every user's refresh-token families and the access tokens
-// issued with them. Client-credentials tokens are not recorded anywhere, so
-// they stay valid until they expire (their lifetime is the audience's).
+// issued with them. Access tokens recorded nowhere (client credentials, a
+// code flow without a refresh token) end with the application: the server's
+// access-token check (token.AccessCheck) refuses a token whose client_id no
+// longer exists; only a resource server that verifies JWTs locally without
+// introspecting accepts them until they expire.
 // version, when non-zero, must equal the stored version (else
 // store.ErrPrecondition and nothing changes).
 func (s *Service) DeleteApplication(ctx context.Context, actor Actor, tenantID, clientID string, version int64) error {

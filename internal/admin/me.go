@@ -21,9 +21,8 @@ import (
 // from the actor, never from its input, so no input can reach another
 // user's data. The actor must be of type user (ErrForbidden otherwise),
 // the user must exist in the tenant (store.ErrNotFound) and be active
-// (ErrForbidden: a disabled user's access tokens from a grant without a
-// refresh token stay valid until they expire, but they manage nothing with
-// them).
+// (ErrForbidden: the API's access-token check already refuses a disabled
+// user's tokens; this holds for any other caller of the use-cases).
 
 // ErrForbidden: the actor may not run the use-case (not a user, or a
 // disabled one). The API answers 403.

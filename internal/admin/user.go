@@ -281,8 +281,10 @@ func updateUser(ctx context.Context, tx store.Repos, before model.User, upd User
 // their browser sessions end and their refresh-token families are revoked,
 // with the access tokens issued from them (store.RefreshTokens.RevokeByUser),
 // in one transaction with a user.disabled event. An access token from a
-// grant without a refresh token stays valid until it expires. Disabling a
-// disabled user changes nothing.
+// grant without a refresh token is recorded nowhere: the server's
+// access-token check (token.AccessCheck) refuses it while the user is
+// disabled, and accepts it again, until it expires, if the user is enabled
+// before then. Disabling a disabled user changes nothing.
 func (s *Service) DisableUser(ctx context.Context, actor Actor, tenantID, ref string) (model.User, error) {
 	return s.setUserStatus(ctx, actor, tenantID, ref, model.UserDisabled)
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -10,7 +9,7 @@ import (
 	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/catalog"
 	"github.com/intelliauth/intelliauth/internal/model"
-	"github.com/intelliauth/intelliauth/internal/store"
+	"github.com/intelliauth/intelliauth/internal/token"
 	"github.com/intelliauth/intelliauth/oautherr"
 )
 
@@ -20,11 +19,13 @@ import (
 // RFC 6750 §2.1: the token comes from the Authorization header only (the
 // form-body and query methods of §2.2 and §2.3 are not accepted, so a token
 // never lands in an access log). It must be an RFC 9068 access token of
-// THIS tenant — signed by a published key of its keyring, typ at+jwt, iss
-// the tenant's issuer, aud the tenant's platform API identifier — not
-// expired and not revoked. Anything else is 401 with an RFC 6750 §3
-// challenge; a request without a token gets the challenge without an error
-// code (§3.1). A valid token without scope is 403 insufficient_scope naming
+// THIS tenant for its platform API that the tenant's one access-token
+// check (token.AccessCheck) finds valid — signed by a published key of its
+// keyring, typ at+jwt, iss the tenant's issuer, aud the tenant's platform
+// API identifier, not expired, not revoked, its application still there,
+// and its user, if any, still there and active. Anything else is 401 with
+// an RFC 6750 §3 challenge; a request without a token gets the challenge
+// without an error code (§3.1). A valid token without scope is 403 insufficient_scope naming
 // it. A token of another tenant fails the signature (each tenant has its
 // own keys) and the iss check, so it never reads anything.
 //
@@ -61,54 +62,44 @@ func (h *Handler) authenticate(r *http.Request, snap *catalog.Snapshot) (*Reques
 	invalid := func(detail string) error {
 		return unauthorized(realm, oautherr.InvalidToken, detail)
 	}
-	c, err := snap.Keys.VerifyAccessToken(raw)
-	if err != nil {
-		return nil, invalid("The access token is not a valid access token of this tenant (signature, key or typ at+jwt); request a new one from this tenant's token endpoint.")
-	}
-	if c.Issuer != snap.Tenant.Issuer {
-		return nil, invalid("The access token was issued by " + c.Issuer + ", not by this tenant (" + snap.Tenant.Issuer + ").")
-	}
 	platform, ok := snap.Registry.PlatformAPI()
-	if !ok || c.Audience != platform.Identifier {
-		want := "the platform API"
-		if ok {
-			want = platform.Identifier
-		}
-		return nil, invalid(fmt.Sprintf("The access token's audience is %q; this API accepts tokens for %s only (request one with audience=%s).", c.Audience, want, want))
+	want := "the platform API"
+	if ok {
+		want = platform.Identifier
 	}
-	if !h.now().Before(c.ExpiresAt) {
-		return nil, invalid("The access token has expired; request a new one.")
-	}
-	if c.JTI == "" {
-		return nil, invalid("The access token has no jti; request a new one.")
-	}
-	ctx := r.Context()
-	revoked, err := h.Store.Revocations().IsRevoked(ctx, snap.Tenant.ID, c.JTI)
+	check := token.AccessCheck{Keys: snap.Keys, TenantID: snap.Tenant.ID, Issuer: snap.Tenant.Issuer, Store: h.Store, Now: h.now}
+	// An empty identifier (no platform API) accepts no token.
+	acc, reason, err := check.Check(r.Context(), raw, platform.Identifier)
 	if err != nil {
-		return nil, fmt.Errorf("check revocation: %w", err)
+		return nil, err
 	}
-	if revoked {
+	c := acc.Claims
+	switch reason {
+	case token.Valid:
+	case token.Malformed:
+		return nil, invalid("The access token is not a valid access token of this tenant (signature, key, typ at+jwt, or a missing sub, client_id or jti); request a new one from this tenant's token endpoint.")
+	case token.WrongIssuer:
+		return nil, invalid("The access token was issued by " + c.Issuer + ", not by this tenant (" + snap.Tenant.Issuer + ").")
+	case token.WrongAudience:
+		return nil, invalid(fmt.Sprintf("The access token's audience is %q; this API accepts tokens for %s only (request one with audience=%s).", c.Audience, want, want))
+	case token.Expired:
+		return nil, invalid("The access token has expired; request a new one.")
+	case token.Revoked:
 		return nil, invalid("The access token has been revoked; request a new one.")
+	case token.ClientGone:
+		return nil, invalid("The application this access token was issued to no longer exists.")
+	case token.UserGone:
+		return nil, invalid("The user this access token was issued to no longer exists.")
+	case token.UserDisabled:
+		return nil, invalid("The user this access token was issued to is disabled.")
+	default:
+		return nil, invalid("The access token is not valid; request a new one.")
 	}
+	// A client-credentials token acts as its client; a token from a user's
+	// sign-in acts as the user, whom the check found still active.
 	req := &Request{Request: r, Snap: snap, Claims: c, Actor: admin.Actor{Type: model.ActorClient, ID: c.ClientID}}
-	// A token from a user flow carries auth_time (RFC 9068 §2.2.1) and the
-	// user's ID as sub; client credentials have sub = client_id and no
-	// auth_time. A user who was deleted or disabled since is refused: an
-	// admin API must not keep serving someone locked out.
-	if !c.AuthTime.IsZero() && c.Subject != c.ClientID {
-		u, err := h.Store.Users().Get(ctx, snap.Tenant.ID, c.Subject)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			return nil, invalid("The user this access token was issued to no longer exists.")
-		case err != nil:
-			return nil, fmt.Errorf("load token subject: %w", err)
-		case u.Status != model.UserActive:
-			return nil, invalid("The user this access token was issued to is disabled.")
-		}
-		req.Actor = admin.Actor{Type: model.ActorUser, ID: u.ID}
-	}
-	if req.Actor.ID == "" {
-		return nil, invalid("The access token names no client.")
+	if acc.User != nil {
+		req.Actor = admin.Actor{Type: model.ActorUser, ID: acc.User.ID}
 	}
 	return req, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/policy"
 	"github.com/intelliauth/intelliauth/internal/store"
+	"github.com/intelliauth/intelliauth/internal/token"
 	"github.com/intelliauth/intelliauth/oautherr"
 	"github.com/intelliauth/intelliauth/scope"
 )
@@ -187,17 +188,17 @@ func s256Matches(verifier, challenge string) bool {
 	return subtle.ConstantTimeCompare([]byte(got), []byte(challenge)) == 1
 }
 
-// activeUser loads the grant's user; a deleted or disabled user's grants
-// are dead (invalid_grant).
+// activeUser loads the grant's user by the rule access tokens obey too
+// (token.ActiveUser); a deleted or disabled user's grants are dead
+// (invalid_grant).
 func (h *Handler) activeUser(ctx context.Context, tenantID, userID string) (model.User, error) {
-	u, err := h.Store.Users().Get(ctx, tenantID, userID)
-	if errors.Is(err, store.ErrNotFound) {
+	u, reason, err := token.ActiveUser(ctx, h.Store.Users(), tenantID, userID)
+	switch {
+	case err != nil:
+		return u, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", err)
+	case reason == token.UserGone:
 		return u, oautherr.New(oautherr.InvalidGrant, "the user of this grant no longer exists")
-	}
-	if err != nil {
-		return u, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("load user: %w", err))
-	}
-	if u.Status != model.UserActive {
+	case reason != token.Valid:
 		return u, oautherr.New(oautherr.InvalidGrant, "the user of this grant is disabled")
 	}
 	return u, nil

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/intelliauth/intelliauth/internal/catalog"
-	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/store"
 	"github.com/intelliauth/intelliauth/internal/token"
 	"github.com/intelliauth/intelliauth/oautherr"
@@ -31,8 +30,11 @@ type introspection struct {
 
 // introspect is RFC 7662. The caller must authenticate as a confidential
 // client of this tenant (§2.1: "the endpoint MUST also require some form of
-// authorization"). A token of another tenant, an expired, revoked or
-// malformed one is simply inactive (§2.2).
+// authorization"). An access token is active exactly when the tenant's one
+// access-token check (token.AccessCheck) says it is valid: a token of
+// another tenant, an expired, revoked or malformed one, or one whose
+// application or user was deleted or whose user is disabled is simply
+// inactive (§2.2).
 func (h *Handler) introspect(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot) error {
 	form, creds, snap, _, err := h.authenticatedForm(w, r, snap)
 	if err != nil {
@@ -54,14 +56,18 @@ func (h *Handler) introspect(w http.ResponseWriter, r *http.Request, snap *catal
 		writeJSON(w, http.StatusOK, out)
 		return nil
 	}
-	c, active, err := h.activeAccessToken(r, snap, raw)
+	acc, reason, err := h.accessCheck(snap).CheckAnyAudience(r.Context(), raw)
 	if err != nil {
-		return err
+		return oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", err)
 	}
-	if !active {
+	if reason != token.Valid {
+		// RFC 7662 §2.2: the server "SHOULD NOT include any additional
+		// information about an inactive token, including why the token is
+		// inactive".
 		writeJSON(w, http.StatusOK, introspection{Active: false})
 		return nil
 	}
+	c := acc.Claims
 	out := introspection{
 		Active: true, Scope: c.Scope, ClientID: c.ClientID, TokenType: "Bearer",
 		Exp: c.ExpiresAt.Unix(), Iat: c.IssuedAt.Unix(), Sub: c.Subject, Aud: c.Audience,
@@ -89,12 +95,12 @@ func (h *Handler) introspectRefresh(r *http.Request, snap *catalog.Snapshot, raw
 	if t.Revoked || !t.RotatedAt.IsZero() || !now.Before(t.ExpiresAt) || !now.Before(t.FamilyExpiresAt) {
 		return introspection{}, nil
 	}
-	u, err := h.Store.Users().Get(ctx, snap.Tenant.ID, t.UserID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Status != model.UserActive) {
-		return introspection{}, nil
-	}
+	_, reason, err := token.ActiveUser(ctx, h.Store.Users(), snap.Tenant.ID, t.UserID)
 	if err != nil {
-		return introspection{}, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("load user: %w", err))
+		return introspection{}, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", err)
+	}
+	if reason != token.Valid {
+		return introspection{}, nil
 	}
 	out := introspection{
 		Active: true, Scope: strings.Join(t.Scopes, " "), ClientID: t.ClientID, TokenType: "refresh_token",
@@ -106,20 +112,8 @@ func (h *Handler) introspectRefresh(r *http.Request, snap *catalog.Snapshot, raw
 	return out, nil
 }
 
-// activeAccessToken verifies raw as an access token of this tenant that has
-// not expired and was not revoked. Only a storage failure is an error.
-func (h *Handler) activeAccessToken(r *http.Request, snap *catalog.Snapshot, raw string) (token.AccessClaims, bool, error) {
-	c, err := snap.Keys.VerifyAccessToken(raw)
-	if err != nil {
-		return c, false, nil
-	}
-	now := h.now()
-	if c.Issuer != snap.Tenant.Issuer || !now.Before(c.ExpiresAt) || c.JTI == "" {
-		return c, false, nil
-	}
-	revoked, err := h.Store.Revocations().IsRevoked(r.Context(), snap.Tenant.ID, c.JTI)
-	if err != nil {
-		return c, false, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("check revocation: %w", err))
-	}
-	return c, !revoked, nil
+// accessCheck is the tenant's one access-token check (token.AccessCheck),
+// shared with userinfo and the platform API.
+func (h *Handler) accessCheck(snap *catalog.Snapshot) *token.AccessCheck {
+	return &token.AccessCheck{Keys: snap.Keys, TenantID: snap.Tenant.ID, Issuer: snap.Tenant.Issuer, Store: h.Store, Now: h.now}
 }

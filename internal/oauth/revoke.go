@@ -10,6 +10,7 @@ import (
 	"github.com/intelliauth/intelliauth/internal/catalog"
 	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/store"
+	"github.com/intelliauth/intelliauth/internal/token"
 	"github.com/intelliauth/intelliauth/oautherr"
 )
 
@@ -41,14 +42,20 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request, snap *catalog.S
 	if !strings.Contains(raw, ".") {
 		return h.revokeRefresh(w, r, snap, app, raw)
 	}
-	c, active, err := h.activeAccessToken(r, snap, raw)
+	acc, reason, err := h.accessCheck(snap).CheckAnyAudience(ctx, raw)
 	if err != nil {
-		return err
+		return oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", err)
 	}
-	if !active {
+	switch reason {
+	case token.Valid, token.ClientGone, token.UserGone, token.UserDisabled:
+		// Authentic, unexpired and not yet revoked. A token refused only
+		// because its user is disabled is still recorded: enabling the
+		// user again must not bring back a token its client revoked.
+	default:
 		revoked(w)
 		return nil
 	}
+	c := acc.Claims
 	if c.ClientID != app.ClientID {
 		return oautherr.New(oautherr.UnauthorizedClient, "the token was not issued to this client")
 	}

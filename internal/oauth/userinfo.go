@@ -1,15 +1,13 @@
 package oauth
 
 import (
-	"errors"
-	"fmt"
 	"mime"
 	"net/http"
 	"strings"
 
 	"github.com/intelliauth/intelliauth/internal/catalog"
 	"github.com/intelliauth/intelliauth/internal/model"
-	"github.com/intelliauth/intelliauth/internal/store"
+	"github.com/intelliauth/intelliauth/internal/token"
 	"github.com/intelliauth/intelliauth/oautherr"
 	"github.com/intelliauth/intelliauth/scope"
 )
@@ -17,9 +15,12 @@ import (
 // userinfo is the OIDC Core 1.0 §5.3 UserInfo endpoint, GET and POST. The
 // access token comes in the Authorization header (RFC 6750 §2.1) or, for
 // POST, in the form body (§2.2) — not both, and never in the URL (§2.3 is
-// not supported: URLs end up in logs). It must be an active access token
-// of this tenant whose scope holds openid; the response is sub plus the
-// claims of the token's OIDC scopes, read from the user's current profile.
+// not supported: URLs end up in logs). It must be an access token of this
+// tenant that the tenant's one check (token.AccessCheck) finds valid — so
+// its application and user still exist and the user is active — whose
+// scope holds openid and whose subject is a user; the response is sub plus
+// the claims of the token's OIDC scopes, read from the user's current
+// profile.
 //
 // Not checked: the token's audience. Any API's token that carries openid
 // was granted the user's identity, whichever API it is for.
@@ -50,14 +51,14 @@ func (h *Handler) userinfo(w http.ResponseWriter, r *http.Request, snap *catalog
 		e.Cause = errString(cause)
 		return e
 	}
-	c, active, err := h.activeAccessToken(r, snap, raw)
+	acc, reason, err := h.accessCheck(snap).CheckAnyAudience(r.Context(), raw)
 	if err != nil {
-		return err
+		return oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", err)
 	}
-	if !active {
-		return invalid("inactive access token")
+	if reason != token.Valid {
+		return invalid("inactive access token: " + reason.String())
 	}
-	granted, err := scope.Parse(c.Scope)
+	granted, err := scope.Parse(acc.Claims.Scope)
 	if err != nil {
 		return invalid("malformed scope claim")
 	}
@@ -66,17 +67,12 @@ func (h *Handler) userinfo(w http.ResponseWriter, r *http.Request, snap *catalog
 		challenge(oautherr.InsufficientScope, "the access token lacks the openid scope", model.ScopeOpenID)
 		return oautherr.New(oautherr.InsufficientScope, "the access token lacks the openid scope")
 	}
-	u, err := h.Store.Users().Get(r.Context(), snap.Tenant.ID, c.Subject)
-	if errors.Is(err, store.ErrNotFound) {
-		return invalid("the token's user no longer exists")
+	u := acc.User
+	if u == nil {
+		// A client-credentials token: its subject is the client.
+		return invalid("the access token was issued to a client, not a user")
 	}
-	if err != nil {
-		return oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("load user: %w", err))
-	}
-	if u.Status != model.UserActive {
-		return invalid("the token's user is disabled")
-	}
-	claims := userClaims(snap.Registry, granted, u)
+	claims := userClaims(snap.Registry, granted, *u)
 	claims["sub"] = u.ID
 	writeJSON(w, http.StatusOK, claims)
 	return nil

@@ -11,9 +11,12 @@
 //
 //	(generate) → next ──Rotate──▶ current ──Rotate──▶ previous ──Rotate──▶ (deleted)
 //
+// AccessCheck is the one server-side check that an access token is valid
+// right now (signature, typ, iss, aud, exp, revocation, its application and
+// user still there and the user active); introspection, userinfo and the
+// platform API all call it and only map its Reason to their own answer.
+//
 // It may import internal/model, internal/store, the public scope package,
 // go-jose and the standard library — never internal/audit, a protocol or
 // HTTP package, or a database driver; internal/deptest holds that line.
-// Validation of exp, iss, aud and revocation belongs to the callers
-// (introspection, userinfo), not to this package.
 package token

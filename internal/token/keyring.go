@@ -376,8 +376,8 @@ func allowedAlgs() []jose.SignatureAlgorithm {
 // keyring — previous keys included, so tokens signed before a rotation keep
 // verifying — whose alg matches the header's.
 //
-// It does NOT check exp, nbf, iss, aud or revocation: the caller
-// (introspection, userinfo) does, against its own clock and tenant. Every
+// It does NOT check exp, nbf, iss, aud or revocation: AccessCheck does,
+// against its clock and tenant, and servers call that, not this. Every
 // failure wraps ErrInvalidToken.
 func (k *Keyring) VerifyAccessToken(raw string) (AccessClaims, error) {
 	if len(raw) > MaxTokenSize {
