@@ -113,12 +113,12 @@ func (rt *router) handle(method, path, scope string, f handlerFunc) {
 	if scope == "" {
 		panic("api: route " + method + " " + path + " needs a scope")
 	}
-	rt.add(method, path, scope, rt.h.guard(scope, f))
+	rt.add(method, path, scope, rt.h.guard(scope, checkedInput(path, f)))
 }
 
 // handlePublic mounts f without authentication (the OpenAPI document only).
 func (rt *router) handlePublic(method, path string, f handlerFunc) {
-	rt.add(method, path, "", rt.h.public(f))
+	rt.add(method, path, "", rt.h.public(checkedInput(path, f)))
 }
 
 func (rt *router) add(method, path, scope string, hf http.HandlerFunc) {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,26 +21,26 @@ const MaxBodyBytes = 1 << 20
 
 // decodeJSON reads r's body into v: at most MaxBodyBytes, one JSON value,
 // no unknown members (json.Decoder.DisallowUnknownFields), Content-Type
-// application/json (or +json, or none). Every failure is a 400 (415 for
+// application/json (or +json, or none), UTF-8 text without NUL characters
+// (checkJSONText). Every failure is a 400 (415 for
 // another media type) naming the field and saying what to send.
 func decodeJSON(r *Request, v any) error {
 	if err := checkContentType(r); err != nil {
 		return err
 	}
-	body := http.MaxBytesReader(nil, r.Body, MaxBodyBytes)
-	dec := json.NewDecoder(body)
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+	if err != nil {
+		return jsonProblem(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonProblem(err)
 	}
 	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return jsonProblem(err)
-		}
 		return invalidField("body", "holds more than one JSON value; send exactly one JSON object")
 	}
-	return nil
+	return checkJSONText(body)
 }
 
 // decodeOptionalJSON is decodeJSON for routes whose body may be empty.

@@ -240,7 +240,10 @@ func (h *Handler) withTenant(f tenantHandler) http.HandlerFunc {
 			return
 		}
 		h.init()
-		err := f(w, r, snap)
+		err := readParams(w, r)
+		if err == nil {
+			err = f(w, r, snap)
+		}
 		if err == nil {
 			return
 		}
@@ -256,6 +259,26 @@ func (h *Handler) withTenant(f tenantHandler) http.HandlerFunc {
 			"tenant", snap.Tenant.ID, "path", r.URL.Path, "status", pe.status, "error", pe.title, "cause", errText(pe.cause))
 		RenderError(w, pe.status, pe.title, pe.detail)
 	}
+}
+
+// readParams reads every page's parameters into r.Form — the query, and
+// the form body of a POST, at most maxForm bytes — and refuses a parameter
+// that is not text (model.ValidText: invalid UTF-8 or a NUL byte, which
+// PostgreSQL refuses) before a page looks at any of them. The pages read
+// r.Form / r.PostForm only after this, so no page can skip the check.
+func readParams(w http.ResponseWriter, r *http.Request) error {
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	}
+	if err := r.ParseForm(); err != nil {
+		return &pageError{status: http.StatusBadRequest, title: "The form could not be read", detail: "Go back and try again.", cause: err}
+	}
+	if name, bad := model.InvalidParam(r.Form); bad {
+		return &pageError{status: http.StatusBadRequest, title: "The form could not be read",
+			detail: "It holds characters that are not text (a NUL byte or invalid UTF-8). Go back and try again.",
+			cause:  fmt.Errorf("parameter %.40q is not UTF-8 text without NUL bytes", name)}
+	}
+	return nil
 }
 
 func errText(err error) string {

@@ -82,10 +82,7 @@ type attempt struct {
 // endpoint.
 func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot) error {
 	ctx := r.Context()
-	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	if err := r.ParseForm(); err != nil {
-		return &pageError{status: http.StatusBadRequest, title: "The form could not be read", detail: "Go back and try again.", cause: err}
-	}
+	// withTenant has read and checked the form (readParams).
 	id := r.PostForm.Get("request")
 	if !checkCSRF(r, snap, "login", id) {
 		return errCSRF

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Signing algorithms an API may choose for its access tokens.
@@ -44,7 +43,7 @@ func (a API) Validate() error {
 	if a.ID == "" || len(a.ID) > 64 {
 		errs.Add("id", "must be 1–64 characters")
 	}
-	if a.Identifier == "" || len(a.Identifier) > 255 || !utf8.ValidString(a.Identifier) || strings.ContainsAny(a.Identifier, " \t\r\n\"\\") {
+	if a.Identifier == "" || len(a.Identifier) > 255 || !ValidText(a.Identifier) || strings.ContainsAny(a.Identifier, " \t\r\n\"\\") {
 		errs.Add("identifier", "must be 1–255 characters without spaces, quotes or backslashes (e.g. api.example.com or https://api.example.com/)")
 	}
 	if a.Name == "" || len(a.Name) > 200 {

@@ -5,7 +5,6 @@ import (
 	"net/mail"
 	"regexp"
 	"time"
-	"unicode/utf8"
 )
 
 // User statuses.
@@ -72,8 +71,8 @@ func (u User) Validate() error {
 		{"name", u.Name}, {"given_name", u.GivenName}, {"family_name", u.FamilyName},
 		{"picture", u.Picture}, {"locale", u.Locale}, {"phone_number", u.PhoneNumber},
 	} {
-		if !utf8.ValidString(f.v) || len(f.v) > 512 {
-			errs.Add(f.name, "must be valid UTF-8 of at most 512 bytes")
+		if !ValidText(f.v) || len(f.v) > 512 {
+			errs.Add(f.name, "must be UTF-8 text without NUL bytes, at most 512 bytes")
 		}
 	}
 	switch u.Status {

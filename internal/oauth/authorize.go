@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/intelliauth/intelliauth/internal/catalog"
 	"github.com/intelliauth/intelliauth/internal/model"
@@ -263,15 +262,8 @@ func readAuthParams(w http.ResponseWriter, r *http.Request) (url.Values, error) 
 	if err != nil {
 		return nil, badRequestPage("Invalid request", "The request's parameters are malformed.")
 	}
-	for k, vs := range params {
-		if !utf8.ValidString(k) {
-			return nil, badRequestPage("Invalid request", "The request's parameters are not UTF-8.")
-		}
-		for _, v := range vs {
-			if !utf8.ValidString(v) {
-				return nil, badRequestPage("Invalid request", "The request's parameters are not UTF-8.")
-			}
-		}
+	if _, bad := model.InvalidParam(params); bad {
+		return nil, badRequestPage("Invalid request", "The request's parameters are not UTF-8 text (or hold a NUL byte); go back to the application and start again.")
 	}
 	return params, nil
 }

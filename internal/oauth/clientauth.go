@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/intelliauth/intelliauth/internal/catalog"
+	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/secret"
 	"github.com/intelliauth/intelliauth/oautherr"
 )
@@ -70,6 +71,12 @@ func readCredentials(r *http.Request, form url.Values) (credentials, error) {
 	sec, err2 := url.QueryUnescape(rawSecret)
 	if err1 != nil || err2 != nil || id == "" {
 		return credentials{}, errClientAuth(authBasic, "Basic credentials are not form-encoded")
+	}
+	// The form was checked by readForm; the header is checked here, so that
+	// no client id as presented reaches a store (or an audit event) as
+	// bytes PostgreSQL refuses.
+	if !model.ValidText(id) || !model.ValidText(sec) {
+		return credentials{}, errClientAuth(authBasic, "Basic credentials are not UTF-8 text without NUL bytes")
 	}
 	if bodySecret != "" {
 		return credentials{}, oautherr.New(oautherr.InvalidRequest, "use one client authentication method, not Basic and client_secret together")

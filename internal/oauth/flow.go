@@ -371,7 +371,11 @@ func (h *Handler) resume(w http.ResponseWriter, r *http.Request, snap *catalog.S
 		return &pageError{status: http.StatusMethodNotAllowed, title: "Invalid request", detail: "Use GET."}
 	}
 	ctx := r.Context()
-	id, dup := single(r.URL.Query(), "request")
+	params, err := readAuthParams(w, r)
+	if err != nil {
+		return err
+	}
+	id, dup := single(params, "request")
 	if id == "" || dup || strings.HasPrefix(id, "code.") {
 		return badRequestPage("Invalid request", "The sign-in request is missing.")
 	}

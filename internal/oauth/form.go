@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"unicode/utf8"
 
+	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/oautherr"
 )
 
@@ -21,7 +21,8 @@ var multiValued = map[string]bool{"resource": true}
 
 // readForm reads an application/x-www-form-urlencoded POST body the way RFC
 // 6749 requires of the token, introspection and revocation endpoints:
-// POST only (§3.2), the form media type, UTF-8 (Appendix B), no parameter
+// POST only (§3.2), the form media type, UTF-8 (Appendix B) without NUL
+// bytes (model.ValidText: what every store can hold), no parameter
 // more than once (§3.2 "MUST NOT be included more than once"), a bounded
 // body. Parameters in the URL query are ignored: credentials never belong
 // there.
@@ -53,17 +54,12 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	if err != nil {
 		return nil, oautherr.Wrap(oautherr.InvalidRequest, "the body is not a valid form", err)
 	}
+	if k, bad := model.InvalidParam(form); bad {
+		return nil, oautherr.New(oautherr.InvalidRequest, "parameter "+safeName(k)+" is not UTF-8 text without NUL bytes (RFC 6749 Appendix B)")
+	}
 	for k, vs := range form {
-		if !utf8.ValidString(k) {
-			return nil, oautherr.New(oautherr.InvalidRequest, "parameter names must be UTF-8")
-		}
 		if len(vs) > 1 && !multiValued[k] {
 			return nil, oautherr.New(oautherr.InvalidRequest, "parameter "+safeName(k)+" is repeated (RFC 6749 §3.2)")
-		}
-		for _, v := range vs {
-			if !utf8.ValidString(v) {
-				return nil, oautherr.New(oautherr.InvalidRequest, "parameter "+safeName(k)+" is not UTF-8")
-			}
 		}
 	}
 	return form, nil

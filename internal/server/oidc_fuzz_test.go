@@ -15,6 +15,9 @@ import (
 // endpoint answers with a page, a redirect to the tenant's own login page,
 // or a redirect to a redirect URI registered for the named client — never
 // a 5xx (PRODUCT.md §9) and never an open redirect (RFC 9700 §4.11).
+// It runs on PostgreSQL when INTELLIAUTH_TEST_POSTGRES is set (servertest
+// picks the backend), which refuses NUL and invalid UTF-8 that SQLite
+// stores; .ci/run fuzzes it for a bounded time with the variable set.
 func FuzzAuthorizeEndpoint(f *testing.F) {
 	env := servertest.Start(f)
 	env.Seed(f, "banking")
@@ -28,6 +31,12 @@ func FuzzAuthorizeEndpoint(f *testing.F) {
 		"client_id=banking-spa&redirect_uri=https%3A%2F%2Fevil.example.com&response_type=token",
 		"client_id=banking-spa&response_type=code&scope=%ff",
 		"client_id=%00&redirect_uri=%zz",
+		// Bytes PostgreSQL refuses (SQLSTATE 22021): NUL and invalid UTF-8.
+		good.Encode() + "&nonce=a%00b",
+		good.Encode() + "&state=%FF",
+		strings.Replace(good.Encode(), "banking-spa", "banking-spa%00", 1),
+		strings.Replace(good.Encode(), "banking-spa", "%C3%28", 1),
+		"login_hint=%00&" + good.Encode(),
 		"client_id=banking-spa&prompt=none&code_challenge=" + oauth2.S256ChallengeFromVerifier("x") + "&code_challenge_method=S256&response_type=code",
 		"client_id=banking-spa&response_type=code&max_age=99999999999999999999&state=" + strings.Repeat("s", 5000),
 		"",
