@@ -51,7 +51,7 @@ func (e *InsufficientScopeError) Error() string {
 	m := strings.Join(e.Missing, " ")
 	if e.Holder != "" {
 		return fmt.Sprintf("%s would hand you %s, which holds the platform scope(s) %s that your access token does not carry; "+
-			"a caller may take over only what holds no platform scope beyond its own token's: use a token that carries %s "+
+			"a caller may take over only applications and users whose platform scopes its own token carries: use a token that carries %s "+
 			"(from a client or user allowed it), or ask an admin who holds it", e.Action, e.Holder, m, m)
 	}
 	return fmt.Sprintf("%s would grant the platform scope(s) %s, which your access token does not carry; "+
