@@ -48,15 +48,18 @@ type InsufficientScopeError struct {
 }
 
 func (e *InsufficientScopeError) Error() string {
-	m := strings.Join(e.Missing, " ")
-	if e.Holder != "" {
-		return fmt.Sprintf("%s would hand you %s, which holds the platform scope(s) %s that your access token does not carry; "+
-			"a caller may take over only applications and users whose platform scopes its own token carries: use a token that carries %s "+
-			"(from a client or user allowed it), or ask an admin who holds it", e.Action, e.Holder, m, m)
+	m, what, it := strings.Join(e.Missing, " "), "scope", "it"
+	if len(e.Missing) > 1 {
+		what, it = "scopes", "them"
 	}
-	return fmt.Sprintf("%s would grant the platform scope(s) %s, which your access token does not carry; "+
+	if e.Holder != "" {
+		return fmt.Sprintf("%s would hand you %s, which holds the platform %s %s that your access token does not carry; "+
+			"a caller may take over only applications and users whose platform scopes its own token carries: use a token that carries %s "+
+			"(from a client or user allowed %s), or ask an admin who holds %s", e.Action, e.Holder, what, m, m, it, it)
+	}
+	return fmt.Sprintf("%s would grant the platform %s %s, which your access token does not carry; "+
 		"a caller may grant only platform scopes its own token carries: use a token that carries %s "+
-		"(from a client or user allowed it), or ask an admin who holds it", e.Action, m, m)
+		"(from a client or user allowed %s), or ask an admin who holds %s", e.Action, what, m, m, it, it)
 }
 
 // Unwrap makes errors.Is(err, ErrInsufficientScope) true.
