@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -203,6 +204,11 @@ type apiClient struct {
 	base  string // issuer + /api/v1
 	hc    *http.Client
 	token string
+	// cn, tokenURL and scopes are what the token was asked with; widen
+	// asks again with more.
+	cn       conn
+	tokenURL string
+	scopes   []string
 }
 
 // dialAPI discovers the token endpoint and gets an access token for the
@@ -218,16 +224,47 @@ func dialAPI(ctx context.Context, cn conn, scopes []string) (*apiClient, error) 
 	if err := cn.checkTransport("the token endpoint", tokenURL); err != nil {
 		return nil, err
 	}
-	base := cn.issuer + admin.PlatformAPIPath
+	a := &apiClient{base: cn.issuer + admin.PlatformAPIPath, hc: hc, cn: cn, tokenURL: tokenURL, scopes: scopes}
+	if err := a.fetchToken(ctx); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// fetchToken gets a client-credentials token for the platform API
+// carrying a.scopes.
+func (a *apiClient) fetchToken(ctx context.Context) error {
 	cc := clientcredentials.Config{
-		ClientID: cn.clientID, ClientSecret: cn.secret, TokenURL: tokenURL, Scopes: scopes,
-		EndpointParams: url.Values{"audience": {base}}, AuthStyle: oauth2.AuthStyleInHeader,
+		ClientID: a.cn.clientID, ClientSecret: a.cn.secret, TokenURL: a.tokenURL, Scopes: a.scopes,
+		EndpointParams: url.Values{"audience": {a.base}}, AuthStyle: oauth2.AuthStyleInHeader,
 	}
-	tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, hc))
+	tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, a.hc))
 	if err != nil {
-		return nil, tokenError(cn.clientID, scopes, err)
+		return tokenError(a.cn.clientID, a.scopes, err)
 	}
-	return &apiClient{base: base, hc: hc, token: tok.AccessToken}, nil
+	a.token = tok.AccessToken
+	return nil
+}
+
+// widen replaces the token by one that also carries missing, the scopes a
+// 403 insufficient_scope named, and reports whether that adds any. The
+// server lets a caller grant platform scopes (an allowlist, a role, a
+// membership), or take over an application or user holding them, only when
+// its own token carries them (docs/platform-api.md): a command asks for its
+// route's scope first and for those only when a change needs them. If the
+// admin client is not allowed them, the token request says so.
+func (a *apiClient) widen(ctx context.Context, missing string) (bool, error) {
+	var more []string
+	for _, s := range strings.Fields(missing) {
+		if !slices.Contains(a.scopes, s) && !slices.Contains(more, s) {
+			more = append(more, s)
+		}
+	}
+	if len(more) == 0 {
+		return false, nil
+	}
+	a.scopes = append(slices.Clone(a.scopes), more...)
+	return true, a.fetchToken(ctx)
 }
 
 // discoverTokenEndpoint reads the issuer's OpenID Provider metadata and
@@ -316,8 +353,28 @@ type request struct {
 }
 
 // send makes a call and returns the response with its body open; the
-// caller closes it. A problem answer is returned as *apiProblem.
+// caller closes it. A problem answer is returned as *apiProblem. A 403
+// insufficient_scope naming scopes the token did not ask for is retried
+// once with a token that carries them (widen): the refusal wrote nothing.
 func (a *apiClient) send(ctx context.Context, r request) (*http.Response, error) {
+	resp, err := a.sendOnce(ctx, r)
+	var ap *apiProblem
+	if errors.As(err, &ap) && ap.Status == http.StatusForbidden && ap.Code == "insufficient_scope" {
+		wider, werr := a.widen(ctx, ap.Scope)
+		if werr != nil {
+			// The server's sentence says why; the token endpoint's, why
+			// the admin client cannot carry what it needs.
+			return nil, fmt.Errorf("%s\n  %w", ap.Detail, werr)
+		}
+		if wider {
+			return a.sendOnce(ctx, r)
+		}
+	}
+	return resp, err
+}
+
+// sendOnce is send without the retry.
+func (a *apiClient) sendOnce(ctx context.Context, r request) (*http.Response, error) {
 	var body io.Reader
 	if r.body != nil {
 		b, err := json.Marshal(r.body)

@@ -162,6 +162,45 @@ func TestAppStaleVersion(t *testing.T) {
 	}
 }
 
+// TestAppPlatformScopeEscalation (issue 9, defect 4): the CLI drives the
+// API, so an admin client allowed only applications:write cannot give
+// itself users:write nor take over admin-cli; the full admin client can,
+// its token asking for the granted scopes only when the change needs them.
+func TestAppPlatformScopeEscalation(t *testing.T) {
+	n := startAPINode(t)
+	env := n.API
+	var ops appTestDoc
+	mustJSON(t, &ops, env, "app", "create", "ops", "--type", "m2m", "--scopes", "applications:write", "--output", "json")
+	opsEnv := map[string]string{}
+	for k, v := range env {
+		opsEnv[k] = v
+	}
+	opsEnv[envClientID], opsEnv[envClientSecret] = "ops", ops.ClientSecret
+	for _, args := range [][]string{
+		{"app", "allow", "ops", "users:write"},
+		{"app", "rotate-secret", "admin-cli"},
+		{"app", "create", "puppet", "--type", "m2m", "--scopes", "roles:write"},
+	} {
+		code, out, errOut := runCLI(t, opsEnv, args...)
+		if code != 1 || out != "" || !strings.Contains(errOut, "your access token does not carry") ||
+			!strings.Contains(errOut, "invalid_scope") || !strings.Contains(errOut, "an admin can allow it: intelliauth app allow ops") {
+			t.Errorf("%s as ops: exit %d, stdout %q, stderr %s", strings.Join(args, " "), code, out, errOut)
+		}
+	}
+	var got appTestDoc
+	mustJSON(t, &got, env, "app", "get", "ops", "--output", "json")
+	if !slices.Equal(got.AllowedScopes, []string{"applications:write"}) {
+		t.Fatalf("ops gave itself %v", got.AllowedScopes)
+	}
+	must(t, env, "scope", "list") // admin-cli's secret still works
+	if out := must(t, opsEnv, "app", "allow", "ops", "applications:read"); !strings.Contains(out, "applications:read applications:write") {
+		t.Fatalf("an implied scope: %s", out)
+	}
+	if out := must(t, env, "app", "allow", "ops", "users:write"); !strings.Contains(out, "users:write") {
+		t.Fatalf("admin-cli holds users:write: %s", out)
+	}
+}
+
 // TestAppTokenScopes: each command's token asks for only the scope its call
 // needs, so an admin client without applications:write can still read.
 func TestAppTokenScopes(t *testing.T) {

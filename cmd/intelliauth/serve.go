@@ -18,7 +18,6 @@ import (
 
 	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/audit"
-	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/playground"
 	"github.com/intelliauth/intelliauth/internal/server"
 )
@@ -88,7 +87,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 		svc := &admin.Service{Store: db, Sealer: sealer, Logger: logger, AllowInsecureIssuer: cfg.AllowInsecureIssuer}
-		demo, err := svc.SeedDemo(ctx, admin.Actor{Type: model.ActorSystem, ID: "demo"}, publicURL, readDemoFile(cfg.DemoFile(), logger))
+		demo, err := svc.SeedDemo(ctx, admin.System("demo"), publicURL, readDemoFile(cfg.DemoFile(), logger))
 		if err != nil {
 			return err
 		}

@@ -59,7 +59,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	c := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	return &fixture{svc: &Service{Store: db, Sealer: sealer, Now: c.Now}, st: db, clock: c, actor: Actor{Type: model.ActorUser, ID: "usr_admin"}}
+	return &fixture{svc: &Service{Store: db, Sealer: sealer, Now: c.Now}, st: db, clock: c, actor: Actor{Type: model.ActorUser, ID: "usr_admin", Scopes: model.PlatformScopeNames()}}
 }
 
 // withTenant creates tenant "acme" and one API with two scopes.

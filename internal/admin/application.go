@@ -99,6 +99,9 @@ func (s *Service) CreateApplication(ctx context.Context, actor Actor, tenantID s
 		if err := checkScopesExist(ctx, tx, tenantID, a.AllowedScopes); err != nil {
 			return nil, err
 		}
+		if err := actor.mayGrant(ctx, tx, tenantID, "creating application "+a.ClientID+" with this allowlist", a.AllowedScopes); err != nil {
+			return nil, err
+		}
 		a.CreatedAt, a.UpdatedAt = now, now
 		if err := tx.Applications().Create(ctx, a); err != nil {
 			if errors.Is(err, store.ErrConflict) {
@@ -194,6 +197,11 @@ func (s *Service) UpdateApplication(ctx context.Context, actor Actor, tenantID, 
 		if err := checkVersion("application "+clientID, upd.Version, before.Version); err != nil {
 			return nil, err
 		}
+		// Its redirect URIs, grant types and consent decide where its codes
+		// and tokens go: changing them is taking it over.
+		if err := actor.mayTakeOver(ctx, tx, tenantID, "changing application "+clientID, "application "+clientID, before.AllowedScopes); err != nil {
+			return nil, err
+		}
 		after := before
 		set := func(dst *string, v *string) {
 			if v != nil {
@@ -252,6 +260,11 @@ func (s *Service) DeleteApplication(ctx context.Context, actor Actor, tenantID, 
 			return nil, err
 		}
 		if err := checkVersion("application "+clientID, version, before.Version); err != nil {
+			return nil, err
+		}
+		// A deleted client_id can be registered again with the caller's
+		// redirect URIs and secret: deleting it is taking it over.
+		if err := actor.mayTakeOver(ctx, tx, tenantID, "deleting application "+clientID, "application "+clientID, before.AllowedScopes); err != nil {
 			return nil, err
 		}
 		// The refresh-token rows know the jtis of the access tokens of the
@@ -375,6 +388,10 @@ func (s *Service) changeAllowlist(ctx context.Context, actor Actor, tenantID, cl
 			out = before
 			return nil, nil
 		}
+		// Removing is always allowed; what is added must be the caller's.
+		if err := actor.mayGrant(ctx, tx, tenantID, "adding "+strings.Join(added, " ")+" to the allowlist of "+clientID, added); err != nil {
+			return nil, err
+		}
 		if err := after.Validate(); err != nil {
 			return nil, err
 		}
@@ -417,6 +434,9 @@ func (s *Service) RotateSecret(ctx context.Context, actor Actor, tenantID, clien
 		}
 		if !a.Type.Confidential() {
 			return nil, invalid("type", "%q is a public %s application: it has no secret to rotate", clientID, a.Type)
+		}
+		if err := actor.mayTakeOver(ctx, tx, tenantID, "rotating the secret of "+clientID, "application "+clientID, a.AllowedScopes); err != nil {
+			return nil, err
 		}
 		plain, id, err := addSecret(ctx, tx, a, now)
 		if err != nil {

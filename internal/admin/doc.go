@@ -18,8 +18,12 @@
 // stale versions wrap store.ErrPrecondition; duplicates wrap
 // store.ErrConflict; a me use-case called by a client or a disabled user
 // wraps ErrForbidden, and a password change while the account is locked is
-// a *ThrottledError (ErrThrottled). Callers (the CLI, /api/v1 and the
-// console) map these to their own surface.
+// a *ThrottledError (ErrThrottled). A change that would grant platform
+// scopes the actor's token lacks, or hand it an application or user holding
+// them, is an *InsufficientScopeError (ErrInsufficientScope; the one rule
+// is in escalation.go, and only the operator's System actor holds every
+// platform scope). Callers (the CLI, /api/v1 and the console) map these to
+// their own surface.
 //
 // Reads of the audit log and the reports run outside any transaction (on
 // SQLite from the read pool), so a long search never holds the single

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/intelliauth/intelliauth/internal/model"
@@ -32,6 +33,15 @@ func (s *Service) CreateGroup(ctx context.Context, actor Actor, tenantID string,
 			return nil, err
 		}
 		if err := checkRolesExist(ctx, tx, tenantID, "roles", g.Roles); err != nil {
+			return nil, err
+		}
+		// A group giving roles grants their scopes to every member it will
+		// have (each addition is checked again).
+		given, err := scopesOfRoles(ctx, tx, tenantID, g.Roles)
+		if err != nil {
+			return nil, err
+		}
+		if err := actor.mayGrant(ctx, tx, tenantID, "creating group "+g.Name+" with roles "+strings.Join(g.Roles, " "), given); err != nil {
 			return nil, err
 		}
 		g.CreatedAt, g.UpdatedAt = now, now
@@ -90,6 +100,15 @@ func (s *Service) UpdateGroup(ctx context.Context, actor Actor, tenantID, name s
 		if after.Description == before.Description && slices.Equal(after.Roles, sortedSet(before.Roles)) {
 			out = before
 			return nil, nil
+		}
+		// Every member gets the added roles' scopes; removing is allowed.
+		addedRoles := setMinus(after.Roles, sortedSet(before.Roles))
+		given, err := scopesOfRoles(ctx, tx, tenantID, addedRoles)
+		if err != nil {
+			return nil, err
+		}
+		if err := actor.mayGrant(ctx, tx, tenantID, "adding roles "+strings.Join(addedRoles, " ")+" to group "+name, given); err != nil {
+			return nil, err
 		}
 		after.UpdatedAt = now
 		if out, err = tx.Groups().Update(ctx, after); err != nil {
@@ -197,6 +216,15 @@ func (s *Service) membership(ctx context.Context, actor Actor, tenantID, group, 
 		}
 		if slices.Contains(members, u.ID) == add {
 			return nil, nil
+		}
+		if add {
+			given, err := scopesOfRoles(ctx, tx, tenantID, g.Roles)
+			if err != nil {
+				return nil, err
+			}
+			if err := actor.mayGrant(ctx, tx, tenantID, "adding "+u.Username+" to group "+group, given); err != nil {
+				return nil, err
+			}
 		}
 		typ := model.EventGroupMemberAdded
 		if add {

@@ -115,7 +115,7 @@ func TestExplain(t *testing.T) {
 func TestSeedDemoIdempotent(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	actor := Actor{Type: model.ActorSystem, ID: "demo"}
+	actor := System("demo")
 	d1, err := f.svc.SeedDemo(ctx, actor, "http://localhost:8080/", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -223,7 +223,7 @@ func TestSeedDemoIdempotent(t *testing.T) {
 func checkDemoPeople(t *testing.T, f *fixture, d Demo) {
 	t.Helper()
 	ctx := t.Context()
-	actor := Actor{Type: model.ActorSystem, ID: "test"}
+	actor := System("test")
 	for _, r := range []struct {
 		name   string
 		scopes []string

@@ -24,12 +24,15 @@ func BuiltinRoles() []model.Role {
 
 // createBuiltinRoles stores the built-in roles the tenant lacks and
 // returns their names.
-func createBuiltinRoles(ctx context.Context, tx store.Repos, tenantID string, now time.Time) ([]string, error) {
+func createBuiltinRoles(ctx context.Context, tx store.Repos, actor Actor, tenantID string, now time.Time) ([]string, error) {
 	var created []string
 	for _, r := range BuiltinRoles() {
 		if _, err := tx.Roles().Get(ctx, tenantID, r.Name); err == nil {
 			continue
 		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		if err := actor.mayGrant(ctx, tx, tenantID, "creating the built-in role "+r.Name, r.Scopes); err != nil {
 			return nil, err
 		}
 		r.TenantID, r.CreatedAt, r.UpdatedAt = tenantID, now, now
@@ -49,7 +52,7 @@ func (s *Service) EnsureBuiltinRoles(ctx context.Context, actor Actor, tenantID 
 		if _, err := getTenant(ctx, tx, tenantID); err != nil {
 			return nil, err
 		}
-		created, err := createBuiltinRoles(ctx, tx, tenantID, now)
+		created, err := createBuiltinRoles(ctx, tx, actor, tenantID, now)
 		if err != nil {
 			return nil, err
 		}
@@ -123,6 +126,9 @@ func (s *Service) CreateRole(ctx context.Context, actor Actor, tenantID string, 
 		if err := p.Err(); err != nil {
 			return nil, err
 		}
+		if err := actor.mayGrant(ctx, tx, tenantID, "creating role "+r.Name+" with these scopes", r.Scopes); err != nil {
+			return nil, err
+		}
 		r.CreatedAt, r.UpdatedAt = now, now
 		if err := tx.Roles().Create(ctx, r); err != nil {
 			if errors.Is(err, store.ErrConflict) {
@@ -192,6 +198,10 @@ func (s *Service) UpdateRole(ctx context.Context, actor Actor, tenantID, name st
 		if after.Description == before.Description && len(added) == 0 && len(removed) == 0 {
 			out = before
 			return nil, nil
+		}
+		// Every holder of the role gets what is added; removing is allowed.
+		if err := actor.mayGrant(ctx, tx, tenantID, "adding "+strings.Join(added, " ")+" to role "+name, added); err != nil {
+			return nil, err
 		}
 		after.UpdatedAt = now
 		if out, err = tx.Roles().Update(ctx, after); err != nil {
@@ -317,6 +327,9 @@ func (s *Service) AssignRole(ctx context.Context, actor Actor, tenantID, role, u
 		}
 		if slices.Contains(holders, u.ID) {
 			return nil, nil
+		}
+		if err := actor.mayGrant(ctx, tx, tenantID, "assigning role "+role+" to "+u.Username, r.Scopes); err != nil {
+			return nil, err
 		}
 		if err := tx.Roles().Assign(ctx, tenantID, u.ID, role); err != nil {
 			return nil, fmt.Errorf("assign role %q to %q: %w", role, userRef, err)

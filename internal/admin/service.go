@@ -39,10 +39,26 @@ type Service struct {
 type Actor struct {
 	Type string
 	ID   string
+	// Scopes are the scopes of the access token the actor called with, as
+	// issued (expanded by implication). A use-case that gives platform
+	// scopes away or hands over something holding them requires them here
+	// (escalation.go); an actor with none may grant no platform scope.
+	Scopes []string
+	// operator marks the operator's system actor (System): it holds every
+	// platform scope. Only System sets it, so no actor built from a request
+	// can claim it.
+	operator bool
 }
 
-// CLI is the actor of an operator at the command line.
-func CLI() Actor { return Actor{Type: model.ActorSystem, ID: "cli"} }
+// System is the actor of the operator's own bootstrap work that runs on
+// the database with the master key, not over /api/v1 with a token —
+// tenant creation, the demo seed, `intelliauth tenant` commands, tests'
+// setup. It holds every platform scope, so the escalation rule passes for
+// it explicitly rather than being skipped.
+func System(id string) Actor { return Actor{Type: model.ActorSystem, ID: id, operator: true} }
+
+// CLI is the actor of an operator at the command line (System("cli")).
+func CLI() Actor { return System("cli") }
 
 func (a Actor) validate() error {
 	switch a.Type {

@@ -57,7 +57,7 @@ func (s *Service) CreateTenant(ctx context.Context, actor Actor, in TenantInput)
 				return nil, fmt.Errorf("create predefined scope %q: %w", sc.Name, err)
 			}
 		}
-		roles, err := createBuiltinRoles(ctx, tx, t.ID, now)
+		roles, err := createBuiltinRoles(ctx, tx, actor, t.ID, now)
 		if err != nil {
 			return nil, err
 		}

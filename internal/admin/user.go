@@ -81,6 +81,13 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, tenantID string, 
 		if err := checkRolesExist(ctx, tx, tenantID, "roles", roles); err != nil {
 			return nil, err
 		}
+		given, err := scopesOfRoles(ctx, tx, tenantID, roles)
+		if err != nil {
+			return nil, err
+		}
+		if err := actor.mayGrant(ctx, tx, tenantID, "creating user "+u.Username+" with roles "+strings.Join(roles, " "), given); err != nil {
+			return nil, err
+		}
 		u.CreatedAt, u.UpdatedAt = now, now
 		if err := tx.Users().Create(ctx, u); err != nil {
 			if errors.Is(err, store.ErrConflict) {
@@ -357,6 +364,15 @@ func (s *Service) SetPassword(ctx context.Context, actor Actor, tenantID, ref, p
 	return s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
 		u, err := resolveUser(ctx, tx, tenantID, ref)
 		if err != nil {
+			return nil, err
+		}
+		// Whoever sets the password can sign in as the user, with the
+		// platform scopes the user's roles give.
+		entitled, err := tx.Roles().ScopesOfUser(ctx, tenantID, u.ID)
+		if err != nil {
+			return nil, fmt.Errorf("entitlements of %s: %w", u.ID, err)
+		}
+		if err := actor.mayTakeOver(ctx, tx, tenantID, "setting the password of "+u.Username, "user "+u.Username, entitled); err != nil {
 			return nil, err
 		}
 		if err := tx.Users().SetPassword(ctx, tenantID, u.ID, hash); err != nil {

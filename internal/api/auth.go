@@ -31,7 +31,9 @@ import (
 //
 // Only the token's scope claim is consulted: a write scope's implication of
 // the read scope is already expanded in the claim at issuance (PRODUCT.md
-// §2 step 7).
+// §2 step 7). The claim's scopes go on with the actor: a use-case that would
+// grant platform scopes the token lacks, or hand over an application or user
+// holding them, answers 403 insufficient_scope too (escalationRefused).
 func (h *Handler) guard(scope string, f handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		snap, ok := catalog.FromContext(r.Context())
@@ -40,8 +42,14 @@ func (h *Handler) guard(scope string, f handlerFunc) http.HandlerFunc {
 			return
 		}
 		req, err := h.authenticate(r, snap)
-		if err == nil && !slices.Contains(strings.Fields(req.Claims.Scope), scope) {
-			err = insufficientScope(snap.Tenant.Issuer, scope)
+		if err == nil {
+			// The use-cases let the caller grant, or take over a holder
+			// of, only platform scopes its token carries (admin's
+			// escalation rule): they get the token's scopes with the actor.
+			req.Actor.Scopes = strings.Fields(req.Claims.Scope)
+			if !slices.Contains(req.Actor.Scopes, scope) {
+				err = insufficientScope(snap.Tenant.Issuer, scope)
+			}
 		}
 		if err == nil {
 			err = f(w, req)

@@ -60,8 +60,10 @@ func (e *env) rawRequest(t *testing.T, method, path, token, ifMatch string, body
 func TestConcurrentAllowlistEditsRFC9110IfMatch412(t *testing.T) {
 	e := newEnv(t)
 	second := e.platformClient(t, e.Tenant, "platform-admin-2")
-	tokA := e.token(t, "applications:write")
-	tokB := e.clientToken(t, e.Issuer, second, e.PlatformAudience, "applications:write")
+	// The pairs add platform scopes: the caller must carry them itself.
+	granted := []string{"applications:write", "users:read", "groups:read", "roles:read", "audit:read"}
+	tokA := e.token(t, granted...)
+	tokB := e.clientToken(t, e.Issuer, second, e.PlatformAudience, granted...)
 	path := "/applications/legacy-batch/allowed-scopes"
 	pairs := [][2]string{{"write:settings", "payments:approve"}, {"users:read", "groups:read"}, {"roles:read", "audit:read"}}
 	for round, pair := range pairs {
@@ -117,7 +119,7 @@ func TestConcurrentAllowlistEditsRFC9110IfMatch412(t *testing.T) {
 // precondition) concurrent add/remove PATCHes all apply, none is lost.
 func TestConcurrentAllowlistEditsIfMatchStar(t *testing.T) {
 	e := newEnv(t)
-	tok := e.token(t, "applications:write")
+	tok := e.token(t, "applications:write", "users:read", "groups:read")
 	path := "/applications/legacy-batch/allowed-scopes"
 	add := []string{"write:settings", "payments:approve", "users:read", "groups:read"}
 	var wg sync.WaitGroup

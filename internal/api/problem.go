@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/intelliauth/intelliauth/internal/admin"
+	"github.com/intelliauth/intelliauth/internal/catalog"
 	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/store"
 	"github.com/intelliauth/intelliauth/oautherr"
@@ -133,6 +135,20 @@ func insufficientScope(realm, scope string) *Problem {
 	return p
 }
 
+// escalationRefused is the 403 insufficient_scope of admin's escalation
+// rule: the change would grant platform scopes the token lacks, or hand
+// over an application or user holding them. The body and the RFC 6750 §3
+// challenge name the missing scopes (space-separated, as §3's scope
+// attribute); the detail says why and what to do.
+func escalationRefused(realm string, e *admin.InsufficientScopeError) *Problem {
+	missing := strings.Join(e.Missing, " ")
+	p := newProblem(http.StatusForbidden, CodeInsufficientScope, sentence(e.Error()))
+	p.Scope = missing
+	p.header = http.Header{"Www-Authenticate": {oautherr.BearerChallenge(realm, CodeInsufficientScope, "the token lacks scope "+missing, missing)}}
+	p.cause = e
+	return p
+}
+
 // asProblem maps any error a handler returns to the problem the client
 // sees. Sentinel errors of store and model carry admin's sentences (which
 // name the entity and never a secret); the storage layer's own text (SQL,
@@ -233,7 +249,16 @@ func sentence(s string) string {
 // writeError writes err as a problem and logs it: server errors at Error
 // with their cause, client errors at Info.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	p := asProblem(err)
+	var p *Problem
+	if ie := (*admin.InsufficientScopeError)(nil); errors.As(err, &ie) {
+		realm := ""
+		if snap, ok := catalog.FromContext(r.Context()); ok {
+			realm = snap.Tenant.Issuer
+		}
+		p = escalationRefused(realm, ie)
+	} else {
+		p = asProblem(err)
+	}
 	level := slog.LevelInfo
 	if p.Status >= 500 {
 		level = slog.LevelError

@@ -100,7 +100,7 @@ func tableCases(e *env) []routeCase {
 		{route: "DELETE " + P + "/groups/{group}/members/{user}", path: "/groups/tellers/members/bob", want: 200},
 
 		{route: "GET " + P + "/roles", path: "/roles", want: 200},
-		{route: "POST " + P + "/roles", path: "/roles", body: map[string]any{"name": "auditor", "scopes": []string{"audit:read"}}, want: 201},
+		{route: "POST " + P + "/roles", path: "/roles", body: map[string]any{"name": "reader", "scopes": []string{"read:transactions"}}, want: 201},
 		{route: "GET " + P + "/roles/{role}", path: "/roles/teller", want: 200},
 		{route: "PATCH " + P + "/roles/{role}", path: "/roles/teller", body: map[string]any{"description": "Reads transactions at the counter."}, header: star, want: 200},
 		{route: "DELETE " + P + "/roles/{role}", path: "/roles/tbl-delete", want: 204},

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/intelliauth/intelliauth/internal/admin"
 )
 
 type userDetail struct {
@@ -55,7 +57,9 @@ func TestUsersGroupsRoles(t *testing.T) {
 	if len(g.Members) != 1 || g.Members[0].ID != u.ID {
 		t.Errorf("members %+v", g.Members)
 	}
-	e.call(t, "PUT", "/roles/admin/users/"+u.ID, tok, nil).want(t, 200)
+	// Assigning admin gives every platform scope: only a caller holding
+	// them all may (the escalation rule; TestPlatformScopeEscalation…).
+	e.call(t, "PUT", "/roles/admin/users/"+u.ID, e.token(t, admin.AdminClientScopes()...), nil).want(t, 200)
 	e.call(t, "GET", "/users/frank", tok, nil).want(t, 200).decode(t, &u)
 	if !slices.Equal(u.Groups, []string{"managers"}) || !slices.Contains(u.Roles, "manager") || !slices.Contains(u.Roles, "admin") ||
 		!slices.Contains(u.EntitledScopes, "payments:approve") || !slices.Contains(u.EntitledScopes, "users:write") {
