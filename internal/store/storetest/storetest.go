@@ -39,6 +39,7 @@ func RunTests(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Codes", codeTests},
 		{"RefreshTokens", refreshTests},
 		{"Throttles", throttleTests},
+		{"GrantRename", grantRenameTests},
 		{"Isolation", isolationTests},
 		{"UserIsolation", userIsolationTests},
 		{"Concurrency", concurrencyTests},
