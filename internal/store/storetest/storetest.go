@@ -40,6 +40,7 @@ func RunTests(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RefreshTokens", refreshTests},
 		{"Throttles", throttleTests},
 		{"GrantRename", grantRenameTests},
+		{"AttemptSlots", attemptSlotTests},
 		{"Isolation", isolationTests},
 		{"UserIsolation", userIsolationTests},
 		{"Concurrency", concurrencyTests},
