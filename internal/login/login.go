@@ -462,6 +462,11 @@ func (h *Handler) recordLocked(ctx context.Context, snap *catalog.Snapshot, ar m
 	})
 }
 
+// PeerKey returns the client address of r as the throttles key it
+// ("ip:<addr>", an IPv6 client's /64), after the ClientIP rules: what the
+// authorization endpoint bounds unfinished requests by.
+func (h *Handler) PeerKey(r *http.Request) string { return ipKey(h.clientIP(r)) }
+
 // ipKey is the throttle key of a client address. An IPv6 client usually
 // holds a whole /64, so that is what is counted.
 func ipKey(ip string) string {

@@ -16,6 +16,9 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrPrecondition: the caller's expected Version is not the stored one.
 	ErrPrecondition = errors.New("precondition failed")
+	// ErrLimit: a bound on how many rows of a kind may be stored is
+	// reached; nothing was stored.
+	ErrLimit = errors.New("limit reached")
 )
 
 // Store is a storage backend. Its repositories run each call in its own

@@ -128,6 +128,16 @@ type Sessions interface {
 // endpoint, the login and consent pages, and the code.
 type AuthRequests interface {
 	Create(ctx context.Context, r model.AuthRequest) error
+	// CreateBounded stores r like Create unless, at r.CreatedAt, its
+	// client already has perClient unfinished requests, or its Peer (when
+	// not empty) perPeer: then ErrLimit, naming which, and nothing is
+	// stored. Unfinished means nobody has signed in for it yet (UserID
+	// empty) and it has not expired; a cap <= 0 is no cap, and r itself
+	// is not bounded when it has a UserID (it is not unfinished). The
+	// count and the insert share a transaction; on PostgreSQL concurrent
+	// creations do not see each other, so a bound may be passed by as
+	// many requests as are being created at that instant.
+	CreateBounded(ctx context.Context, r model.AuthRequest, perClient, perPeer int) error
 	Get(ctx context.Context, tenantID, id string) (model.AuthRequest, error)
 	// Update replaces the fields the flow fills in later — UserID,
 	// SessionID, AuthTime, AskScopes, ConsentDone, Denied — and nothing else.

@@ -41,6 +41,7 @@ func RunTests(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Throttles", throttleTests},
 		{"GrantRename", grantRenameTests},
 		{"AttemptSlots", attemptSlotTests},
+		{"PendingBounds", pendingBoundTests},
 		{"Isolation", isolationTests},
 		{"UserIsolation", userIsolationTests},
 		{"Concurrency", concurrencyTests},
