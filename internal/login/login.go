@@ -362,9 +362,13 @@ const (
 	slotLease = time.Minute
 	// slotWait is how long an attempt waits for a slot while others are
 	// checked, before it is refused with msgBusy: long enough for a burst
-	// of sign-ins behind one address (an office's NAT) to drain, within
-	// the server's 30 s write timeout.
-	slotWait = 20 * time.Second
+	// of correct sign-ins behind one address (an office's NAT) to drain at
+	// the speed of the password checks, which the slots do not slow down
+	// (MaxHashing already bounds the checks at once), and within the
+	// server's 30 s write timeout. Wrong guesses do not wait that long:
+	// their failures lock the key, and waiting attempts see the lock at
+	// their next poll.
+	slotWait = 25 * time.Second
 	// failWriteTimeout bounds the write of a failure once the client has
 	// gone away.
 	failWriteTimeout = 5 * time.Second
