@@ -116,6 +116,8 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		TLSKey:              cfg.TLSKey,
 		TrustedProxies:      cfg.TrustedProxies,
 		AllowInsecureIssuer: cfg.AllowInsecureIssuer,
+		MaxPendingPerClient: cfg.MaxPendingPerClient,
+		MaxPendingPerPeer:   cfg.MaxPendingPerPeer,
 		Playground:          play,
 	})
 	if err != nil {

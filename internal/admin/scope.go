@@ -182,7 +182,8 @@ func (s *Service) UpdateScope(ctx context.Context, actor Actor, tenantID, name s
 }
 
 // RenameScope renames a custom scope; every allowlist, implication, role
-// and consent that holds it follows in the same transaction
+// and consent that holds it, and every grant already made (refresh tokens,
+// codes, authorization requests), follows in the same transaction
 // (store.Scopes.Rename), and the scope.renamed event names the applications
 // and roles and counts the consents. version, when non-zero, must equal the
 // stored version (else store.ErrPrecondition and nothing changes).

@@ -52,7 +52,24 @@ type Config struct {
 	LogLevel string
 	// LogFormat is json or text.
 	LogFormat string
+	// MaxPendingPerClient and MaxPendingPerPeer bound the unfinished
+	// authorization requests (nobody signed in for them yet; each is
+	// stored for ten minutes) of one application, and of one client
+	// address (an IPv6 client's /64), per tenant. Past either the
+	// authorization endpoint answers temporarily_unavailable, so nobody
+	// can fill the database with requests they never finish. Both at
+	// least 1.
+	MaxPendingPerClient int
+	MaxPendingPerPeer   int
 }
+
+// Defaults of the bounds on unfinished authorization requests: enough for
+// a busy application's sign-in pages, and for many people behind one NAT
+// starting to sign in within ten minutes; a row is at most a few KiB.
+const (
+	DefaultMaxPendingPerClient = 10000
+	DefaultMaxPendingPerPeer   = 200
+)
 
 // Defaults returns the configuration before environment and flags.
 func Defaults() Config {
@@ -61,6 +78,9 @@ func Defaults() Config {
 		DataDir:   "./data",
 		LogLevel:  "info",
 		LogFormat: "json",
+
+		MaxPendingPerClient: DefaultMaxPendingPerClient,
+		MaxPendingPerPeer:   DefaultMaxPendingPerPeer,
 	}
 }
 
@@ -80,6 +100,8 @@ const (
 	EnvDebugAddr           = "INTELLIAUTH_DEBUG_ADDR"
 	EnvLogLevel            = "INTELLIAUTH_LOG_LEVEL"
 	EnvLogFormat           = "INTELLIAUTH_LOG_FORMAT"
+	EnvMaxPendingPerClient = "INTELLIAUTH_MAX_PENDING_PER_CLIENT"
+	EnvMaxPendingPerPeer   = "INTELLIAUTH_MAX_PENDING_PER_PEER"
 )
 
 // Error lists every configuration problem found.
@@ -123,6 +145,16 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
 			*dst = b
 		}
 	}
+	integer := func(name string, dst *int) {
+		if v, ok := lookup(name); ok && v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				errs.add("%s=%q is not a whole number", name, v)
+				return
+			}
+			*dst = n
+		}
+	}
 	str(EnvAddr, &c.Addr)
 	str(EnvDataDir, &c.DataDir)
 	str(EnvDatabase, &c.Database)
@@ -136,6 +168,8 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
 	str(EnvLogFormat, &c.LogFormat)
 	boolean(EnvAllowInsecureIssuer, &c.AllowInsecureIssuer)
 	boolean(EnvDemo, &c.Demo)
+	integer(EnvMaxPendingPerClient, &c.MaxPendingPerClient)
+	integer(EnvMaxPendingPerPeer, &c.MaxPendingPerPeer)
 	if v, ok := lookup(EnvTrustedProxies); ok && v != "" {
 		c.TrustedProxies = nil
 		for _, s := range strings.Split(v, ",") {
@@ -188,6 +222,8 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.Var(&prefixList{dst: &c.TrustedProxies}, "trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-* headers are trusted; repeatable [$"+EnvTrustedProxies+", comma-separated]")
 	fs.BoolVar(&c.AllowInsecureIssuer, "allow-insecure-issuer", c.AllowInsecureIssuer, "allow an http:// public URL off loopback [$"+EnvAllowInsecureIssuer+"]")
 	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, "loopback address serving /debug/pprof/ for profiling (empty: off) [$"+EnvDebugAddr+"]")
+	fs.IntVar(&c.MaxPendingPerClient, "max-pending-per-client", c.MaxPendingPerClient, "most unfinished authorization requests of one application [$"+EnvMaxPendingPerClient+"]")
+	fs.IntVar(&c.MaxPendingPerPeer, "max-pending-per-peer", c.MaxPendingPerPeer, "most unfinished authorization requests from one client address (IPv6: /64) [$"+EnvMaxPendingPerPeer+"]")
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "seed the demo tenant, generate a master key in the data directory, write demo.json [$"+EnvDemo+"]")
 }
 
@@ -311,6 +347,12 @@ func (c Config) Validate() error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs.add("TLS needs both --tls-cert and --tls-key (only one is set)")
+	}
+	if c.MaxPendingPerClient < 1 {
+		errs.add("max pending per client %d must be at least 1 (--max-pending-per-client or %s; default %d)", c.MaxPendingPerClient, EnvMaxPendingPerClient, DefaultMaxPendingPerClient)
+	}
+	if c.MaxPendingPerPeer < 1 {
+		errs.add("max pending per peer %d must be at least 1 (--max-pending-per-peer or %s; default %d)", c.MaxPendingPerPeer, EnvMaxPendingPerPeer, DefaultMaxPendingPerPeer)
 	}
 	return errs.err()
 }

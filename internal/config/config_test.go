@@ -20,6 +20,9 @@ func TestDefaults(t *testing.T) {
 	if c.Addr != "127.0.0.1:8080" || c.DataDir != "./data" || c.LogFormat != "json" || c.LogLevel != "info" {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
+	if c.MaxPendingPerClient != DefaultMaxPendingPerClient || c.MaxPendingPerPeer != DefaultMaxPendingPerPeer || c.MaxPendingPerPeer < 1 {
+		t.Fatalf("issue 9 defect 10: unfinished authorization requests must be bounded by default: %+v", c)
+	}
 	if c.Postgres() {
 		t.Fatal("default database must be SQLite")
 	}
@@ -45,11 +48,12 @@ func TestEnvThenFlags(t *testing.T) {
 		EnvTrustedProxies:      "10.0.0.0/8, 192.168.1.1",
 		EnvAllowInsecureIssuer: "true",
 		EnvLogLevel:            "",
+		EnvMaxPendingPerPeer:   "50",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "127.0.0.1:9000" || !c.Postgres() || !c.AllowInsecureIssuer || c.LogLevel != "info" {
+	if c.Addr != "127.0.0.1:9000" || !c.Postgres() || !c.AllowInsecureIssuer || c.LogLevel != "info" || c.MaxPendingPerPeer != 50 {
 		t.Fatalf("env not applied: %+v", c)
 	}
 	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.1/32")}
@@ -60,11 +64,11 @@ func TestEnvThenFlags(t *testing.T) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	c.ServeFlags(fs)
-	if err := fs.Parse([]string{"--addr", "127.0.0.1:7000", "--trusted-proxy", "172.16.0.0/12", "--trusted-proxy", "::1"}); err != nil {
+	if err := fs.Parse([]string{"--addr", "127.0.0.1:7000", "--trusted-proxy", "172.16.0.0/12", "--trusted-proxy", "::1", "--max-pending-per-client", "300"}); err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "127.0.0.1:7000" {
-		t.Fatalf("flag did not override env: %s", c.Addr)
+	if c.Addr != "127.0.0.1:7000" || c.MaxPendingPerClient != 300 || c.MaxPendingPerPeer != 50 {
+		t.Fatalf("flag did not override env: %+v", c)
 	}
 	if len(c.TrustedProxies) != 2 || c.TrustedProxies[0] != netip.MustParsePrefix("172.16.0.0/12") || c.TrustedProxies[1] != netip.MustParsePrefix("::1/128") {
 		t.Fatalf("--trusted-proxy must replace the env list: %v", c.TrustedProxies)
@@ -80,12 +84,13 @@ func TestEnvThenFlags(t *testing.T) {
 func TestApplyEnvReportsEveryProblem(t *testing.T) {
 	c := Defaults()
 	err := c.ApplyEnv(env(map[string]string{
-		EnvDemo:           "maybe",
-		EnvTrustedProxies: "10.0.0.0/33,not-an-ip",
+		EnvDemo:              "maybe",
+		EnvTrustedProxies:    "10.0.0.0/33,not-an-ip",
+		EnvMaxPendingPerPeer: "lots",
 	}))
 	var ce *Error
-	if !errors.As(err, &ce) || len(ce.Problems) != 3 {
-		t.Fatalf("want 3 problems, got %v", err)
+	if !errors.As(err, &ce) || len(ce.Problems) != 4 {
+		t.Fatalf("want 4 problems, got %v", err)
 	}
 }
 
@@ -133,6 +138,10 @@ func TestValidate(t *testing.T) {
 			c.MasterKey = goodKey
 			c.Addr = ":8080"
 		}, []string{"every interface"}},
+		{"issue 9 defect 10: unfinished authorization requests stay bounded", func(c *Config) {
+			c.MasterKey = goodKey
+			c.MaxPendingPerClient, c.MaxPendingPerPeer = 0, -1
+		}, []string{"max pending per client 0 must be at least 1", "max pending per peer -1 must be at least 1"}},
 		{"non-loopback addr needs a public URL", func(c *Config) {
 			c.MasterKey = goodKey
 			c.Addr = "10.1.2.3:8080"

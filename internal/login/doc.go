@@ -26,9 +26,14 @@
 // Throttling (OWASP Authentication Cheat Sheet, "Account Lockout"): failed
 // sign-ins are counted per account and per client address (an IPv6 client
 // per /64) in store.Throttles, so a lockout holds across nodes and restarts.
-// Each attempt is counted atomically before its password is checked (and
-// the count reset on success), so concurrent guesses share one budget of
-// MaxFailures instead of each passing a check made before any was counted.
+// Each attempt holds a slot of the budget, atomically in the store, while
+// its password is checked: the failures of the window and the checks in
+// flight together never exceed MaxFailures, so concurrent guesses share one
+// budget instead of each passing a check made before any was counted, and
+// an attempt that finds the budget held by checks in flight waits for
+// them. Only a failure spends the budget (it takes its slot's place, in
+// one transaction); a success gives its slot back and resets the count, so
+// concurrent correct sign-ins all go through.
 // A login naming no user is counted under a key derived from the name, so
 // the lockout does not tell which accounts exist, and the password check
 // runs against a dummy argon2id hash, so neither does the response time.

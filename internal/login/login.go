@@ -32,6 +32,7 @@ const (
 const (
 	msgFailed  = "The username, email or password is not right."
 	msgLocked  = "Too many failed attempts; try again later."
+	msgBusy    = "Too many sign-in attempts at once; try again in a moment."
 	msgMissing = "Enter your username or email and your password."
 )
 
@@ -71,11 +72,13 @@ type attempt struct {
 	ipKey   string // ip:<addr> or ip:<v6 /64>
 	userKey string // user:<id>, or user:?<hash of the login> when no user matches
 	user    *model.User
-	// engaged lists the keys this attempt's count locked (if it fails),
-	// until when.
-	engaged []string
-	until   time.Time
+	// slot names the attempt's slot in the throttles of ipKey and userKey
+	// while its password is checked (see reserve).
+	slot string
 }
+
+// keys are the throttle keys an attempt is counted on, address first.
+func (a attempt) keys() []string { return []string{a.ipKey, a.userKey} }
 
 // loginSubmit checks the sign-in form: CSRF, throttles, password; then
 // opens a new session and sends the browser back to the authorization
@@ -127,22 +130,38 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request, snap *cata
 		}
 		return h.showLogin(w, r, snap, ar, app, http.StatusTooManyRequests, clip(login), msgLocked)
 	}
-	// Count the attempt before checking the password, atomically in the
-	// store: concurrent guesses (or guesses on several nodes) that all
-	// passed the check above get one budget between them, and those beyond
-	// MaxFailures are refused without a password check. A success resets
-	// the count.
-	over, engaged, until, err := h.reserve(ctx, snap.Tenant.ID, now, a.ipKey, a.userKey)
-	if err != nil {
+	// Hold a slot of the budget before checking the password, atomically
+	// in the store: concurrent guesses (or guesses on several nodes) that
+	// all passed the check above get one budget between them — failures
+	// and checks in flight together never exceed MaxFailures — and wait
+	// for a slot, or are refused once the failures lock the key. Only a
+	// failure spends the budget: a success gives its slot back (and resets
+	// the count), so concurrent correct sign-ins all go through.
+	if a.slot, err = newToken(); err != nil {
 		return internalError(err)
 	}
-	if len(over) > 0 {
+	over, until, err := h.reserve(ctx, snap.Tenant.ID, a.slot, a.keys()...)
+	switch {
+	case errors.Is(err, errBusy):
+		h.logger().InfoContext(ctx, "sign-in attempt waited too long for a throttle slot", "tenant", snap.Tenant.ID, "ip", a.ip)
+		return h.showLogin(w, r, snap, ar, app, http.StatusTooManyRequests, clip(login), msgBusy)
+	case err != nil:
+		return internalError(err)
+	case len(over) > 0:
 		if err := h.recordLocked(ctx, snap, ar, a, over, until, false); err != nil {
 			return internalError(err)
 		}
 		return h.showLogin(w, r, snap, ar, app, http.StatusTooManyRequests, clip(login), msgLocked)
 	}
-	a.engaged, a.until = engaged, until
+	// The slot goes back whatever happens next, except after a failure,
+	// which takes its place (failed). Not with the request's context: a
+	// client that went away must not leave it held until its lease ends.
+	slotHeld := true
+	defer func() {
+		if slotHeld {
+			h.releaseSlot(context.WithoutCancel(ctx), snap.Tenant.ID, a)
+		}
+	}()
 
 	// The same argon2id work whether or not the user exists or has a
 	// password, so the response time does not tell.
@@ -172,15 +191,51 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request, snap *cata
 		reason = "disabled"
 	}
 	if reason != "" {
+		slotHeld = false // failed counts the failure in its place
 		return h.failed(w, r, snap, ar, app, a, reason, login)
 	}
 	return h.succeeded(w, r, snap, ar, a, pw)
 }
 
-// failed records a failure (already counted by reserve) and shows the
-// form again: 401, or 429 when this failure locked a key.
+// failed counts a failure on every key of the attempt and frees the
+// attempt's slots, in one transaction, so that the budget is never
+// briefly free of both; then audits it and shows the form again: 401, or
+// 429 when the key is now locked. The count is written even when the
+// client has gone away meanwhile (the password was checked); when it
+// cannot be written, the slots stay held until their lease ends, so a
+// failure never goes uncounted.
 func (h *Handler) failed(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot, ar model.AuthRequest, app *catalog.App, a attempt, reason, login string) error {
 	ctx := r.Context()
+	tenant := snap.Tenant.ID
+	var (
+		engaged []string
+		until   time.Time
+	)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), failWriteTimeout)
+	defer cancel()
+	now := h.now()
+	err := h.Store.InTx(wctx, func(tx store.Repos) error {
+		engaged, until = nil, time.Time{}
+		for _, key := range a.keys() {
+			t, err := tx.Throttles().Fail(wctx, tenant, key, now, h.window(), h.maxFailures(), h.lockFor())
+			if err != nil {
+				return fmt.Errorf("count failed sign-in: %w", err)
+			}
+			if now.Before(t.LockedUntil) {
+				engaged = append(engaged, key)
+				until = maxTime(until, t.LockedUntil)
+			}
+		}
+		for _, key := range a.keys() {
+			if err := tx.Throttles().Release(wctx, tenant, key, a.slot); err != nil {
+				return fmt.Errorf("free sign-in slot: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return internalError(err)
+	}
 	subject := ""
 	if a.user != nil {
 		subject = a.user.ID
@@ -192,8 +247,8 @@ func (h *Handler) failed(w http.ResponseWriter, r *http.Request, snap *catalog.S
 	}); err != nil {
 		return internalError(err)
 	}
-	if len(a.engaged) > 0 {
-		if err := h.recordLocked(ctx, snap, ar, a, a.engaged, a.until, true); err != nil {
+	if len(engaged) > 0 {
+		if err := h.recordLocked(ctx, snap, ar, a, engaged, until, true); err != nil {
 			return internalError(err)
 		}
 		return h.showLogin(w, r, snap, ar, app, http.StatusTooManyRequests, clip(login), msgLocked)
@@ -296,31 +351,101 @@ func (h *Handler) lockedKeys(ctx context.Context, tenantID string, now time.Time
 	return locked, until, nil
 }
 
-// reserve counts one attempt on each key. over lists the keys whose
-// budget was already spent (the attempt must not go on); engaged those
-// this attempt's count locked, which hold if it fails.
-func (h *Handler) reserve(ctx context.Context, tenantID string, now time.Time, keys ...string) (over, engaged []string, until time.Time, err error) {
+// Bounds of the wait for a throttle slot.
+const (
+	// slotLease is how long a slot stays held when its attempt never ends
+	// (its node died): far longer than a password check, and than the
+	// server's write timeout.
+	slotLease = time.Minute
+	// slotWait is how long an attempt waits for a slot while others are
+	// checked, before it is refused with msgBusy: long enough for a burst
+	// of correct sign-ins behind one address (an office's NAT) to drain at
+	// the speed of the password checks, which the slots do not slow down
+	// (MaxHashing already bounds the checks at once), and within the
+	// server's 30 s write timeout. Wrong guesses do not wait that long:
+	// their failures lock the key, and waiting attempts see the lock at
+	// their next poll.
+	slotWait = 25 * time.Second
+	// failWriteTimeout bounds the write of a failure once the client has
+	// gone away.
+	failWriteTimeout = 5 * time.Second
+)
+
+// errBusy: the budget stayed held by attempts in flight for slotWait.
+var errBusy = errors.New("every throttle slot is held by attempts in flight")
+
+// reserve holds slot on every key (store.Throttles.Reserve), waiting while
+// attempts in flight hold the rest of a key's budget: once they end, a
+// success frees its slot and a failure spends it. over lists a key whose
+// budget is spent by failures (it is locked, until when), and then no slot
+// is held; errBusy when slotWait passed without a slot. A key that refuses
+// gives back the slots already taken before the wait, so that waiting
+// attempts never hold part of the budget.
+func (h *Handler) reserve(ctx context.Context, tenantID, slot string, keys ...string) (over []string, until time.Time, err error) {
 	max := h.maxFailures()
-	for _, key := range keys {
-		t, err := h.Store.Throttles().Fail(ctx, tenantID, key, now, h.window(), max, h.lockFor())
-		if err != nil {
-			return nil, nil, until, fmt.Errorf("count sign-in attempt: %w", err)
-		}
-		if t.Failures > max {
-			// Spent: stop here, so that the keys after it (the account,
-			// when the address is spent) are not charged for an attempt
-			// that will not be made.
-			over = append(over, key)
-			return over, engaged, t.LockedUntil, nil
-		}
-		if now.Before(t.LockedUntil) {
-			engaged = append(engaged, key)
-		}
-		if now.Before(t.LockedUntil) && t.LockedUntil.After(until) {
-			until = t.LockedUntil
+	th := h.Store.Throttles()
+	giveBack := func(held []string) {
+		for _, key := range held {
+			if err := th.Release(context.WithoutCancel(ctx), tenantID, key, slot); err != nil {
+				h.logger().WarnContext(ctx, "free sign-in slot", "tenant", tenantID, "key", key, "err", err)
+			}
 		}
 	}
-	return over, engaged, until, nil
+	deadline := time.NewTimer(slotWait)
+	defer deadline.Stop()
+	pause := 5 * time.Millisecond
+	for {
+		now := h.now()
+		var held []string
+		busy := false
+		for _, key := range keys {
+			ok, t, err := th.Reserve(ctx, tenantID, key, slot, now, h.window(), max, slotLease)
+			if err != nil {
+				giveBack(held)
+				return nil, until, fmt.Errorf("reserve sign-in attempt: %w", err)
+			}
+			if ok {
+				held = append(held, key)
+				continue
+			}
+			giveBack(held)
+			if now.Before(t.LockedUntil) || (t.Failures >= max && !now.After(t.WindowStart.Add(h.window()))) {
+				// Spent by failures: the keys after it are not charged for
+				// an attempt that will not be made.
+				return []string{key}, t.LockedUntil, nil
+			}
+			busy = true
+			break
+		}
+		if !busy {
+			return nil, until, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, until, fmt.Errorf("wait for a sign-in slot: %w", ctx.Err())
+		case <-deadline.C:
+			return nil, until, errBusy
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 100*time.Millisecond)
+	}
+}
+
+// releaseSlot gives the attempt's slots back.
+func (h *Handler) releaseSlot(ctx context.Context, tenantID string, a attempt) {
+	for _, key := range a.keys() {
+		if err := h.Store.Throttles().Release(ctx, tenantID, key, a.slot); err != nil {
+			// The lease frees it in a minute.
+			h.logger().WarnContext(ctx, "free sign-in slot", "tenant", tenantID, "key", key, "err", err)
+		}
+	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // recordLocked audits a lockout: engaged by this failure, or an attempt
@@ -337,6 +462,11 @@ func (h *Handler) recordLocked(ctx context.Context, snap *catalog.Snapshot, ar m
 		ActorType: ActorIP, ActorID: a.ip, ClientID: ar.ClientID, Subject: subject, Details: details,
 	})
 }
+
+// PeerKey returns the client address of r as the throttles key it
+// ("ip:<addr>", an IPv6 client's /64), after the ClientIP rules: what the
+// authorization endpoint bounds unfinished requests by.
+func (h *Handler) PeerKey(r *http.Request) string { return ipKey(h.clientIP(r)) }
 
 // ipKey is the throttle key of a client address. An IPv6 client usually
 // holds a whole /64, so that is what is counted.

@@ -412,3 +412,49 @@ func TestConcurrentGuessesShareOneBudget(t *testing.T) {
 		t.Errorf("account not locked: %+v", th)
 	}
 }
+
+// Issue 9, defect 6: only failures spend the budget. Correct sign-ins sent
+// at once, from one address to one account — more than MaxFailures of
+// them — all succeed: each holds a slot while its password is checked and
+// gives it back, instead of being counted as a failure in advance.
+func TestConcurrentCorrectSignInsAllSucceed(t *testing.T) {
+	e := newEnv(t)
+	alice := e.user("alice", "correct horse battery", model.UserActive)
+	const n = 20
+	type ready struct {
+		b    *browser
+		form url.Values
+	}
+	var rs []ready
+	for range n {
+		b := e.browser()
+		b.ip = "198.51.100.7"
+		id := e.request(nil)
+		_, page := b.get("/login?request=" + id)
+		rs = append(rs, ready{b, url.Values{"request": {id}, "csrf": {csrf(t, page)}, "login": {"alice"}, "password": {"correct horse battery"}}})
+	}
+	codes := make([]int, n)
+	var wg sync.WaitGroup
+	for i, r := range rs {
+		wg.Go(func() {
+			resp, _ := r.b.post("/login", r.form)
+			codes[i] = resp.StatusCode
+		})
+	}
+	wg.Wait()
+	count := map[int]int{}
+	for _, c := range codes {
+		count[c]++
+	}
+	if count[http.StatusSeeOther] != n {
+		t.Errorf("responses %v: want %d × 303, every correct sign-in accepted", count, n)
+	}
+	if got := len(e.events(model.EventLoginSucceeded)); got != n {
+		t.Errorf("%d login.succeeded events, want %d", got, n)
+	}
+	for _, key := range []string{"user:" + alice.ID, login.IPKey("198.51.100.7")} {
+		if th := e.throttle(key); th.Failures != 0 || !th.LockedUntil.IsZero() {
+			t.Errorf("%s after correct sign-ins: %+v, want no failure and no lock", key, th)
+		}
+	}
+}

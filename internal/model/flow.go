@@ -35,6 +35,11 @@ type AuthRequest struct {
 	MaxAge              int64 // seconds; -1 when absent
 	LoginHint           string
 	IncludeGranted      bool
+	// Peer is the client address that started the request, in the form
+	// the sign-in throttle keys it ("ip:<addr>", an IPv6 client's /64);
+	// the unfinished requests of one peer are bounded
+	// (store.AuthRequests.CreateBounded). Empty when unknown.
+	Peer string
 	// Set once the user has signed in.
 	UserID    string
 	SessionID string

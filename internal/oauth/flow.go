@@ -81,6 +81,9 @@ type flow struct {
 // run advances the request as far as it can go without the user.
 func (f *flow) run(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
+	if !f.stored && f.req.Peer == "" {
+		f.req.Peer = f.h.Login.PeerKey(r)
+	}
 	if f.req.UserID == "" {
 		sess, user, ok, err := f.h.Login.CurrentSession(r, f.snap)
 		if err != nil {
@@ -325,14 +328,28 @@ func (f *flow) issueCode(w http.ResponseWriter, r *http.Request, scopeParam stri
 // reveals nothing of the code either.
 func codeRequestID(codeHash string) string { return "code." + hashOpaque(codeHash) }
 
-// save stores the request, or updates the fields the flow fills in.
+// save stores the request, or updates the fields the flow fills in. A new
+// request is refused with temporarily_unavailable (RFC 6749 §4.1.2.1: "The
+// authorization server is currently unable to handle the request due to a
+// temporary overloading") when its application or its client address
+// already has as many unfinished requests as the Handler allows: each
+// waits AuthRequestTTL in the store, and without a bound anyone could fill
+// the store with them.
 func (f *flow) save(ctx context.Context) error {
 	ar := f.h.Store.AuthRequests()
 	var err error
 	if f.stored {
 		err = ar.Update(ctx, f.req)
 	} else {
-		err = ar.Create(ctx, f.req)
+		err = ar.CreateBounded(ctx, f.req, f.h.MaxPendingPerClient, f.h.MaxPendingPerPeer)
+	}
+	if errors.Is(err, store.ErrLimit) {
+		f.h.Logger.WarnContext(ctx, "authorization request refused: too many unfinished requests",
+			"tenant", f.snap.Tenant.ID, "client_id", f.req.ClientID, "peer", f.req.Peer, "cause", err.Error())
+		return &redirectError{
+			err:         oautherr.New(oautherr.TemporarilyUnavailable, "too many sign-ins are waiting to be finished; try again in a few minutes"),
+			redirectURI: f.req.RedirectURI, state: f.req.State, issuer: f.snap.Tenant.Issuer,
+		}
 	}
 	if err != nil {
 		return f.serverError(fmt.Errorf("store authorization request: %w", err))

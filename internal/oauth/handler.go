@@ -26,6 +26,13 @@ type Handler struct {
 	Login *login.Handler
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// MaxPendingPerClient and MaxPendingPerPeer bound the unfinished
+	// authorization requests — stored for AuthRequestTTL while nobody has
+	// signed in for them — of one application and of one client address
+	// (an IPv6 client's /64); past either, /oauth2/authorize answers
+	// temporarily_unavailable (RFC 6749 §4.1.2.1). Zero or less is no
+	// bound; serve sets internal/config's defaults.
+	MaxPendingPerClient, MaxPendingPerPeer int
 }
 
 func (h *Handler) now() time.Time {

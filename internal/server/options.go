@@ -46,6 +46,11 @@ type Options struct {
 	LoginMaxFailures          int
 	LoginWindow, LoginLockFor time.Duration
 	SessionTTL                time.Duration
+	// MaxPendingPerClient and MaxPendingPerPeer bound the unfinished
+	// authorization requests of one application and of one client address
+	// (oauth.Handler); zero or less is no bound. serve passes
+	// internal/config's values.
+	MaxPendingPerClient, MaxPendingPerPeer int
 	// Playground, when set, serves {issuer}/playground and everything
 	// under it for every tenant (it answers 404 itself for tenants it does
 	// not serve); nil leaves those paths 404. Only serve --demo sets it

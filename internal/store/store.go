@@ -16,6 +16,9 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrPrecondition: the caller's expected Version is not the stored one.
 	ErrPrecondition = errors.New("precondition failed")
+	// ErrLimit: a bound on how many rows of a kind may be stored is
+	// reached; nothing was stored.
+	ErrLimit = errors.New("limit reached")
 )
 
 // Store is a storage backend. Its repositories run each call in its own
@@ -85,8 +88,10 @@ type Scopes interface {
 	// s.Version matches (else ErrPrecondition); returns the stored scope.
 	Update(ctx context.Context, s model.Scope) (model.Scope, error)
 	// Rename renames a scope and rewrites every application allowlist, every
-	// other scope's implies, every role and every consent that hold it, in
-	// one transaction. ErrConflict if newName is taken. A non-zero version
+	// other scope's implies, every role and every consent that hold it, and
+	// every grant already made — the scopes of refresh tokens and codes, and
+	// the requested and asked-for scopes of authorization requests — in one
+	// transaction, so that a live grant keeps the scope under its new name. ErrConflict if newName is taken. A non-zero version
 	// must be the stored one (else ErrPrecondition, and nothing changes), so
 	// that a caller that checked the scope cannot rename a newer edit of it.
 	Rename(ctx context.Context, tenantID, oldName, newName string, version int64) (model.Scope, error)

@@ -128,6 +128,16 @@ type Sessions interface {
 // endpoint, the login and consent pages, and the code.
 type AuthRequests interface {
 	Create(ctx context.Context, r model.AuthRequest) error
+	// CreateBounded stores r like Create unless, at r.CreatedAt, its
+	// client already has perClient unfinished requests, or its Peer (when
+	// not empty) perPeer: then ErrLimit, naming which, and nothing is
+	// stored. Unfinished means nobody has signed in for it yet (UserID
+	// empty) and it has not expired; a cap <= 0 is no cap, and r itself
+	// is not bounded when it has a UserID (it is not unfinished). The
+	// count and the insert share a transaction; on PostgreSQL concurrent
+	// creations do not see each other, so a bound may be passed by as
+	// many requests as are being created at that instant.
+	CreateBounded(ctx context.Context, r model.AuthRequest, perClient, perPeer int) error
 	Get(ctx context.Context, tenantID, id string) (model.AuthRequest, error)
 	// Update replaces the fields the flow fills in later — UserID,
 	// SessionID, AuthTime, AskScopes, ConsentDone, Denied — and nothing else.
@@ -202,12 +212,25 @@ type Throttles interface {
 	// returns the updated state, atomically with respect to concurrent
 	// callers.
 	Fail(ctx context.Context, tenantID, key string, now time.Time, window time.Duration, max int, lockFor time.Duration) (model.Throttle, error)
+	// Reserve holds an attempt slot of key, named slot (the caller's unique
+	// ID for the attempt), until now+lease — unless key is locked at now, or
+	// its failures in the current window plus the unexpired slots already
+	// held reach max (max <= 0: no bound). It reports whether the slot is
+	// held, and the key's state. Reservations of one key are serialised, so
+	// that concurrent attempts — on any node — never hold more than max
+	// slots between them. A held slot ends with Release (after a success)
+	// or with Fail and Release in one transaction (after a failure), or
+	// when its lease runs out (a node that died).
+	Reserve(ctx context.Context, tenantID, key, slot string, now time.Time, window time.Duration, max int, lease time.Duration) (bool, model.Throttle, error)
+	// Release frees a slot; releasing one not held is not an error.
+	Release(ctx context.Context, tenantID, key, slot string) error
 	// Get returns the state of key (zero Throttle if none).
 	Get(ctx context.Context, tenantID, key string) (model.Throttle, error)
 	// Reset clears key (after a successful sign-in).
 	Reset(ctx context.Context, tenantID, key string) error
 	// Prune deletes, in every tenant, the keys whose window started before
-	// idleSince and that are not locked at now; it returns how many.
+	// idleSince and that are not locked at now, and the slots whose lease
+	// ended by now; it returns how many rows.
 	Prune(ctx context.Context, idleSince, now time.Time) (int, error)
 }
 

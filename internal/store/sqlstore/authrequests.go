@@ -15,7 +15,7 @@ type authRequests struct{ repos }
 
 const authRequestCols = `tenant_id, id, client_id, redirect_uri, scope, state, nonce, code_challenge, code_challenge_method,
 	audience, prompt, max_age, login_hint, include_granted, user_id, session_id, auth_time, ask_scopes, consent_done, denied,
-	created_at, expires_at`
+	created_at, expires_at, peer`
 
 func scanAuthRequest(s scanner) (model.AuthRequest, error) {
 	var (
@@ -27,7 +27,7 @@ func scanAuthRequest(s scanner) (model.AuthRequest, error) {
 	)
 	if err := s.Scan(&ar.TenantID, &ar.ID, &ar.ClientID, &ar.RedirectURI, &ar.Scope, &ar.State, &ar.Nonce, &ar.CodeChallenge,
 		&ar.CodeChallengeMethod, &ar.Audience, &ar.Prompt, &ar.MaxAge, &ar.LoginHint, &ar.IncludeGranted, &userID, &ar.SessionID,
-		&authTime, &ask, &ar.ConsentDone, &ar.Denied, &c, &e); err != nil {
+		&authTime, &ask, &ar.ConsentDone, &ar.Denied, &c, &e, &ar.Peer); err != nil {
 		return model.AuthRequest{}, err
 	}
 	var err error
@@ -43,21 +43,69 @@ func scanAuthRequest(s scanner) (model.AuthRequest, error) {
 // is taken, ErrNotFound if the application (or a UserID given already)
 // does not exist.
 func (r authRequests) Create(ctx context.Context, ar model.AuthRequest) error {
+	query, args, err := r.insertStmt(ar)
+	if err == nil {
+		_, err = r.exec1(ctx, query, args...)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: create authorization request %s/%s: %w", ar.TenantID, ar.ID, r.onInsert(err))
+	}
+	return nil
+}
+
+// insertStmt is the INSERT that stores ar.
+func (r authRequests) insertStmt(ar model.AuthRequest) (string, []any, error) {
 	ask, err := encodeList(ar.AskScopes)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
 	created := ar.CreatedAt
 	if created.IsZero() {
 		created = r.db.now()
 	}
-	_, err = r.exec1(ctx, `INSERT INTO auth_requests (`+authRequestCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
-		ar.TenantID, ar.ID, ar.ClientID, ar.RedirectURI, ar.Scope, ar.State, ar.Nonce, ar.CodeChallenge, ar.CodeChallengeMethod,
-		ar.Audience, ar.Prompt, ar.MaxAge, ar.LoginHint, ar.IncludeGranted, nullString(ar.UserID), ar.SessionID,
-		nullMicros(ar.AuthTime), ask, ar.ConsentDone, ar.Denied, micros(created), micros(ar.ExpiresAt))
+	return `INSERT INTO auth_requests (` + authRequestCols + `)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
+		[]any{ar.TenantID, ar.ID, ar.ClientID, ar.RedirectURI, ar.Scope, ar.State, ar.Nonce, ar.CodeChallenge, ar.CodeChallengeMethod,
+			ar.Audience, ar.Prompt, ar.MaxAge, ar.LoginHint, ar.IncludeGranted, nullString(ar.UserID), ar.SessionID,
+			nullMicros(ar.AuthTime), ask, ar.ConsentDone, ar.Denied, micros(created), micros(ar.ExpiresAt), ar.Peer}, nil
+}
+
+// CreateBounded counts the unfinished requests of the client and of the
+// peer (each count stops at its cap: the partial indexes on user_id IS
+// NULL hold only those rows), then inserts, in one transaction.
+func (r authRequests) CreateBounded(ctx context.Context, ar model.AuthRequest, perClient, perPeer int) error {
+	if ar.CreatedAt.IsZero() {
+		ar.CreatedAt = r.db.now()
+	}
+	query, args, err := r.insertStmt(ar)
+	if err == nil {
+		err = r.write(ctx, func(q querier) error {
+			count := func(col, val string, limit int) (bool, error) {
+				if limit <= 0 || val == "" || ar.UserID != "" {
+					return false, nil
+				}
+				var n int
+				err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM auth_requests
+					WHERE tenant_id = $1 AND `+col+` = $2 AND user_id IS NULL AND expires_at > $3 LIMIT $4) AS unfinished`,
+					ar.TenantID, val, micros(ar.CreatedAt), limit).Scan(&n)
+				return n >= limit, err
+			}
+			if full, err := count("client_id", ar.ClientID, perClient); err != nil {
+				return err
+			} else if full {
+				return fmt.Errorf("%d unfinished requests of client %q: %w", perClient, ar.ClientID, store.ErrLimit)
+			}
+			if full, err := count("peer", ar.Peer, perPeer); err != nil {
+				return err
+			} else if full {
+				return fmt.Errorf("%d unfinished requests from %s: %w", perPeer, ar.Peer, store.ErrLimit)
+			}
+			_, err := q.ExecContext(ctx, query, args...)
+			return r.onInsert(err)
+		})
+	}
 	if err != nil {
-		return fmt.Errorf("sqlstore: create authorization request %s/%s: %w", ar.TenantID, ar.ID, r.onInsert(err))
+		return fmt.Errorf("sqlstore: create authorization request %s/%s: %w", ar.TenantID, ar.ID, err)
 	}
 	return nil
 }

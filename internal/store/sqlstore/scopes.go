@@ -171,8 +171,9 @@ func (r scopes) Update(ctx context.Context, s model.Scope) (model.Scope, error) 
 }
 
 // Rename renames the scope, when version is 0 or the stored version, and
-// rewrites every reference to it — allowlists, implies, role scopes and
-// consent scopes — in one transaction.
+// rewrites every reference to it — allowlists, implies, role scopes,
+// consent scopes, and the grants already made (refresh tokens, codes and
+// authorization requests, see rewriteGrants) — in one transaction.
 // Applications, scopes and roles whose lists change get a new Version too,
 // so an editor holding the old list fails with ErrPrecondition instead of
 // writing the old name back. Consents have no Version and keep their
@@ -198,6 +199,9 @@ func (r scopes) Rename(ctx context.Context, tenantID, oldName, newName string, v
 		}
 		if oldName != newName {
 			if err := rewriteReferences(ctx, q, tenantID, oldName, newName, now); err != nil {
+				return err
+			}
+			if err := rewriteGrants(ctx, q, tenantID, oldName, newName); err != nil {
 				return err
 			}
 		}

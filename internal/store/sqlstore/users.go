@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/store"
@@ -120,7 +119,7 @@ func (r users) GetByLogin(ctx context.Context, tenantID, login string) (model.Us
 // likePrefix turns s into a LIKE pattern matching the strings that start
 // with s, with '\' as the escape character.
 func likePrefix(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s) + "%"
+	return likeEscape(s) + "%"
 }
 
 // List returns one page of users ordered by username (byte order) and the
