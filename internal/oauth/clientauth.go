@@ -101,7 +101,7 @@ func (h *Handler) authenticate(ctx context.Context, snap *catalog.Snapshot, c cr
 		if attempt > 0 {
 			return snap, nil, errClientAuth(c.method, "unknown client or wrong secret")
 		}
-		fresh, err := h.Catalog.Fresh(ctx, snap.Tenant.ID)
+		fresh, err := h.Catalog.Recheck(ctx, snap.Tenant.ID)
 		if err != nil {
 			return snap, nil, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", err)
 		}
