@@ -26,6 +26,13 @@ type Handler struct {
 	Login *login.Handler
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// ClientIP returns the client address after the server's proxy trust
+	// rules, for audit events; nil or "" means the host of r.RemoteAddr.
+	ClientIP func(*http.Request) string
+
+	// authFailures rate-limits oauth.client_authentication_failed (in
+	// memory, per node).
+	authFailures audit.Throttle
 }
 
 func (h *Handler) now() time.Time {
