@@ -4,6 +4,10 @@
 // acknowledged only once its event is durable), and NewID, the time-sortable
 // event ID that code writing audit rows in its own transaction uses too.
 //
+// Throttle decides which events of a flood are written (at most one per key
+// per window, a cap per tenant) while counting every occurrence in the
+// events that are.
+//
 // Searching the log is store.Audit.Search; this package does not wrap it.
 //
 // It imports internal/model, internal/store and the standard library only —

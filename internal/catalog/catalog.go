@@ -54,13 +54,46 @@ type Catalog struct {
 	sealer *token.Sealer
 	logger *slog.Logger
 
+	// RecheckInterval is the shortest time between two revision checks of
+	// one tenant by Recheck; zero means DefaultRecheckInterval. Set it before
+	// the catalog is used.
+	RecheckInterval time.Duration
+
 	mu       sync.RWMutex
 	tenants  map[string]*Snapshot
 	loading  map[string]*load // single flight per tenant
 	byDomain map[string]string
+	// gen counts, per tenant, the drops of its snapshot (Invalidate,
+	// Refresh). A load started under an older generation may hold data
+	// older than the write that caused the drop, so it must not be
+	// installed.
+	gen map[string]uint64
+
+	rmu    sync.Mutex
+	checks map[string]*checks
 }
 
 type load struct {
+	done chan struct{}
+	snap *Snapshot
+	err  error
+}
+
+// DefaultRecheckInterval bounds how often Recheck reads one tenant's
+// revision: short enough that a caller waits little, long enough that a
+// flood of bad credentials costs the database a few queries a second.
+const DefaultRecheckInterval = 100 * time.Millisecond
+
+// checks is one tenant's Recheck state: at most one check running and one
+// waiting to start, which every caller arriving meanwhile joins.
+type checks struct {
+	last    time.Time // when the latest check started
+	running *check
+	next    *check
+}
+
+// check is one revision check shared by the callers that joined it.
+type check struct {
 	done chan struct{}
 	snap *Snapshot
 	err  error
@@ -75,6 +108,8 @@ func New(st store.Store, sealer *token.Sealer, logger *slog.Logger) *Catalog {
 		tenants:  map[string]*Snapshot{},
 		loading:  map[string]*load{},
 		byDomain: map[string]string{},
+		gen:      map[string]uint64{},
+		checks:   map[string]*checks{},
 	}
 }
 
@@ -106,11 +141,79 @@ func (c *Catalog) TenantByDomain(ctx context.Context, host string) (*Snapshot, e
 	return c.Tenant(ctx, id)
 }
 
-// Fresh returns the tenant's snapshot after checking its revision in the
-// database: the current snapshot if nothing changed, else a reloaded one.
-// Callers use it when a cached lookup fails, so a change made on another
-// node a moment ago never causes a wrong refusal.
-func (c *Catalog) Fresh(ctx context.Context, id string) (*Snapshot, error) {
+// Recheck returns the tenant's snapshot as of a revision check that
+// started after Recheck was called: the current snapshot if nothing changed,
+// else a reloaded one. Callers use it when a cached lookup fails (unknown
+// client, wrong secret, a scope or redirect URI not allowed), so a change
+// made on another node a moment ago never causes a wrong refusal — and it is
+// the only way they read the revision, so a flood of failing lookups is not
+// a flood of queries.
+//
+// Checks of one tenant are single-flighted and start at most once per
+// RecheckInterval: callers arriving while a check waits to start share it,
+// and callers arriving while one runs share the next, which starts when the
+// interval since the previous start has passed and that one has finished. A
+// lone miss is checked at once; under a flood each caller waits at most
+// about one interval plus one check. If ctx ends first, Recheck returns its
+// error; the shared check goes on for the others.
+func (c *Catalog) Recheck(ctx context.Context, id string) (*Snapshot, error) {
+	c.rmu.Lock()
+	tc := c.checks[id]
+	if tc == nil {
+		tc = &checks{}
+		c.checks[id] = tc
+	}
+	k := tc.next
+	if k == nil {
+		k = &check{done: make(chan struct{})}
+		tc.next = k
+		// The check must not die with this caller's request: others share it.
+		go c.runCheck(context.WithoutCancel(ctx), id, tc, k, tc.running)
+	}
+	c.rmu.Unlock()
+	select {
+	case <-k.done:
+		return k.snap, k.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// runCheck runs k after prev (the check running when k was created) has
+// finished and the interval since the previous start has passed.
+func (c *Catalog) runCheck(ctx context.Context, id string, tc *checks, k, prev *check) {
+	if prev != nil {
+		<-prev.done
+	}
+	interval := c.RecheckInterval
+	if interval <= 0 {
+		interval = DefaultRecheckInterval
+	}
+	c.rmu.Lock()
+	wait := time.Until(tc.last.Add(interval))
+	c.rmu.Unlock()
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		<-t.C
+	}
+	c.rmu.Lock()
+	tc.next, tc.running, tc.last = nil, k, time.Now()
+	c.rmu.Unlock()
+
+	k.snap, k.err = c.fresh(ctx, id)
+
+	c.rmu.Lock()
+	if tc.running == k {
+		tc.running = nil
+	}
+	c.rmu.Unlock()
+	close(k.done)
+}
+
+// fresh checks the tenant's revision in the database and returns the
+// current snapshot if nothing changed, else a reloaded one. Only Recheck
+// calls it, so the rate limit holds.
+func (c *Catalog) fresh(ctx context.Context, id string) (*Snapshot, error) {
 	t, err := c.store.Tenants().Get(ctx, id)
 	if err != nil {
 		return nil, err
@@ -124,11 +227,24 @@ func (c *Catalog) Fresh(ctx context.Context, id string) (*Snapshot, error) {
 	return c.reload(ctx, id)
 }
 
-// Invalidate drops a tenant's snapshot; the next lookup reloads it.
+// Invalidate drops a tenant's snapshot; the next lookup reloads it. A load
+// already in flight is not installed (it may have read the data before the
+// write that caused the Invalidate) and is not joined by later lookups.
 func (c *Catalog) Invalidate(id string) {
 	c.mu.Lock()
-	delete(c.tenants, id)
+	c.dropLocked(id)
 	c.mu.Unlock()
+}
+
+// dropLocked drops the tenant's snapshot and detaches a load in flight, so
+// that neither survives the change that caused the drop. c.mu must be held.
+func (c *Catalog) dropLocked(id string) {
+	if s, ok := c.tenants[id]; ok && s.Tenant.Domain != "" {
+		delete(c.byDomain, s.Tenant.Domain)
+	}
+	delete(c.tenants, id)
+	delete(c.loading, id)
+	c.gen[id]++
 }
 
 // Refresh polls every tenant's revision and drops stale snapshots.
@@ -141,10 +257,7 @@ func (c *Catalog) Refresh(ctx context.Context) error {
 	defer c.mu.Unlock()
 	for id, s := range c.tenants {
 		if rev, ok := revs[id]; !ok || rev > s.Rev {
-			delete(c.tenants, id)
-			if s.Tenant.Domain != "" {
-				delete(c.byDomain, s.Tenant.Domain)
-			}
+			c.dropLocked(id)
 		}
 	}
 	return nil
@@ -180,14 +293,20 @@ func (c *Catalog) reload(ctx context.Context, id string) (*Snapshot, error) {
 	}
 	l := &load{done: make(chan struct{})}
 	c.loading[id] = l
+	gen := c.gen[id]
 	c.mu.Unlock()
 
 	// The load must not die with one caller's request: others share it.
 	l.snap, l.err = c.loadTenant(context.WithoutCancel(ctx), id)
 
 	c.mu.Lock()
-	delete(c.loading, id)
-	if l.err == nil {
+	if c.loading[id] == l {
+		delete(c.loading, id)
+	}
+	// A drop since the load began means its data may predate the change
+	// behind the drop: its callers (who asked before) get it, later lookups
+	// load again.
+	if l.err == nil && c.gen[id] == gen {
 		if old, ok := c.tenants[id]; !ok || old.Rev <= l.snap.Rev {
 			c.tenants[id] = l.snap
 		}

@@ -1,13 +1,18 @@
 package catalog_test
 
 import (
+	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/catalog"
+	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/server/servertest"
 	"github.com/intelliauth/intelliauth/internal/store"
 )
@@ -34,7 +39,7 @@ func TestCatalog(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		s, err := c.Fresh(ctx, "banking")
+		s, err := c.Recheck(ctx, "banking")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,21 +62,21 @@ func TestCatalog(t *testing.T) {
 		if err != nil || s != s1 {
 			t.Fatalf("second lookup reloaded: %v", err)
 		}
-		f, err := c.Fresh(ctx, "banking")
+		f, err := c.Recheck(ctx, "banking")
 		if err != nil || f != s1 {
-			t.Fatalf("Fresh reloaded an unchanged tenant: %v", err)
+			t.Fatalf("Recheck reloaded an unchanged tenant: %v", err)
 		}
 	})
-	t.Run("Fresh sees a change made behind its back", func(t *testing.T) {
+	t.Run("Recheck sees a change made behind its back", func(t *testing.T) {
 		if _, err := env.Admin.AddAllowedScopes(ctx, admin.CLI(), "banking", "legacy-batch", []string{"write:settings"}, 0); err != nil {
 			t.Fatal(err)
 		}
 		if s, _ := c.Tenant(ctx, "banking"); s != s1 {
 			t.Fatal("cached lookup should not query the database")
 		}
-		f, err := c.Fresh(ctx, "banking")
+		f, err := c.Recheck(ctx, "banking")
 		if err != nil || f == s1 || f.Rev <= s1.Rev {
-			t.Fatalf("Fresh did not reload: %v", err)
+			t.Fatalf("Recheck did not reload: %v", err)
 		}
 		app, _ := f.App("legacy-batch")
 		if len(app.AllowedScopes) != 2 {
@@ -97,12 +102,19 @@ func TestCatalog(t *testing.T) {
 			t.Fatalf("stale snapshot kept after Refresh: %v", err)
 		}
 	})
-	t.Run("concurrent first lookups agree", func(t *testing.T) {
-		c2 := catalog.New(env.Store, env.Sealer, slog.New(slog.DiscardHandler))
+	t.Run("concurrent first lookups agree and share one load", func(t *testing.T) {
+		p := newProbe(env.Store)
+		c2 := catalog.New(p, env.Sealer, slog.New(slog.DiscardHandler))
+		// Hold the first load long enough for every lookup to arrive while
+		// it is in flight: without single flight each would load on its own.
+		release := p.hold()
+		go func() { <-p.entered; time.Sleep(300 * time.Millisecond); release() }()
+		start := make(chan struct{})
 		var wg sync.WaitGroup
 		snaps := make([]*catalog.Snapshot, 16)
 		for i := range snaps {
 			wg.Go(func() {
+				<-start
 				s, err := c2.Tenant(ctx, "banking")
 				if err != nil {
 					t.Error(err)
@@ -110,11 +122,15 @@ func TestCatalog(t *testing.T) {
 				snaps[i] = s
 			})
 		}
+		close(start)
 		wg.Wait()
 		for _, s := range snaps {
-			if s == nil || s.Rev != snaps[0].Rev {
-				t.Fatal("concurrent loads disagree")
+			if s == nil || s != snaps[0] {
+				t.Fatal("concurrent first lookups got different snapshots")
 			}
+		}
+		if n := p.loads.Load(); n != 1 {
+			t.Errorf("%d concurrent first lookups loaded the tenant %d times, want 1 (single flight)", len(snaps), n)
 		}
 	})
 	t.Run("custom domain routes to its tenant", func(t *testing.T) {
@@ -128,6 +144,198 @@ func TestCatalog(t *testing.T) {
 		s, err := c.TenantByDomain(ctx, "login.example.com")
 		if err != nil || s.Tenant.ID != "custom" {
 			t.Fatalf("domain lookup: %v", err)
+		}
+	})
+}
+
+// probe is the real store with the catalog's reads counted: revReads counts
+// tenant reads (each Recheck's revision check, and each load), loads counts
+// tenant loads (their key listing). hold makes the next load wait, after it
+// read the applications, until released.
+type probe struct {
+	store.Store
+	revReads atomic.Int64
+	loads    atomic.Int64
+	gate     atomic.Pointer[chan struct{}]
+	entered  chan struct{}
+}
+
+func newProbe(st store.Store) *probe {
+	return &probe{Store: st, entered: make(chan struct{}, 16)}
+}
+
+// hold makes the next load block in its key listing until release is called;
+// p.entered receives when it has blocked.
+func (p *probe) hold() (release func()) {
+	ch := make(chan struct{})
+	p.gate.Store(&ch)
+	var once sync.Once
+	return func() { once.Do(func() { close(ch) }) }
+}
+
+func (p *probe) Tenants() store.Tenants { return probeTenants{p.Store.Tenants(), p} }
+func (p *probe) Keys() store.Keys       { return probeKeys{p.Store.Keys(), p} }
+
+type probeTenants struct {
+	store.Tenants
+	p *probe
+}
+
+func (t probeTenants) Get(ctx context.Context, id string) (model.Tenant, error) {
+	t.p.revReads.Add(1)
+	return t.Tenants.Get(ctx, id)
+}
+
+type probeKeys struct {
+	store.Keys
+	p *probe
+}
+
+func (k probeKeys) List(ctx context.Context, tenantID string) ([]model.SigningKey, error) {
+	k.p.loads.Add(1)
+	if g := k.p.gate.Swap(nil); g != nil {
+		k.p.entered <- struct{}{}
+		<-*g
+	}
+	return k.Keys.List(ctx, tenantID)
+}
+
+func allowed(s *catalog.Snapshot, clientID, scope string) bool {
+	app, ok := s.App(clientID)
+	return ok && slices.Contains(app.AllowedScopes, scope)
+}
+
+// The seam "every failed client authentication reads the database": a flood
+// of rechecks within the interval is one or two revision reads, not one per
+// caller.
+func TestRecheckFloodReadsTheDatabaseAtMostTwice(t *testing.T) {
+	env := servertest.Start(t)
+	env.Seed(t, "banking")
+	ctx := t.Context()
+	p := newProbe(env.Store)
+	c := catalog.New(p, env.Sealer, slog.New(slog.DiscardHandler))
+	c.RecheckInterval = 500 * time.Millisecond
+	have, err := c.Tenant(ctx, "banking")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.revReads.Store(0)
+
+	const n = 500
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			<-start
+			s, err := c.Recheck(ctx, "banking")
+			if err != nil || s != have {
+				t.Errorf("Recheck of an unchanged tenant = %p, %v; want the cached snapshot", s, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if got := p.revReads.Load(); got < 1 || got > 2 {
+		t.Errorf("%d concurrent rechecks read the tenant revision %d times, want 1 or 2", n, got)
+	}
+	if got := p.loads.Load(); got != 1 {
+		t.Errorf("an unchanged tenant was loaded %d times, want once", got)
+	}
+}
+
+// The rate limit must not cost the promise of package catalog: a change
+// committed before Recheck is called is in what it returns, even when
+// another check ran a moment before.
+func TestRecheckSeesAWriteMadeJustAfterAnotherCheck(t *testing.T) {
+	env := servertest.Start(t)
+	env.Seed(t, "banking")
+	ctx := t.Context()
+	c := catalog.New(env.Store, env.Sealer, slog.New(slog.DiscardHandler))
+	c.RecheckInterval = 300 * time.Millisecond
+	if _, err := c.Tenant(ctx, "banking"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Recheck(ctx, "banking"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Admin.AddAllowedScopes(ctx, admin.CLI(), "banking", "legacy-batch", []string{"payments:approve"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	s, err := c.Recheck(ctx, "banking")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !allowed(s, "legacy-batch", "payments:approve") {
+		t.Error("Recheck within the interval returned a snapshot older than a committed write")
+	}
+	if d := time.Since(began); d > 5*time.Second {
+		t.Errorf("Recheck waited %v, want about one interval", d)
+	}
+}
+
+// The seam "Invalidate must not be undone by a reload already in flight":
+// a load that read the tenant before a write must neither be installed
+// after the write's Invalidate nor be joined by lookups that come after it.
+func TestInvalidateIsNotUndoneByALoadInFlight(t *testing.T) {
+	env := servertest.Start(t)
+	env.Seed(t, "banking")
+	ctx := t.Context()
+	p := newProbe(env.Store)
+	c := catalog.New(p, env.Sealer, slog.New(slog.DiscardHandler))
+
+	// stale starts a load, holds it after it read the applications, and
+	// commits a change to legacy-batch's allowlist meanwhile, invalidating
+	// the catalog as the API router does after a write.
+	stale := func(t *testing.T, scope string) (release func(), done chan *catalog.Snapshot) {
+		release = p.hold()
+		t.Cleanup(release)
+		done = make(chan *catalog.Snapshot, 1)
+		go func() {
+			s, err := c.Tenant(ctx, "banking")
+			if err != nil {
+				t.Error(err)
+			}
+			done <- s
+		}()
+		<-p.entered
+		if _, err := env.Admin.AddAllowedScopes(ctx, admin.CLI(), "banking", "legacy-batch", []string{scope}, 0); err != nil {
+			t.Fatal(err)
+		}
+		c.Invalidate("banking")
+		return release, done
+	}
+
+	t.Run("the load in flight is not installed", func(t *testing.T) {
+		release, done := stale(t, "write:settings")
+		release()
+		if s := <-done; s == nil || allowed(s, "legacy-batch", "write:settings") {
+			t.Fatal("the held load was meant to miss the change (test set-up)")
+		}
+		s, err := c.Tenant(ctx, "banking")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !allowed(s, "legacy-batch", "write:settings") {
+			t.Error("after Invalidate, the lookup got the snapshot of a load that started before it")
+		}
+	})
+	t.Run("lookups after Invalidate do not join the load in flight", func(t *testing.T) {
+		c.Invalidate("banking")
+		release, done := stale(t, "payments:approve")
+		tctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		s, err := c.Tenant(tctx, "banking")
+		if err != nil {
+			t.Fatalf("the lookup after Invalidate waited for the load in flight: %v", err)
+		}
+		if !allowed(s, "legacy-batch", "payments:approve") {
+			t.Error("the lookup after Invalidate got data older than the write")
+		}
+		release()
+		<-done
+		if s2, _ := c.Tenant(ctx, "banking"); !allowed(s2, "legacy-batch", "payments:approve") {
+			t.Error("the load in flight overwrote the newer snapshot")
 		}
 	})
 }

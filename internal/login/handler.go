@@ -308,7 +308,7 @@ func (h *Handler) loadRequest(ctx context.Context, snap *catalog.Snapshot, id st
 	}
 	app, ok := snap.App(ar.ClientID)
 	if !ok && h.Catalog != nil {
-		if fresh, err := h.Catalog.Fresh(ctx, snap.Tenant.ID); err == nil {
+		if fresh, err := h.Catalog.Recheck(ctx, snap.Tenant.ID); err == nil {
 			app, ok = fresh.App(ar.ClientID)
 		}
 	}

@@ -11,6 +11,10 @@ const (
 	EventTokenRefused       = "oauth.token_refused"
 	EventTokenRevoked       = "oauth.token_revoked"
 	EventRefreshTokenReused = "oauth.refresh_token_reused"
+	// EventClientAuthFailed is a failed client authentication at the token,
+	// introspection or revocation endpoint, rate-limited per client ID and
+	// peer; its details count the failures not written on their own.
+	EventClientAuthFailed   = "oauth.client_authentication_failed"
 	EventTenantCreated      = "tenant.created"
 	EventScopeCreated       = "scope.created"
 	EventScopeUpdated       = "scope.updated"

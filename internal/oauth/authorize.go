@@ -191,7 +191,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, snap *catalo
 	if err := precheck(snap, app); err != nil {
 		// The snapshot may be a moment old (an allowlist changed on another
 		// node): re-check the revision once before refusing.
-		if fresh, ferr := h.Catalog.Fresh(r.Context(), snap.Tenant.ID); ferr == nil && fresh != snap {
+		if fresh, ferr := h.Catalog.Recheck(r.Context(), snap.Tenant.ID); ferr == nil && fresh != snap {
 			if a, ok := fresh.App(clientID); ok && a.MatchRedirectURI(redirectURI) {
 				snap, app = fresh, a
 				err = precheck(snap, app)
@@ -230,7 +230,7 @@ func (h *Handler) findApp(r *http.Request, snap *catalog.Snapshot, clientID stri
 	if a, found := snap.App(clientID); found && ok(a) {
 		return snap, a, nil
 	}
-	fresh, err := h.Catalog.Fresh(r.Context(), snap.Tenant.ID)
+	fresh, err := h.Catalog.Recheck(r.Context(), snap.Tenant.ID)
 	if err != nil {
 		return snap, nil, &pageError{status: http.StatusServiceUnavailable, title: "Something went wrong", detail: "The service could not load its configuration. Please try again.", cause: err}
 	}

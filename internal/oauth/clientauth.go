@@ -3,10 +3,14 @@ package oauth
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
+	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/intelliauth/intelliauth/internal/catalog"
 	"github.com/intelliauth/intelliauth/internal/model"
@@ -87,46 +91,64 @@ func readCredentials(r *http.Request, form url.Values) (credentials, error) {
 	return credentials{clientID: id, secret: sec, method: authBasic}, nil
 }
 
+// Reasons of a failed client authentication, in the details of
+// oauth.client_authentication_failed.
+const (
+	reasonMalformed     = "malformed_credentials" // Authorization header not Basic, not base64, no ':', not form-encoded, or two client IDs
+	reasonMissingID     = "missing_client_id"
+	reasonUnknownClient = "unknown_client"
+	reasonWrongSecret   = "wrong_secret"   // confidential client, no active secret matches
+	reasonMissingSecret = "missing_secret" // confidential client presented none
+	reasonPublicSecret  = "secret_for_public_client"
+)
+
 // authenticate identifies the client in the tenant. Confidential clients
 // must present an active secret; public clients must present none. A miss
-// re-checks the tenant revision once, so that a client or secret created on
-// another node a moment ago is not refused.
-func (h *Handler) authenticate(ctx context.Context, snap *catalog.Snapshot, c credentials) (*catalog.Snapshot, *catalog.App, error) {
+// re-checks the tenant revision once (catalog.Recheck, rate-limited), so that
+// a client or secret created on another node a moment ago is not refused.
+// On failure it also returns the reason, for the audit event.
+func (h *Handler) authenticate(ctx context.Context, snap *catalog.Snapshot, c credentials) (*catalog.Snapshot, *catalog.App, string, error) {
 	if c.clientID == "" {
-		return snap, nil, errClientAuth(c.method, "no client identification")
+		return snap, nil, reasonMissingID, errClientAuth(c.method, "no client identification")
 	}
 	for attempt := 0; ; attempt++ {
 		app, ok := snap.App(c.clientID)
-		if ok && verifyClient(app, c, h.now()) {
-			return snap, app, nil
-		}
-		if !ok {
+		reason := reasonUnknownClient
+		if ok {
+			if reason = verifyClient(app, c, h.now()); reason == "" {
+				return snap, app, "", nil
+			}
+		} else {
 			// Spend the same work as a real comparison, so response time does
 			// not reveal which client IDs exist.
 			secret.Equal(nil, c.secret)
 		}
 		if attempt > 0 {
-			return snap, nil, errClientAuth(c.method, "unknown client or wrong secret")
+			return snap, nil, reason, errClientAuth(c.method, "unknown client or wrong secret")
 		}
-		fresh, err := h.Catalog.Fresh(ctx, snap.Tenant.ID)
+		fresh, err := h.Catalog.Recheck(ctx, snap.Tenant.ID)
 		if err != nil {
-			return snap, nil, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", err)
+			return snap, nil, "", oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", err)
 		}
 		if fresh == snap {
-			return snap, nil, errClientAuth(c.method, "unknown client or wrong secret")
+			return snap, nil, reason, errClientAuth(c.method, "unknown client or wrong secret")
 		}
 		snap = fresh
 	}
 }
 
-// verifyClient checks the presented credentials against the application.
-func verifyClient(app *catalog.App, c credentials, now time.Time) bool {
+// verifyClient checks the presented credentials against the application:
+// "" if they hold, else the reason they do not.
+func verifyClient(app *catalog.App, c credentials, now time.Time) string {
 	if !app.Type.Confidential() {
 		// Public clients (RFC 6749 §2.1) have no secret to present.
-		return c.method == authNone
+		if c.method == authNone {
+			return ""
+		}
+		return reasonPublicSecret
 	}
 	if c.method == authNone {
-		return false
+		return reasonMissingSecret
 	}
 	ok := false
 	for _, s := range app.Secrets {
@@ -135,7 +157,10 @@ func verifyClient(app *catalog.App, c credentials, now time.Time) bool {
 			ok = true
 		}
 	}
-	return ok
+	if !ok {
+		return reasonWrongSecret
+	}
+	return ""
 }
 
 // authenticatedForm is the first step of the token, introspection and
@@ -149,8 +174,106 @@ func (h *Handler) authenticatedForm(w http.ResponseWriter, r *http.Request, snap
 	}
 	creds, err := readCredentials(r, form)
 	if err != nil {
+		if oautherr.As(err).Code == oautherr.InvalidClient {
+			h.recordAuthFailure(r, snap, creds, reasonMalformed)
+		}
 		return form, creds, snap, nil, err
 	}
-	snap, app, err := h.authenticate(r.Context(), snap, creds)
+	snap, app, reason, err := h.authenticate(r.Context(), snap, creds)
+	if reason != "" {
+		h.recordAuthFailure(r, snap, creds, reason)
+	}
 	return form, creds, snap, app, err
+}
+
+// Bounds of oauth.client_authentication_failed.
+const (
+	// maxPresentedID bounds the client ID recorded as presented (bytes).
+	maxPresentedID = 128
+)
+
+// authFailureDetails is the details document of
+// oauth.client_authentication_failed. Suppressed counts the failures of the
+// same client ID from the same peer that were not written since this key's
+// previous event; SuppressedOther those of other keys of the tenant that no
+// key carries any more (see audit.Throttle).
+type authFailureDetails struct {
+	ClientID        string `json:"client_id"`
+	Method          string `json:"method"`
+	Reason          string `json:"reason"`
+	Peer            string `json:"peer"`
+	Endpoint        string `json:"endpoint"`
+	Suppressed      int64  `json:"suppressed"`
+	SuppressedOther int64  `json:"suppressed_other"`
+}
+
+// recordAuthFailure writes oauth.client_authentication_failed — at most once
+// per window per tenant, client ID and peer, and within a per-tenant cap
+// (h.authFailures), so a flood of bad credentials is a bounded number of
+// events that count every failure. The client ID is recorded as presented,
+// made valid UTF-8 without control characters and cut to maxPresentedID
+// bytes, because it is not a known client's. A failure to write is logged:
+// the refusal stands either way.
+func (h *Handler) recordAuthFailure(r *http.Request, snap *catalog.Snapshot, c credentials, reason string) {
+	id, peer := presentedClientID(c.clientID), h.clientIP(r)
+	a := h.authFailures.Admit(h.now(), snap.Tenant.ID, id+"\x00"+peer)
+	if !a.Write {
+		return
+	}
+	method := c.method
+	if method == "" {
+		method = authBasic // only a malformed Authorization header has none
+	}
+	details, _ := json.Marshal(authFailureDetails{
+		ClientID: id, Method: method, Reason: reason, Peer: peer, Endpoint: path.Base(r.URL.Path),
+		Suppressed: a.Suppressed, SuppressedOther: a.SuppressedOther,
+	})
+	ev := model.AuditEvent{
+		TenantID:  snap.Tenant.ID,
+		Type:      model.EventClientAuthFailed,
+		ActorType: model.ActorClient,
+		ActorID:   id,
+		ClientID:  id,
+		Details:   details,
+	}
+	// A client that hangs up must not keep its failure out of the log.
+	if err := h.Audit.Record(context.WithoutCancel(r.Context()), ev); err != nil {
+		h.Logger.WarnContext(r.Context(), "audit client_authentication_failed", "tenant", snap.Tenant.ID,
+			"client_id", id, "reason", reason, "suppressed", a.Suppressed+a.SuppressedOther, "err", err)
+	}
+}
+
+// presentedClientID makes a client ID as presented safe to store and show:
+// valid UTF-8, control characters replaced, at most maxPresentedID bytes.
+func presentedClientID(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || (r >= 0x7f && r < 0xa0) {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
+	if len(s) <= maxPresentedID {
+		return s
+	}
+	cut := maxPresentedID
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
+}
+
+// clientIP is the request's peer under the server's proxy trust rules
+// (ClientIP), else the host of r.RemoteAddr.
+func (h *Handler) clientIP(r *http.Request) string {
+	if h.ClientIP != nil {
+		if ip := h.ClientIP(r); ip != "" {
+			return ip
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return presentedClientID(r.RemoteAddr)
+	}
+	return host
 }

@@ -33,6 +33,13 @@ type Handler struct {
 	// temporarily_unavailable (RFC 6749 §4.1.2.1). Zero or less is no
 	// bound; serve sets internal/config's defaults.
 	MaxPendingPerClient, MaxPendingPerPeer int
+	// ClientIP returns the client address after the server's proxy trust
+	// rules, for audit events; nil or "" means the host of r.RemoteAddr.
+	ClientIP func(*http.Request) string
+
+	// authFailures rate-limits oauth.client_authentication_failed (in
+	// memory, per node).
+	authFailures audit.Throttle
 }
 
 func (h *Handler) now() time.Time {

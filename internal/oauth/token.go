@@ -86,7 +86,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, snap *catalog.Sn
 	if err != nil && refusedByConfig(err) && !req.spent {
 		// The snapshot may be a moment old (an allowlist or grant type changed
 		// on another node): re-check the revision once before refusing.
-		if fresh, ferr := h.Catalog.Fresh(ctx, snap.Tenant.ID); ferr == nil && fresh != snap {
+		if fresh, ferr := h.Catalog.Recheck(ctx, snap.Tenant.ID); ferr == nil && fresh != snap {
 			if a, ok := fresh.App(app.ClientID); ok {
 				req.snap, req.app = fresh, a
 				out, err = h.runGrant(ctx, req)
