@@ -165,12 +165,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			writeStatus(w, http.StatusNotFound, "no such tenant")
 			return
 		}
-		noteTenant(ctx, id)
 		snap, err := s.catalog.Tenant(ctx, id)
 		if err != nil {
 			s.tenantError(w, r, err)
 			return
 		}
+		noteTenant(ctx, snap.Tenant.ID)
 		r2 := r.WithContext(catalog.NewContext(ctx, snap))
 		u := *r.URL
 		u.Path, u.RawPath = "/"+sub, ""
