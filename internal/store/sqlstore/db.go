@@ -134,7 +134,8 @@ func (db *DB) Close() error {
 // returns nil, rolled back when it returns an error or panics. Each repository
 // call inside fn runs under its own savepoint, so a call that fails leaves no
 // partial effect and the transaction usable (PostgreSQL would otherwise
-// refuse every later statement). fn's error is returned as is.
+// refuse every later statement). fn's error is returned as is (wrapped
+// with store.ErrUnavailable when it says the database went away).
 func (db *DB) InTx(ctx context.Context, fn func(store.Repos) error) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		return fn(txRepos{repos{db: db, q: classified{q: tx, db: db}, tx: tx}})
