@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -308,4 +309,45 @@ func (p *proxy) up() {
 		p.t.Fatal(err)
 	}
 	p.serve(ln)
+}
+
+// TestHalfClosedClientIsNotAServerError (issue 9 defect 7, over a real
+// socket): a client sends a valid token request and half-closes its
+// connection at once, as the outside attack did; net/http then cancels the
+// request's context while the token waits for its audit commit. None of
+// these requests may count as a 500 or log an ERROR line.
+func TestHalfClosedClientIsNotAServerError(t *testing.T) {
+	o, buf := startLogged(t)
+	u, err := url.Parse(o.iss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := "grant_type=client_credentials&audience=api.banking.example.com&scope=read:transactions"
+	raw := "POST " + u.Path + "/oauth2/token HTTP/1.1\r\nHost: " + u.Host +
+		"\r\nAuthorization: " + basicAuth(o.b.Reporting.ID, o.b.Reporting.Secret) +
+		"\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " + strconv.Itoa(len(form)) +
+		"\r\nConnection: close\r\n\r\n" + form
+	statuses := map[string]int{}
+	for range 20 {
+		c, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(c, raw); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.(*net.TCPConn).CloseWrite()
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, _ := io.ReadAll(c)
+		c.Close()
+		line, _, _ := strings.Cut(string(resp), "\r\n")
+		statuses[line]++
+	}
+	t.Logf("answers: %v", statuses)
+	if m := metricsText(t, o); strings.Contains(m, `code="500"`) {
+		t.Errorf("metrics count a 500 for a client that went away:\n%s", grepLines(m, `code="`))
+	}
+	if strings.Contains(buf.String(), `"level":"ERROR"`) {
+		t.Errorf("a client that went away was logged as an error:\n%s", grepLines(buf.String(), `"level":"ERROR"`))
+	}
 }
