@@ -19,7 +19,9 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the test's own schema set-up
 
+	"github.com/intelliauth/intelliauth/internal/audit"
 	"github.com/intelliauth/intelliauth/internal/logging"
+	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/server"
 	"github.com/intelliauth/intelliauth/internal/server/servertest"
 	"github.com/intelliauth/intelliauth/internal/store"
@@ -349,5 +351,56 @@ func TestHalfClosedClientIsNotAServerError(t *testing.T) {
 	}
 	if strings.Contains(buf.String(), `"level":"ERROR"`) {
 		t.Errorf("a client that went away was logged as an error:\n%s", grepLines(buf.String(), `"level":"ERROR"`))
+	}
+}
+
+// cancelOnWrite is a response writer whose client goes away as soon as the
+// first bytes reach it.
+type cancelOnWrite struct {
+	*httptest.ResponseRecorder
+	cancel context.CancelFunc
+}
+
+func (w cancelOnWrite) Write(b []byte) (int, error) {
+	defer w.cancel()
+	return w.ResponseRecorder.Write(b)
+}
+
+// TestClientGoneMidExportIsNotAnError (issue 9 defect 7): a client that
+// hangs up in the middle of a JSON Lines audit export gets its connection
+// cut as before, but that is logged at debug, not as an ERROR.
+func TestClientGoneMidExportIsNotAnError(t *testing.T) {
+	o, buf := startLogged(t)
+	now := o.env.Clock.Now()
+	evs := make([]model.AuditEvent, 700) // more than one export page (500)
+	for i := range evs {
+		at := now.Add(time.Duration(i) * time.Millisecond)
+		evs[i] = model.AuditEvent{ID: audit.NewID(at), Time: at, TenantID: "banking", Type: "test.filler",
+			ActorType: model.ActorSystem, ActorID: "test", Details: []byte("{}")}
+	}
+	if err := o.env.Store.Audit().Append(t.Context(), evs); err != nil {
+		t.Fatal(err)
+	}
+	apiToken := clientToken(t, o.env, "banking", o.b.Reporting, "audit:read", "")
+	before := len(buf.String())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req := httptest.NewRequest("GET", o.iss+"/api/v1/audit?format=jsonl&type=test.filler", nil).WithContext(ctx)
+	req.Header.Set("Authorization", "Bearer "+apiToken)
+	w := cancelOnWrite{ResponseRecorder: httptest.NewRecorder(), cancel: cancel}
+	func() {
+		defer func() {
+			if v := recover(); v != http.ErrAbortHandler {
+				t.Errorf("the export was not cut (recovered %v): a client could take it for complete", v)
+			}
+		}()
+		o.env.Server.Handler().ServeHTTP(w, req)
+	}()
+	logged := buf.String()[before:]
+	if !strings.Contains(logged, "audit export cut short") {
+		t.Fatalf("the cut export was not logged:\n%s", logged)
+	}
+	if strings.Contains(logged, `"level":"ERROR"`) {
+		t.Errorf("a client that hung up mid-export was logged as an error:\n%s", logged)
 	}
 }
