@@ -18,6 +18,7 @@ import (
 
 	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/audit"
+	"github.com/intelliauth/intelliauth/internal/logging"
 	"github.com/intelliauth/intelliauth/internal/playground"
 	"github.com/intelliauth/intelliauth/internal/server"
 )
@@ -42,7 +43,9 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	logger := cfg.NewLogger(c.stderr)
+	// The one logger of the process: redacting, with request IDs
+	// (internal/logging).
+	logger := logging.New(c.stderr, logging.Options{Level: cfg.Level(), Text: cfg.LogFormat == "text"})
 	logger.Info("starting", "config", cfg.String())
 	if _, set := c.lookupEnv("GOGC"); !set && c.setGCPercent != nil {
 		// The live heap is small (tens of MB) while the token path allocates
@@ -119,6 +122,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		MaxPendingPerClient: cfg.MaxPendingPerClient,
 		MaxPendingPerPeer:   cfg.MaxPendingPerPeer,
 		Playground:          play,
+		AccessLog:           cfg.AccessLog,
 	})
 	if err != nil {
 		_ = auditLog.Close(context.WithoutCancel(ctx))

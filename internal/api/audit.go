@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/intelliauth/intelliauth/internal/admin"
+	"github.com/intelliauth/intelliauth/internal/logging"
 )
 
 // auditRoutes mounts the audit search and the scope-usage report under
@@ -145,7 +146,9 @@ func (h *Handler) exportAudit(w http.ResponseWriter, r *Request, q admin.AuditQu
 	if !sw.started {
 		return err
 	}
-	h.logger().ErrorContext(r.Context(), "audit export cut short", "tenant", r.TenantID(), "lines", n, "err", err)
+	// A client that hung up mid-export is no server error (logging.Classify).
+	h.logger().Log(r.Context(), logging.Level(logging.Classify(r.Context(), err), http.StatusInternalServerError),
+		"audit export cut short", "tenant", r.TenantID(), "lines", n, "err", err)
 	panic(http.ErrAbortHandler)
 }
 

@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 
 	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/catalog"
+	"github.com/intelliauth/intelliauth/internal/logging"
 	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/store"
 	"github.com/intelliauth/intelliauth/oautherr"
@@ -31,6 +31,7 @@ const (
 	CodeUnsupportedMediaType  = "unsupported_media_type"   // 415
 	CodePreconditionRequired  = "precondition_required"    // 428, RFC 6585 §3
 	CodeServerError           = "server_error"             // 500
+	CodeUnavailable           = "temporarily_unavailable"  // 503: the storage is unreachable; retry after Retry-After
 	problemTypePrefix         = "urn:intelliauth:problem:"
 	problemContentType        = "application/problem+json"
 	genericServerErrorMessage = "The server could not complete the request; try again later. If it keeps failing, the server's log has the cause."
@@ -83,6 +84,7 @@ var titles = map[string]string{
 	CodeUnsupportedMediaType: "Unsupported media type",
 	CodePreconditionRequired: "Precondition required",
 	CodeServerError:          "Internal server error",
+	CodeUnavailable:          "Service unavailable",
 }
 
 // newProblem returns a problem with its type and title filled in.
@@ -247,8 +249,17 @@ func sentence(s string) string {
 }
 
 // writeError writes err as a problem and logs it: server errors at Error
-// with their cause, client errors at Info.
+// with their cause, client errors at Info. A client that went away gets
+// nothing (status 499 in the access log, a Debug line); a storage outage is
+// a 503 with Retry-After, whatever the handler made of the failed read
+// (logging.Classify decides both).
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	k := logging.Classify(r.Context(), err)
+	if k == logging.ClientGone {
+		h.logger().DebugContext(r.Context(), "client went away", "method", r.Method, "path", r.URL.Path, "cause", err)
+		w.WriteHeader(logging.StatusClientClosedRequest)
+		return
+	}
 	var p *Problem
 	if ie := (*admin.InsufficientScopeError)(nil); errors.As(err, &ie) {
 		realm := ""
@@ -259,15 +270,17 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	} else {
 		p = asProblem(err)
 	}
-	level := slog.LevelInfo
-	if p.Status >= 500 {
-		level = slog.LevelError
+	if k == logging.Unavailable {
+		p = newProblem(http.StatusServiceUnavailable, CodeUnavailable,
+			"The server cannot reach its database right now; retry after the number of seconds in Retry-After.")
+		p.header = http.Header{"Retry-After": {logging.RetryAfterSeconds}}
+		p.cause = err
 	}
 	cause := ""
 	if p.cause != nil {
 		cause = p.cause.Error()
 	}
-	h.logger().Log(r.Context(), level, "api request refused", "method", r.Method, "path", r.URL.Path,
+	h.logger().Log(r.Context(), logging.Level(k, p.Status), "api request refused", "method", r.Method, "path", r.URL.Path,
 		"status", p.Status, "error", p.Code, "cause", cause)
 	writeProblem(w, p)
 }

@@ -225,3 +225,24 @@ func TestSQLitePathAndDatabaseKinds(t *testing.T) {
 		t.Fatal("postgresql:// is PostgreSQL")
 	}
 }
+
+// TestAccessLogSetting: the access log is off by default, switched on by
+// INTELLIAUTH_ACCESS_LOG, and --access-log=false overrides the environment.
+func TestAccessLogSetting(t *testing.T) {
+	c := Defaults()
+	if c.AccessLog {
+		t.Fatal("the access log is on by default; README says off")
+	}
+	if err := c.ApplyEnv(env(map[string]string{EnvAccessLog: "true"})); err != nil || !c.AccessLog {
+		t.Fatalf("%s=true: AccessLog %v, err %v", EnvAccessLog, c.AccessLog, err)
+	}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c.ServeFlags(fs)
+	if err := fs.Parse([]string{"--access-log=false"}); err != nil || c.AccessLog {
+		t.Fatalf("--access-log=false: AccessLog %v, err %v", c.AccessLog, err)
+	}
+	if err := c.ApplyEnv(env(map[string]string{EnvAccessLog: "loud"})); err == nil {
+		t.Error("a non-boolean INTELLIAUTH_ACCESS_LOG is accepted")
+	}
+}

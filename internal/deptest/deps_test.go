@@ -49,21 +49,24 @@ var rules = map[string]rule{
 	"internal/store/sqlite":    {may: []string{"internal/store/sqlstore", "internal/store", "internal/model", "scope"}, external: []string{"modernc.org/", "github.com/dustin/go-humanize", "github.com/google/uuid", "github.com/mattn/go-isatty", "github.com/ncruces/go-strftime", "github.com/remyoudompheng/bigfft", "golang.org/x/sys"}},
 	"internal/store/postgres":  {may: []string{"internal/store/sqlstore", "internal/store", "internal/model", "scope"}, external: []string{"github.com/jackc/", "golang.org/x/text", "golang.org/x/sync"}},
 
-	"internal/token":  {may: []string{"internal/store", "internal/model", "scope"}, external: jose},
-	"internal/audit":  {may: []string{"internal/store", "internal/model", "scope"}},
-	"internal/config": {may: []string{"internal/token", "internal/store", "internal/model", "scope"}, external: jose},
+	"internal/token": {may: []string{"internal/store", "internal/model", "scope"}, external: jose},
+	// The one slog handler, the access log and the failure classification:
+	// below every HTTP package, above store only (for ErrUnavailable).
+	"internal/logging": {may: []string{"internal/store", "internal/model", "scope"}},
+	"internal/audit":   {may: []string{"internal/store", "internal/model", "scope"}},
+	"internal/config":  {may: []string{"internal/token", "internal/store", "internal/model", "scope"}, external: jose},
 
 	"internal/catalog": {may: []string{"internal/token", "internal/policy", "internal/store", "internal/model", "scope", "oautherr"}, external: jose},
-	"internal/oauth":   {may: []string{"internal/login", "internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(slices.Clone(jose), argon2...)},
+	"internal/oauth":   {may: []string{"internal/logging", "internal/login", "internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(slices.Clone(jose), argon2...)},
 	"internal/admin":   {may: []string{"internal/password", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(slices.Clone(jose), argon2...)},
-	"internal/api":     {may: []string{"internal/admin", "internal/password", "internal/audit", "internal/catalog", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(slices.Clone(jose), argon2...)},
-	"internal/server":  {may: []string{"internal/api", "internal/admin", "internal/oauth", "internal/login", "internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(append(slices.Clone(jose), prometheus...), argon2...)},
+	"internal/api":     {may: []string{"internal/logging", "internal/admin", "internal/password", "internal/audit", "internal/catalog", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(slices.Clone(jose), argon2...)},
+	"internal/server":  {may: []string{"internal/logging", "internal/api", "internal/admin", "internal/oauth", "internal/login", "internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(append(slices.Clone(jose), prometheus...), argon2...)},
 
 	// The demo's relying-party page: talks to the server over HTTP only.
 	"internal/playground": {may: []string{"internal/catalog", "internal/token", "internal/policy", "internal/store", "internal/model", "scope", "oautherr"}, external: jose},
 
 	// The end-user pages; oauth imports login, never the reverse.
-	"internal/login": {may: []string{"internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/store", "internal/model", "scope", "oautherr"}, external: append(slices.Clone(jose), argon2...)},
+	"internal/login": {may: []string{"internal/logging", "internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/store", "internal/model", "scope", "oautherr"}, external: append(slices.Clone(jose), argon2...)},
 
 	// The resource-server SDK, its fake issuer and the example API behind
 	// it: public, never internal/, never a database driver.

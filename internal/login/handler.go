@@ -16,6 +16,7 @@ import (
 
 	"github.com/intelliauth/intelliauth/internal/audit"
 	"github.com/intelliauth/intelliauth/internal/catalog"
+	"github.com/intelliauth/intelliauth/internal/logging"
 	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/password"
 	"github.com/intelliauth/intelliauth/internal/store"
@@ -251,11 +252,18 @@ func (h *Handler) withTenant(f tenantHandler) http.HandlerFunc {
 		if !errors.As(err, &pe) {
 			pe = internalError(err)
 		}
-		level := slog.LevelInfo
-		if pe.status >= 500 {
-			level = slog.LevelError
+		k := logging.Classify(r.Context(), err)
+		switch k {
+		case logging.ClientGone:
+			h.logger().DebugContext(r.Context(), "client went away",
+				"tenant", snap.Tenant.ID, "path", r.URL.Path, "cause", errText(err))
+			w.WriteHeader(logging.StatusClientClosedRequest)
+			return
+		case logging.Unavailable:
+			pe = &pageError{status: http.StatusServiceUnavailable, title: UnavailableTitle, detail: UnavailableDetail, cause: err}
+			w.Header().Set("Retry-After", logging.RetryAfterSeconds)
 		}
-		h.logger().Log(r.Context(), level, "end-user page refused",
+		h.logger().Log(r.Context(), logging.Level(k, pe.status), "end-user page refused",
 			"tenant", snap.Tenant.ID, "path", r.URL.Path, "status", pe.status, "error", pe.title, "cause", errText(pe.cause))
 		RenderError(w, pe.status, pe.title, pe.detail)
 	}
@@ -280,6 +288,13 @@ func readParams(w http.ResponseWriter, r *http.Request) error {
 	}
 	return nil
 }
+
+// The 503 page of a storage outage, shown by every end-user page (and by
+// internal/oauth's authorization pages).
+const (
+	UnavailableTitle  = "Temporarily unavailable"
+	UnavailableDetail = "The sign-in service cannot reach its database right now. Please try again in a moment."
+)
 
 func errText(err error) string {
 	if err == nil {

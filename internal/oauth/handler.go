@@ -7,6 +7,7 @@ import (
 
 	"github.com/intelliauth/intelliauth/internal/audit"
 	"github.com/intelliauth/intelliauth/internal/catalog"
+	"github.com/intelliauth/intelliauth/internal/logging"
 	"github.com/intelliauth/intelliauth/internal/login"
 	"github.com/intelliauth/intelliauth/internal/store"
 	"github.com/intelliauth/intelliauth/oautherr"
@@ -77,17 +78,37 @@ func (h *Handler) withTenant(f tenantHandler) http.HandlerFunc {
 			return
 		}
 		if err := f(w, r, snap); err != nil {
-			e := oautherr.As(err)
-			level := slog.LevelInfo
-			if e.Status >= 500 {
-				level = slog.LevelError
-			}
-			// The cause goes to the log, never to the client.
-			h.Logger.Log(r.Context(), level, "oauth request refused",
-				"tenant", snap.Tenant.ID, "path", r.URL.Path, "error", e.Code, "cause", errText(e.Cause))
-			oautherr.Write(w, e)
+			h.writeError(w, r, snap, err)
 		}
 	}
+}
+
+// writeError is where every JSON endpoint's error is logged and written.
+// The cause goes to the log, never to the client.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot, err error) {
+	e := oautherr.As(err)
+	k := logging.Classify(r.Context(), err)
+	switch k {
+	case logging.ClientGone:
+		h.Logger.DebugContext(r.Context(), "client went away",
+			"tenant", snap.Tenant.ID, "path", r.URL.Path, "cause", errText(err))
+		w.WriteHeader(logging.StatusClientClosedRequest)
+		return
+	case logging.Unavailable:
+		// RFC 6749 names temporarily_unavailable only for the authorization
+		// endpoint's redirect (§4.1.2.1); §5.2's token endpoint list has no
+		// code for an outage and leaves 5xx answers to HTTP. The same code
+		// in the JSON body is what a client already understands from the
+		// authorization endpoint, and the 503 with Retry-After (RFC 9110
+		// §15.6.4, §10.2.3) is what a generic HTTP client retries on —
+		// better than a server_error, which tells it nothing.
+		e = oautherr.Wrap(oautherr.TemporarilyUnavailable,
+			"the authorization server's storage is unavailable; retry after the Retry-After delay", err)
+		w.Header().Set("Retry-After", logging.RetryAfterSeconds)
+	}
+	h.Logger.Log(r.Context(), logging.Level(k, e.Status), "oauth request refused",
+		"tenant", snap.Tenant.ID, "path", r.URL.Path, "error", e.Code, "cause", errText(e.Cause))
+	oautherr.Write(w, e)
 }
 
 func errText(err error) string {

@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"github.com/intelliauth/intelliauth/internal/catalog"
+	"github.com/intelliauth/intelliauth/internal/logging"
 	"github.com/intelliauth/intelliauth/internal/login"
 	"github.com/intelliauth/intelliauth/oautherr"
 )
@@ -71,28 +72,42 @@ func (h *Handler) withPage(f pageHandler) http.HandlerFunc {
 		if err == nil {
 			return
 		}
+		k := logging.Classify(r.Context(), err)
+		if k == logging.ClientGone {
+			h.Logger.DebugContext(r.Context(), "client went away",
+				"tenant", snap.Tenant.ID, "path", r.URL.Path, "cause", errText(err))
+			w.WriteHeader(logging.StatusClientClosedRequest)
+			return
+		}
 		var (
 			pe *pageError
 			re *redirectError
 		)
 		switch {
 		case errors.As(err, &re):
-			h.logRefusal(r, snap, slog.LevelInfo, re.err.Code, re.err.Cause)
-			q := url.Values{"error": {re.err.Code}}
-			if re.err.Description != "" {
-				q.Set("error_description", re.err.Description)
+			e := re.err
+			if k == logging.Unavailable {
+				// RFC 6749 §4.1.2.1: "The authorization server is currently
+				// unable to handle the request due to a temporary overloading
+				// or maintenance of the server."
+				e = oautherr.Wrap(oautherr.TemporarilyUnavailable, "the authorization server is temporarily unavailable; try again in a moment", err)
+			}
+			h.logRefusal(r, snap, logging.Level(k, e.Status), e.Code, e.Cause)
+			q := url.Values{"error": {e.Code}}
+			if e.Description != "" {
+				q.Set("error_description", e.Description)
 			}
 			if re.state != "" {
 				q.Set("state", re.state)
 			}
 			q.Set("iss", re.issuer)
 			redirect(w, re.redirectURI, q)
+		case k == logging.Unavailable:
+			h.logRefusal(r, snap, logging.Level(k, http.StatusServiceUnavailable), oautherr.TemporarilyUnavailable, err)
+			w.Header().Set("Retry-After", logging.RetryAfterSeconds)
+			renderError(w, http.StatusServiceUnavailable, login.UnavailableTitle, login.UnavailableDetail)
 		case errors.As(err, &pe):
-			level := slog.LevelInfo
-			if pe.status >= 500 {
-				level = slog.LevelError
-			}
-			h.logRefusal(r, snap, level, pe.title, pe.cause)
+			h.logRefusal(r, snap, logging.Level(k, pe.status), pe.title, pe.cause)
 			renderError(w, pe.status, pe.title, pe.detail)
 		default:
 			h.logRefusal(r, snap, slog.LevelError, "server_error", err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/intelliauth/intelliauth/internal/catalog"
+	"github.com/intelliauth/intelliauth/internal/logging"
 	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/policy"
 	"github.com/intelliauth/intelliauth/internal/token"
@@ -278,7 +279,10 @@ func (h *Handler) recordRefusal(ctx context.Context, req *tokenRequest, out *iss
 		ev.Subject = out.subject
 	}
 	if err := h.Audit.Record(ctx, ev); err != nil {
-		h.Logger.ErrorContext(ctx, "audit token_refused failed", "tenant", req.snap.Tenant.ID, "err", err)
+		// Record refuses a cancelled context: a client that went away is
+		// not a server error (logging.Classify), an outage or a fault is.
+		h.Logger.Log(ctx, logging.Level(logging.Classify(ctx, err), http.StatusInternalServerError),
+			"audit token_refused failed", "tenant", req.snap.Tenant.ID, "err", err)
 	}
 }
 

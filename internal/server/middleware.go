@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -12,11 +11,23 @@ import (
 	"strings"
 	"time"
 
+	"github.com/intelliauth/intelliauth/internal/logging"
 	"github.com/intelliauth/intelliauth/oautherr"
 )
 
-type requestIDKey struct{}
 type peerKey struct{}
+type tenantKey struct{}
+
+// tenantNote is where route writes the tenant a request was routed to, for
+// the access log written by the middleware that wraps route.
+type tenantNote struct{ id string }
+
+// noteTenant records the tenant of the request for the access log.
+func noteTenant(ctx context.Context, id string) {
+	if n, ok := ctx.Value(tenantKey{}).(*tenantNote); ok {
+		n.id = id
+	}
+}
 
 // peer is who sent a request, after applying the proxy trust rules.
 type peer struct {
@@ -74,10 +85,12 @@ func (s *Server) trusted(ip netip.Addr) bool {
 	return false
 }
 
-// statusWriter records the status code for the access log and metrics.
+// statusWriter records the status code and body size for the access log
+// and metrics.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	bytes  int64
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -91,7 +104,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	return w.ResponseWriter.Write(b)
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
@@ -106,8 +121,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		if !s.trusted(peerIP(r)) || !validRequestID(id) {
 			id = newRequestID()
 		}
-		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+		ctx := logging.WithRequestID(r.Context(), id)
 		ctx = context.WithValue(ctx, peerKey{}, p)
+		tenant := &tenantNote{}
+		ctx = context.WithValue(ctx, tenantKey{}, tenant)
 		r = r.WithContext(ctx)
 
 		h := w.Header()
@@ -130,14 +147,22 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					oautherr.Write(sw, oautherr.New(oautherr.ServerError, "the server could not complete the request"))
 				}
 			}
-			route := routeLabel(r.URL.Path)
+			status := sw.status
+			if status == 0 && logging.Classify(ctx, ctx.Err()) == logging.ClientGone {
+				// Nothing was written and the client is gone: nginx's 499,
+				// not the 200 an empty response would otherwise count as.
+				status = logging.StatusClientClosedRequest
+			}
 			d := time.Since(start)
-			s.metrics.observe(route, sw.status, d)
+			s.metrics.observe(routeLabel(r.URL.Path), status, d)
 			if s.opts.AccessLog {
-				s.log.LogAttrs(ctx, slog.LevelInfo, "request",
-					slog.String("method", r.Method), slog.String("route", route),
-					slog.Int("status", sw.status), slog.Duration("duration", d),
-					slog.String("peer", p.IP.String()))
+				if status == 0 {
+					status = http.StatusOK
+				}
+				logging.LogAccess(ctx, s.log, logging.Access{
+					Method: r.Method, Path: r.URL.Path, Status: status, Duration: d,
+					Bytes: sw.bytes, Tenant: tenant.id, Peer: p.IP.String(),
+				})
 			}
 		}()
 		next.ServeHTTP(sw, r)

@@ -16,6 +16,7 @@ import (
 	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/api"
 	"github.com/intelliauth/intelliauth/internal/catalog"
+	"github.com/intelliauth/intelliauth/internal/logging"
 	"github.com/intelliauth/intelliauth/internal/login"
 	"github.com/intelliauth/intelliauth/internal/oauth"
 	"github.com/intelliauth/intelliauth/internal/store"
@@ -37,9 +38,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if o.Store == nil || o.Sealer == nil || o.Audit == nil {
 		return nil, errors.New("server: Store, Sealer and Audit are required")
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	// Every component logs through the redacting, request-ID handler,
+	// whatever logger the embedder passed.
+	o.Logger = logging.Wrap(o.Logger)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -170,6 +171,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			s.tenantError(w, r, err)
 			return
 		}
+		noteTenant(ctx, snap.Tenant.ID)
 		r2 := r.WithContext(catalog.NewContext(ctx, snap))
 		u := *r.URL
 		u.Path, u.RawPath = "/"+sub, ""
@@ -195,6 +197,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.tenantError(w, r, err)
 		return
 	}
+	noteTenant(ctx, snap.Tenant.ID)
 	s.tenant.ServeHTTP(w, r.WithContext(catalog.NewContext(ctx, snap)))
 }
 
@@ -203,7 +206,15 @@ func (s *Server) tenantError(w http.ResponseWriter, r *http.Request, err error) 
 		writeStatus(w, http.StatusNotFound, "no such tenant")
 		return
 	}
-	s.log.ErrorContext(r.Context(), "load tenant", "err", err)
+	k := logging.Classify(r.Context(), err)
+	s.log.Log(r.Context(), logging.Level(k, http.StatusServiceUnavailable), "load tenant", "err", err)
+	switch k {
+	case logging.ClientGone:
+		w.WriteHeader(logging.StatusClientClosedRequest)
+		return
+	case logging.Unavailable:
+		w.Header().Set("Retry-After", logging.RetryAfterSeconds)
+	}
 	writeStatus(w, http.StatusServiceUnavailable, "the tenant could not be loaded")
 }
 

@@ -19,6 +19,12 @@ var (
 	// ErrLimit: a bound on how many rows of a kind may be stored is
 	// reached; nothing was stored.
 	ErrLimit = errors.New("limit reached")
+	// ErrUnavailable: the database did not answer — a connection refused or
+	// lost, a closed pool, a lock held beyond the busy timeout, a full or
+	// failing disk. The backends wrap such connection-level failures with
+	// it (and nothing else), so the HTTP layer answers 503 with Retry-After
+	// instead of 500; the condition is expected to pass without a restart.
+	ErrUnavailable = errors.New("storage unavailable")
 )
 
 // Store is a storage backend. Its repositories run each call in its own

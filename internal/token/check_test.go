@@ -19,11 +19,11 @@ func TestAccessCheckReasons(t *testing.T) {
 	env.Seed(t, "other")
 	people := env.SeedUsers(t, "banking")
 	disabled := env.CreateUser(t, "banking", model.User{Username: "dee", Status: model.UserDisabled}, "dee's long password")
-	snap, err := env.Server.Catalog().Fresh(ctx, "banking")
+	snap, err := env.Server.Catalog().Recheck(ctx, "banking")
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := env.Server.Catalog().Fresh(ctx, "other")
+	other, err := env.Server.Catalog().Recheck(ctx, "other")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,8 +73,14 @@ func (e *Env) Issuer(tenantID string) string { return e.URL + "/t/" + tenantID }
 // the end of the test. opts may adjust the server's options before it starts.
 func Start(t testing.TB, opts ...func(*server.Options)) *Env {
 	t.Helper()
+	return StartOn(t, OpenStore(t), opts...)
+}
+
+// StartOn is Start over a store the test opened and migrated itself (one it
+// can take down under the running node, say).
+func StartOn(t testing.TB, st store.Store, opts ...func(*server.Options)) *Env {
+	t.Helper()
 	ctx := context.Background()
-	st := OpenStore(t)
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		t.Fatal(err)

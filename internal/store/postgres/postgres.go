@@ -6,7 +6,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -54,7 +57,33 @@ func Dialect() sqlstore.Dialect {
 		IsUniqueViolation:     func(err error) bool { return sqlState(err) == uniqueViolation },
 		IsForeignKeyViolation: func(err error) bool { return sqlState(err) == foreignKeyViolation },
 		LockMigrations:        lockMigrations,
+		IsUnavailable:         isUnavailable,
 	}
+}
+
+// isUnavailable reports the failures that mean the server did not answer:
+// a connection that could not be made (refused, DNS, TLS, authentication
+// timed out), a connection lost mid-query (EOF, a network error), and the
+// server's own connection-class errors — SQLSTATE class 08 (connection
+// exception), 57P01–57P03 (admin or crash shutdown, cannot connect now) and
+// 53300 (too many connections). Anything else (a constraint, a syntax
+// error, a serialization failure) is not an outage.
+func isUnavailable(err error) bool {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "57P01", "57P02", "57P03", "53300":
+			return true
+		}
+		return strings.HasPrefix(pe.Code, "08")
+	}
+	var ne net.Error
+	return pgconn.SafeToRetry(err) || errors.As(err, &ne) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 func sqlState(err error) string {

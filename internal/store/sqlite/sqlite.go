@@ -42,6 +42,7 @@ func Dialect() sqlstore.Dialect {
 		Migrations:            sub,
 		IsUniqueViolation:     isUniqueViolation,
 		IsForeignKeyViolation: isForeignKeyViolation,
+		IsUnavailable:         isUnavailable,
 		// BEGIN IMMEDIATE (see writeDSN) already excludes other writers,
 		// other processes included, for the whole migration transaction.
 		LockMigrations: nil,
@@ -63,6 +64,20 @@ func isUniqueViolation(err error) bool {
 
 func isForeignKeyViolation(err error) bool {
 	return errorCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
+// isUnavailable reports the failures of the file rather than of the
+// statement: a lock still held after busyTimeoutMS (BUSY, LOCKED), an I/O
+// error, a full disk, a file that cannot be opened, no memory. They pass
+// without a restart (the lock is released, space is freed). Corruption is
+// not among them: it does not pass.
+func isUnavailable(err error) bool {
+	switch errorCode(err) & 0xff { // the primary result code
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR,
+		sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_NOMEM:
+		return true
+	}
+	return false
 }
 
 // Open opens (creating if needed) the SQLite database at path. It does not

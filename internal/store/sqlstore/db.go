@@ -40,6 +40,12 @@ type Dialect struct {
 	// until the transaction ends (PostgreSQL: " FOR UPDATE"). SQLite needs
 	// none: a write transaction already excludes every other writer.
 	ForUpdate string
+	// IsUnavailable, when set, reports whether a driver error means the
+	// database did not answer (connection refused or lost, server shutting
+	// down, lock held beyond the busy timeout, disk full or failing); DB
+	// then wraps it with store.ErrUnavailable. database/sql's own dead-pool
+	// errors are recognised without it.
+	IsUnavailable func(err error) bool
 }
 
 func (d Dialect) validate() error {
@@ -104,11 +110,11 @@ func New(d Dialect, write, read *sql.DB, opts ...Option) (*DB, error) {
 // Ping checks that both pools answer.
 func (db *DB) Ping(ctx context.Context) error {
 	if err := db.w.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlstore: ping %s: %w", db.dialect.Name, err)
+		return fmt.Errorf("sqlstore: ping %s: %w", db.dialect.Name, db.classify(err))
 	}
 	if db.r != db.w {
 		if err := db.r.PingContext(ctx); err != nil {
-			return fmt.Errorf("sqlstore: ping %s read pool: %w", db.dialect.Name, err)
+			return fmt.Errorf("sqlstore: ping %s read pool: %w", db.dialect.Name, db.classify(err))
 		}
 	}
 	return nil
@@ -128,15 +134,22 @@ func (db *DB) Close() error {
 // returns nil, rolled back when it returns an error or panics. Each repository
 // call inside fn runs under its own savepoint, so a call that fails leaves no
 // partial effect and the transaction usable (PostgreSQL would otherwise
-// refuse every later statement). fn's error is returned as is.
+// refuse every later statement). fn's error is returned as is (wrapped
+// with store.ErrUnavailable when it says the database went away).
 func (db *DB) InTx(ctx context.Context, fn func(store.Repos) error) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		return fn(txRepos{repos{db: db, q: tx, tx: tx}})
+		return fn(txRepos{repos{db: db, q: classified{q: tx, db: db}, tx: tx}})
 	})
 }
 
-// inTx runs fn in a transaction on the write pool.
-func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+// inTx runs fn in a transaction on the write pool. Its error, fn's
+// included, is classified: a transaction that failed because the database
+// went away says store.ErrUnavailable.
+func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return db.classify(db.runTx(ctx, fn))
+}
+
+func (db *DB) runTx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlstore: begin: %w", err)
@@ -207,14 +220,15 @@ func (db *DB) RefreshTokens() store.RefreshTokens { return refreshTokens{db.repo
 // Throttles returns the auto-commit sign-in throttle repository.
 func (db *DB) Throttles() store.Throttles { return throttles{db.repos()} }
 
-func (db *DB) repos() repos { return repos{db: db, q: db.r} }
+func (db *DB) repos() repos { return repos{db: db, q: classified{q: db.r, db: db}} }
 
-// querier is what *sql.DB and *sql.Tx share, so a repository runs the same
-// code auto-commit or inside a transaction.
+// querier is what a repository queries through, the same auto-commit or
+// inside a transaction: a pool or a transaction behind classified, so a
+// query that fails because the database is gone says store.ErrUnavailable.
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryRowContext(ctx context.Context, query string, args ...any) scanner
 }
 
 // repos is the state every repository shares: where reads go (q) and, inside
@@ -236,19 +250,19 @@ const savepoint = "sqlstore_call"
 // inside InTx, rolled back to when fn fails.
 func (x repos) write(ctx context.Context, fn func(q querier) error) error {
 	if x.tx == nil {
-		return x.db.inTx(ctx, func(tx *sql.Tx) error { return fn(tx) })
+		return x.db.inTx(ctx, func(tx *sql.Tx) error { return fn(classified{q: tx, db: x.db}) })
 	}
 	if _, err := x.tx.ExecContext(ctx, "SAVEPOINT "+savepoint); err != nil {
-		return fmt.Errorf("sqlstore: savepoint: %w", err)
+		return fmt.Errorf("sqlstore: savepoint: %w", x.db.classify(err))
 	}
-	if err := fn(x.tx); err != nil {
+	if err := fn(classified{q: x.tx, db: x.db}); err != nil {
 		if _, rbErr := x.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+savepoint); rbErr != nil {
 			return errors.Join(err, fmt.Errorf("sqlstore: rollback to savepoint: %w", rbErr))
 		}
 		return err
 	}
 	if _, err := x.tx.ExecContext(ctx, "RELEASE SAVEPOINT "+savepoint); err != nil {
-		return fmt.Errorf("sqlstore: release savepoint: %w", err)
+		return fmt.Errorf("sqlstore: release savepoint: %w", x.db.classify(err))
 	}
 	return nil
 }
@@ -259,7 +273,8 @@ func (x repos) write(ctx context.Context, fn func(q querier) error) error {
 // other call.
 func (x repos) exec1(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if x.tx == nil {
-		return x.db.w.ExecContext(ctx, query, args...)
+		res, err := x.db.w.ExecContext(ctx, query, args...)
+		return res, x.db.classify(err)
 	}
 	var res sql.Result
 	err := x.write(ctx, func(q querier) error {
