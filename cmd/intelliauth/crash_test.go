@@ -82,8 +82,8 @@ func TestKill9LosesNoAcknowledgedToken(t *testing.T) {
 // rotation is one client's refresh-token family as the client saw it.
 type rotation struct {
 	current string // the last refresh token received with a 200
-	acked   int     // refreshes answered with a 200 before the kill
-	lost    bool    // the last refresh got no 200
+	acked   int    // refreshes answered with a 200 before the kill
+	lost    bool   // the last refresh got no 200
 }
 
 func kill9(t *testing.T, bin, data string, extra []string, open func(*testing.T) store.Store) {
@@ -378,4 +378,3 @@ func pgSchema(t *testing.T, dsn string) string {
 	}
 	return dsn + sep + "search_path=" + schema
 }
-
