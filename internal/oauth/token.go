@@ -261,9 +261,11 @@ func (req *tokenRequest) decisionInput(g decisionInput) policy.Input {
 // event. A grant that spends a credential writes both in one transaction,
 // under the request's context: a request cancelled before the commit rolls
 // it back, leaving the credential usable for the client's retry (RFC 6749
-// §10.5: a code is single-use — used once means issued once). Once the
-// commit returned the tokens are the client's, even if it is gone by the
-// time the response is written.
+// §10.5: "Authorization codes MUST be short lived and single-use" — a code
+// is used when its tokens are issued, not when a request for them fails).
+// Once the commit returned the tokens are the client's, even if it is gone
+// by the time the response is written: that window, between the commit and
+// the response reaching the client, no server can close.
 func (h *Handler) commitGrant(ctx context.Context, req *tokenRequest, plan *grantPlan, out *issued) error {
 	ev := issuedEvent(req, out)
 	if plan.commit == nil {
