@@ -109,8 +109,8 @@ type decisionInput struct {
 // policy.Decide.
 type grantPlan struct {
 	input decisionInput
-	// subject is who the tokens are about (the user, or the client itself),
-	// for the audit event of a refusal.
+	// subject is the grant's user, for the audit event of a refusal (empty
+	// for client credentials, whose refusals name only the client).
 	subject string
 	// mint makes the tokens of the decision. It writes nothing: a grant's
 	// writes are commit's.
@@ -321,8 +321,7 @@ func audienceParam(form url.Values) (string, error) {
 // runs. It spends nothing, so it has no commit step.
 func (h *Handler) clientCredentials(_ context.Context, req *tokenRequest) (*grantPlan, error) {
 	return &grantPlan{
-		input:   decisionInput{scope: req.form.scope, audience: req.form.audience},
-		subject: req.app.ClientID,
+		input: decisionInput{scope: req.form.scope, audience: req.form.audience},
 		mint: func(_ context.Context, d policy.Decision) (*issued, error) {
 			return h.mintAccess(req, d, req.app.ClientID, time.Time{})
 		},
