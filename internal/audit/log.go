@@ -196,6 +196,30 @@ func (l *Log) Record(ctx context.Context, ev model.AuditEvent) error {
 	}
 }
 
+// Stamp prepares ev for an Append the caller runs inside its own
+// transaction, to commit the event together with what it records (a grant
+// redemption and its oauth.token_issued): it refuses ev as Record would
+// (model.ErrInvalid), fills Time (from Options.Now) when zero, stores it in
+// UTC, and fills ID when empty from the same increasing sequence Record
+// uses, so events written either way sort together in the order they were
+// made. Stamp writes nothing; the caller's transaction does, and a rolled
+// back event only leaves a gap in the sequence.
+func (l *Log) Stamp(ev *model.AuditEvent) error {
+	if err := validate(ev); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if ev.Time.IsZero() {
+		ev.Time = l.now()
+	}
+	ev.Time = ev.Time.UTC()
+	if ev.ID == "" {
+		ev.ID = l.ids.next(ev.Time)
+	}
+	return nil
+}
+
 func validate(ev *model.AuditEvent) error {
 	switch {
 	case ev.TenantID == "":

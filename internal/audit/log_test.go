@@ -482,3 +482,45 @@ func TestNewDefaults(t *testing.T) {
 		t.Errorf("defaults: maxBatch %d, queue %d", l.maxBatch, cap(l.slots))
 	}
 }
+
+// TestStampSharesRecordsSequence: an event stamped for the caller's own
+// transaction (a grant committed with its token_issued) gets its ID from the
+// sequence Record uses, so the two kinds of writes sort together in the
+// order they were made, whatever the millisecond's random start.
+func TestStampSharesRecordsSequence(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.FixedZone("CET", 3600))
+	repo := &fakeAudit{}
+	l := New(repo, nil, Options{Now: func() time.Time { return now }})
+	defer l.Close(t.Context())
+
+	var ids []string
+	for i := range 6 {
+		ev := event("e")
+		if i%2 == 0 {
+			if err := l.Stamp(&ev); err != nil {
+				t.Fatal(err)
+			}
+			if !ev.Time.Equal(now) || ev.Time.Location() != time.UTC {
+				t.Errorf("stamped Time = %v, want %v in UTC", ev.Time, now)
+			}
+		} else if err := l.Record(t.Context(), ev); err != nil {
+			t.Fatal(err)
+		} else {
+			repo.mu.Lock()
+			ev = repo.stored[len(repo.stored)-1]
+			repo.mu.Unlock()
+		}
+		ids = append(ids, ev.ID)
+	}
+	if !slices.IsSorted(ids) || len(slices.Compact(slices.Clone(ids))) != len(ids) {
+		t.Errorf("IDs of Stamp and Record in one millisecond do not strictly increase: %v", ids)
+	}
+	if len(repo.callSizes()) != 3 {
+		t.Errorf("Stamp wrote: %d Appends, want the 3 of Record", len(repo.callSizes()))
+	}
+	bad := event("bad")
+	bad.TenantID = ""
+	if err := l.Stamp(&bad); !errors.Is(err, model.ErrInvalid) {
+		t.Errorf("Stamp of an event without tenant = %v, want model.ErrInvalid", err)
+	}
+}

@@ -3,10 +3,12 @@
 //   - authorization (RFC 6749 §4.1, RFC 7636, OIDC Core 1.0 §3.1.2, RFC
 //     9207): the authorize endpoint and its resume step, one state machine
 //     (flow) across the login and consent pages of internal/login;
-//   - token: one fixed pipeline — parse, authenticate the client, run the
-//     grant's hook (authorization_code, refresh_token, client_credentials),
-//     which runs the scope decision, audit, respond — so that no grant can
-//     skip a security step; ID tokens (OIDC Core 1.0 §2);
+//   - token: one fixed pipeline — parse, authenticate the client, the
+//     grant's hook (authorization_code, refresh_token, client_credentials:
+//     its own checks and the decision's inputs), the scope decision, the
+//     hook's mint, then the grant's write and its audit event committed
+//     together, respond — so that no grant can skip a security step, and a
+//     request that fails spends nothing; ID tokens (OIDC Core 1.0 §2);
 //   - introspection (RFC 7662), revocation (RFC 7009), userinfo (OIDC Core
 //     1.0 §5.3), RP-initiated logout (OIDC RP-Initiated Logout 1.0),
 //     discovery (OIDC Discovery 1.0, RFC 8414) and the JWKS, with CORS for

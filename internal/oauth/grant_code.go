@@ -22,25 +22,29 @@ import (
 // authenticated the client (public clients with "none"; PKCE is what binds
 // the code to them). The hook checks, in order:
 //
-//   - code and code_verifier present (before the code is spent, so a
-//     malformed request does not burn it);
-//   - the code redeemed atomically: unknown → invalid_grant; already
-//     redeemed → invalid_grant, and what the first redemption issued is
-//     revoked (RFC 6749 §4.1.2: "If an authorization code is used more
-//     than once, the authorization server MUST deny the request and SHOULD
-//     revoke (when possible) all tokens previously issued based on that
-//     authorization code");
+//   - code and code_verifier present;
+//   - the code known (else invalid_grant) and not redeemed yet: a code
+//     already redeemed → invalid_grant, and what the first redemption
+//     issued is revoked (RFC 6749 §4.1.2: "If an authorization code is used
+//     more than once, the authorization server MUST deny the request and
+//     SHOULD revoke (when possible) all tokens previously issued based on
+//     that authorization code");
 //   - not expired; issued to this client; the same redirect_uri
 //     (RFC 6749 §4.1.3); code_verifier matches the challenge (RFC 7636
 //     §4.6, compared in constant time);
 //   - the user still exists and is active;
 //
-// then re-runs the scope decision on what was requested, bounded by what
-// the user approved (the code's scopes), so the audit event gives a reason
-// for every requested scope, and mints the access token, the ID token
-// (openid) and a refresh token (offline_access, if the client may refresh).
-func (h *Handler) authorizationCode(ctx context.Context, req *tokenRequest) (*issued, error) {
-	code, verifier := req.form.Get("code"), req.form.Get("code_verifier")
+// and returns the scope decision's inputs: what was requested, bounded by
+// what the user approved (the code's scopes), so the audit event gives a
+// reason for every requested scope. The pipeline then mints the access
+// token, the ID token (openid) and a refresh token (offline_access, if the
+// client may refresh), and commits the redemption — atomic, so of
+// concurrent redemptions one wins and the others are replays — with the
+// new refresh-token family and the audit event in one transaction: a
+// request that does not end in a 200 leaves the code unredeemed, for the
+// client's retry within the code's lifetime.
+func (h *Handler) authorizationCode(ctx context.Context, req *tokenRequest) (*grantPlan, error) {
+	code, verifier := req.form.code, req.form.codeVerifier
 	switch {
 	case code == "":
 		return nil, oautherr.New(oautherr.InvalidRequest, "code is required")
@@ -54,18 +58,17 @@ func (h *Handler) authorizationCode(ctx context.Context, req *tokenRequest) (*is
 	now := h.now()
 	ur := h.Store
 	hash := hashOpaque(code)
-	ac, err := ur.Codes().Redeem(ctx, tenant, hash, now)
+	ac, err := ur.Codes().Get(ctx, tenant, hash)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, oautherr.New(oautherr.InvalidGrant, "the authorization code is invalid")
-	case errors.Is(err, store.ErrReused):
-		h.codeReplayed(ctx, req, ac)
-		return &issued{subject: ac.UserID}, oautherr.New(oautherr.InvalidGrant, "the authorization code was already used")
 	case err != nil:
-		return nil, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("redeem code: %w", err))
+		return nil, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("load code: %w", err))
+	case !ac.UsedAt.IsZero():
+		h.codeReplayed(ctx, req, ac)
+		return &grantPlan{subject: ac.UserID}, oautherr.New(oautherr.InvalidGrant, "the authorization code was already used")
 	}
-	req.spent = true
-	refused := &issued{subject: ac.UserID}
+	refused := &grantPlan{subject: ac.UserID}
 	if !now.Before(ac.ExpiresAt) {
 		return refused, oautherr.New(oautherr.InvalidGrant, "the authorization code has expired")
 	}
@@ -75,7 +78,7 @@ func (h *Handler) authorizationCode(ctx context.Context, req *tokenRequest) (*is
 		// public, ensure that the code was issued to client_id".
 		return refused, oautherr.New(oautherr.InvalidGrant, "the authorization code was issued to another client")
 	}
-	if ru := req.form.Get("redirect_uri"); ru != "" {
+	if ru := req.form.redirectURI; ru != "" {
 		if ru != ac.RedirectURI {
 			return refused, oautherr.New(oautherr.InvalidGrant, "redirect_uri does not match the authorization request")
 		}
@@ -106,26 +109,45 @@ func (h *Handler) authorizationCode(ctx context.Context, req *tokenRequest) (*is
 	// The user approved exactly the code's scopes in this flow; whatever
 	// else was requested stays dropped, now with its reason.
 	approved := scope.New(ac.Scopes...)
-	in.Consented = &approved
-	// A strict application's request was held to its allowlist at the
-	// authorization endpoint; a scope the allowlist lost in the seconds
-	// since is dropped with its reason, as at a refresh.
-	in.App.ScopePolicy = model.PolicyPermissive
-	d, err := policy.Decide(in)
-	if err != nil {
-		return &issued{decision: d, subject: user.ID}, err
-	}
-	if d.Granted.Empty() {
-		return &issued{decision: d, subject: user.ID}, oautherr.New(oautherr.InvalidGrant, "none of the granted scopes can be issued any more")
-	}
-	out, err := h.mintUser(ctx, req, d, userGrant{user: user, authTime: ac.AuthTime, sessionID: ac.SessionID, nonce: ac.Nonce}, nil)
-	if err != nil {
-		return &issued{decision: d, subject: user.ID}, err
-	}
-	if err := ur.Codes().SetIssued(ctx, tenant, hash, out.jti, out.expires, out.familyID); err != nil {
-		return &issued{decision: d, subject: user.ID}, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("record what the code issued: %w", err))
-	}
-	return out, nil
+	g := userGrant{user: user, authTime: ac.AuthTime, sessionID: ac.SessionID, nonce: ac.Nonce}
+	first := ac
+	return &grantPlan{
+		input: decisionInput{
+			scope: scopeParam, audience: ac.Audience, user: in.User, consented: &approved,
+			// A strict application's request was held to its allowlist at
+			// the authorization endpoint; a scope the allowlist lost in the
+			// seconds since is dropped with its reason, as at a refresh.
+			permissive: true,
+		},
+		subject: user.ID,
+		mint: func(ctx context.Context, d policy.Decision) (*issued, error) {
+			if d.Granted.Empty() {
+				return nil, oautherr.New(oautherr.InvalidGrant, "none of the granted scopes can be issued any more")
+			}
+			return h.mintUser(ctx, req, d, g, nil)
+		},
+		commit: func(ctx context.Context, r store.Repos, out *issued) error {
+			redeemed, err := r.Codes().Redeem(ctx, tenant, hash, now)
+			switch {
+			case errors.Is(err, store.ErrReused):
+				// A concurrent request redeemed it first.
+				first = redeemed
+				return oautherr.Wrap(oautherr.InvalidGrant, "the authorization code was already used", err)
+			case errors.Is(err, store.ErrNotFound):
+				return oautherr.New(oautherr.InvalidGrant, "the authorization code is invalid")
+			case err != nil:
+				return oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("redeem code: %w", err))
+			}
+			if _, err := storeRefresh(ctx, r, tenant, out); err != nil {
+				return err
+			}
+			if err := r.Codes().SetIssued(ctx, tenant, hash, out.jti, out.expires, out.familyID); err != nil {
+				return oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("record what the code issued: %w", err))
+			}
+			return nil
+		},
+		replayed: func(ctx context.Context) { h.codeReplayed(ctx, req, first) },
+	}, nil
 }
 
 // codeReplayed revokes what the first redemption of a code issued — its
@@ -134,6 +156,9 @@ func (h *Handler) authorizationCode(ctx context.Context, req *tokenRequest) (*is
 // oauth.code_replayed (RFC 9700 §4.5). Failures are logged: the replay is
 // refused either way.
 func (h *Handler) codeReplayed(ctx context.Context, req *tokenRequest, ac model.AuthCode) {
+	// A replay is an attack in progress: hanging up must not stop the
+	// revocation it triggers.
+	ctx = context.WithoutCancel(ctx)
 	tenant := req.snap.Tenant.ID
 	now := h.now()
 	log := func(what string, err error) {

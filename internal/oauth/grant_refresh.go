@@ -35,11 +35,13 @@ type userGrant struct {
 // when openid is granted (OIDC Core 1.0 §3.1.3.3), and a refresh token when
 // offline_access is granted and the client may refresh (OIDC Core 1.0
 // §11). rotate, when set, is the refresh token being exchanged: the new
-// one joins its family (store.RefreshTokens.Rotate), so nothing is
-// returned unless the rotation won. The refresh token records the access
-// token's jti in the INSERT that stores it, so that revoking the family
-// revokes the access token too (RFC 7009 §2.1) at no extra statement.
-func (h *Handler) mintUser(ctx context.Context, req *tokenRequest, d policy.Decision, g userGrant, rotate *model.RefreshToken) (*issued, error) {
+// one joins its family. mintUser writes nothing: the refresh token is
+// stored by the grant's commit (storeRefresh), in the transaction of the
+// redemption or rotation and the audit event, so nothing is returned
+// unless the rotation won. The refresh token records the access token's jti
+// in the INSERT that stores it, so that revoking the family revokes the
+// access token too (RFC 7009 §2.1) at no extra statement.
+func (h *Handler) mintUser(_ context.Context, req *tokenRequest, d policy.Decision, g userGrant, rotate *model.RefreshToken) (*issued, error) {
 	out, err := h.mintAccess(req, d, g.user.ID, g.authTime)
 	if err != nil {
 		return nil, err
@@ -53,7 +55,6 @@ func (h *Handler) mintUser(ctx context.Context, req *tokenRequest, d policy.Deci
 	}
 	now := h.now()
 	tenant := req.snap.Tenant.ID
-	rt := h.Store.RefreshTokens()
 	switch {
 	case rotate != nil:
 		// RFC 6749 §6: "the refresh token scope MUST be identical to that of
@@ -63,14 +64,8 @@ func (h *Handler) mintUser(ctx context.Context, req *tokenRequest, d policy.Deci
 		next.Hash, next.CreatedAt, next.RotatedAt, next.Revoked = hashOpaque(plain), now, time.Time{}, false
 		next.AccessJTI, next.AccessExpiresAt = out.jti, out.expires
 		next.ExpiresAt = minTime(now.Add(idleTTL(req.app.Application)), rotate.FamilyExpiresAt)
-		if _, err := rt.Rotate(ctx, tenant, rotate.Hash, next, now); err != nil {
-			if errors.Is(err, store.ErrReused) {
-				h.refreshReused(ctx, req, *rotate)
-				return nil, oautherr.New(oautherr.InvalidGrant, "the refresh token was already used")
-			}
-			return nil, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("rotate refresh token: %w", err))
-		}
 		out.resp.RefreshToken, out.familyID = plain, next.FamilyID
+		out.refresh = &refreshWrite{rotateFrom: rotate.Hash, token: next, at: now}
 	case d.Granted.Has(model.ScopeOfflineAccess) && req.app.Allows(model.GrantRefreshToken):
 		plain := newOpaque()
 		abs := now.Add(absoluteTTL(req.app.Application))
@@ -81,12 +76,46 @@ func (h *Handler) mintUser(ctx context.Context, req *tokenRequest, d policy.Deci
 			CreatedAt: now, ExpiresAt: minTime(now.Add(idleTTL(req.app.Application)), abs), FamilyExpiresAt: abs,
 			AccessJTI: out.jti, AccessExpiresAt: out.expires,
 		}
-		if err := rt.Create(ctx, t); err != nil {
-			return nil, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("store refresh token: %w", err))
-		}
 		out.resp.RefreshToken, out.familyID = plain, t.FamilyID
+		out.refresh = &refreshWrite{token: t, at: now}
 	}
 	return out, nil
+}
+
+// refreshWrite is a minted refresh token waiting for the grant's commit.
+type refreshWrite struct {
+	// rotateFrom is the hash of the token being exchanged: token joins its
+	// family (store.RefreshTokens.Rotate). Empty: token starts a family.
+	rotateFrom string
+	token      model.RefreshToken
+	at         time.Time
+}
+
+// storeRefresh stores out's refresh token, if it carries one, with the
+// grant's transaction r. A rotation that loses — the token was rotated or
+// its family revoked since the grant read it — fails with an invalid_grant
+// wrapping store.ErrReused and yields the token as stored; the caller's
+// transaction then rolls back and the replay is handled outside it.
+func storeRefresh(ctx context.Context, r store.Repos, tenant string, out *issued) (model.RefreshToken, error) {
+	w := out.refresh
+	if w == nil {
+		return model.RefreshToken{}, nil
+	}
+	rt := r.RefreshTokens()
+	if w.rotateFrom == "" {
+		if err := rt.Create(ctx, w.token); err != nil {
+			return model.RefreshToken{}, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("store refresh token: %w", err))
+		}
+		return model.RefreshToken{}, nil
+	}
+	old, err := rt.Rotate(ctx, tenant, w.rotateFrom, w.token, w.at)
+	switch {
+	case errors.Is(err, store.ErrReused):
+		return old, oautherr.Wrap(oautherr.InvalidGrant, "the refresh token was already used", err)
+	case err != nil:
+		return model.RefreshToken{}, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("rotate refresh token: %w", err))
+	}
+	return model.RefreshToken{}, nil
 }
 
 func idleTTL(a model.Application) time.Duration {
@@ -117,27 +146,29 @@ func minTime(a, b time.Time) time.Time {
 // refresh token, which will inform the authorization server of the
 // breach"), so its whole family is revoked, with the access tokens issued
 // alongside (store.RefreshTokens.RevokeFamily), and
-// oauth.refresh_token_reused audited. Otherwise the scope decision runs again with the allowlist,
-// registry, roles and consent as they are now, bounded by the family's
-// scopes (Ceiling: a refresh may narrow, never widen), and the token is
-// rotated. A refresh token is issued again only while offline_access is
-// still allowed; otherwise the family ends with this refresh.
-func (h *Handler) refreshToken(ctx context.Context, req *tokenRequest) (*issued, error) {
-	raw := req.form.Get("refresh_token")
+// oauth.refresh_token_reused audited. Otherwise the scope decision runs
+// again with the allowlist, registry, roles and consent as they are now,
+// bounded by the family's scopes (Ceiling: a refresh may narrow, never
+// widen), and the token is rotated when the pipeline commits, with the
+// audit event: a refresh that does not end in a 200 leaves the token
+// usable (RFC 6749 §6). A refresh token is issued again only while
+// offline_access is still allowed; otherwise the family ends with this
+// refresh.
+func (h *Handler) refreshToken(ctx context.Context, req *tokenRequest) (*grantPlan, error) {
+	raw := req.form.refreshToken
 	if raw == "" {
 		return nil, oautherr.New(oautherr.InvalidRequest, "refresh_token is required")
 	}
 	tenant := req.snap.Tenant.ID
 	now := h.now()
-	rts := h.Store.RefreshTokens()
-	old, err := rts.Get(ctx, tenant, hashOpaque(raw))
+	old, err := h.Store.RefreshTokens().Get(ctx, tenant, hashOpaque(raw))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, oautherr.New(oautherr.InvalidGrant, "the refresh token is invalid")
 	case err != nil:
 		return nil, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("load refresh token: %w", err))
 	}
-	refused := &issued{subject: old.UserID}
+	refused := &grantPlan{subject: old.UserID}
 	switch {
 	case old.Revoked:
 		return refused, oautherr.New(oautherr.InvalidGrant, "the refresh token was revoked")
@@ -150,7 +181,7 @@ func (h *Handler) refreshToken(ctx context.Context, req *tokenRequest) (*issued,
 		return refused, oautherr.New(oautherr.InvalidGrant, "the refresh token was issued to another client")
 	case !now.Before(old.ExpiresAt) || !now.Before(old.FamilyExpiresAt):
 		return refused, oautherr.New(oautherr.InvalidGrant, "the refresh token has expired")
-	case req.audience != "" && req.audience != old.Audience:
+	case req.form.audience != "" && req.form.audience != old.Audience:
 		return refused, oautherr.New(oautherr.InvalidTarget, "a refresh keeps the grant's audience")
 	}
 	user, err := h.activeUser(ctx, tenant, old.UserID)
@@ -158,7 +189,7 @@ func (h *Handler) refreshToken(ctx context.Context, req *tokenRequest) (*issued,
 		return refused, err
 	}
 	ceiling := scope.New(old.Scopes...)
-	scopeParam := req.form.Get("scope")
+	scopeParam := req.form.scope
 	omitted := scopeParam == ""
 	if omitted {
 		// RFC 6749 §6: "If omitted is treated as equal to the scope
@@ -169,40 +200,53 @@ func (h *Handler) refreshToken(ctx context.Context, req *tokenRequest) (*issued,
 	if err != nil {
 		return refused, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", err)
 	}
-	in.Ceiling = &ceiling
-	if omitted {
-		// The client asked for nothing in particular: a scope the allowlist
-		// or the registry lost since the grant is dropped with its reason
-		// (PRODUCT.md §2: it "stops appearing in refreshed tokens at once"),
-		// not held against a strict application.
-		in.App.ScopePolicy = model.PolicyPermissive
-	}
-	d, err := policy.Decide(in)
-	if err != nil {
-		return &issued{decision: d, subject: user.ID}, err
-	}
-	if d.Granted.Empty() {
-		return &issued{decision: d, subject: user.ID}, oautherr.New(oautherr.InvalidGrant, "none of the grant's scopes can be issued any more")
-	}
 	g := userGrant{user: user, authTime: old.AuthTime, sessionID: old.SessionID}
-	var rotate *model.RefreshToken
-	if offlineAllowed(req, in.Consented) {
-		rotate = &old
-	}
-	out, err := h.mintUser(ctx, req, d, g, rotate)
-	if err != nil {
-		return &issued{decision: d, subject: user.ID}, err
-	}
-	if rotate == nil {
-		// offline_access is no longer allowed: this refresh is the last.
-		// Ending the family also revokes the access tokens of its earlier
-		// refreshes; the one just minted is not a member's, and lives out
-		// its lifetime.
-		if err := rts.RevokeFamily(ctx, tenant, old.FamilyID); err != nil {
-			return &issued{decision: d, subject: user.ID}, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("end refresh family: %w", err))
-		}
-	}
-	return out, nil
+	rotate := offlineAllowed(req, in.Consented)
+	reused := old
+	return &grantPlan{
+		input: decisionInput{
+			scope: scopeParam, audience: old.Audience, user: in.User, consented: in.Consented, ceiling: &ceiling,
+			// The client asked for nothing in particular: a scope the
+			// allowlist or the registry lost since the grant is dropped with
+			// its reason (PRODUCT.md §2: it "stops appearing in refreshed
+			// tokens at once"), not held against a strict application.
+			permissive: omitted,
+		},
+		subject: user.ID,
+		mint: func(ctx context.Context, d policy.Decision) (*issued, error) {
+			if d.Granted.Empty() {
+				return nil, oautherr.New(oautherr.InvalidGrant, "none of the grant's scopes can be issued any more")
+			}
+			var from *model.RefreshToken
+			if rotate {
+				from = &old
+			}
+			return h.mintUser(ctx, req, d, g, from)
+		},
+		commit: func(ctx context.Context, r store.Repos, out *issued) error {
+			cur, err := storeRefresh(ctx, r, tenant, out)
+			if err != nil {
+				if errors.Is(err, store.ErrReused) && cur.Hash != "" {
+					reused = cur
+				}
+				return err
+			}
+			if rotate {
+				return nil
+			}
+			// offline_access is no longer allowed: this refresh is the last.
+			// Ending the family also revokes the access tokens of its earlier
+			// refreshes; the one just minted is not a member's, and lives out
+			// its lifetime.
+			if err := r.RefreshTokens().RevokeFamily(ctx, tenant, old.FamilyID); err != nil {
+				return oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("end refresh family: %w", err))
+			}
+			return nil
+		},
+		// A concurrent request rotated the token first: the same replay as
+		// above, found at the write.
+		replayed: func(ctx context.Context) { h.refreshReused(ctx, req, reused) },
+	}, nil
 }
 
 // offlineAllowed reports whether the application may still hold a refresh
@@ -223,6 +267,9 @@ func offlineAllowed(req *tokenRequest, consented *scope.Set) bool {
 // tokens, and audits oauth.refresh_token_reused. Failures are logged: the
 // request is refused either way.
 func (h *Handler) refreshReused(ctx context.Context, req *tokenRequest, t model.RefreshToken) {
+	// Reuse means a token was stolen: hanging up must not stop the
+	// family's revocation.
+	ctx = context.WithoutCancel(ctx)
 	tenant := req.snap.Tenant.ID
 	if err := h.Store.RefreshTokens().RevokeFamily(ctx, tenant, t.FamilyID); err != nil {
 		h.Logger.ErrorContext(ctx, "refresh reuse: revoke family", "tenant", tenant, "err", err)

@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,24 +13,55 @@ import (
 	"github.com/intelliauth/intelliauth/internal/logging"
 	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/policy"
+	"github.com/intelliauth/intelliauth/internal/store"
 	"github.com/intelliauth/intelliauth/internal/token"
 	"github.com/intelliauth/intelliauth/oautherr"
+	"github.com/intelliauth/intelliauth/scope"
 )
+
+// tokenForm is the token request's form (RFC 6749 §4.1.3, §4.4.2, §6),
+// parsed once into the fields the grants read. Parameters a grant does not
+// use are ignored (RFC 6749 §3.2).
+type tokenForm struct {
+	grantType string
+	// scope is the raw scope parameter (RFC 6749 §3.3).
+	scope string
+	// audience is the target API, from audience or RFC 8707 resource;
+	// audienceErr refuses a request that names several (reported after the
+	// grant type checks, as the order of the pipeline has it).
+	audience    string
+	audienceErr error
+	// code, codeVerifier and redirectURI are the authorization_code grant's.
+	code         string
+	codeVerifier string
+	redirectURI  string
+	// refreshToken is the refresh_token grant's.
+	refreshToken string
+}
+
+func parseTokenForm(form url.Values) tokenForm {
+	aud, audErr := audienceParam(form)
+	return tokenForm{
+		grantType:    form.Get("grant_type"),
+		scope:        form.Get("scope"),
+		audience:     aud,
+		audienceErr:  audErr,
+		code:         form.Get("code"),
+		codeVerifier: form.Get("code_verifier"),
+		redirectURI:  form.Get("redirect_uri"),
+		refreshToken: form.Get("refresh_token"),
+	}
+}
 
 // tokenRequest is one authenticated token request as the grant hooks see it.
 type tokenRequest struct {
-	snap      *catalog.Snapshot
-	app       *catalog.App
-	form      url.Values
-	grantType string
-	audience  string // the audience or resource parameter
-	// spent is set by a hook once it has used up a single-use credential
-	// (an authorization code): the request cannot be run again.
-	spent bool
+	snap *catalog.Snapshot
+	app  *catalog.App
+	form tokenForm
 }
 
-// issued is what a grant hook produced: the response to send and what the
-// audit event must say.
+// issued is what a grant produced: the response to send and what the audit
+// event must say.
 type issued struct {
 	resp     tokenResponse
 	decision policy.Decision
@@ -39,6 +71,9 @@ type issued struct {
 	// familyID is the refresh-token family the response carries a member
 	// of, if any.
 	familyID string
+	// refresh is the refresh token to store with the grant's write, if the
+	// response carries one; nothing is stored until the pipeline commits.
+	refresh *refreshWrite
 }
 
 // tokenResponse is the RFC 6749 §5.1 success body.
@@ -51,56 +86,112 @@ type tokenResponse struct {
 	IDToken      string `json:"id_token,omitempty"`
 }
 
-// grantHook runs one grant type's own checks and mints its tokens. It must
-// run the scope decision through policy.Decide.
-type grantHook func(ctx context.Context, req *tokenRequest) (*issued, error)
+// decisionInput is a grant's part of the scope decision's input
+// (policy.Input): the pipeline adds the application and the registry of the
+// snapshot the client was authenticated against, so no hook can decide
+// against anything else, or not decide at all.
+type decisionInput struct {
+	scope    string
+	audience string
+	// user, consented and ceiling are policy.Input's User, Consented and
+	// Ceiling.
+	user      *policy.User
+	consented *scope.Set
+	ceiling   *scope.Set
+	// permissive applies the decision with the application's scope policy
+	// relaxed to permissive: a scope the allowlist lost since the grant was
+	// made is dropped with its reason instead of failing the request (the
+	// strict policy held when the grant was made).
+	permissive bool
+}
 
-func (h *Handler) grants() map[string]grantHook {
-	return map[string]grantHook{
-		model.GrantClientCredentials: h.clientCredentials,
-		model.GrantAuthorizationCode: h.authorizationCode,
-		model.GrantRefreshToken:      h.refreshToken,
+// grantPlan is what a grant hook returns once the grant's own checks have
+// passed: the decision's inputs, then the steps the pipeline runs after
+// policy.Decide.
+type grantPlan struct {
+	input decisionInput
+	// subject is the grant's user, for the audit event of a refusal (empty
+	// for client credentials, whose refusals name only the client).
+	subject string
+	// mint makes the tokens of the decision. It writes nothing: a grant's
+	// writes are commit's.
+	mint func(ctx context.Context, d policy.Decision) (*issued, error)
+	// commit, when set, is the grant's write — a code's redemption, a refresh
+	// token's rotation, the new refresh-token family — run in one
+	// transaction with the oauth.token_issued event: both are stored or
+	// neither, and a request that fails before the commit (an audit write
+	// that fails, a client that went away) leaves the presented code or
+	// refresh token as it was. nil for grants that spend nothing (client
+	// credentials), whose event goes through the group-committed log.
+	commit func(ctx context.Context, r store.Repos, out *issued) error
+	// replayed, when set, runs after a commit refused with store.ErrReused
+	// (a concurrent request redeemed the credential first) and its
+	// transaction rolled back: the replay's revocations and audit event are
+	// written on their own, outside the rolled-back transaction.
+	replayed func(ctx context.Context)
+}
+
+// grantHook runs one grant type's own checks and reads what the scope
+// decision needs. It must not call policy.Decide: the pipeline does, with
+// the returned inputs, so that no grant can skip the decision. On a refusal
+// it may return a plan whose subject names the grant's user for the audit
+// event.
+type grantHook func(h *Handler, ctx context.Context, req *tokenRequest) (*grantPlan, error)
+
+// grantFor is the table of grant types: fixed at compile time, not built
+// per request.
+func grantFor(grantType string) (grantHook, bool) {
+	switch grantType {
+	case model.GrantClientCredentials:
+		return (*Handler).clientCredentials, true
+	case model.GrantAuthorizationCode:
+		return (*Handler).authorizationCode, true
+	case model.GrantRefreshToken:
+		return (*Handler).refreshToken, true
 	}
+	return nil, false
 }
 
 // token is the token endpoint: one fixed pipeline for every grant type.
 //
-//	read form → authenticate client → grant hook (scope decision, mint)
-//	→ audit (durably committed) → respond
+//	read form → authenticate client → grant hook (the grant's own checks,
+//	the decision's inputs) → policy.Decide → the hook's mint → commit:
+//	the grant's write and its audit event together → respond
 //
 // A token leaves the server only after its oauth.token_issued event is
-// committed (PRODUCT.md §9); refusals after client authentication write
+// committed (PRODUCT.md §9), in the same transaction as the redemption or
+// rotation that issued it; refusals after client authentication write
 // oauth.token_refused.
 func (h *Handler) token(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot) error {
 	ctx := r.Context()
-	form, _, snap, app, err := h.authenticatedForm(w, r, snap)
+	values, _, snap, app, err := h.authenticatedForm(w, r, snap)
 	if err != nil {
 		return err
 	}
 	allowClientOrigin(w, r, app)
-	grantType := form.Get("grant_type")
-	if grantType == "" {
+	form := parseTokenForm(values)
+	if form.grantType == "" {
 		return oautherr.New(oautherr.InvalidRequest, "grant_type is required")
 	}
-	req := &tokenRequest{snap: snap, app: app, form: form, grantType: grantType}
-	out, err := h.runGrant(ctx, req)
-	if err != nil && refusedByConfig(err) && !req.spent {
+	req := &tokenRequest{snap: snap, app: app, form: form}
+	plan, out, err := h.runGrant(ctx, req)
+	if err != nil && refusedByConfig(err) {
 		// The snapshot may be a moment old (an allowlist or grant type changed
 		// on another node): re-check the revision once before refusing.
+		// Nothing was written yet, so the grant can simply run again.
 		if fresh, ferr := h.Catalog.Recheck(ctx, snap.Tenant.ID); ferr == nil && fresh != snap {
 			if a, ok := fresh.App(app.ClientID); ok {
 				req.snap, req.app = fresh, a
-				out, err = h.runGrant(ctx, req)
+				plan, out, err = h.runGrant(ctx, req)
 			}
 		}
+	}
+	if err == nil {
+		err = h.commitGrant(ctx, req, plan, out)
 	}
 	if err != nil {
 		h.recordRefusal(ctx, req, out, err)
 		return err
-	}
-	if err := h.Audit.Record(ctx, issuedEvent(req, out)); err != nil {
-		// Nothing is acknowledged without its audit event.
-		return oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("audit token_issued: %w", err))
 	}
 	writeJSON(w, http.StatusOK, out.resp)
 	return nil
@@ -116,21 +207,98 @@ func refusedByConfig(err error) bool {
 	return false
 }
 
-// runGrant dispatches to the grant hook after the checks common to all.
-func (h *Handler) runGrant(ctx context.Context, req *tokenRequest) (*issued, error) {
-	hook, ok := h.grants()[req.grantType]
+// runGrant runs the checks common to all grants, the grant's hook, the scope
+// decision and the hook's mint. It writes nothing. On a refusal the issued
+// it returns, when not nil, carries the decision as far as it got and the
+// grant's subject, for the audit event.
+func (h *Handler) runGrant(ctx context.Context, req *tokenRequest) (*grantPlan, *issued, error) {
+	hook, ok := grantFor(req.form.grantType)
 	if !ok {
-		return nil, oautherr.New(oautherr.UnsupportedGrantType, "this server does not support that grant_type")
+		return nil, nil, oautherr.New(oautherr.UnsupportedGrantType, "this server does not support that grant_type")
 	}
-	if !req.app.Allows(req.grantType) {
-		return nil, oautherr.New(oautherr.UnauthorizedClient, "this client may not use that grant_type")
+	if !req.app.Allows(req.form.grantType) {
+		return nil, nil, oautherr.New(oautherr.UnauthorizedClient, "this client may not use that grant_type")
 	}
-	aud, err := audienceParam(req.form)
+	if err := req.form.audienceErr; err != nil {
+		return nil, nil, err
+	}
+	plan, err := hook(h, ctx, req)
 	if err != nil {
-		return nil, err
+		if plan != nil {
+			return nil, &issued{subject: plan.subject}, err
+		}
+		return nil, nil, err
 	}
-	req.audience = aud
-	return hook(ctx, req)
+	d, err := policy.Decide(req.decisionInput(plan.input))
+	if err != nil {
+		return nil, &issued{decision: d, subject: plan.subject}, err
+	}
+	out, err := plan.mint(ctx, d)
+	if err != nil {
+		return nil, &issued{decision: d, subject: plan.subject}, err
+	}
+	return plan, out, nil
+}
+
+// decisionInput completes a grant's part of the decision's input with what
+// the pipeline knows: the application and the registry.
+func (req *tokenRequest) decisionInput(g decisionInput) policy.Input {
+	in := policy.Input{
+		Scope:     g.scope,
+		Audience:  g.audience,
+		App:       req.app.Application,
+		Registry:  req.snap.Registry,
+		User:      g.user,
+		Consented: g.consented,
+		Ceiling:   g.ceiling,
+	}
+	if g.permissive {
+		in.App.ScopePolicy = model.PolicyPermissive
+	}
+	return in
+}
+
+// commitGrant stores what the grant must store with its oauth.token_issued
+// event. A grant that spends a credential writes both in one transaction,
+// under the request's context: a request cancelled before the commit rolls
+// it back, leaving the credential usable for the client's retry (RFC 6749
+// §10.5: "Authorization codes MUST be short lived and single-use" — a code
+// is used when its tokens are issued, not when a request for them fails).
+// Once the commit returned the tokens are the client's, even if it is gone
+// by the time the response is written: that window, between the commit and
+// the response reaching the client, no server can close.
+func (h *Handler) commitGrant(ctx context.Context, req *tokenRequest, plan *grantPlan, out *issued) error {
+	ev := issuedEvent(req, out)
+	if plan.commit == nil {
+		if err := h.Audit.Record(ctx, ev); err != nil {
+			// Nothing is acknowledged without its audit event.
+			return oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("audit token_issued: %w", err))
+		}
+		return nil
+	}
+	if err := h.Audit.Stamp(&ev); err != nil {
+		return oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("audit token_issued: %w", err))
+	}
+	err := h.Store.InTx(ctx, func(r store.Repos) error {
+		if err := plan.commit(ctx, r, out); err != nil {
+			return err
+		}
+		if err := r.Audit().Append(ctx, []model.AuditEvent{ev}); err != nil {
+			return oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("audit token_issued: %w", err))
+		}
+		return nil
+	})
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, store.ErrReused) && plan.replayed != nil {
+		plan.replayed(ctx)
+	}
+	var oe *oautherr.Error
+	if errors.As(err, &oe) {
+		return err
+	}
+	return oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("commit %s grant: %w", req.form.grantType, err))
 }
 
 // audienceParam reads the target API from audience or RFC 8707 resource. One
@@ -150,18 +318,15 @@ func audienceParam(form url.Values) (string, error) {
 }
 
 // clientCredentials is the RFC 6749 §4.4 grant: the client acts on its own
-// behalf, so the subject is the client and no user step of the decision runs.
-func (h *Handler) clientCredentials(ctx context.Context, req *tokenRequest) (*issued, error) {
-	d, err := policy.Decide(policy.Input{
-		Scope:    req.form.Get("scope"),
-		Audience: req.audience,
-		App:      req.app.Application,
-		Registry: req.snap.Registry,
-	})
-	if err != nil {
-		return &issued{decision: d}, err
-	}
-	return h.mintAccess(req, d, req.app.ClientID, time.Time{})
+// behalf, so the subject is the client and no user step of the decision
+// runs. It spends nothing, so it has no commit step.
+func (h *Handler) clientCredentials(_ context.Context, req *tokenRequest) (*grantPlan, error) {
+	return &grantPlan{
+		input: decisionInput{scope: req.form.scope, audience: req.form.audience},
+		mint: func(_ context.Context, d policy.Decision) (*issued, error) {
+			return h.mintAccess(req, d, req.app.ClientID, time.Time{})
+		},
+	}, nil
 }
 
 // mintAccess signs an RFC 9068 access token for the decision's audience.
@@ -228,7 +393,7 @@ func issuedEvent(req *tokenRequest, out *issued) model.AuditEvent {
 	exp := out.expires.UTC()
 	d := out.decision
 	details, _ := json.Marshal(tokenDetails{
-		GrantType:     req.grantType,
+		GrantType:     req.form.grantType,
 		Requested:     nonNil(d.Requested.Names()),
 		Granted:       d.Granted.Names(),
 		Results:       d.Results,
@@ -260,7 +425,7 @@ func (h *Handler) recordRefusal(ctx context.Context, req *tokenRequest, out *iss
 		d = out.decision
 	}
 	details, _ := json.Marshal(tokenDetails{
-		GrantType: req.grantType,
+		GrantType: req.form.grantType,
 		Requested: requestedNames(req, d),
 		Results:   d.Results,
 		Error:     e.Code,
@@ -291,7 +456,7 @@ func requestedNames(req *tokenRequest, d policy.Decision) []string {
 		return d.Requested.Names()
 	}
 	// The decision may have failed before parsing; keep the raw value bounded.
-	raw := req.form.Get("scope")
+	raw := req.form.scope
 	if len(raw) > 512 {
 		raw = raw[:512]
 	}

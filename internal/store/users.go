@@ -150,6 +150,11 @@ type AuthRequests interface {
 // Codes stores authorization codes.
 type Codes interface {
 	Create(ctx context.Context, c model.AuthCode) error
+	// Get returns a code by hash without marking it used (UsedAt is set
+	// once it was redeemed). It is a read for the checks before a
+	// redemption; only Redeem decides who redeems. ErrNotFound if no such
+	// code.
+	Get(ctx context.Context, tenantID, hash string) (model.AuthCode, error)
 	// Redeem marks the code used at now, atomically: the first caller gets
 	// the code; every later caller gets the code and ErrReused (a replay).
 	// ErrNotFound if no such code.

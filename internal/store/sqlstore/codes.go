@@ -59,6 +59,15 @@ func (r codes) Create(ctx context.Context, c model.AuthCode) error {
 	return nil
 }
 
+// Get returns a code by hash, used or not.
+func (r codes) Get(ctx context.Context, tenantID, hash string) (model.AuthCode, error) {
+	c, err := getCode(ctx, r.read(), tenantID, hash)
+	if err != nil {
+		return model.AuthCode{}, fmt.Errorf("sqlstore: get code %s/%s: %w", tenantID, hash, err)
+	}
+	return c, nil
+}
+
 func getCode(ctx context.Context, q querier, tenantID, hash string) (model.AuthCode, error) {
 	c, err := scanCode(q.QueryRowContext(ctx, `SELECT `+codeCols+` FROM auth_codes WHERE tenant_id = $1 AND hash = $2`, tenantID, hash))
 	if errors.Is(err, sql.ErrNoRows) {

@@ -314,6 +314,27 @@ var codeTests = []test{
 		_, err = s.Codes().Redeem(ctx, "a", "h1", t0)
 		must(t, err)
 	}},
+	{"Get reads a code without redeeming it, before and after its redemption", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		seedClient(t, s, "a")
+		in := newCode("a", "h1", "web", "usr_1")
+		must(t, s.Codes().Create(ctx, in))
+		got, err := s.Codes().Get(ctx, "a", "h1")
+		must(t, err)
+		equal(t, "unused code", got, usCode(in))
+		got, err = s.Codes().Get(ctx, "a", "h1")
+		must(t, err)
+		equal(t, "still unused after a second read", got.UsedAt, time.Time{})
+		_, err = s.Codes().Redeem(ctx, "a", "h1", t0)
+		must(t, err)
+		got, err = s.Codes().Get(ctx, "a", "h1")
+		must(t, err)
+		equal(t, "UsedAt after the redemption", got.UsedAt, us(t0))
+		_, err = s.Codes().Get(ctx, "a", "h9")
+		wantErr(t, err, store.ErrNotFound)
+		_, err = s.Codes().Get(ctx, "b", "h1")
+		wantErr(t, err, store.ErrNotFound)
+	}},
 	{"Prune deletes the codes of every tenant that expired before t", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		seedClient(t, s, "a")
