@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"net"
@@ -68,7 +66,7 @@ func TestKill9LosesNoAcknowledgedToken(t *testing.T) {
 		if dsn == "" {
 			t.Skip("set " + servertest.PostgresEnv + " to run against PostgreSQL")
 		}
-		dsn = pgSchema(t, dsn)
+		dsn = servertest.PostgresSchema(t, dsn)
 		kill9(t, bin, filepath.Join(t.TempDir(), "data"), []string{"--database", dsn}, func(t *testing.T) store.Store {
 			db, err := postgres.Open(t.Context(), dsn)
 			if err != nil {
@@ -352,29 +350,4 @@ func refreshesByFamily(t *testing.T, db store.Store) map[string]int {
 		}
 		q.Before = evs[len(evs)-1].ID
 	}
-}
-
-// pgSchema creates a schema of its own for the test and returns a DSN whose
-// search_path points at it; the schema is dropped at cleanup.
-func pgSchema(t *testing.T, dsn string) string {
-	t.Helper()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "crash_" + hex.EncodeToString(b[:])
-	conn, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = conn.Exec("DROP SCHEMA " + schema + " CASCADE")
-		_ = conn.Close()
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + "search_path=" + schema
 }

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"io"
 	"net"
@@ -175,27 +174,14 @@ func TestDatabaseDownIsServiceUnavailablePostgres(t *testing.T) {
 		t.Skip("needs PostgreSQL: set " + servertest.PostgresEnv)
 	}
 	ctx := context.Background()
-	u, err := url.Parse(dsn)
+	u, err := url.Parse(servertest.PostgresSchema(t, dsn))
 	if err != nil {
 		t.Fatal(err)
 	}
 	px := startProxy(t, u.Host)
-	schema := "st_down_" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-		_ = admin.Close()
-	})
 	via := *u
 	via.Host = px.addr
 	q := via.Query()
-	q.Set("search_path", schema)
 	q.Set("connect_timeout", "2")
 	via.RawQuery = q.Encode()
 	db, err := postgres.Open(ctx, via.String())

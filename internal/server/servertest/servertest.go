@@ -139,7 +139,7 @@ func OpenStore(t testing.TB) store.Store {
 		Migrate(context.Context) error
 	}
 	if dsn := os.Getenv(PostgresEnv); dsn != "" {
-		pg, err := postgres.Open(ctx, withSchema(t, dsn))
+		pg, err := postgres.Open(ctx, PostgresSchema(t, dsn))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -158,9 +158,10 @@ func OpenStore(t testing.TB) store.Store {
 	return db
 }
 
-// withSchema creates a schema of its own for the test and returns a DSN
-// whose search_path points at it; the schema is dropped at cleanup.
-func withSchema(t testing.TB, dsn string) string {
+// PostgresSchema creates a schema of its own for the test in the database
+// dsn names and returns a DSN whose search_path points at it; the schema is
+// dropped at cleanup. Tests that start their own node on PostgreSQL use it.
+func PostgresSchema(t testing.TB, dsn string) string {
 	t.Helper()
 	var b [6]byte
 	_, _ = rand.Read(b[:])
