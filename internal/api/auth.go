@@ -75,7 +75,7 @@ func (h *Handler) authenticate(r *http.Request, snap *catalog.Snapshot) (*Reques
 	if ok {
 		want = platform.Identifier
 	}
-	check := token.AccessCheck{Keys: snap.Keys, TenantID: snap.Tenant.ID, Issuer: snap.Tenant.Issuer, Store: h.Store, Now: h.now}
+	check := snap.AccessCheck(h.Store, h.now)
 	// An empty identifier (no platform API) accepts no token.
 	acc, reason, err := check.Check(r.Context(), raw, platform.Identifier)
 	if err != nil {

@@ -42,6 +42,17 @@ func (s *Snapshot) AllowsOrigin(origin string) bool {
 	return s.origins[strings.ToLower(origin)]
 }
 
+// AccessCheck is the tenant's one access-token check (token.AccessCheck)
+// as of this snapshot: its keys and issuer, the revocations and users in st,
+// and the applications this snapshot knows (st is asked only for one it
+// does not). Introspection, userinfo and the platform API all build it here.
+func (s *Snapshot) AccessCheck(st token.AccessStore, now func() time.Time) *token.AccessCheck {
+	return &token.AccessCheck{
+		Keys: s.Keys, TenantID: s.Tenant.ID, Issuer: s.Tenant.Issuer, Store: st, Now: now,
+		KnownClient: func(clientID string) bool { _, ok := s.App(clientID); return ok },
+	}
+}
+
 // App returns the application with that client ID.
 func (s *Snapshot) App(clientID string) (*App, bool) {
 	a, ok := s.apps[clientID]

@@ -115,5 +115,5 @@ func (h *Handler) introspectRefresh(r *http.Request, snap *catalog.Snapshot, raw
 // accessCheck is the tenant's one access-token check (token.AccessCheck),
 // shared with userinfo and the platform API.
 func (h *Handler) accessCheck(snap *catalog.Snapshot) *token.AccessCheck {
-	return &token.AccessCheck{Keys: snap.Keys, TenantID: snap.Tenant.ID, Issuer: snap.Tenant.Issuer, Store: h.Store, Now: h.now}
+	return snap.AccessCheck(h.Store, h.now)
 }

@@ -156,6 +156,9 @@ func TestAccessTokenOfAGoneSubject(t *testing.T) {
 		if err := o.env.Admin.DeleteApplication(ctx, admin.CLI(), "banking", c.ID, 0); err != nil {
 			t.Fatal(err)
 		}
+		// The check reads applications from the node's snapshot; /api/v1
+		// invalidates it after every write, the direct call here does not.
+		o.env.Server.Catalog().Invalidate("banking")
 		o.wantRefused(t, "a deleted application's client-credentials token", tok, false)
 		o.wantValid(t, "another application's client-credentials token", kept, false)
 	})
@@ -179,6 +182,9 @@ func TestAccessTokenOfAGoneSubject(t *testing.T) {
 		if err := o.env.Admin.DeleteApplication(ctx, admin.CLI(), "banking", web.Application.ClientID, 0); err != nil {
 			t.Fatal(err)
 		}
+		// The check reads applications from the node's snapshot; /api/v1
+		// invalidates it after every write, the direct call here does not.
+		o.env.Server.Catalog().Invalidate("banking")
 		o.wantRefused(t, "a deleted application's user token", tok, true)
 	})
 }

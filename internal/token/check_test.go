@@ -122,34 +122,51 @@ func TestAccessCheckReasons(t *testing.T) {
 				return sign(t, snap.Keys, c)
 			}, want: token.UserGone},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			raw := tc.raw(t)
-			var (
-				acc    token.Access
-				reason token.Reason
-				err    error
-			)
-			if tc.audience == "" {
-				acc, reason, err = check.CheckAnyAudience(ctx, raw)
-			} else {
-				acc, reason, err = check.Check(ctx, raw, tc.audience)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if reason != tc.want {
-				t.Fatalf("reason = %v, want %v", reason, tc.want)
-			}
-			switch {
-			case tc.want != token.Valid && acc.User != nil:
-				t.Errorf("an invalid token resolved user %s", acc.User.ID)
-			case tc.user == "" && acc.User != nil:
-				t.Errorf("a client's token resolved user %s", acc.User.ID)
-			case tc.user != "" && (acc.User == nil || acc.User.ID != tc.user):
-				t.Errorf("user = %+v, want %s", acc.User, tc.user)
-			}
-		})
+	// The same rules whether applications come from the store alone, from
+	// the node's snapshot (catalog.Snapshot.AccessCheck, what the endpoints
+	// use), or from a snapshot that knows no application yet (one created a
+	// moment ago on another node: the store must still be asked).
+	stale := snap.AccessCheck(env.Store, env.Clock.Now)
+	stale.KnownClient = func(string) bool { return false }
+	checks := []struct {
+		name  string
+		check *token.AccessCheck
+	}{
+		{"store", check},
+		{"snapshot", snap.AccessCheck(env.Store, env.Clock.Now)},
+		{"snapshot that knows no application", stale},
+	}
+	for _, variant := range checks {
+		check := variant.check
+		for _, tc := range cases {
+			t.Run(variant.name+"/"+tc.name, func(t *testing.T) {
+				raw := tc.raw(t)
+				var (
+					acc    token.Access
+					reason token.Reason
+					err    error
+				)
+				if tc.audience == "" {
+					acc, reason, err = check.CheckAnyAudience(ctx, raw)
+				} else {
+					acc, reason, err = check.Check(ctx, raw, tc.audience)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if reason != tc.want {
+					t.Fatalf("reason = %v, want %v", reason, tc.want)
+				}
+				switch {
+				case tc.want != token.Valid && acc.User != nil:
+					t.Errorf("an invalid token resolved user %s", acc.User.ID)
+				case tc.user == "" && acc.User != nil:
+					t.Errorf("a client's token resolved user %s", acc.User.ID)
+				case tc.user != "" && (acc.User == nil || acc.User.ID != tc.user):
+					t.Errorf("user = %+v, want %s", acc.User, tc.user)
+				}
+			})
+		}
 	}
 
 	t.Run("Check with an empty audience accepts no token", func(t *testing.T) {
