@@ -180,8 +180,9 @@ type RefreshTokens interface {
 	// Rotate atomically marks old rotated at now and stores next (same
 	// family). If old was already rotated, or its family is revoked, nothing
 	// is stored and the old token is returned with ErrReused. On success it
-	// returns next as stored: its FamilyID, ClientID, UserID and
-	// FamilyExpiresAt are old's, whatever next carried; its AccessJTI and
+	// returns next as stored: its FamilyID, ClientID, UserID,
+	// FamilyExpiresAt, Scopes, Audience, SessionID and AuthTime are old's as
+	// read in the rotation, whatever next carried; its AccessJTI and
 	// AccessExpiresAt are next's (the access token of this refresh).
 	Rotate(ctx context.Context, tenantID, oldHash string, next model.RefreshToken, now time.Time) (model.RefreshToken, error)
 	// RevokeFamily marks every token of the family revoked, including one a

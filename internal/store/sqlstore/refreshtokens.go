@@ -88,12 +88,13 @@ func getRefresh(ctx context.Context, q querier, tenantID, hash string) (model.Re
 }
 
 // Rotate marks old rotated at now and stores next in its family, and
-// returns next as stored. The family's identity is the old token's: next
-// gets old's FamilyID, ClientID, UserID and FamilyExpiresAt whatever it
-// carries, and is neither rotated nor revoked; its other fields are the
-// caller's (Scopes may narrow, ExpiresAt moves on, AccessJTI and
-// AccessExpiresAt name the access token issued with it). CreatedAt defaults
-// to now.
+// returns next as stored. The family's identity and grant are the old
+// token's as read inside the rotation: next gets old's FamilyID, ClientID,
+// UserID, FamilyExpiresAt, Scopes, Audience, SessionID and AuthTime whatever
+// it carries (so a scope rename that committed after the caller read old is
+// not undone), and is neither rotated nor revoked; its other fields are the
+// caller's (ExpiresAt moves on, AccessJTI and AccessExpiresAt name the
+// access token issued with it). CreatedAt defaults to now.
 //
 // The single use is one conditional UPDATE of old (… AND rotated_at IS NULL
 // AND NOT revoked): of concurrent callers exactly one matches; the others —
@@ -124,6 +125,10 @@ func (r refreshTokens) Rotate(ctx context.Context, tenantID, oldHash string, nex
 			return store.ErrReused
 		}
 		next.TenantID, next.FamilyID, next.ClientID, next.UserID = old.TenantID, old.FamilyID, old.ClientID, old.UserID
+		// The grant is old's as it stands in this transaction: a scope
+		// rename that committed after the caller read old has rewritten its
+		// Scopes (RFC 6749 §6: the new token's scope is identical).
+		next.Scopes, next.Audience, next.SessionID, next.AuthTime = old.Scopes, old.Audience, old.SessionID, old.AuthTime
 		next.FamilyExpiresAt, next.RotatedAt, next.Revoked = old.FamilyExpiresAt, time.Time{}, false
 		query, args, err := insertRefresh(next)
 		if err != nil {

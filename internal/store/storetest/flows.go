@@ -386,14 +386,17 @@ var refreshTests = []test{
 		first := newRefresh("a", "rt1", "fam_1", "web", "usr_1")
 		must(t, s.RefreshTokens().Create(ctx, first))
 
-		next := newRefresh("a", "rt2", "forged", "other", "usr_2") // family identity comes from rt1
+		next := newRefresh("a", "rt2", "forged", "other", "usr_2") // family identity and grant come from rt1
 		next.Scopes, next.SessionID, next.FamilyExpiresAt = []string{"openid", "offline_access"}, "ses_2", t0.Add(1000*time.Hour)
+		next.Audience, next.AuthTime = "api.elsewhere.example.com", t0.Add(5*time.Hour)
 		next.CreatedAt, next.ExpiresAt, next.RotatedAt, next.Revoked = time.Time{}, t0.Add(48*time.Hour), t0, true
 		at := t0.Add(time.Hour)
 		got, err := s.RefreshTokens().Rotate(ctx, "a", "rt1", next, at)
 		must(t, err)
 		want := next
 		want.FamilyID, want.ClientID, want.UserID, want.FamilyExpiresAt = "fam_1", "web", "usr_1", first.FamilyExpiresAt
+		// RFC 6749 §6: the new token's scope is identical to the old one's.
+		want.Scopes, want.SessionID, want.Audience, want.AuthTime = first.Scopes, first.SessionID, first.Audience, first.AuthTime
 		want.CreatedAt, want.RotatedAt, want.Revoked = at, time.Time{}, false
 		equal(t, "next", got, usRefresh(want))
 		stored, err := s.RefreshTokens().Get(ctx, "a", "rt2")

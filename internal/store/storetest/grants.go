@@ -63,6 +63,25 @@ var grantRenameTests = []test{
 		equal(t, "requested scope", gotAR.Scope, "openid rn:new rn:oldish")
 		equal(t, "asked scopes", gotAR.AskScopes, []string{"rn:new"})
 	}},
+	{"RFC 6749 §6 a rotation that read its token before a rename stores the renamed scopes", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		seedClient(t, s, "a")
+		must(t, s.Scopes().Create(ctx, newScope("a", "bank", "rn:old")))
+		rt := newRefresh("a", "rt1", "fam", "web", "usr_1")
+		rt.Scopes = []string{"offline_access", "rn:old"}
+		must(t, s.RefreshTokens().Create(ctx, rt))
+		// The token endpoint reads the token, then the rename commits, then
+		// the rotation runs with what was read.
+		read, err := s.RefreshTokens().Get(ctx, "a", "rt1")
+		must(t, err)
+		_, err = s.Scopes().Rename(ctx, "a", "rn:old", "rn:new", 0)
+		must(t, err)
+		next := read
+		next.Hash = "rt2"
+		got, err := s.RefreshTokens().Rotate(ctx, "a", "rt1", next, t0.Add(time.Minute))
+		must(t, err)
+		equal(t, "rotated token's scopes", got.Scopes, []string{"offline_access", "rn:new"})
+	}},
 	{"Rename of a scope whose name holds LIKE wildcards rewrites only that name", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		seedClient(t, s, "a")
