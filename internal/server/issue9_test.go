@@ -116,8 +116,13 @@ func TestUnfinishedAuthorizationRequestsAreBounded_RFC6749_4_1_2_1(t *testing.T)
 			t.Fatalf("%s under the per-application bound: stopped at %s (%d)", addr, p.URL, p.Status)
 		}
 	}
-	if _, a, p := start("198.51.100.23"); a.authError(t, p, o.iss) != "temporarily_unavailable" {
-		t.Fatal("request over the per-application bound was not refused")
+	if _, a, p := start("198.51.100.22"); a.authError(t, p, o.iss) != "temporarily_unavailable" {
+		t.Fatal("a second request over the per-application bound from an address holding one was not refused")
+	}
+	// A flood must not lock out a person starting their one sign-in: an
+	// address holding no unfinished request is still admitted.
+	if _, _, p := start("198.51.100.23"); !hasPasswordField(p) {
+		t.Fatalf("a fresh address over the per-application bound: stopped at %s (%d), want the sign-in page", p.URL, p.Status)
 	}
 	// Unfinished requests expire, and with them the bound.
 	env.Clock.Advance(11 * time.Minute)

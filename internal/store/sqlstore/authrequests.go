@@ -70,9 +70,10 @@ func (r authRequests) insertStmt(ar model.AuthRequest) (string, []any, error) {
 			nullMicros(ar.AuthTime), ask, ar.ConsentDone, ar.Denied, micros(created), micros(ar.ExpiresAt), ar.Peer}, nil
 }
 
-// CreateBounded counts the unfinished requests of the client and of the
-// peer (each count stops at its cap: the partial indexes on user_id IS
-// NULL hold only those rows), then inserts, in one transaction.
+// CreateBounded counts the unfinished requests of the peer and of the
+// client (each count stops at its cap: the partial indexes on user_id IS
+// NULL hold only those rows), then inserts, in one transaction. A client at
+// its cap still admits a peer that holds no unfinished request.
 func (r authRequests) CreateBounded(ctx context.Context, ar model.AuthRequest, perClient, perPeer int) error {
 	if ar.CreatedAt.IsZero() {
 		ar.CreatedAt = r.db.now()
@@ -80,27 +81,36 @@ func (r authRequests) CreateBounded(ctx context.Context, ar model.AuthRequest, p
 	query, args, err := r.insertStmt(ar)
 	if err == nil {
 		err = r.write(ctx, func(q querier) error {
-			count := func(col, val string, limit int) (bool, error) {
+			count := func(col, val string, limit int) (int, error) {
 				if limit <= 0 || val == "" || ar.UserID != "" {
-					return false, nil
+					return 0, nil
 				}
 				var n int
 				err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM auth_requests
 					WHERE tenant_id = $1 AND `+col+` = $2 AND user_id IS NULL AND expires_at > $3 LIMIT $4) AS unfinished`,
 					ar.TenantID, val, micros(ar.CreatedAt), limit).Scan(&n)
-				return n >= limit, err
+				return n, err
 			}
-			if full, err := count("client_id", ar.ClientID, perClient); err != nil {
+			// The peer's count also stops at 1 when only the client's cap
+			// applies: what matters then is whether it holds any.
+			peerN, err := count("peer", ar.Peer, max(perPeer, 1))
+			if err != nil {
 				return err
-			} else if full {
-				return fmt.Errorf("%d unfinished requests of client %q: %w", perClient, ar.ClientID, store.ErrLimit)
 			}
-			if full, err := count("peer", ar.Peer, perPeer); err != nil {
-				return err
-			} else if full {
+			if perPeer > 0 && peerN >= perPeer {
 				return fmt.Errorf("%d unfinished requests from %s: %w", perPeer, ar.Peer, store.ErrLimit)
 			}
-			_, err := q.ExecContext(ctx, query, args...)
+			clientN, err := count("client_id", ar.ClientID, perClient)
+			if err != nil {
+				return err
+			}
+			// A full client refuses only peers that already hold an
+			// unfinished request of the tenant: a flood from many addresses
+			// must not lock out a person starting their one sign-in.
+			if perClient > 0 && clientN >= perClient && (ar.Peer == "" || peerN > 0) {
+				return fmt.Errorf("%d unfinished requests of client %q: %w", perClient, ar.ClientID, store.ErrLimit)
+			}
+			_, err = q.ExecContext(ctx, query, args...)
 			return r.onInsert(err)
 		})
 	}

@@ -41,7 +41,7 @@ var pendingBoundTests = []test{
 		// The client's cap: two more peers fill it.
 		must(t, ars.CreateBounded(ctx, req("a", "q1", "web", "ip:192.0.2.2"), perClient, perPeer))
 		must(t, ars.CreateBounded(ctx, req("a", "q2", "web", "ip:192.0.2.3"), perClient, perPeer))
-		wantErr(t, ars.CreateBounded(ctx, req("a", "q3", "web", "ip:192.0.2.4"), perClient, perPeer), store.ErrLimit)
+		wantErr(t, ars.CreateBounded(ctx, req("a", "q3", "web", "ip:192.0.2.2"), perClient, perPeer), store.ErrLimit)
 		must(t, ars.CreateBounded(ctx, req("a", "q3", "other", "ip:192.0.2.4"), perClient, perPeer))
 
 		// A request someone signed in for is finished: it no longer counts.
@@ -50,7 +50,11 @@ var pendingBoundTests = []test{
 		p1.UserID, p1.SessionID, p1.AuthTime = "usr_1", "ses_1", t0
 		must(t, ars.Update(ctx, p1))
 		must(t, ars.CreateBounded(ctx, req("a", "p4", "web", "ip:192.0.2.1"), perClient, perPeer))
-		wantErr(t, ars.CreateBounded(ctx, req("a", "p5", "web", "ip:192.0.2.9"), perClient, perPeer), store.ErrLimit)
+		wantErr(t, ars.CreateBounded(ctx, req("a", "p5", "web", "ip:192.0.2.3"), perClient, perPeer), store.ErrLimit)
+		// A full client still admits an address that holds no unfinished
+		// request (a person starting their one sign-in), once.
+		must(t, ars.CreateBounded(ctx, req("a", "fresh1", "web", "ip:192.0.2.50"), perClient, perPeer))
+		wantErr(t, ars.CreateBounded(ctx, req("a", "fresh2", "web", "ip:192.0.2.50"), perClient, perPeer), store.ErrLimit)
 		// Neither does one that has expired.
 		late := req("a", "late", "web", "ip:192.0.2.1")
 		late.CreatedAt = t0.Add(10 * time.Minute)
