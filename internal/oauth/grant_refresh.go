@@ -110,6 +110,10 @@ func storeRefresh(ctx context.Context, r store.Repos, tenant string, out *issued
 	}
 	old, err := rt.Rotate(ctx, tenant, w.rotateFrom, w.token, w.at)
 	switch {
+	case errors.Is(err, store.ErrReused) && old.RotatedAt.IsZero():
+		// Not rotated: its family was revoked (a logout, a disabled user)
+		// after the token was read.
+		return old, oautherr.Wrap(oautherr.InvalidGrant, "the refresh token was revoked", err)
 	case errors.Is(err, store.ErrReused):
 		return old, oautherr.Wrap(oautherr.InvalidGrant, "the refresh token was already used", err)
 	case err != nil:
@@ -245,7 +249,14 @@ func (h *Handler) refreshToken(ctx context.Context, req *tokenRequest) (*grantPl
 		},
 		// A concurrent request rotated the token first: the same replay as
 		// above, found at the write.
-		replayed: func(ctx context.Context) { h.refreshReused(ctx, req, reused) },
+		replayed: func(ctx context.Context) {
+			// A family revoked for a legitimate reason between the read and
+			// the rotation is not a reuse: refuse without the alarm.
+			if reused.RotatedAt.IsZero() {
+				return
+			}
+			h.refreshReused(ctx, req, reused)
+		},
 	}, nil
 }
 
