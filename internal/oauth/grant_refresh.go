@@ -110,16 +110,24 @@ func storeRefresh(ctx context.Context, r store.Repos, tenant string, out *issued
 	}
 	old, err := rt.Rotate(ctx, tenant, w.rotateFrom, w.token, w.at)
 	switch {
-	case errors.Is(err, store.ErrReused) && old.RotatedAt.IsZero():
-		// Not rotated: its family was revoked (a logout, a disabled user)
-		// after the token was read.
-		return old, oautherr.Wrap(oautherr.InvalidGrant, "the refresh token was revoked", err)
 	case errors.Is(err, store.ErrReused):
-		return old, oautherr.Wrap(oautherr.InvalidGrant, "the refresh token was already used", err)
+		return old, refusedAtCommit(old, err)
 	case err != nil:
 		return model.RefreshToken{}, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("rotate refresh token: %w", err))
 	}
 	return model.RefreshToken{}, nil
+}
+
+// refusedAtCommit is the refusal of a refresh whose token another request
+// used (or whose family was revoked) between the read and the commit; err
+// is the store's ErrReused, kept in the chain for the replay path.
+func refusedAtCommit(cur model.RefreshToken, err error) error {
+	if cur.RotatedAt.IsZero() {
+		// Not rotated: its family was revoked (a logout, a disabled user)
+		// after the token was read.
+		return oautherr.Wrap(oautherr.InvalidGrant, "the refresh token was revoked", err)
+	}
+	return oautherr.Wrap(oautherr.InvalidGrant, "the refresh token was already used", err)
 }
 
 func idleTTL(a model.Application) time.Duration {
@@ -239,9 +247,16 @@ func (h *Handler) refreshToken(ctx context.Context, req *tokenRequest) (*grantPl
 				return nil
 			}
 			// offline_access is no longer allowed: this refresh is the last.
-			// Ending the family also revokes the access tokens of its earlier
-			// refreshes; the one just minted is not a member's, and lives out
-			// its lifetime.
+			// It is still a single use (two concurrent last refreshes: one
+			// wins, the other is a reuse). Ending the family also revokes the
+			// access tokens of its earlier refreshes; the one just minted is
+			// not a member's, and lives out its lifetime.
+			if cur, err := r.RefreshTokens().Retire(ctx, tenant, old.Hash, h.now()); errors.Is(err, store.ErrReused) {
+				reused = cur
+				return refusedAtCommit(cur, err)
+			} else if err != nil {
+				return oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("retire refresh token: %w", err))
+			}
 			if err := r.RefreshTokens().RevokeFamily(ctx, tenant, old.FamilyID); err != nil {
 				return oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("end refresh family: %w", err))
 			}

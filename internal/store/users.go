@@ -185,6 +185,12 @@ type RefreshTokens interface {
 	// read in the rotation, whatever next carried; its AccessJTI and
 	// AccessExpiresAt are next's (the access token of this refresh).
 	Rotate(ctx context.Context, tenantID, oldHash string, next model.RefreshToken, now time.Time) (model.RefreshToken, error)
+	// Retire marks a token rotated at now without a successor: the last
+	// use of a family that ends. Its single use is Rotate's: if the token
+	// was already rotated, or its family is revoked, nothing changes and
+	// the token is returned with ErrReused. ErrNotFound if it does not
+	// exist.
+	Retire(ctx context.Context, tenantID, hash string, now time.Time) (model.RefreshToken, error)
 	// RevokeFamily marks every token of the family revoked, including one a
 	// concurrent Rotate adds, and records in Revocations, atomically with
 	// it, the AccessJTI of every token of the family (rotated ones too)

@@ -149,6 +149,37 @@ func (r refreshTokens) Rotate(ctx context.Context, tenantID, oldHash string, nex
 	return out, nil
 }
 
+// Retire is Rotate's conditional UPDATE without a successor (see
+// store.RefreshTokens.Retire).
+func (r refreshTokens) Retire(ctx context.Context, tenantID, hash string, now time.Time) (model.RefreshToken, error) {
+	var old model.RefreshToken
+	err := r.write(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = $3
+			WHERE tenant_id = $1 AND hash = $2 AND rotated_at IS NULL AND NOT revoked`, tenantID, hash, micros(now))
+		if err != nil {
+			return err
+		}
+		n, err := rowsAffected(res)
+		if err != nil {
+			return err
+		}
+		if old, err = getRefresh(ctx, q, tenantID, hash); err != nil {
+			return err
+		}
+		if n == 0 {
+			return store.ErrReused
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, store.ErrReused) {
+		old = model.RefreshToken{}
+	}
+	if err != nil {
+		return old, fmt.Errorf("sqlstore: retire refresh token %s/%s: %w", tenantID, hash, err)
+	}
+	return old, nil
+}
+
 // RevokeFamily marks every token of the family revoked and, in the same
 // transaction, revokes the access tokens issued with them that have not
 // expired (RFC 7009 §2.1). Revoking a revoked or unknown family is not an

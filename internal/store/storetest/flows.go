@@ -678,6 +678,26 @@ var refreshTests = []test{
 			wantErr(t, err, store.ErrNotFound)
 		}
 	}},
+	{"RFC 9700 §4.14.2 Retire is a single use without a successor: concurrent callers, one wins; a revoked family is ErrReused unrotated", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		seedClient(t, s, "a")
+		must(t, s.RefreshTokens().Create(ctx, newRefresh("a", "last", "fam", "web", "usr_1")))
+		results := race(func(i int) (model.RefreshToken, error) {
+			return s.RefreshTokens().Retire(ctx, "a", "last", t0.Add(time.Duration(i+1)*time.Second))
+		})
+		winner := exactlyOne(t, results)
+		for i, r := range results {
+			equal(t, fmt.Sprintf("racer %d's token", i), r.v.Hash, "last")
+			equal(t, fmt.Sprintf("racer %d's RotatedAt", i), r.v.RotatedAt, us(t0.Add(time.Duration(winner+1)*time.Second)))
+		}
+		must(t, s.RefreshTokens().Create(ctx, newRefresh("a", "gone", "fam2", "web", "usr_1")))
+		must(t, s.RefreshTokens().RevokeFamily(ctx, "a", "fam2"))
+		got, err := s.RefreshTokens().Retire(ctx, "a", "gone", t0)
+		wantErr(t, err, store.ErrReused)
+		equal(t, "revoked, not rotated", got.RotatedAt.IsZero() && got.Revoked, true)
+		_, err = s.RefreshTokens().Retire(ctx, "a", "nope", t0)
+		wantErr(t, err, store.ErrNotFound)
+	}},
 	{"a family revoked while it rotates ends with every token and its access token revoked", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		seedClient(t, s, "a")
