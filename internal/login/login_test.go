@@ -377,31 +377,15 @@ func TestConcurrentGuessesShareOneBudget(t *testing.T) {
 	e := newEnv(t, func(h *login.Handler) { h.MaxFailures, h.MaxHashing = 3, 1 })
 	alice := e.user("alice", "correct horse battery", model.UserActive)
 	const n = 10
-	type ready struct {
-		b    *browser
-		form url.Values
-	}
-	var rs []ready
+	var rs []readyLogin
 	for i := range n {
 		b := e.browser()
 		b.ip = "198.51.100." + strconv.Itoa(i+1)
 		id := e.request(nil)
 		_, page := b.get("/login?request=" + id)
-		rs = append(rs, ready{b, url.Values{"request": {id}, "csrf": {csrf(t, page)}, "login": {"alice"}, "password": {"guess " + strconv.Itoa(i)}}})
+		rs = append(rs, readyLogin{b, url.Values{"request": {id}, "csrf": {csrf(t, page)}, "login": {"alice"}, "password": {"guess " + strconv.Itoa(i)}}})
 	}
-	codes := make([]int, n)
-	var wg sync.WaitGroup
-	for i, r := range rs {
-		wg.Go(func() {
-			resp, _ := r.b.post("/login", r.form)
-			codes[i] = resp.StatusCode
-		})
-	}
-	wg.Wait()
-	count := map[int]int{}
-	for _, c := range codes {
-		count[c]++
-	}
+	count := postAtOnce(rs)
 	if count[http.StatusUnauthorized] != 2 || count[http.StatusTooManyRequests] != n-2 {
 		t.Errorf("responses %v: want 2 × 401, then 429 for the rest", count)
 	}
@@ -421,19 +405,38 @@ func TestConcurrentCorrectSignInsAllSucceed(t *testing.T) {
 	e := newEnv(t)
 	alice := e.user("alice", "correct horse battery", model.UserActive)
 	const n = 20
-	type ready struct {
-		b    *browser
-		form url.Values
-	}
-	var rs []ready
+	var rs []readyLogin
 	for range n {
 		b := e.browser()
 		b.ip = "198.51.100.7"
 		id := e.request(nil)
 		_, page := b.get("/login?request=" + id)
-		rs = append(rs, ready{b, url.Values{"request": {id}, "csrf": {csrf(t, page)}, "login": {"alice"}, "password": {"correct horse battery"}}})
+		rs = append(rs, readyLogin{b, url.Values{"request": {id}, "csrf": {csrf(t, page)}, "login": {"alice"}, "password": {"correct horse battery"}}})
 	}
-	codes := make([]int, n)
+	count := postAtOnce(rs)
+	if count[http.StatusSeeOther] != n {
+		t.Errorf("responses %v: want %d × 303, every correct sign-in accepted", count, n)
+	}
+	if got := len(e.events(model.EventLoginSucceeded)); got != n {
+		t.Errorf("%d login.succeeded events, want %d", got, n)
+	}
+	for _, key := range []string{"user:" + alice.ID, login.IPKey("198.51.100.7")} {
+		if th := e.throttle(key); th.Failures != 0 || !th.LockedUntil.IsZero() {
+			t.Errorf("%s after correct sign-ins: %+v, want no failure and no lock", key, th)
+		}
+	}
+}
+
+// readyLogin is a sign-in form filled in (request, CSRF token, credentials)
+// by its own browser, to be posted at the same moment as others.
+type readyLogin struct {
+	b    *browser
+	form url.Values
+}
+
+// postAtOnce posts every form concurrently and counts the status codes.
+func postAtOnce(rs []readyLogin) map[int]int {
+	codes := make([]int, len(rs))
 	var wg sync.WaitGroup
 	for i, r := range rs {
 		wg.Go(func() {
@@ -446,15 +449,5 @@ func TestConcurrentCorrectSignInsAllSucceed(t *testing.T) {
 	for _, c := range codes {
 		count[c]++
 	}
-	if count[http.StatusSeeOther] != n {
-		t.Errorf("responses %v: want %d × 303, every correct sign-in accepted", count, n)
-	}
-	if got := len(e.events(model.EventLoginSucceeded)); got != n {
-		t.Errorf("%d login.succeeded events, want %d", got, n)
-	}
-	for _, key := range []string{"user:" + alice.ID, login.IPKey("198.51.100.7")} {
-		if th := e.throttle(key); th.Failures != 0 || !th.LockedUntil.IsZero() {
-			t.Errorf("%s after correct sign-ins: %+v, want no failure and no lock", key, th)
-		}
-	}
+	return count
 }

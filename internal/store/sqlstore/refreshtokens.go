@@ -107,22 +107,10 @@ func (r refreshTokens) Rotate(ctx context.Context, tenantID, oldHash string, nex
 	}
 	var out model.RefreshToken
 	err := r.write(ctx, func(q querier) error {
-		res, err := q.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = $3
-			WHERE tenant_id = $1 AND hash = $2 AND rotated_at IS NULL AND NOT revoked`, tenantID, oldHash, micros(now))
+		old, err := useOnce(ctx, q, tenantID, oldHash, now)
 		if err != nil {
-			return err
-		}
-		n, err := rowsAffected(res)
-		if err != nil {
-			return err
-		}
-		old, err := getRefresh(ctx, q, tenantID, oldHash)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
 			out = old
-			return store.ErrReused
+			return err
 		}
 		next.TenantID, next.FamilyID, next.ClientID, next.UserID = old.TenantID, old.FamilyID, old.ClientID, old.UserID
 		// The grant is old's as it stands in this transaction: a scope
@@ -149,33 +137,45 @@ func (r refreshTokens) Rotate(ctx context.Context, tenantID, oldHash string, nex
 	return out, nil
 }
 
-// Retire is Rotate's conditional UPDATE without a successor (see
+// useOnce is the single use of a refresh token: one conditional UPDATE
+// (… AND rotated_at IS NULL AND NOT revoked) marks it rotated at now, so of
+// concurrent callers exactly one matches. It returns the token as stored
+// after the UPDATE, with ErrReused when it did not match (already rotated,
+// or its family revoked), ErrNotFound when there is no such token.
+func useOnce(ctx context.Context, q querier, tenantID, hash string, now time.Time) (model.RefreshToken, error) {
+	res, err := q.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = $3
+		WHERE tenant_id = $1 AND hash = $2 AND rotated_at IS NULL AND NOT revoked`, tenantID, hash, micros(now))
+	if err != nil {
+		return model.RefreshToken{}, err
+	}
+	n, err := rowsAffected(res)
+	if err != nil {
+		return model.RefreshToken{}, err
+	}
+	old, err := getRefresh(ctx, q, tenantID, hash)
+	if err != nil {
+		return model.RefreshToken{}, err
+	}
+	if n == 0 {
+		return old, store.ErrReused
+	}
+	return old, nil
+}
+
+// Retire is Rotate's single use without a successor (see
 // store.RefreshTokens.Retire).
 func (r refreshTokens) Retire(ctx context.Context, tenantID, hash string, now time.Time) (model.RefreshToken, error) {
 	var old model.RefreshToken
 	err := r.write(ctx, func(q querier) error {
-		res, err := q.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = $3
-			WHERE tenant_id = $1 AND hash = $2 AND rotated_at IS NULL AND NOT revoked`, tenantID, hash, micros(now))
-		if err != nil {
-			return err
-		}
-		n, err := rowsAffected(res)
-		if err != nil {
-			return err
-		}
-		if old, err = getRefresh(ctx, q, tenantID, hash); err != nil {
-			return err
-		}
-		if n == 0 {
-			return store.ErrReused
-		}
-		return nil
+		var err error
+		old, err = useOnce(ctx, q, tenantID, hash, now)
+		return err
 	})
-	if err != nil && !errors.Is(err, store.ErrReused) {
-		old = model.RefreshToken{}
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrReused):
 		return old, fmt.Errorf("sqlstore: retire refresh token %s/%s: %w", tenantID, hash, err)
+	case err != nil:
+		return model.RefreshToken{}, fmt.Errorf("sqlstore: retire refresh token %s/%s: %w", tenantID, hash, err)
 	}
 	return old, nil
 }
