@@ -166,11 +166,17 @@ func TestCreateTenant(t *testing.T) {
 	if len(keys) != 4 {
 		t.Fatalf("%d signing keys, want current+next for ES256 and RS256", len(keys))
 	}
+	console, err := f.st.Applications().Get(ctx, "acme", model.ConsoleClientID)
+	if err != nil || console.Consent != model.ConsentImplicit || console.Type != model.AppWeb ||
+		!slices.Equal(console.RedirectURIs, []string{"http://localhost:8080/t/acme/console/callback"}) {
+		t.Fatalf("console application = %+v, %v", console, err)
+	}
 	ev := f.lastEvent(t, "acme")
 	if ev.Type != model.EventTenantCreated || ev.ActorType != model.ActorUser || ev.ActorID != "usr_admin" || !ev.Time.Equal(ten.CreatedAt) {
 		t.Fatalf("event = %+v", ev)
 	}
-	if after := details(t, ev)["after"].(map[string]any); after["issuer"] != ten.Issuer {
+	if d := details(t, ev); d["after"].(map[string]any)["issuer"] != ten.Issuer ||
+		d["console_application"].(map[string]any)["after"].(map[string]any)["client_id"] != model.ConsoleClientID {
 		t.Fatalf("details = %s", ev.Details)
 	}
 	list, err := f.svc.ListTenants(ctx, f.actor)

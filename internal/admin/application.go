@@ -262,6 +262,9 @@ func (s *Service) DeleteApplication(ctx context.Context, actor Actor, tenantID, 
 		if err := checkVersion("application "+clientID, version, before.Version); err != nil {
 			return nil, err
 		}
+		if clientID == model.ConsoleClientID {
+			return nil, invalid("client_id", "console is the tenant's admin console; it cannot be deleted (to keep someone out of it, withdraw their roles' platform scopes)")
+		}
 		// A deleted client_id can be registered again with the caller's
 		// redirect URIs and secret: deleting it is taking it over.
 		if err := actor.mayTakeOver(ctx, tx, tenantID, "deleting application "+clientID, "application "+clientID, before.AllowedScopes); err != nil {

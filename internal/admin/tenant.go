@@ -33,7 +33,8 @@ const PlatformAPIPath = "/api/v1"
 // the platform API (audience <issuer>/api/v1, ES256, 1h), the predefined
 // OIDC and platform scopes, the built-in roles admin (every platform scope)
 // and user (me:read me:write me:sessions), and a current and next signing
-// key per algorithm — all in one transaction with its tenant.created event.
+// key per algorithm, and the console application (console.go) — all in one
+// transaction with its tenant.created event.
 func (s *Service) CreateTenant(ctx context.Context, actor Actor, in TenantInput) (model.Tenant, error) {
 	if s.Sealer == nil {
 		return model.Tenant{}, errors.New("admin: creating a tenant needs the master key (Service.Sealer is nil)")
@@ -64,13 +65,20 @@ func (s *Service) CreateTenant(ctx context.Context, actor Actor, in TenantInput)
 		if err := token.EnsureKeys(ctx, tx, s.Sealer, t.ID, now); err != nil {
 			return nil, fmt.Errorf("create signing keys: %w", err)
 		}
+		// One application.created for a new tenant's console: recorded
+		// in the tenant.created event.
+		consoleEvents, err := ensureConsole(ctx, tx, t.ID, ConsoleSecret(s.Sealer, t.ID), now)
+		if err != nil {
+			return nil, err
+		}
 		stored, err := tx.Tenants().Get(ctx, t.ID)
 		if err != nil {
 			return nil, err
 		}
 		t = stored
 		return []event{{Type: model.EventTenantCreated, TenantID: t.ID, Audience: api.Identifier,
-			Details: map[string]any{"after": NewTenantDoc(t), "platform_api": NewAPIDoc(api), "builtin_roles": roles}}}, nil
+			Details: map[string]any{"after": NewTenantDoc(t), "platform_api": NewAPIDoc(api), "builtin_roles": roles,
+				"console_application": consoleEvents[0].Details}}}, nil
 	})
 	if err != nil {
 		return model.Tenant{}, err

@@ -257,4 +257,24 @@ type UserRepos interface {
 	Codes() Codes
 	RefreshTokens() RefreshTokens
 	Throttles() Throttles
+	ConsoleSessions() ConsoleSessions
+}
+
+// ConsoleSessions stores the admin console's server-side sessions.
+type ConsoleSessions interface {
+	// Create stores a new session (Version 1); ErrConflict if the ID is
+	// taken, ErrNotFound if the user does not exist.
+	Create(ctx context.Context, s model.ConsoleSession) error
+	// Get returns a session by ID whether or not it expired; callers check
+	// ExpiresAt.
+	Get(ctx context.Context, tenantID, id string) (model.ConsoleSession, error)
+	// UpdateTokens replaces Tokens and AccessExpiresAt when s.Version is the
+	// stored version (else ErrPrecondition; ErrNotFound when it is gone),
+	// and returns the session as stored, its version bumped.
+	UpdateTokens(ctx context.Context, s model.ConsoleSession) (model.ConsoleSession, error)
+	// Delete removes the session; ErrNotFound if there is none.
+	Delete(ctx context.Context, tenantID, id string) error
+	// Prune removes every tenant's sessions that expired before t, and
+	// returns how many.
+	Prune(ctx context.Context, t time.Time) (int, error)
 }

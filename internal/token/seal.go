@@ -3,6 +3,8 @@ package token
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -35,6 +37,10 @@ var ErrOpen = errors.New("token: cannot open sealed data (wrong master key, wron
 // (AES-256-GCM, a fresh random nonce per Seal). It is safe for concurrent use.
 type Sealer struct {
 	aead cipher.AEAD
+	// deriveKey is HMAC-SHA256(master key, "intelliauth derive v1"): the
+	// key of Derive, separate from the AES key so that no derived value
+	// says anything about what seals the signing keys.
+	deriveKey []byte
 }
 
 // NewSealer returns a Sealer for a 32-byte master key. The key is not kept
@@ -51,7 +57,19 @@ func NewSealer(masterKey []byte) (*Sealer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("token: master key: %w", err)
 	}
-	return &Sealer{aead: aead}, nil
+	m := hmac.New(sha256.New, masterKey)
+	m.Write([]byte("intelliauth derive v1"))
+	return &Sealer{aead: aead, deriveKey: m.Sum(nil)}, nil
+}
+
+// Derive returns 32 bytes that only a holder of the master key can compute,
+// the same on every node for the same label (HMAC-SHA256 under a key derived
+// from the master key). Labels must name their purpose and context, e.g.
+// "console client secret\x00<tenant>", so that two uses never share a value.
+func (s *Sealer) Derive(label string) []byte {
+	m := hmac.New(sha256.New, s.deriveKey)
+	m.Write([]byte(label))
+	return m.Sum(nil)
 }
 
 // Seal encrypts plaintext and binds it to additionalData, which Open must be

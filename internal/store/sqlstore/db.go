@@ -220,6 +220,9 @@ func (db *DB) RefreshTokens() store.RefreshTokens { return refreshTokens{db.repo
 // Throttles returns the auto-commit sign-in throttle repository.
 func (db *DB) Throttles() store.Throttles { return throttles{db.repos()} }
 
+// ConsoleSessions returns the admin console's session repository.
+func (db *DB) ConsoleSessions() store.ConsoleSessions { return consoleSessions{db.repos()} }
+
 func (db *DB) repos() repos { return repos{db: db, q: classified{q: db.r, db: db}} }
 
 // querier is what a repository queries through, the same auto-commit or
@@ -348,5 +351,6 @@ func (t txRepos) RefreshTokens() store.RefreshTokens {
 	return refreshTokens{t.r}
 }
 func (t txRepos) Throttles() store.Throttles { return throttles{t.r} }
+func (t txRepos) ConsoleSessions() store.ConsoleSessions { return consoleSessions{t.r} }
 
 var _ store.Repos = txRepos{}

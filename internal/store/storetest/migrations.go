@@ -143,6 +143,26 @@ var migrationFixtures = []fixture{
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		[]any{"fx", "rt_fx4", "fam_fx", "spa", "usr_fx", "ses_fx", `["openid","offline_access"]`, "aud", fixtureMicros,
 			fixtureMicros, fixtureMicros + hourMicros, fixtureMicros + 2*hourMicros, nil, false, "at_fx4", farMicros}},
+	// 0006 gives every tenant without one the console application; "fx"
+	// already has an application called console (its own, kept as it is).
+	{5, `INSERT INTO tenants (id, name, issuer, domain, scope_pattern, rev, created_at, updated_at, version)
+		VALUES ($1, $2, $3, NULL, '', $4, $5, $5, 1)`,
+		[]any{"fy", "Second", "https://id.example.com/t/fy", int64(2), fixtureMicros}},
+	{5, `INSERT INTO apis (tenant_id, id, identifier, name, signing_alg, access_token_ttl, platform, created_at, updated_at, version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		[]any{"fy", "platform", "https://id.example.com/t/fy/api/v1", "Platform", "ES256", int64(time.Hour), true, fixtureMicros, fixtureMicros, int64(1)}},
+	{5, `INSERT INTO scopes (tenant_id, name, display_name, description, kind, api_id, claims, created_at, updated_at, version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 1)`,
+		[]any{"fy", "audit:read", "Read audit", "Read the audit log.", "platform", "platform", "[]", fixtureMicros}},
+	{5, `INSERT INTO scopes (tenant_id, name, display_name, description, kind, api_id, claims, created_at, updated_at, version)
+		VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $7, 1)`,
+		[]any{"fy", "openid", "OpenID", "Sign you in.", "oidc", "[]", fixtureMicros}},
+	{5, `INSERT INTO apis (tenant_id, id, identifier, name, signing_alg, access_token_ttl, platform, created_at, updated_at, version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		[]any{"fy", "bank", "https://bank.example", "Bank", "ES256", int64(time.Hour), false, fixtureMicros, fixtureMicros, int64(1)}},
+	{5, `INSERT INTO scopes (tenant_id, name, display_name, description, kind, api_id, claims, created_at, updated_at, version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 1)`,
+		[]any{"fy", "read:x", "Read x", "Read x.", "custom", "bank", "[]", fixtureMicros}},
 }
 
 // farMicros is an instant no test run reaches, in the stored unit.
@@ -160,7 +180,7 @@ func checkFixtures(t *testing.T, s store.Store) {
 	tn, err := s.Tenants().GetByDomain(ctx, "id.example.com")
 	must(t, err)
 	equal(t, "tenant", tn, model.Tenant{ID: "fx", Name: "Fixture", Issuer: "https://id.example.com/t/fx", Domain: "Id.Example.com",
-		ScopePattern: "^[a-z:]+$", Rev: 7, CreatedAt: at, UpdatedAt: at.Add(time.Microsecond), Version: 3})
+		ScopePattern: "^[a-z:]+$", Rev: 8, CreatedAt: at, UpdatedAt: at.Add(time.Microsecond), Version: 3})
 	api, err := s.APIs().Get(ctx, "fx", "platform")
 	must(t, err)
 	equal(t, "API", api, model.API{TenantID: "fx", ID: "platform", Identifier: "https://id.example.com/t/fx/api/v1", Name: "Platform",
@@ -208,6 +228,24 @@ func checkFixtures(t *testing.T, s store.Store) {
 	// post-logout redirect URIs and no allowed origins: 0002's defaults.)
 	checkFixtures2(t, s)
 	checkFixtures4(t, s)
+	checkFixtures6(t, s)
+}
+
+// checkFixtures6 finds the console application 0006 created for the tenant
+// that had none (and a bumped rev, so that running nodes reload it).
+func checkFixtures6(t *testing.T, s store.Store) {
+	t.Helper()
+	ctx := t.Context()
+	app, err := s.Applications().Get(ctx, "fy", model.ConsoleClientID)
+	must(t, err)
+	app.CreatedAt, app.UpdatedAt = time.Time{}, time.Time{}
+	equal(t, "console application", app, model.Application{TenantID: "fy", ClientID: "console", Name: "IntelliAuth console", Type: model.AppWeb,
+		RedirectURIs: []string{"https://id.example.com/t/fy/console/callback"}, PostLogoutRedirectURIs: []string{"https://id.example.com/t/fy/console/signed-out"},
+		GrantTypes: []string{"authorization_code", "refresh_token"}, AllowedScopes: []string{"audit:read", "openid"},
+		ScopePolicy: model.PolicyPermissive, Consent: model.ConsentImplicit, AccessTokenTTL: 5 * time.Minute, Version: 1})
+	tn, err := s.Tenants().Get(ctx, "fy")
+	must(t, err)
+	equal(t, "rev of fy", tn.Rev, int64(3))
 }
 
 // checkFixtures4 reads back the refresh token written in the shape of

@@ -35,6 +35,7 @@ func RunTests(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Consents", consentTests},
 		{"ScopeHolders", scopeHolderTests},
 		{"Sessions", sessionTests},
+		{"ConsoleSessions", consoleSessionTests},
 		{"AuthRequests", authRequestTests},
 		{"Codes", codeTests},
 		{"RefreshTokens", refreshTests},
