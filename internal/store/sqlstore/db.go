@@ -350,7 +350,7 @@ func (t txRepos) Codes() store.Codes               { return codes{t.r} }
 func (t txRepos) RefreshTokens() store.RefreshTokens {
 	return refreshTokens{t.r}
 }
-func (t txRepos) Throttles() store.Throttles { return throttles{t.r} }
+func (t txRepos) Throttles() store.Throttles             { return throttles{t.r} }
 func (t txRepos) ConsoleSessions() store.ConsoleSessions { return consoleSessions{t.r} }
 
 var _ store.Repos = txRepos{}
