@@ -25,6 +25,11 @@
 // platform scope). Callers (the CLI, /api/v1 and the console) map these to
 // their own surface.
 //
+// Who may do what is one table, in ops.go: each use-case a surface exposes
+// is an Op, and Op.Scope is the platform scope a caller's token must carry
+// for it. /api/v1's guard and the console both read it; the use-cases do
+// not check it themselves (the CLI's System actor holds every scope).
+//
 // Reads of the audit log and the reports run outside any transaction (on
 // SQLite from the read pool), so a long search never holds the single
 // writer the token endpoint's audit log needs.

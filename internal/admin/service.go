@@ -39,6 +39,12 @@ type Service struct {
 type Actor struct {
 	Type string
 	ID   string
+	// Via is, for a user actor, the client_id of the application whose
+	// access token the user called with (/api/v1 sets it from the token's
+	// client_id; the console, its own). Every audit event of a write
+	// records it as the "via_client" member of its details. It is empty
+	// for a client actor (the client is the actor) and for System.
+	Via string
 	// Scopes are the scopes of the access token the actor called with, as
 	// issued (expanded by implication). A use-case that gives platform
 	// scopes away or hands over something holding them requires them here
@@ -147,9 +153,9 @@ func (s *Service) write(ctx context.Context, actor Actor, fn func(tx store.Repos
 		rows := make([]model.AuditEvent, 0, len(evs))
 		written = evs
 		for _, e := range evs {
-			details, err := json.Marshal(e.Details)
+			details, err := eventDetails(e, actor.Via)
 			if err != nil {
-				return fmt.Errorf("admin: encode %s details: %w", e.Type, err)
+				return err
 			}
 			rows = append(rows, model.AuditEvent{
 				ID:        audit.NewID(now),
@@ -175,6 +181,40 @@ func (s *Service) write(ctx context.Context, actor Actor, fn func(tx store.Repos
 			slog.String("actor_type", actor.Type), slog.String("actor_id", actor.ID))
 	}
 	return nil
+}
+
+// viaMember is the details member naming the application an actor acted
+// through (Actor.Via). It is not "via": the me use-cases already record
+// their own route there ("me/profile", …).
+const viaMember = "via_client"
+
+// eventDetails encodes e's details, with via as their viaMember when via is
+// set and the details are a JSON object; the other members keep their
+// values (json.Marshal writes a map's members sorted, before and after).
+func eventDetails(e event, via string) (json.RawMessage, error) {
+	details, err := json.Marshal(e.Details)
+	if err != nil {
+		return nil, fmt.Errorf("admin: encode %s details: %w", e.Type, err)
+	}
+	if via == "" || len(details) == 0 || details[0] != '{' {
+		return details, nil
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(details, &members); err != nil {
+		return nil, fmt.Errorf("admin: decode %s details: %w", e.Type, err)
+	}
+	if _, taken := members[viaMember]; taken {
+		return nil, fmt.Errorf("admin: %s details already hold %q", e.Type, viaMember)
+	}
+	members[viaMember], err = json.Marshal(via)
+	if err != nil {
+		return nil, fmt.Errorf("admin: encode %s details: %w", e.Type, err)
+	}
+	details, err = json.Marshal(members)
+	if err != nil {
+		return nil, fmt.Errorf("admin: encode %s details: %w", e.Type, err)
+	}
+	return details, nil
 }
 
 // read runs fn in one transaction, for use-cases that need a consistent view

@@ -15,16 +15,16 @@ import (
 // applicationRoutes mounts applications, their allowlists and secret
 // rotation under applications:read / applications:write, and explain.
 func (h *Handler) applicationRoutes(rt *router) {
-	rt.handle("GET", Prefix+"/applications", "applications:read", h.listApplications)
-	rt.handle("POST", Prefix+"/applications", "applications:write", h.createApplication)
-	rt.handle("GET", Prefix+"/applications/{client_id}", "applications:read", h.getApplication)
-	rt.handle("PATCH", Prefix+"/applications/{client_id}", "applications:write", h.updateApplication)
-	rt.handle("DELETE", Prefix+"/applications/{client_id}", "applications:write", h.deleteApplication)
-	rt.handle("GET", Prefix+"/applications/{client_id}/allowed-scopes", "applications:read", h.getAllowlist)
-	rt.handle("PUT", Prefix+"/applications/{client_id}/allowed-scopes", "applications:write", h.putAllowlist)
-	rt.handle("PATCH", Prefix+"/applications/{client_id}/allowed-scopes", "applications:write", h.patchAllowlist)
-	rt.handle("POST", Prefix+"/applications/{client_id}/secret", "applications:write", h.rotateSecret)
-	rt.handle("POST", Prefix+"/explain", "applications:read", h.explain)
+	rt.handle("GET", Prefix+"/applications", admin.OpListApplications, h.listApplications)
+	rt.handle("POST", Prefix+"/applications", admin.OpCreateApplication, h.createApplication)
+	rt.handle("GET", Prefix+"/applications/{client_id}", admin.OpGetApplication, h.getApplication)
+	rt.handle("PATCH", Prefix+"/applications/{client_id}", admin.OpUpdateApplication, h.updateApplication)
+	rt.handle("DELETE", Prefix+"/applications/{client_id}", admin.OpDeleteApplication, h.deleteApplication)
+	rt.handle("GET", Prefix+"/applications/{client_id}/allowed-scopes", admin.OpGetApplication, h.getAllowlist)
+	rt.handle("PUT", Prefix+"/applications/{client_id}/allowed-scopes", admin.OpChangeAllowedScopes, h.putAllowlist)
+	rt.handle("PATCH", Prefix+"/applications/{client_id}/allowed-scopes", admin.OpChangeAllowedScopes, h.patchAllowlist)
+	rt.handle("POST", Prefix+"/applications/{client_id}/secret", admin.OpRotateSecret, h.rotateSecret)
+	rt.handle("POST", Prefix+"/explain", admin.OpExplain, h.explain)
 }
 
 func (h *Handler) listApplications(w http.ResponseWriter, r *Request) error {

@@ -16,8 +16,8 @@ import (
 // auditRoutes mounts the audit search and the scope-usage report under
 // audit:read (PRODUCT.md §4).
 func (h *Handler) auditRoutes(rt *router) {
-	rt.handle("GET", Prefix+"/audit", "audit:read", h.searchAudit)
-	rt.handle("GET", Prefix+"/reports/scope-usage", "audit:read", h.scopeUsageReport)
+	rt.handle("GET", Prefix+"/audit", admin.OpSearchAudit, h.searchAudit)
+	rt.handle("GET", Prefix+"/reports/scope-usage", admin.OpScopeUsage, h.scopeUsageReport)
 }
 
 // JSONLinesType is the media type of the audit log's JSON Lines export: one

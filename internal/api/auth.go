@@ -13,7 +13,8 @@ import (
 	"github.com/intelliauth/intelliauth/oautherr"
 )
 
-// guard authenticates the request's bearer token and requires scope before
+// guard authenticates the request's bearer token and requires op's
+// platform scope (admin.Op.Scope, the table every surface reads) before
 // running f.
 //
 // RFC 6750 §2.1: the token comes from the Authorization header only (the
@@ -34,7 +35,8 @@ import (
 // §2 step 7). The claim's scopes go on with the actor: a use-case that would
 // grant platform scopes the token lacks, or hand over an application or user
 // holding them, answers 403 insufficient_scope too (escalationRefused).
-func (h *Handler) guard(scope string, f handlerFunc) http.HandlerFunc {
+func (h *Handler) guard(op admin.Op, f handlerFunc) http.HandlerFunc {
+	scope := op.Scope()
 	return func(w http.ResponseWriter, r *http.Request) {
 		snap, ok := catalog.FromContext(r.Context())
 		if !ok {
@@ -104,10 +106,11 @@ func (h *Handler) authenticate(r *http.Request, snap *catalog.Snapshot) (*Reques
 		return nil, invalid("The access token is not valid; request a new one.")
 	}
 	// A client-credentials token acts as its client; a token from a user's
-	// sign-in acts as the user, whom the check found still active.
+	// sign-in acts as the user, whom the check found still active, via the
+	// application the token was issued to.
 	req := &Request{Request: r, Snap: snap, Claims: c, Actor: admin.Actor{Type: model.ActorClient, ID: c.ClientID}}
 	if acc.User != nil {
-		req.Actor = admin.Actor{Type: model.ActorUser, ID: acc.User.ID}
+		req.Actor = admin.Actor{Type: model.ActorUser, ID: acc.User.ID, Via: c.ClientID}
 	}
 	return req, nil
 }

@@ -1,15 +1,19 @@
 // Package api is the platform API of a tenant, /api/v1 under the tenant's
 // issuer (PRODUCT.md §4): JSON over HTTP on top of internal/admin, each
-// route guarded by the platform scope that names it, described by the
+// route exposing one admin use-case (an admin.Op) and guarded by the
+// platform scope admin's table requires for it, described by the
 // OpenAPI 3 document openapi.json served at GET /api/v1/openapi.json.
 //
 // # Adding a route
 //
 // Write a method on *Handler that takes the router and mounts its routes,
-// then call it from Handler.routes (handler.go):
+// then call it from Handler.routes (handler.go). A route names the admin.Op
+// it exposes, never a scope: the guard requires op.Scope(), from the one
+// table in internal/admin that the console reads too. A new use-case gets
+// its Op and its row in that table first.
 //
 //	func (h *Handler) auditRoutes(rt *router) {
-//		rt.handle("GET", "/api/v1/audit", "audit:read", h.searchAudit)
+//		rt.handle("GET", Prefix+"/audit", admin.OpSearchAudit, h.searchAudit)
 //	}
 //
 //	func (h *Handler) searchAudit(w http.ResponseWriter, r *Request) error {

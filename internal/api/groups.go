@@ -10,13 +10,13 @@ import (
 // groupRoutes mounts groups and their members under groups:read /
 // groups:write. {user} is a user ID, username or email address.
 func (h *Handler) groupRoutes(rt *router) {
-	rt.handle("GET", Prefix+"/groups", "groups:read", h.listGroups)
-	rt.handle("POST", Prefix+"/groups", "groups:write", h.createGroup)
-	rt.handle("GET", Prefix+"/groups/{group}", "groups:read", h.getGroup)
-	rt.handle("PATCH", Prefix+"/groups/{group}", "groups:write", h.updateGroup)
-	rt.handle("DELETE", Prefix+"/groups/{group}", "groups:write", h.deleteGroup)
-	rt.handle("PUT", Prefix+"/groups/{group}/members/{user}", "groups:write", h.addMember)
-	rt.handle("DELETE", Prefix+"/groups/{group}/members/{user}", "groups:write", h.removeMember)
+	rt.handle("GET", Prefix+"/groups", admin.OpListGroups, h.listGroups)
+	rt.handle("POST", Prefix+"/groups", admin.OpCreateGroup, h.createGroup)
+	rt.handle("GET", Prefix+"/groups/{group}", admin.OpGetGroup, h.getGroup)
+	rt.handle("PATCH", Prefix+"/groups/{group}", admin.OpUpdateGroup, h.updateGroup)
+	rt.handle("DELETE", Prefix+"/groups/{group}", admin.OpDeleteGroup, h.deleteGroup)
+	rt.handle("PUT", Prefix+"/groups/{group}/members/{user}", admin.OpAddGroupMember, h.addMember)
+	rt.handle("DELETE", Prefix+"/groups/{group}/members/{user}", admin.OpRemoveGroupMember, h.removeMember)
 }
 
 func (h *Handler) listGroups(w http.ResponseWriter, r *Request) error {

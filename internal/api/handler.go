@@ -47,11 +47,13 @@ func (h *Handler) logger() *slog.Logger {
 }
 
 // Route is one operation of the API: a method, a path pattern relative to
-// the issuer (Go 1.22 ServeMux syntax) and the platform scope guarding it
-// ("" for the public OpenAPI document).
+// the issuer (Go 1.22 ServeMux syntax), the admin use-case it exposes and
+// the platform scope guarding it, which is always Op.Scope() (both empty
+// for the public OpenAPI document).
 type Route struct {
 	Method string
 	Path   string
+	Op     admin.Op
 	Scope  string
 }
 
@@ -108,21 +110,24 @@ type router struct {
 
 // handle mounts f at method + path (path relative to the issuer, starting
 // with /api/v1/, wildcards as in net/http: {name}) behind the bearer-token
-// guard requiring scope.
-func (rt *router) handle(method, path, scope string, f handlerFunc) {
+// guard requiring op's platform scope, from admin's one table of who may do
+// what (admin.Op.Scope).
+func (rt *router) handle(method, path string, op admin.Op, f handlerFunc) {
+	scope := op.Scope()
 	if scope == "" {
-		panic("api: route " + method + " " + path + " needs a scope")
+		panic("api: route " + method + " " + path + ": " + string(op) + " is not an admin.Op with a scope")
 	}
-	rt.add(method, path, scope, rt.h.guard(scope, checkedInput(path, f)))
+	rt.add(Route{Method: method, Path: path, Op: op, Scope: scope}, rt.h.guard(op, checkedInput(path, f)))
 }
 
 // handlePublic mounts f without authentication (the OpenAPI document only).
 func (rt *router) handlePublic(method, path string, f handlerFunc) {
-	rt.add(method, path, "", rt.h.public(checkedInput(path, f)))
+	rt.add(Route{Method: method, Path: path}, rt.h.public(checkedInput(path, f)))
 }
 
-func (rt *router) add(method, path, scope string, hf http.HandlerFunc) {
-	rt.list = append(rt.list, Route{Method: method, Path: path, Scope: scope})
+func (rt *router) add(r Route, hf http.HandlerFunc) {
+	method, path := r.Method, r.Path
+	rt.list = append(rt.list, r)
 	if !slices.Contains(rt.methods[path], method) {
 		rt.methods[path] = append(rt.methods[path], method)
 	}

@@ -18,15 +18,15 @@ import (
 // is always the token's subject: no route takes a user from its input, so
 // nobody reads or changes another user's account through them.
 func (h *Handler) meRoutes(rt *router) {
-	rt.handle("GET", Prefix+"/me/profile", "me:read", h.myProfile)
-	rt.handle("PATCH", Prefix+"/me/profile", "me:write", h.updateMyProfile)
-	rt.handle("POST", Prefix+"/me/password", "me:write", h.changeMyPassword)
-	rt.handle("GET", Prefix+"/me/consents", "me:read", h.myConsents)
-	rt.handle("DELETE", Prefix+"/me/consents", "me:write", h.revokeAllMyConsents)
-	rt.handle("DELETE", Prefix+"/me/consents/{client_id}", "me:write", h.revokeMyConsent)
-	rt.handle("GET", Prefix+"/me/sessions", "me:sessions", h.mySessions)
-	rt.handle("DELETE", Prefix+"/me/sessions", "me:sessions", h.endAllMySessions)
-	rt.handle("DELETE", Prefix+"/me/sessions/{id}", "me:sessions", h.endMySession)
+	rt.handle("GET", Prefix+"/me/profile", admin.OpMyProfile, h.myProfile)
+	rt.handle("PATCH", Prefix+"/me/profile", admin.OpUpdateMyProfile, h.updateMyProfile)
+	rt.handle("POST", Prefix+"/me/password", admin.OpChangeMyPassword, h.changeMyPassword)
+	rt.handle("GET", Prefix+"/me/consents", admin.OpMyConsents, h.myConsents)
+	rt.handle("DELETE", Prefix+"/me/consents", admin.OpRevokeAllMyConsents, h.revokeAllMyConsents)
+	rt.handle("DELETE", Prefix+"/me/consents/{client_id}", admin.OpRevokeMyConsent, h.revokeMyConsent)
+	rt.handle("GET", Prefix+"/me/sessions", admin.OpMySessions, h.mySessions)
+	rt.handle("DELETE", Prefix+"/me/sessions", admin.OpEndAllMySessions, h.endAllMySessions)
+	rt.handle("DELETE", Prefix+"/me/sessions/{id}", admin.OpEndMySession, h.endMySession)
 }
 
 // CodeTooManyRequests is the error code of a 429 (RFC 6585 §4).

@@ -10,13 +10,13 @@ import (
 // roleRoutes mounts roles, their scopes and assignments under roles:read /
 // roles:write. {user} is a user ID, username or email address.
 func (h *Handler) roleRoutes(rt *router) {
-	rt.handle("GET", Prefix+"/roles", "roles:read", h.listRoles)
-	rt.handle("POST", Prefix+"/roles", "roles:write", h.createRole)
-	rt.handle("GET", Prefix+"/roles/{role}", "roles:read", h.getRole)
-	rt.handle("PATCH", Prefix+"/roles/{role}", "roles:write", h.updateRole)
-	rt.handle("DELETE", Prefix+"/roles/{role}", "roles:write", h.deleteRole)
-	rt.handle("PUT", Prefix+"/roles/{role}/users/{user}", "roles:write", h.assignRole)
-	rt.handle("DELETE", Prefix+"/roles/{role}/users/{user}", "roles:write", h.unassignRole)
+	rt.handle("GET", Prefix+"/roles", admin.OpListRoles, h.listRoles)
+	rt.handle("POST", Prefix+"/roles", admin.OpCreateRole, h.createRole)
+	rt.handle("GET", Prefix+"/roles/{role}", admin.OpGetRole, h.getRole)
+	rt.handle("PATCH", Prefix+"/roles/{role}", admin.OpUpdateRole, h.updateRole)
+	rt.handle("DELETE", Prefix+"/roles/{role}", admin.OpDeleteRole, h.deleteRole)
+	rt.handle("PUT", Prefix+"/roles/{role}/users/{user}", admin.OpAssignRole, h.assignRole)
+	rt.handle("DELETE", Prefix+"/roles/{role}/users/{user}", admin.OpUnassignRole, h.unassignRole)
 }
 
 func (h *Handler) listRoles(w http.ResponseWriter, r *Request) error {

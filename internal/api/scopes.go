@@ -10,13 +10,13 @@ import (
 
 // scopeRoutes mounts the scope registry under scopes:read / scopes:write.
 func (h *Handler) scopeRoutes(rt *router) {
-	rt.handle("GET", Prefix+"/scopes", "scopes:read", h.listScopes)
-	rt.handle("POST", Prefix+"/scopes", "scopes:write", h.createScope)
-	rt.handle("GET", Prefix+"/scopes/{name}", "scopes:read", h.getScope)
-	rt.handle("PATCH", Prefix+"/scopes/{name}", "scopes:write", h.updateScope)
-	rt.handle("DELETE", Prefix+"/scopes/{name}", "scopes:write", h.deleteScope)
-	rt.handle("POST", Prefix+"/scopes/{name}/rename", "scopes:write", h.renameScope)
-	rt.handle("GET", Prefix+"/scopes/{name}/impact", "scopes:read", h.scopeImpact)
+	rt.handle("GET", Prefix+"/scopes", admin.OpListScopes, h.listScopes)
+	rt.handle("POST", Prefix+"/scopes", admin.OpCreateScope, h.createScope)
+	rt.handle("GET", Prefix+"/scopes/{name}", admin.OpGetScope, h.getScope)
+	rt.handle("PATCH", Prefix+"/scopes/{name}", admin.OpUpdateScope, h.updateScope)
+	rt.handle("DELETE", Prefix+"/scopes/{name}", admin.OpDeleteScope, h.deleteScope)
+	rt.handle("POST", Prefix+"/scopes/{name}/rename", admin.OpRenameScope, h.renameScope)
+	rt.handle("GET", Prefix+"/scopes/{name}/impact", admin.OpScopeImpact, h.scopeImpact)
 }
 
 // listScopes lists the registry alphabetically, optionally one kind.
@@ -145,11 +145,11 @@ func (h *Handler) scopeImpact(w http.ResponseWriter, r *Request) error {
 // apiRoutes mounts the APIs (resource servers) under scopes:read /
 // scopes:write: an API is the audience its scopes belong to.
 func (h *Handler) apiRoutes(rt *router) {
-	rt.handle("GET", Prefix+"/apis", "scopes:read", h.listAPIs)
-	rt.handle("POST", Prefix+"/apis", "scopes:write", h.createAPI)
-	rt.handle("GET", Prefix+"/apis/{id}", "scopes:read", h.getAPI)
-	rt.handle("PATCH", Prefix+"/apis/{id}", "scopes:write", h.updateAPI)
-	rt.handle("DELETE", Prefix+"/apis/{id}", "scopes:write", h.deleteAPI)
+	rt.handle("GET", Prefix+"/apis", admin.OpListAPIs, h.listAPIs)
+	rt.handle("POST", Prefix+"/apis", admin.OpCreateAPI, h.createAPI)
+	rt.handle("GET", Prefix+"/apis/{id}", admin.OpGetAPI, h.getAPI)
+	rt.handle("PATCH", Prefix+"/apis/{id}", admin.OpUpdateAPI, h.updateAPI)
+	rt.handle("DELETE", Prefix+"/apis/{id}", admin.OpDeleteAPI, h.deleteAPI)
 }
 
 func (h *Handler) listAPIs(w http.ResponseWriter, r *Request) error {

@@ -12,14 +12,14 @@ import (
 // userRoutes mounts end users under users:read / users:write. {user} is a
 // user ID (usr_…), a username or an email address.
 func (h *Handler) userRoutes(rt *router) {
-	rt.handle("GET", Prefix+"/users", "users:read", h.listUsers)
-	rt.handle("POST", Prefix+"/users", "users:write", h.createUser)
-	rt.handle("GET", Prefix+"/users/{user}", "users:read", h.getUser)
-	rt.handle("PATCH", Prefix+"/users/{user}", "users:write", h.updateUser)
-	rt.handle("DELETE", Prefix+"/users/{user}", "users:write", h.deleteUser)
-	rt.handle("POST", Prefix+"/users/{user}/disable", "users:write", h.disableUser)
-	rt.handle("POST", Prefix+"/users/{user}/enable", "users:write", h.enableUser)
-	rt.handle("POST", Prefix+"/users/{user}/password", "users:write", h.setUserPassword)
+	rt.handle("GET", Prefix+"/users", admin.OpListUsers, h.listUsers)
+	rt.handle("POST", Prefix+"/users", admin.OpCreateUser, h.createUser)
+	rt.handle("GET", Prefix+"/users/{user}", admin.OpGetUser, h.getUser)
+	rt.handle("PATCH", Prefix+"/users/{user}", admin.OpUpdateUser, h.updateUser)
+	rt.handle("DELETE", Prefix+"/users/{user}", admin.OpDeleteUser, h.deleteUser)
+	rt.handle("POST", Prefix+"/users/{user}/disable", admin.OpDisableUser, h.disableUser)
+	rt.handle("POST", Prefix+"/users/{user}/enable", admin.OpEnableUser, h.enableUser)
+	rt.handle("POST", Prefix+"/users/{user}/password", admin.OpSetPassword, h.setUserPassword)
 }
 
 // listUsers searches users (?q= a prefix of username, email or name;
