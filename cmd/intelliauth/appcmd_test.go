@@ -87,8 +87,8 @@ func TestAppWorkflow(t *testing.T) {
 	if out := must(t, env, "app", "get", "job"); !strings.Contains(out, "allowed scopes  read:tx write:tx") || !strings.Contains(out, "version         3") {
 		t.Fatalf("app get: %s", out)
 	}
-	if out := must(t, env, "app", "list"); !strings.Contains(out, "job") || !strings.Contains(out, "nightly") || !strings.Contains(out, "page 1 of 1 (3 applications)") {
-		t.Fatalf("app list (job, nightly and admin-cli): %s", out)
+	if out := must(t, env, "app", "list"); !strings.Contains(out, "job") || !strings.Contains(out, "nightly") || !strings.Contains(out, "page 1 of 1 (4 applications)") {
+		t.Fatalf("app list (job, nightly, admin-cli and console): %s", out)
 	}
 	var upd appTestDoc
 	mustJSON(t, &upd, env, "app", "update", "job", "--name", "Batch job", "--access-token-ttl", "10m", "--output", "json")

@@ -325,7 +325,10 @@ func (s *Service) ScopeUsageReport(ctx context.Context, actor Actor, tenantID st
 		row := AppScopeUsage{ClientID: a.ClientID, Name: a.Name, Scopes: make([]ScopeUsage, 0, len(names)), Candidates: []string{}}
 		for _, n := range names {
 			u := used[key{a.ClientID, n}]
-			su := ScopeUsage{Scope: n, Grants: u.Grants, LastGranted: u.Last, CandidateForRemoval: u.Grants == 0}
+			// The console's allowlist is the ceiling of what roles can give
+			// a user in the console: a platform scope nobody used lately is
+			// no reason to take it away from every future admin.
+			su := ScopeUsage{Scope: n, Grants: u.Grants, LastGranted: u.Last, CandidateForRemoval: u.Grants == 0 && a.ClientID != model.ConsoleClientID}
 			if su.CandidateForRemoval {
 				row.Candidates = append(row.Candidates, n)
 			}

@@ -191,32 +191,12 @@ func asProblem(err error) *Problem {
 	return p
 }
 
-// storageLayers are the prefixes of the storage backends' error texts,
-// which name tables and constraints: never shown to a client.
-var storageLayers = []string{"sqlstore: ", "postgres: ", "sqlite: ", "lock: "}
+// publicText and publicMessage are admin's: the console shows the same
+// text for the same errors.
+func publicText(err error) string { return admin.PublicText(err) }
 
-// publicText is err's message up to the first storage layer's text.
-func publicText(err error) string {
-	s := err.Error()
-	for _, l := range storageLayers {
-		if strings.HasPrefix(s, l) {
-			return ""
-		}
-		if i := strings.Index(s, ": "+l); i >= 0 {
-			s = s[:i]
-		}
-	}
-	return s
-}
-
-// publicMessage is publicText without the sentinel's own text, or
-// fallback when nothing of admin's is left.
 func publicMessage(err, sentinel error, fallback string) string {
-	s := strings.TrimSuffix(publicText(err), ": "+sentinel.Error())
-	if s == "" || s == sentinel.Error() {
-		return fallback
-	}
-	return s
+	return admin.PublicMessage(err, sentinel, fallback)
 }
 
 // summarize joins field problems into one detail sentence.

@@ -60,7 +60,10 @@ var rules = map[string]rule{
 	"internal/oauth":   {may: []string{"internal/logging", "internal/login", "internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(slices.Clone(jose), argon2...)},
 	"internal/admin":   {may: []string{"internal/password", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(slices.Clone(jose), argon2...)},
 	"internal/api":     {may: []string{"internal/logging", "internal/admin", "internal/password", "internal/audit", "internal/catalog", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(slices.Clone(jose), argon2...)},
-	"internal/server":  {may: []string{"internal/logging", "internal/api", "internal/admin", "internal/oauth", "internal/login", "internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(append(slices.Clone(jose), prometheus...), argon2...)},
+	// The admin console: pages over admin, signed in through the tenant's
+	// own OAuth endpoints over HTTP (never importing oauth or login).
+	"internal/console": {may: []string{"internal/logging", "internal/admin", "internal/password", "internal/audit", "internal/catalog", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(slices.Clone(jose), argon2...)},
+	"internal/server":  {may: []string{"internal/logging", "internal/console", "internal/api", "internal/admin", "internal/oauth", "internal/login", "internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(append(slices.Clone(jose), prometheus...), argon2...)},
 
 	// The demo's relying-party page: talks to the server over HTTP only.
 	"internal/playground": {may: []string{"internal/catalog", "internal/token", "internal/policy", "internal/store", "internal/model", "scope", "oautherr"}, external: jose},

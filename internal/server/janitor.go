@@ -29,6 +29,7 @@ func (s *Server) prune(ctx context.Context) {
 		{"authorization requests", func() (int, error) { return st.AuthRequests().Prune(ctx, now) }},
 		{"authorization codes", func() (int, error) { return st.Codes().Prune(ctx, now.Add(-codeReplayWindow)) }},
 		{"sessions", func() (int, error) { return st.Sessions().Prune(ctx, now) }},
+		{"console sessions", func() (int, error) { return st.ConsoleSessions().Prune(ctx, now) }},
 		{"refresh tokens", func() (int, error) { return st.RefreshTokens().Prune(ctx, now) }},
 		{"revocations", func() (int, error) { return st.Revocations().Prune(ctx, now) }},
 		{"sign-in throttles", func() (int, error) {

@@ -16,6 +16,7 @@ import (
 	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/api"
 	"github.com/intelliauth/intelliauth/internal/catalog"
+	"github.com/intelliauth/intelliauth/internal/console"
 	"github.com/intelliauth/intelliauth/internal/logging"
 	"github.com/intelliauth/intelliauth/internal/login"
 	"github.com/intelliauth/intelliauth/internal/oauth"
@@ -84,14 +85,20 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	oh := &oauth.Handler{Catalog: s.catalog, Store: o.Store, Audit: o.Audit, Logger: o.Logger, Now: o.Now, Login: lh, ClientIP: ClientIP,
 		MaxPendingPerClient: o.MaxPendingPerClient, MaxPendingPerPeer: o.MaxPendingPerPeer}
 	oh.Register(s.tenant)
+	adm := &admin.Service{Store: o.Store, Sealer: o.Sealer, Now: o.Now, Logger: o.Logger, AllowInsecureIssuer: o.AllowInsecureIssuer}
 	ah := &api.Handler{
-		Admin:   &admin.Service{Store: o.Store, Sealer: o.Sealer, Now: o.Now, Logger: o.Logger, AllowInsecureIssuer: o.AllowInsecureIssuer},
+		Admin:   adm,
 		Store:   o.Store,
 		Catalog: s.catalog,
 		Logger:  o.Logger,
 		Now:     o.Now,
 	}
 	ah.Register(s.tenant)
+	ch := &console.Handler{
+		Admin: adm, Store: o.Store, Catalog: s.catalog, Sealer: o.Sealer, Logger: o.Logger, Now: o.Now,
+		Secure: secureRequest, Transport: inProcess{s},
+	}
+	ch.Register(s.tenant)
 	if o.Playground != nil {
 		s.tenant.Handle("/playground", o.Playground)
 		s.tenant.Handle("/playground/", o.Playground)

@@ -1,0 +1,4 @@
+package console
+
+// scopePages mounts the scopes pages (not built yet).
+func (h *Handler) scopePages(rt *router) {}

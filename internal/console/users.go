@@ -1,0 +1,4 @@
+package console
+
+// userPages mounts the users pages (not built yet).
+func (h *Handler) userPages(rt *router) {}
