@@ -80,6 +80,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	defer ln.Close() // Serve closes it too; a second Close is harmless
 
 	var play http.Handler
+	var demoConsole string
 	if cfg.Demo {
 		pub := cfg
 		if pub.PublicURL == "" {
@@ -98,6 +99,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 		printDemo(c.stdout, demo, cfg.DemoFile())
+		demoConsole = demo.Console
 		if demo.Playground != "" {
 			play = newPlayground(demo, cfg.DemoFile(), logger)
 		}
@@ -122,6 +124,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		MaxPendingPerClient: cfg.MaxPendingPerClient,
 		MaxPendingPerPeer:   cfg.MaxPendingPerPeer,
 		Playground:          play,
+		DemoConsole:         demoConsole,
 		AccessLog:           cfg.AccessLog,
 	})
 	if err != nil {
@@ -237,6 +240,9 @@ func printDemo(w io.Writer, d admin.Demo, path string) {
 	if d.Playground != "" {
 		fmt.Fprintln(w, "\n  It signs you in to banking-spa with PKCE, asks for your consent, and shows the ID and")
 		fmt.Fprintln(w, "  access tokens it gets, decoded.")
+	}
+	if admin := d.AdminUser(); admin != "" {
+		fmt.Fprintf(w, "\nAdmin console (scopes, allowlists, users, audit, explain):\n\n  open %s\n\n  and sign in as %s.\n", d.Console, admin)
 	}
 	fmt.Fprintf(w, "\nIssuer      %s\n", d.Issuer)
 	fmt.Fprintf(w, "Discovery   %s/.well-known/openid-configuration\n", d.Issuer)

@@ -205,11 +205,25 @@ func TestServeDemoPlayground(t *testing.T) {
 		t.Fatalf("playground result: %d\n%s", res.Status, res.Body)
 	}
 
+	// The console the banner prints: alice signs in to it, and the node's
+	// root page links to it.
+	if d.Console != d.Issuer+"/console/" {
+		t.Fatalf("demo console = %q", d.Console)
+	}
+	cb := servertest.NewBrowser(t)
+	home := cb.SignIn(base, cb.Visit(base, d.Console), alice.Username, alice.Password)
+	if home.Status != http.StatusOK || home.URL.String() != d.Console || !strings.Contains(home.Body, "Custom scopes") {
+		t.Fatalf("console after signing in as alice: %d %s\n%s", home.Status, home.URL, home.Body)
+	}
+	if root := cb.Visit(base, base+"/"); root.Status != http.StatusOK || !strings.Contains(root.Body, `href="`+d.Console+`"`) {
+		t.Fatalf("the root page of a demo node: %d\n%s", root.Status, root.Body)
+	}
+
 	if code := stop(); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	out := stdout()
-	for _, want := range []string{"open " + d.Playground, "alice / " + alice.Password, "bob   / " + bob.Password, "roles: admin manager",
+	for _, want := range []string{"open " + d.Playground, "open " + d.Console, "sign in as alice", "alice / " + alice.Password, "bob   / " + bob.Password, "roles: admin manager",
 		d.Issuer + "/playground/callback", "admin-tool (web, strict, consent implicit)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("banner lacks %q:\n%s", want, out)

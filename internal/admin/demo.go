@@ -42,7 +42,10 @@ type Demo struct {
 	Issuer string `json:"issuer"`
 	// Playground is the URL of the built-in sign-in playground, empty when
 	// the issuer cannot carry its redirect URI (plain http off loopback).
-	Playground   string            `json:"playground,omitempty"`
+	Playground string `json:"playground,omitempty"`
+	// Console is the URL of the tenant's admin console (alice, who has
+	// the admin role, can sign in to it).
+	Console      string            `json:"console"`
 	APIs         []DemoAPI         `json:"apis"`
 	Applications []DemoApplication `json:"applications"`
 	// Users are the demo's end users with working passwords.
@@ -198,7 +201,7 @@ func (s *Service) SeedDemo(ctx context.Context, actor Actor, publicURL string, p
 		return Demo{}, fmt.Errorf("demo: %w", err)
 	}
 
-	demo := Demo{Issuer: issuer, APIs: []DemoAPI{}, Applications: []DemoApplication{}, Users: []DemoUser{}}
+	demo := Demo{Issuer: issuer, Console: issuer + model.ConsolePath + "/", APIs: []DemoAPI{}, Applications: []DemoApplication{}, Users: []DemoUser{}}
 	if _, _, ok := playgroundURIs(issuer); ok {
 		demo.Playground = issuer + PlaygroundPath
 	}
@@ -384,4 +387,15 @@ func (s *Service) secretIsLive(ctx context.Context, app model.Application, plain
 		}
 	}
 	return false, nil
+}
+
+// AdminUser is the username of the first demo user with the admin role
+// (the one to sign in to the console with), or "".
+func (d Demo) AdminUser() string {
+	for _, u := range d.Users {
+		if slices.Contains(u.Roles, model.RoleAdmin) {
+			return u.Username
+		}
+	}
+	return ""
 }

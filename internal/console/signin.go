@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -93,13 +94,28 @@ func consoleScope() string {
 }
 
 // safeNext keeps a return address only if it is a path of this console:
-// an open redirect would let a link send a signed-in admin anywhere.
+// an open redirect would let a link send a signed-in admin anywhere. A path
+// with dot segments (also percent-encoded ones, which browsers resolve too)
+// or empty segments is refused rather than cleaned.
 func safeNext(snap *catalog.Snapshot, next string) string {
 	home := base(snap) + "/"
-	if !strings.HasPrefix(next, home) || strings.ContainsAny(next, "\\\x00") || strings.Contains(next, "//") || !model.ValidText(next) {
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Fragment != "" ||
+		!model.ValidText(next) || strings.Contains(next, "\\") {
 		return home
 	}
-	return next
+	p := u.Path
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	if clean != p || !strings.HasPrefix(p, home) {
+		return home
+	}
+	if u.RawQuery != "" {
+		return u.EscapedPath() + "?" + u.RawQuery
+	}
+	return u.EscapedPath()
 }
 
 // callback finishes the sign-in: it checks the state (RFC 6749 §10.12),

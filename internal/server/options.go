@@ -56,6 +56,10 @@ type Options struct {
 	// not serve); nil leaves those paths 404. Only serve --demo sets it
 	// (internal/playground).
 	Playground http.Handler
+	// DemoConsole, on a demo node, is the demo tenant's console URL, which
+	// the node's root page links to. Empty elsewhere: the root page lists
+	// no tenants.
+	DemoConsole string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }

@@ -2,8 +2,10 @@ package server_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/intelliauth/intelliauth/internal/admin"
@@ -116,4 +118,25 @@ func TestInsecureIssuerRefused(t *testing.T) {
 			t.Fatalf("explicitly allowed: %v", err)
 		}
 	})
+}
+
+// TestRootPageSaysWhatTheNodeIs: a browser opening the node's address gets
+// a page (not a tenant error) that names the server and lists no tenant.
+func TestRootPageSaysWhatTheNodeIs(t *testing.T) {
+	e := servertest.Start(t)
+	e.Seed(t, "banking")
+	resp, err := servertest.HTTPClient().Get(e.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	page := string(body)
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(page, "OAuth 2.1 and OpenID Connect authorization server") || strings.Contains(page, "banking") {
+		t.Fatalf("root page: %d %s\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), page)
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Fatalf("root page CSP %q", csp)
+	}
 }

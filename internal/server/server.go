@@ -200,6 +200,11 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	snap, err := s.catalog.TenantByDomain(ctx, strings.ToLower(host))
+	if errors.Is(err, store.ErrNotFound) && r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		// The node's own root page, on a host that is no tenant's domain.
+		s.home(w, r)
+		return
+	}
 	if err != nil {
 		s.tenantError(w, r, err)
 		return
