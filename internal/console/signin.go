@@ -149,6 +149,12 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request, snap *catalog
 		"redirect_uri":  {admin.ConsoleRedirectURI(snap.Tenant.Issuer)},
 		"code_verifier": {f.Verifier},
 	})
+	if errors.Is(err, errNoSession) {
+		// invalid_grant: the code expired or was used (a reload of the
+		// callback, say).
+		err = &pageError{Status: http.StatusBadRequest, Title: "Sign-in expired", cause: err,
+			Message: "This sign-in's code was already used or has expired.", Link: base(snap) + "/signin", LinkText: "Sign in again"}
+	}
 	if err != nil {
 		h.fail(w, r, nil, err)
 		return
