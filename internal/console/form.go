@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/store"
@@ -68,11 +69,13 @@ func fieldErrors(err error) FieldErrors {
 	}
 	out := FieldErrors{}
 	for _, p := range ve.Problems {
+		// The API's messages: without the "invalid: " of a wrapped ErrInvalid.
+		msg := strings.TrimPrefix(p.Message, model.ErrInvalid.Error()+": ")
 		if prev, ok := out[p.Field]; ok {
-			out[p.Field] = prev + "; " + p.Message
+			out[p.Field] = prev + "; " + msg
 			continue
 		}
-		out[p.Field] = p.Message
+		out[p.Field] = msg
 	}
 	return out
 }
