@@ -218,6 +218,7 @@ func (h *Handler) updateGroup(w http.ResponseWriter, r *Request) error {
 			yours = cur.Roles
 		}
 		b.Conflict = &conflict{What: "group", Rows: []conflictRow{
+			versionRow(formVersion(r), cur.Version),
 			{"Description", description, cur.Description},
 			{"Roles", strings.Join(sortedCopy(yours), ", "), strings.Join(cur.Roles, ", ")},
 		}}

@@ -269,6 +269,7 @@ func (h *Handler) updateRole(w http.ResponseWriter, r *Request) error {
 	if stale {
 		cur := b.Role
 		b.Conflict = &conflict{What: "role", Rows: []conflictRow{
+			versionRow(formVersion(r), cur.Version),
 			{"Description", description, cur.Description},
 			{"Scopes", strings.Join(sortedCopy(scopes), " "), strings.Join(sortedCopy(cur.Scopes), " ")},
 		}}

@@ -135,6 +135,11 @@ type conflictRow struct {
 	Label, Yours, Current string
 }
 
+// versionRow compares the version the form was opened at with the current.
+func versionRow(yours, current int64) conflictRow {
+	return conflictRow{"Version", fmt.Sprintf("%d (when you opened it)", yours), fmt.Sprintf("%d", current)}
+}
+
 // refusal sorts the error of a form's use-case: a problem the user can fix
 // in the form (bad input, a taken name, an escalation the actor's token
 // does not allow) comes back as its status and messages by field ("" for
@@ -517,8 +522,8 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *Request) error {
 		}
 		cur := b.User
 		b.Conflict = &conflict{What: "user", Rows: []conflictRow{
+			versionRow(formVersion(r), cur.Version),
 			{"Username", username, cur.Username}, {"Email", email, cur.Email}, {"Full name", name, cur.Name},
-			{"Status", "", cur.Status},
 		}}
 		b.setProfile(username, email, name, nil)
 		h.renderUser(w, r, http.StatusConflict, b)

@@ -512,3 +512,62 @@ func TestRolesStaleEditLosesNothing(t *testing.T) {
 		t.Fatalf("a stale delete deleted: %v", err)
 	}
 }
+
+// TestUsersAndGroupsStaleEdits: a user's profile and a group changed
+// elsewhere after their page was shown are not overwritten by the page's
+// form: each says so beside both versions, keeps the input with the
+// current version, and sending it again applies it.
+func TestUsersAndGroupsStaleEdits(t *testing.T) {
+	e, demo := startConsole(t)
+	alice, _ := demo.User("alice")
+	c := peopleSignIn(t, e, "alice", alice.Password)
+	ctx, cli := t.Context(), admin.CLI()
+	version := regexp.MustCompile(`name="version" value="(\d+)"`)
+
+	bob := peopleUser(t, e, "bob").User
+	shown := version.FindStringSubmatch(c.get(t, "/users/"+bob.ID).Body)
+	if _, err := e.Admin.DisableUser(ctx, cli, admin.DemoTenantID, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	mine := url.Values{"username": {"bob"}, "email": {"robert@example.com"}, "name": {"Robert Brown"}, "version": {shown[1]}}
+	p := c.post(t, "/users/"+bob.ID, mine)
+	wantStatus(t, p, http.StatusConflict)
+	if !strings.Contains(p.Body, "changed by someone else since you opened it") || !strings.Contains(p.Body, "bob@example.com") {
+		t.Errorf("the stale profile edit's page:\n%s", p.Body)
+	}
+	wantValue(t, p, "profile-email", "robert@example.com")
+	wantValue(t, p, "profile-name", "Robert Brown")
+	cur := peopleUser(t, e, "bob").User
+	if cur.Email != bob.Email || cur.Name != bob.Name {
+		t.Fatalf("the stale edit was written: %+v", cur)
+	}
+	mine.Set("version", version.FindStringSubmatch(p.Body)[1])
+	wantStatus(t, c.post(t, "/users/"+bob.ID, mine), http.StatusOK)
+	if cur = peopleUser(t, e, "bob").User; cur.Email != "robert@example.com" || cur.Name != "Robert Brown" || cur.Status != model.UserDisabled {
+		t.Fatalf("after re-applying: %+v", cur)
+	}
+	wantConsoleEvent(t, e, model.EventUserUpdated, bob.ID)
+
+	if _, err := e.Admin.CreateGroup(ctx, cli, admin.DemoTenantID, admin.GroupInput{Name: "tellers", Roles: []string{"teller"}}); err != nil {
+		t.Fatal(err)
+	}
+	shown = version.FindStringSubmatch(c.get(t, "/groups/tellers").Body)
+	meanwhile := "Renamed meanwhile."
+	if _, err := e.Admin.UpdateGroup(ctx, cli, admin.DemoTenantID, "tellers", admin.GroupUpdate{Description: &meanwhile}); err != nil {
+		t.Fatal(err)
+	}
+	mine = url.Values{"description": {"Counter staff."}, "roles": {"teller", "user"}, "version": {shown[1]}}
+	p = c.post(t, "/groups/tellers", mine)
+	wantStatus(t, p, http.StatusConflict)
+	if !strings.Contains(p.Body, "changed by someone else since you opened it") || !strings.Contains(p.Body, meanwhile) ||
+		!strings.Contains(p.Body, `name="roles" value="user" checked`) {
+		t.Errorf("the stale group edit's page:\n%s", p.Body)
+	}
+	wantValue(t, p, "group-description", "Counter staff.")
+	mine.Set("version", version.FindStringSubmatch(p.Body)[1])
+	wantStatus(t, c.post(t, "/groups/tellers", mine), http.StatusOK)
+	g, err := e.Admin.GetGroup(ctx, cli, admin.DemoTenantID, "tellers")
+	if err != nil || g.Group.Description != "Counter staff." || !slices.Equal(g.Group.Roles, []string{"teller", "user"}) {
+		t.Fatalf("tellers after re-applying: %+v %v", g.Group, err)
+	}
+}
