@@ -269,19 +269,9 @@ func (s *Service) ChangeMyPassword(ctx context.Context, actor Actor, tenantID st
 	})
 }
 
-// MyConsent is one application the user has consented to.
-type MyConsent struct {
-	ClientID string `json:"client_id"`
-	// Application is the application's name ("" if it vanished meanwhile).
-	Application string    `json:"application"`
-	Scopes      []string  `json:"scopes"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
-}
-
 // MyConsents lists the actor's own consents, by client ID. Applications of
 // implicit consent (first-party) hold none.
-func (s *Service) MyConsents(ctx context.Context, actor Actor, tenantID string) ([]MyConsent, error) {
+func (s *Service) MyConsents(ctx context.Context, actor Actor, tenantID string) ([]UserConsent, error) {
 	if s.Store == nil {
 		return nil, errors.New("admin: Service.Store is nil")
 	}
@@ -289,20 +279,7 @@ func (s *Service) MyConsents(ctx context.Context, actor Actor, tenantID string) 
 	if err != nil {
 		return nil, err
 	}
-	cs, err := s.Store.Consents().ListByUser(ctx, tenantID, u.ID)
-	if err != nil {
-		return nil, fmt.Errorf("consents of %s: %w", u.ID, err)
-	}
-	out := make([]MyConsent, 0, len(cs))
-	for _, c := range cs {
-		app, err := s.Store.Applications().Get(ctx, tenantID, c.ClientID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("application %q: %w", c.ClientID, err)
-		}
-		out = append(out, MyConsent{ClientID: c.ClientID, Application: app.Name, Scopes: nonNil(c.Scopes),
-			CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt})
-	}
-	return out, nil
+	return consentsOf(ctx, s.Store, tenantID, u.ID)
 }
 
 // RevokeMyConsent withdraws the actor's consent for one application and
@@ -317,7 +294,7 @@ func (s *Service) RevokeMyConsent(ctx context.Context, actor Actor, tenantID, cl
 		if err != nil {
 			return nil, fmt.Errorf("consent for %q: %w", clientID, err)
 		}
-		ev, err := revokeConsent(ctx, tx, c)
+		ev, err := revokeConsent(ctx, tx, c, viaMyConsents)
 		if err != nil {
 			return nil, err
 		}
@@ -338,7 +315,7 @@ func (s *Service) RevokeAllMyConsents(ctx context.Context, actor Actor, tenantID
 		}
 		evs := make([]event, 0, len(cs))
 		for _, c := range cs {
-			ev, err := revokeConsent(ctx, tx, c)
+			ev, err := revokeConsent(ctx, tx, c, viaMyConsents)
 			if err != nil {
 				return nil, err
 			}
@@ -348,18 +325,6 @@ func (s *Service) RevokeAllMyConsents(ctx context.Context, actor Actor, tenantID
 		return evs, nil
 	})
 	return n, err
-}
-
-func revokeConsent(ctx context.Context, tx store.Repos, c model.Consent) (event, error) {
-	if err := tx.Consents().Revoke(ctx, c.TenantID, c.UserID, c.ClientID); err != nil {
-		return event{}, fmt.Errorf("revoke consent for %q: %w", c.ClientID, err)
-	}
-	n, err := tx.RefreshTokens().RevokeByUser(ctx, c.TenantID, c.UserID, c.ClientID)
-	if err != nil {
-		return event{}, fmt.Errorf("revoke refresh tokens of %q: %w", c.ClientID, err)
-	}
-	return event{Type: model.EventConsentRevoked, TenantID: c.TenantID, ClientID: c.ClientID, Subject: c.UserID,
-		Scopes: c.Scopes, Details: map[string]any{"scopes": nonNil(c.Scopes), "refresh_families_revoked": n, "via": "me/consents"}}, nil
 }
 
 // MySession is one of the user's browser sessions. ID is the session's

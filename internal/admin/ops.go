@@ -48,6 +48,11 @@ const (
 	OpDisableUser Op = "users.disable"
 	OpEnableUser  Op = "users.enable"
 	OpSetPassword Op = "users.set_password"
+	// OpUserConsents lists what a user approved (an admin's view of any
+	// user; the user's own is OpMyConsents).
+	OpUserConsents Op = "users.consents"
+	// OpRevokeUserConsent withdraws a user's consent for an application.
+	OpRevokeUserConsent Op = "users.revoke_consent"
 
 	OpListGroups        Op = "groups.list"
 	OpGetGroup          Op = "groups.get"
@@ -125,6 +130,9 @@ func opScopes() map[Op]string {
 		OpDisableUser: "users:write",
 		OpEnableUser:  "users:write",
 		OpSetPassword: "users:write",
+
+		OpUserConsents:      "users:read",
+		OpRevokeUserConsent: "users:write",
 
 		OpListGroups:        "groups:read",
 		OpGetGroup:          "groups:read",

@@ -43,8 +43,10 @@ func seedTable(t *testing.T, e *env) {
 	must(a.CreateGroup(ctx, cli, e.Tenant, admin.GroupInput{Name: "tellers", Roles: []string{"teller"}}))
 	must(a.CreateGroup(ctx, cli, e.Tenant, admin.GroupInput{Name: "tbl-delete"}))
 	e.CreateUser(t, e.Tenant, model.User{Username: "carol", Email: "carol@example.com"}, "carol's long passphrase")
-	if _, err := e.Store.Consents().Grant(ctx, e.Tenant, e.People.Alice.ID, "banking-spa", []string{"openid", "read:transactions"}); err != nil {
-		t.Fatal(err)
+	for _, u := range []string{e.People.Alice.ID, e.People.Bob.ID} {
+		if _, err := e.Store.Consents().Grant(ctx, e.Tenant, u, "banking-spa", []string{"openid", "read:transactions"}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	e.Server.Catalog().Invalidate(e.Tenant)
 }
@@ -90,6 +92,8 @@ func tableCases(e *env) []routeCase {
 		{route: "POST " + P + "/users/{user}/disable", path: "/users/bob/disable", want: 200},
 		{route: "POST " + P + "/users/{user}/enable", path: "/users/bob/enable", want: 200},
 		{route: "POST " + P + "/users/{user}/password", path: "/users/bob/password", body: map[string]any{"password": "bob's new long passphrase"}, want: 204},
+		{route: "GET " + P + "/users/{user}/consents", path: "/users/bob/consents", want: 200},
+		{route: "DELETE " + P + "/users/{user}/consents/{client_id}", path: "/users/bob/consents/banking-spa", want: 204},
 
 		{route: "GET " + P + "/groups", path: "/groups", want: 200},
 		{route: "POST " + P + "/groups", path: "/groups", body: map[string]any{"name": "managers", "roles": []string{"manager"}}, want: 201},

@@ -20,6 +20,8 @@ func (h *Handler) userRoutes(rt *router) {
 	rt.handle("POST", Prefix+"/users/{user}/disable", admin.OpDisableUser, h.disableUser)
 	rt.handle("POST", Prefix+"/users/{user}/enable", admin.OpEnableUser, h.enableUser)
 	rt.handle("POST", Prefix+"/users/{user}/password", admin.OpSetPassword, h.setUserPassword)
+	rt.handle("GET", Prefix+"/users/{user}/consents", admin.OpUserConsents, h.userConsents)
+	rt.handle("DELETE", Prefix+"/users/{user}/consents/{client_id}", admin.OpRevokeUserConsent, h.revokeUserConsent)
 }
 
 // listUsers searches users (?q= a prefix of username, email or name;
@@ -185,6 +187,31 @@ func (h *Handler) setUserPassword(w http.ResponseWriter, r *Request) error {
 		return invalidField("password", "is required: the new password in plaintext (sent over TLS, stored only as an argon2id hash)")
 	}
 	if err := h.Admin.SetPassword(r.Context(), r.Actor, r.TenantID(), r.PathValue("user"), *in.Password, in.SignOut); err != nil {
+		return err
+	}
+	h.invalidate(r)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// userConsents answers GET /users/{user}/consents: the applications the
+// user approved and the scopes of each, by client ID.
+func (h *Handler) userConsents(w http.ResponseWriter, r *Request) error {
+	p, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	cs, err := h.Admin.UserConsents(r.Context(), r.Actor, r.TenantID(), r.PathValue("user"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, paginate(cs, p))
+}
+
+// revokeUserConsent answers DELETE /users/{user}/consents/{client_id}: 204,
+// or 404 when the user has no consent for the application.
+func (h *Handler) revokeUserConsent(w http.ResponseWriter, r *Request) error {
+	if err := h.Admin.RevokeUserConsent(r.Context(), r.Actor, r.TenantID(), r.PathValue("user"), r.PathValue("client_id")); err != nil {
 		return err
 	}
 	h.invalidate(r)
