@@ -26,11 +26,11 @@ import (
 // As with scopes, the API is named in the query: an ID may be any text.
 func (h *Handler) apiPages(rt *router) {
 	p := model.ConsolePath + "/apis"
-	rt.page("GET", p, admin.OpListAPIs, checked(h.listAPIs))
-	rt.page("GET", p+"/new", admin.OpCreateAPI, checked(h.newAPI))
-	rt.page("POST", p+"/new", admin.OpCreateAPI, checked(h.createAPI))
-	rt.page("GET", p+"/edit", admin.OpGetAPI, checked(h.showAPI))
-	rt.page("POST", p+"/edit", admin.OpUpdateAPI, checked(h.updateAPI))
+	rt.page("GET", p, admin.OpListAPIs, h.listAPIs)
+	rt.page("GET", p+"/new", admin.OpCreateAPI, h.newAPI)
+	rt.page("POST", p+"/new", admin.OpCreateAPI, h.createAPI)
+	rt.page("GET", p+"/edit", admin.OpGetAPI, h.showAPI)
+	rt.page("POST", p+"/edit", admin.OpUpdateAPI, h.updateAPI)
 }
 
 // apiRow is an API in the list, with the scopes it defines.

@@ -19,15 +19,15 @@ import (
 // group's page can be there.
 func (h *Handler) groupPages(rt *router) {
 	p := model.ConsolePath + "/groups"
-	rt.page("GET", p, admin.OpListGroups, peopleInput(h.listGroups))
-	rt.page("GET", p+"/_new", admin.OpCreateGroup, peopleInput(h.newGroup))
-	rt.page("POST", p, admin.OpCreateGroup, peopleInput(h.createGroup))
-	rt.page("GET", p+"/{group}", admin.OpGetGroup, peopleInput(h.showGroup))
-	rt.page("POST", p+"/{group}", admin.OpUpdateGroup, peopleInput(h.updateGroup))
-	rt.page("POST", p+"/{group}/members", admin.OpAddGroupMember, peopleInput(h.addGroupMember))
-	rt.page("POST", p+"/{group}/members/{user}/remove", admin.OpRemoveGroupMember, peopleInput(h.removeGroupMember))
-	rt.page("GET", p+"/{group}/delete", admin.OpDeleteGroup, peopleInput(h.confirmDeleteGroup))
-	rt.page("POST", p+"/{group}/delete", admin.OpDeleteGroup, peopleInput(h.deleteGroup))
+	rt.page("GET", p, admin.OpListGroups, h.listGroups)
+	rt.page("GET", p+"/_new", admin.OpCreateGroup, h.newGroup)
+	rt.page("POST", p, admin.OpCreateGroup, h.createGroup)
+	rt.page("GET", p+"/{group}", admin.OpGetGroup, h.showGroup)
+	rt.page("POST", p+"/{group}", admin.OpUpdateGroup, h.updateGroup)
+	rt.page("POST", p+"/{group}/members", admin.OpAddGroupMember, h.addGroupMember)
+	rt.page("POST", p+"/{group}/members/{user}/remove", admin.OpRemoveGroupMember, h.removeGroupMember)
+	rt.page("GET", p+"/{group}/delete", admin.OpDeleteGroup, h.confirmDeleteGroup)
+	rt.page("POST", p+"/{group}/delete", admin.OpDeleteGroup, h.deleteGroup)
 }
 
 // groupPath is the console page of a group.
@@ -115,8 +115,8 @@ func (h *Handler) createGroup(w http.ResponseWriter, r *Request) error {
 		h.render(w, r, status, "groups_new", "New group", b)
 		return nil
 	}
-	h.peopleChanged(r)
-	return peopleDone(w, r, fmt.Sprintf("Group %s created.", g.Name), groupPath(r, g.Name))
+	h.changed(r)
+	return seeOther(w, r, fmt.Sprintf("Group %s created.", g.Name), groupPath(r, g.Name))
 }
 
 // memberRow is a member of a group with the address of their page and of
@@ -137,7 +137,7 @@ type groupDetailBody struct {
 	ShowRoles   bool
 	Version     int64
 	Error       string
-	Conflict    *conflict
+	Conflict    *conflictView
 	Member      field
 	MemberError string
 }
@@ -192,15 +192,15 @@ func (h *Handler) showGroup(w http.ResponseWriter, r *Request) error {
 func (h *Handler) updateGroup(w http.ResponseWriter, r *Request) error {
 	description := strings.TrimSpace(r.PostFormValue("description"))
 	roles := r.PostForm["roles"]
-	upd := admin.GroupUpdate{Description: &description, Version: formVersion(r)}
+	upd := admin.GroupUpdate{Description: &description, Version: shownVersion(r)}
 	if r.May(admin.OpListRoles) {
 		// The form showed the roles: what is not ticked goes.
 		upd.Roles = &roles
 	}
 	g, err := h.Admin.UpdateGroup(r.Context(), r.Actor, r.TenantID(), r.PathValue("group"), upd)
 	if err == nil {
-		h.peopleChanged(r)
-		return peopleDone(w, r, fmt.Sprintf("Group %s saved.", g.Name), groupPath(r, g.Name))
+		h.changed(r)
+		return seeOther(w, r, fmt.Sprintf("Group %s saved.", g.Name), groupPath(r, g.Name))
 	}
 	status, fe, ok := refusal(err)
 	stale := errors.Is(err, store.ErrPrecondition)
@@ -217,14 +217,14 @@ func (h *Handler) updateGroup(w http.ResponseWriter, r *Request) error {
 		if upd.Roles == nil {
 			yours = cur.Roles
 		}
-		b.Conflict = &conflict{What: "group", Rows: []conflictRow{
-			versionRow(formVersion(r), cur.Version),
-			{"Description", description, cur.Description},
-			{"Roles", strings.Join(sortedCopy(yours), ", "), strings.Join(cur.Roles, ", ")},
+		b.Conflict = &conflictView{What: "group", Rows: []conflictRow{
+			versionRow(shownVersion(r), cur.Version),
+			staleRow("Description", description, cur.Description),
+			staleRow("Roles", strings.Join(sortedCopy(yours), ", "), strings.Join(cur.Roles, ", ")),
 		}}
 		status, fe = http.StatusConflict, nil
 	} else {
-		b.Version = formVersion(r)
+		b.Version = shownVersion(r)
 	}
 	if err := h.setGroupForm(r, &b, description, roles, fe); err != nil {
 		return err
@@ -244,8 +244,8 @@ func sortedCopy(s []string) []string {
 func (h *Handler) groupAction(w http.ResponseWriter, r *Request, act func() (string, error), keep string) error {
 	notice, err := act()
 	if err == nil {
-		h.peopleChanged(r)
-		return peopleDone(w, r, notice, groupPath(r, r.PathValue("group")))
+		h.changed(r)
+		return seeOther(w, r, notice, groupPath(r, r.PathValue("group")))
 	}
 	status, fe, ok := refusal(err)
 	if !ok {
@@ -318,7 +318,7 @@ func (h *Handler) confirmDeleteGroup(w http.ResponseWriter, r *Request) error {
 
 func (h *Handler) deleteGroup(w http.ResponseWriter, r *Request) error {
 	name := r.PathValue("group")
-	err := h.Admin.DeleteGroup(r.Context(), r.Actor, r.TenantID(), name, formVersion(r))
+	err := h.Admin.DeleteGroup(r.Context(), r.Actor, r.TenantID(), name, shownVersion(r))
 	if errors.Is(err, store.ErrPrecondition) {
 		b, derr := h.groupDeleteBody(r)
 		if derr != nil {
@@ -331,6 +331,6 @@ func (h *Handler) deleteGroup(w http.ResponseWriter, r *Request) error {
 	if err != nil {
 		return err
 	}
-	h.peopleChanged(r)
-	return peopleDone(w, r, fmt.Sprintf("Group %s deleted.", name), r.Base+"/groups")
+	h.changed(r)
+	return seeOther(w, r, fmt.Sprintf("Group %s deleted.", name), r.Base+"/groups")
 }

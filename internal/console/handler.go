@@ -187,6 +187,9 @@ func (h *Handler) guard(method string, op admin.Op, f pageFunc) http.HandlerFunc
 			h.toSignIn(w, r, snap)
 			return
 		}
+		if err == nil {
+			err = checkInput(w, r)
+		}
 		if err == nil && method == http.MethodPost && !checkCSRF(r, req.csrf) {
 			err = &pageError{Status: http.StatusForbidden, Title: "Form expired",
 				Message: "This form was not sent from this console page (or your session changed since it was shown). Go back, reload the page and send it again."}

@@ -58,6 +58,9 @@ func chromium() string {
 	return ""
 }
 
+// parallelTests holds the tests that newBrowser made parallel.
+var parallelTests sync.Map
+
 // Browser is one headless Chromium tab on the console, which fails the test
 // at its end if any page broke the Content-Security-Policy or threw.
 type Browser struct {
@@ -82,6 +85,11 @@ func newBrowser(t *testing.T, e *servertest.Env, demo admin.Demo, width int) *Br
 	}
 	if testing.Short() {
 		t.Skip("starts a browser")
+	}
+	// The browser tests spend most of their time waiting for a page: run
+	// them side by side (once per test: some open two browsers).
+	if _, again := parallelTests.LoadOrStore(t, true); !again {
+		t.Parallel()
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(width, 900),
@@ -297,10 +305,28 @@ func Named(role, name string) chromedp.QueryOption {
 	})
 }
 
-// Exists reports whether the page has a control with role and name now.
+// Exists reports whether the page, as it stands, has a control with role
+// and name. It looks once, without waiting (callers have waited for the
+// page to load), so an absent control costs no timeout.
 func (b *Browser) Exists(role, name string) bool {
-	ctx, cancel := context.WithTimeout(b.Ctx, 1500*time.Millisecond)
+	b.t.Helper()
+	// AtLeast(0): answer with what is there, even nothing. (Not
+	// DOM.getDocument: it would invalidate the node IDs chromedp tracks.)
+	ids, err := chromedp.Run(b.Ctx, chromedp.QueryNodeIDs("", Named(role, name), chromedp.AtLeast(0)))
+	if err != nil {
+		b.t.Fatalf("look for %s %q: %v", role, name, err)
+	}
+	return len(ids) > 0
+}
+
+// value is the current value of the control with role and name.
+func (b *Browser) value(role, name string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.Ctx, 5*time.Second)
 	defer cancel()
-	_, err := chromedp.Run(ctx, chromedp.QueryNodeIDs("", Named(role, name)))
-	return err == nil
+	v, err := chromedp.Run(ctx, chromedp.Value("", Named(role, name)))
+	if err != nil {
+		b.t.Fatalf("value of %s %q: %v\n%s", role, name, err, b.MainText())
+	}
+	return v
 }

@@ -20,15 +20,15 @@ import (
 // there.
 func (h *Handler) rolePages(rt *router) {
 	p := model.ConsolePath + "/roles"
-	rt.page("GET", p, admin.OpListRoles, peopleInput(h.listRoles))
-	rt.page("GET", p+"/_new", admin.OpCreateRole, peopleInput(h.newRole))
-	rt.page("POST", p, admin.OpCreateRole, peopleInput(h.createRole))
-	rt.page("GET", p+"/{role}", admin.OpGetRole, peopleInput(h.showRole))
-	rt.page("POST", p+"/{role}", admin.OpUpdateRole, peopleInput(h.updateRole))
-	rt.page("POST", p+"/{role}/users", admin.OpAssignRole, peopleInput(h.assignRoleTo))
-	rt.page("POST", p+"/{role}/users/{user}/unassign", admin.OpUnassignRole, peopleInput(h.unassignRoleFrom))
-	rt.page("GET", p+"/{role}/delete", admin.OpDeleteRole, peopleInput(h.confirmDeleteRole))
-	rt.page("POST", p+"/{role}/delete", admin.OpDeleteRole, peopleInput(h.deleteRole))
+	rt.page("GET", p, admin.OpListRoles, h.listRoles)
+	rt.page("GET", p+"/_new", admin.OpCreateRole, h.newRole)
+	rt.page("POST", p, admin.OpCreateRole, h.createRole)
+	rt.page("GET", p+"/{role}", admin.OpGetRole, h.showRole)
+	rt.page("POST", p+"/{role}", admin.OpUpdateRole, h.updateRole)
+	rt.page("POST", p+"/{role}/users", admin.OpAssignRole, h.assignRoleTo)
+	rt.page("POST", p+"/{role}/users/{user}/unassign", admin.OpUnassignRole, h.unassignRoleFrom)
+	rt.page("GET", p+"/{role}/delete", admin.OpDeleteRole, h.confirmDeleteRole)
+	rt.page("POST", p+"/{role}/delete", admin.OpDeleteRole, h.deleteRole)
 }
 
 // rolePath is the console page of a role.
@@ -168,8 +168,8 @@ func (h *Handler) createRole(w http.ResponseWriter, r *Request) error {
 		h.render(w, r, status, "roles_new", "New role", b)
 		return nil
 	}
-	h.peopleChanged(r)
-	return peopleDone(w, r, fmt.Sprintf("Role %s created.", role.Name), rolePath(r, role.Name))
+	h.changed(r)
+	return seeOther(w, r, fmt.Sprintf("Role %s created.", role.Name), rolePath(r, role.Name))
 }
 
 // holderRow is a direct holder of a role with the address of their page
@@ -191,7 +191,7 @@ type roleDetailBody struct {
 	ScopesError string
 	Version     int64
 	Error       string
-	Conflict    *conflict
+	Conflict    *conflictView
 	Holder      field
 	HolderError string
 }
@@ -252,10 +252,10 @@ func (h *Handler) updateRole(w http.ResponseWriter, r *Request) error {
 		scopes = []string{}
 	}
 	_, err := h.Admin.UpdateRole(r.Context(), r.Actor, r.TenantID(), r.PathValue("role"), admin.RoleUpdate{
-		Description: &description, Scopes: &scopes, Version: formVersion(r)})
+		Description: &description, Scopes: &scopes, Version: shownVersion(r)})
 	if err == nil {
-		h.peopleChanged(r)
-		return peopleDone(w, r, fmt.Sprintf("Role %s saved.", r.PathValue("role")), rolePath(r, r.PathValue("role")))
+		h.changed(r)
+		return seeOther(w, r, fmt.Sprintf("Role %s saved.", r.PathValue("role")), rolePath(r, r.PathValue("role")))
 	}
 	status, fe, ok := refusal(err)
 	stale := errors.Is(err, store.ErrPrecondition)
@@ -268,14 +268,14 @@ func (h *Handler) updateRole(w http.ResponseWriter, r *Request) error {
 	}
 	if stale {
 		cur := b.Role
-		b.Conflict = &conflict{What: "role", Rows: []conflictRow{
-			versionRow(formVersion(r), cur.Version),
-			{"Description", description, cur.Description},
-			{"Scopes", strings.Join(sortedCopy(scopes), " "), strings.Join(sortedCopy(cur.Scopes), " ")},
+		b.Conflict = &conflictView{What: "role", Rows: []conflictRow{
+			versionRow(shownVersion(r), cur.Version),
+			staleRow("Description", description, cur.Description),
+			staleRow("Scopes", strings.Join(sortedCopy(scopes), " "), strings.Join(sortedCopy(cur.Scopes), " ")),
 		}}
 		status, fe = http.StatusConflict, nil
 	} else {
-		b.Version = formVersion(r)
+		b.Version = shownVersion(r)
 	}
 	if err := h.setRoleForm(r, &b, description, scopes, fe); err != nil {
 		return err
@@ -289,8 +289,8 @@ func (h *Handler) updateRole(w http.ResponseWriter, r *Request) error {
 func (h *Handler) roleAction(w http.ResponseWriter, r *Request, act func() (string, error), keep string) error {
 	notice, err := act()
 	if err == nil {
-		h.peopleChanged(r)
-		return peopleDone(w, r, notice, rolePath(r, r.PathValue("role")))
+		h.changed(r)
+		return seeOther(w, r, notice, rolePath(r, r.PathValue("role")))
 	}
 	status, fe, ok := refusal(err)
 	if !ok {
@@ -374,7 +374,7 @@ func (h *Handler) confirmDeleteRole(w http.ResponseWriter, r *Request) error {
 
 func (h *Handler) deleteRole(w http.ResponseWriter, r *Request) error {
 	name := r.PathValue("role")
-	err := h.Admin.DeleteRole(r.Context(), r.Actor, r.TenantID(), name, formVersion(r))
+	err := h.Admin.DeleteRole(r.Context(), r.Actor, r.TenantID(), name, shownVersion(r))
 	if errors.Is(err, store.ErrPrecondition) {
 		b, derr := h.roleDeleteBody(r)
 		if derr != nil {
@@ -387,6 +387,6 @@ func (h *Handler) deleteRole(w http.ResponseWriter, r *Request) error {
 	if err != nil {
 		return err
 	}
-	h.peopleChanged(r)
-	return peopleDone(w, r, fmt.Sprintf("Role %s deleted.", name), r.Base+"/roles")
+	h.changed(r)
+	return seeOther(w, r, fmt.Sprintf("Role %s deleted.", name), r.Base+"/roles")
 }

@@ -32,56 +32,19 @@ import (
 // any word a path would reserve ("new") is a valid scope name.
 func (h *Handler) scopePages(rt *router) {
 	p := model.ConsolePath + "/scopes"
-	rt.page("GET", p, admin.OpListScopes, checked(h.listScopes))
-	rt.page("GET", p+"/new", admin.OpCreateScope, checked(h.newScope))
-	rt.page("POST", p+"/new", admin.OpCreateScope, checked(h.createScope))
-	rt.page("GET", p+"/edit", admin.OpGetScope, checked(h.showScope))
-	rt.page("POST", p+"/edit", admin.OpUpdateScope, checked(h.updateScope))
-	rt.page("POST", p+"/rename", admin.OpRenameScope, checked(h.renameScope))
-	rt.page("GET", p+"/delete", admin.OpScopeImpact, checked(h.confirmDeleteScope))
-	rt.page("POST", p+"/delete", admin.OpDeleteScope, checked(h.deleteScope))
+	rt.page("GET", p, admin.OpListScopes, h.listScopes)
+	rt.page("GET", p+"/new", admin.OpCreateScope, h.newScope)
+	rt.page("POST", p+"/new", admin.OpCreateScope, h.createScope)
+	rt.page("GET", p+"/edit", admin.OpGetScope, h.showScope)
+	rt.page("POST", p+"/edit", admin.OpUpdateScope, h.updateScope)
+	rt.page("POST", p+"/rename", admin.OpRenameScope, h.renameScope)
+	rt.page("GET", p+"/delete", admin.OpScopeImpact, h.confirmDeleteScope)
+	rt.page("POST", p+"/delete", admin.OpDeleteScope, h.deleteScope)
 }
 
 // ScopesPerPage is the length of a page of custom scopes (seed 003: "each
 // page displays a maximum of 20 custom scopes").
 const ScopesPerPage = 20
-
-// maxFormValue bounds each query or form value of the scopes and APIs
-// pages: no field they take comes near it (names are at most 64
-// characters, descriptions 120), so a longer one is refused before it
-// reaches a use-case or a store.
-const maxFormValue = 4096
-
-// checked runs f only when every query and form value is text every store
-// can hold (model.ValidText: UTF-8 without NUL; PostgreSQL refuses both)
-// and at most maxFormValue bytes, as /api/v1 checks its input at the edge.
-func checked(f pageFunc) pageFunc {
-	return func(w http.ResponseWriter, r *Request) error {
-		if err := r.ParseForm(); err != nil {
-			return &pageError{Status: http.StatusBadRequest, Title: "Invalid input",
-				Message: "The form could not be read; reload the page and send it again.", cause: err}
-		}
-		if name, bad := model.InvalidParam(r.Form); bad {
-			if !model.ValidText(name) || len(name) > 40 {
-				name = "a field"
-			}
-			return &pageError{Status: http.StatusBadRequest, Title: "Invalid input",
-				Message: fmt.Sprintf("The value of %s is not UTF-8 text or holds a NUL character; remove it and send the form again.", name)}
-		}
-		for name, vs := range r.Form {
-			for _, v := range vs {
-				if len(v) > maxFormValue {
-					if len(name) > 40 {
-						name = "a field"
-					}
-					return &pageError{Status: http.StatusBadRequest, Title: "Invalid input",
-						Message: fmt.Sprintf("The value of %s is %d bytes long; no field here takes more than %d. Shorten it and send the form again.", name, len(v), maxFormValue)}
-				}
-			}
-		}
-		return f(w, r)
-	}
-}
 
 // changed invalidates the tenant's cached configuration after a write, so
 // that this node's next token request sees it (other nodes follow through
@@ -667,6 +630,11 @@ type conflictRow struct {
 	Differs               bool
 	// Untouched: the user left this field as they found it.
 	Untouched bool
+}
+
+// staleRow is the row of field: the user's value beside the current one.
+func staleRow(field, yours, current string) conflictRow {
+	return conflictRow{Field: field, Yours: yours, Current: current, Differs: yours != current}
 }
 
 // add adds the row of field (was's key id): the user's value and the

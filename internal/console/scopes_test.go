@@ -31,16 +31,6 @@ func customNames(b *Browser) []string {
 	return names
 }
 
-// value is the value of the control with role and name.
-func (b *Browser) value(role, name string) string {
-	b.t.Helper()
-	v, err := chromedp.Run(b.Ctx, chromedp.Value("", Named(role, name)))
-	if err != nil {
-		b.t.Fatalf("value of %s %q: %v", role, name, err)
-	}
-	return v
-}
-
 // described is what the control with role and name is described by
 // (aria-describedby: hint, counter, error), and whether it is marked
 // invalid.

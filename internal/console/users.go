@@ -22,65 +22,6 @@ import (
 // usersPerPage is the length of a page of the user list.
 const usersPerPage = 20
 
-// maxPeopleValue bounds a query or form value of these pages: no field
-// here takes more (the longest, a profile claim, is 512 bytes).
-const maxPeopleValue = 4096
-
-// peopleInput runs f only when every path, query and form value is text
-// every store can hold (model.ValidText: UTF-8 without NUL bytes, which
-// PostgreSQL refuses) and at most maxPeopleValue bytes — the edge checks
-// /api/v1 makes — so that bad bytes are a 400 that names the field, never
-// a database error.
-func peopleInput(f pageFunc) pageFunc {
-	return func(w http.ResponseWriter, r *Request) error {
-		bad := func(name, problem string) error {
-			if !model.ValidText(name) || len(name) > 40 {
-				name = "a field"
-			}
-			return &pageError{Status: http.StatusBadRequest, Title: "Invalid input",
-				Message: fmt.Sprintf("The value of %s %s; correct it and try again.", name, problem)}
-		}
-		for _, n := range []string{"user", "group", "role", "client_id"} {
-			if v := r.PathValue(n); !model.ValidText(v) {
-				return bad(n, "in the address is not UTF-8 text or holds a NUL character")
-			} else if len(v) > maxPeopleValue {
-				return bad(n, "in the address is too long")
-			}
-		}
-		if err := r.ParseForm(); err != nil {
-			return &pageError{Status: http.StatusBadRequest, Title: "Invalid input",
-				Message: "The form could not be read; reload the page and send it again.", cause: err}
-		}
-		if name, ok := model.InvalidParam(r.Form); ok {
-			return bad(name, "is not UTF-8 text or holds a NUL character")
-		}
-		for name, vs := range r.Form {
-			for _, v := range vs {
-				if len(v) > maxPeopleValue {
-					return bad(name, fmt.Sprintf("is %d bytes long, more than any field here takes (%d)", len(v), maxPeopleValue))
-				}
-			}
-		}
-		return f(w, r)
-	}
-}
-
-// peopleChanged invalidates the tenant's cached configuration after a
-// write, as /api/v1 does after its own.
-func (h *Handler) peopleChanged(r *Request) {
-	if h.Catalog != nil {
-		h.Catalog.Invalidate(r.TenantID())
-	}
-}
-
-// peopleDone ends a successful form: the notice for the next page, then a
-// 303 to it (POST-redirect-GET).
-func peopleDone(w http.ResponseWriter, r *Request, notice, to string) error {
-	r.Notice(w, notice)
-	http.Redirect(w, r.Request, to, http.StatusSeeOther)
-	return nil
-}
-
 // field is one labelled text input of a form, with the user's value and
 // the problem the use-case found in it.
 type field struct {
@@ -122,22 +63,9 @@ func checkList(id, name, legend string, values, chosen []string) checks {
 	return c
 }
 
-// conflict is what a stale edit shows (store.ErrPrecondition): each field
-// as the user sent it beside its current value. The form under it holds
-// the user's input and the current version, so sending it again applies
-// the user's version onto the current one.
-type conflict struct {
-	What string
-	Rows []conflictRow
-}
-
-type conflictRow struct {
-	Label, Yours, Current string
-}
-
 // versionRow compares the version the form was opened at with the current.
 func versionRow(yours, current int64) conflictRow {
-	return conflictRow{"Version", fmt.Sprintf("%d (when you opened it)", yours), fmt.Sprintf("%d", current)}
+	return staleRow("Version", fmt.Sprintf("%d (when you opened it)", yours), fmt.Sprintf("%d", current))
 }
 
 // refusal sorts the error of a form's use-case: a problem the user can fix
@@ -174,9 +102,10 @@ func formMessage(fe FieldErrors, shown ...string) string {
 	return strings.Join(out, " ")
 }
 
-// formVersion reads the hidden version field of a versioned form; a form
-// without one edits whatever is stored.
-func formVersion(r *Request) int64 {
+// shownVersion reads the hidden version field of a versioned form of these
+// pages; a form without one edits whatever is stored (formVersion, of the
+// scope pages, refuses such a form instead).
+func shownVersion(r *Request) int64 {
 	v, err := strconv.ParseInt(r.PostFormValue("version"), 10, 64)
 	if err != nil || v < 0 {
 		return 0
@@ -189,21 +118,21 @@ func formVersion(r *Request) int64 {
 // consents. A user is addressed by ID in the console's paths.
 func (h *Handler) userPages(rt *router) {
 	p := model.ConsolePath + "/users"
-	rt.page("GET", p, admin.OpListUsers, peopleInput(h.listUsers))
-	rt.page("GET", p+"/new", admin.OpCreateUser, peopleInput(h.newUser))
-	rt.page("POST", p, admin.OpCreateUser, peopleInput(h.createUser))
-	rt.page("GET", p+"/{user}", admin.OpGetUser, peopleInput(h.showUser))
-	rt.page("POST", p+"/{user}", admin.OpUpdateUser, peopleInput(h.updateUser))
-	rt.page("POST", p+"/{user}/disable", admin.OpDisableUser, peopleInput(h.disableUser))
-	rt.page("POST", p+"/{user}/enable", admin.OpEnableUser, peopleInput(h.enableUser))
-	rt.page("POST", p+"/{user}/password", admin.OpSetPassword, peopleInput(h.setUserPassword))
-	rt.page("POST", p+"/{user}/roles", admin.OpAssignRole, peopleInput(h.assignUserRole))
-	rt.page("POST", p+"/{user}/roles/{role}/unassign", admin.OpUnassignRole, peopleInput(h.unassignUserRole))
-	rt.page("POST", p+"/{user}/groups", admin.OpAddGroupMember, peopleInput(h.addUserToGroup))
-	rt.page("POST", p+"/{user}/groups/{group}/remove", admin.OpRemoveGroupMember, peopleInput(h.removeUserFromGroup))
-	rt.page("POST", p+"/{user}/consents/{client_id}/withdraw", admin.OpRevokeUserConsent, peopleInput(h.withdrawUserConsent))
-	rt.page("GET", p+"/{user}/delete", admin.OpDeleteUser, peopleInput(h.confirmDeleteUser))
-	rt.page("POST", p+"/{user}/delete", admin.OpDeleteUser, peopleInput(h.deleteUser))
+	rt.page("GET", p, admin.OpListUsers, h.listUsers)
+	rt.page("GET", p+"/new", admin.OpCreateUser, h.newUser)
+	rt.page("POST", p, admin.OpCreateUser, h.createUser)
+	rt.page("GET", p+"/{user}", admin.OpGetUser, h.showUser)
+	rt.page("POST", p+"/{user}", admin.OpUpdateUser, h.updateUser)
+	rt.page("POST", p+"/{user}/disable", admin.OpDisableUser, h.disableUser)
+	rt.page("POST", p+"/{user}/enable", admin.OpEnableUser, h.enableUser)
+	rt.page("POST", p+"/{user}/password", admin.OpSetPassword, h.setUserPassword)
+	rt.page("POST", p+"/{user}/roles", admin.OpAssignRole, h.assignUserRole)
+	rt.page("POST", p+"/{user}/roles/{role}/unassign", admin.OpUnassignRole, h.unassignUserRole)
+	rt.page("POST", p+"/{user}/groups", admin.OpAddGroupMember, h.addUserToGroup)
+	rt.page("POST", p+"/{user}/groups/{group}/remove", admin.OpRemoveGroupMember, h.removeUserFromGroup)
+	rt.page("POST", p+"/{user}/consents/{client_id}/withdraw", admin.OpRevokeUserConsent, h.withdrawUserConsent)
+	rt.page("GET", p+"/{user}/delete", admin.OpDeleteUser, h.confirmDeleteUser)
+	rt.page("POST", p+"/{user}/delete", admin.OpDeleteUser, h.deleteUser)
 }
 
 // userPath is the console page of the user with that ID.
@@ -341,8 +270,8 @@ func (h *Handler) createUser(w http.ResponseWriter, r *Request) error {
 		h.render(w, r, status, "users_new", "New user", b)
 		return nil
 	}
-	h.peopleChanged(r)
-	return peopleDone(w, r, fmt.Sprintf("User %s created.", u.Username), userPath(r, u.ID))
+	h.changed(r)
+	return seeOther(w, r, fmt.Sprintf("User %s created.", u.Username), userPath(r, u.ID))
 }
 
 // heldRole is a role a user holds: directly, through groups, or both.
@@ -376,7 +305,7 @@ type userDetailBody struct {
 	Username, Email, Name field
 	Version               int64
 	ProfileError          string
-	Conflict              *conflict
+	Conflict              *conflictView
 	Password              field
 	SignOut               bool
 	StatusError           string
@@ -510,10 +439,10 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *Request) error {
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	u, err := h.Admin.UpdateUser(r.Context(), r.Actor, r.TenantID(), r.PathValue("user"), admin.UserUpdate{
-		Username: &username, Email: &email, Name: &name, Version: formVersion(r)})
+		Username: &username, Email: &email, Name: &name, Version: shownVersion(r)})
 	if err == nil {
-		h.peopleChanged(r)
-		return peopleDone(w, r, fmt.Sprintf("Profile of %s saved.", u.Username), userPath(r, u.ID))
+		h.changed(r)
+		return seeOther(w, r, fmt.Sprintf("Profile of %s saved.", u.Username), userPath(r, u.ID))
 	}
 	if errors.Is(err, store.ErrPrecondition) {
 		b, derr := h.userDetail(r, r.PathValue("user"))
@@ -521,9 +450,9 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *Request) error {
 			return derr
 		}
 		cur := b.User
-		b.Conflict = &conflict{What: "user", Rows: []conflictRow{
-			versionRow(formVersion(r), cur.Version),
-			{"Username", username, cur.Username}, {"Email", email, cur.Email}, {"Full name", name, cur.Name},
+		b.Conflict = &conflictView{What: "user", Rows: []conflictRow{
+			versionRow(shownVersion(r), cur.Version),
+			staleRow("Username", username, cur.Username), staleRow("Email", email, cur.Email), staleRow("Full name", name, cur.Name),
 		}}
 		b.setProfile(username, email, name, nil)
 		h.renderUser(w, r, http.StatusConflict, b)
@@ -538,7 +467,7 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *Request) error {
 		return derr
 	}
 	b.setProfile(username, email, name, fe)
-	b.Version = formVersion(r)
+	b.Version = shownVersion(r)
 	h.renderUser(w, r, status, b)
 	return nil
 }
@@ -548,8 +477,8 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *Request) error {
 func (h *Handler) userAction(w http.ResponseWriter, r *Request, act func() (string, error), set func(*userDetailBody, FieldErrors)) error {
 	notice, err := act()
 	if err == nil {
-		h.peopleChanged(r)
-		return peopleDone(w, r, notice, userPath(r, r.PathValue("user")))
+		h.changed(r)
+		return seeOther(w, r, notice, userPath(r, r.PathValue("user")))
 	}
 	status, fe, ok := refusal(err)
 	if !ok {
@@ -701,7 +630,7 @@ func (h *Handler) deleteUser(w http.ResponseWriter, r *Request) error {
 	if err != nil {
 		return err
 	}
-	err = h.Admin.DeleteUser(r.Context(), r.Actor, r.TenantID(), d.User.ID, formVersion(r))
+	err = h.Admin.DeleteUser(r.Context(), r.Actor, r.TenantID(), d.User.ID, shownVersion(r))
 	if errors.Is(err, store.ErrPrecondition) {
 		b, derr := h.userDeleteBody(r)
 		if derr != nil {
@@ -714,6 +643,6 @@ func (h *Handler) deleteUser(w http.ResponseWriter, r *Request) error {
 	if err != nil {
 		return err
 	}
-	h.peopleChanged(r)
-	return peopleDone(w, r, fmt.Sprintf("User %s deleted.", d.User.Username), r.Base+"/users")
+	h.changed(r)
+	return seeOther(w, r, fmt.Sprintf("User %s deleted.", d.User.Username), r.Base+"/users")
 }

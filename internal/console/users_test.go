@@ -29,18 +29,6 @@ func (b *Browser) signInAs(username, password string) {
 	}
 }
 
-// value is the current value of the control with role and name.
-func (b *Browser) value(role, name string) string {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.Ctx, 5*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Value("", Named(role, name)))
-	if err != nil {
-		b.t.Fatalf("value of %s %q: %v\n%s", role, name, err, b.MainText())
-	}
-	return v
-}
-
 // attr is an attribute of the control with role and name ("" if absent).
 func (b *Browser) attr(role, name, attr string) string {
 	b.t.Helper()
