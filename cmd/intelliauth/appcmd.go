@@ -402,6 +402,21 @@ func printExplanation(w io.Writer, ex admin.Explanation) {
 	} else {
 		fmt.Fprintf(w, "\nresult: token with scope %q\n", strings.Join(ex.Granted, " "))
 	}
+	if ex.TokenSize > 0 {
+		fmt.Fprintf(w, "token size: %d bytes%s\n", ex.TokenSize, budgetVerdict(ex))
+	}
+}
+
+// budgetVerdict says how an explained token stands against its API's
+// token-size budget ("" when the API has none).
+func budgetVerdict(ex admin.Explanation) string {
+	if ex.OverBudget == nil {
+		return ""
+	}
+	if *ex.OverBudget {
+		return fmt.Sprintf(", OVER the API's budget of %d bytes by %d", ex.TokenSizeBudget, ex.TokenSize-ex.TokenSizeBudget)
+	}
+	return fmt.Sprintf(", within the API's budget of %d bytes", ex.TokenSizeBudget)
 }
 
 // explainReason turns a reason code into a sentence for the table.

@@ -201,9 +201,13 @@ func runAPIs(ctx context.Context, c *cli, args []string) error {
 	}, []string{"create", "list", "get", "update", "delete"})
 }
 
+// tokenSizeBudgetUsage is the help of --token-size-budget.
+var tokenSizeBudgetUsage = fmt.Sprintf("access-token size budget in bytes: 0 for none, else %d–%d; a longer token is still issued, flagged in explain and its token_issued event and counted", model.MinTokenSizeBudget, model.MaxTokenSizeBudget)
+
 func apiCreate(ctx context.Context, c *cli, args []string) error {
 	var id, name, alg string
 	var ttl time.Duration
+	var budget int
 	return c.runAPI(ctx, args, apiCmd{
 		name: "api create", usage: "api create <identifier> [flags]", output: true, nargs: 1, scopes: []string{"scopes:write"},
 		flags: func(a *apiArgs) {
@@ -211,11 +215,13 @@ func apiCreate(ctx context.Context, c *cli, args []string) error {
 			a.fs.StringVar(&name, "name", "", "display name (default: the identifier)")
 			a.fs.StringVar(&alg, "alg", model.AlgES256, "access-token signing algorithm: ES256 or RS256")
 			a.fs.DurationVar(&ttl, "ttl", model.DefaultAccessTokenTTL, "access-token lifetime (1m–24h)")
+			a.fs.IntVar(&budget, "token-size-budget", 0, tokenSizeBudgetUsage)
 		},
 		call: func(ctx context.Context, a *apiArgs, cl *apiClient, pos []string) error {
 			var api admin.APIDoc
 			res, err := cl.call(ctx, request{method: "POST", path: "/apis", body: map[string]any{
 				"identifier": pos[0], "id": id, "name": name, "signing_alg": alg, "access_token_ttl": ttl.String(),
+				"token_size_budget": budget,
 			}}, &api)
 			if err != nil {
 				return err
@@ -226,9 +232,17 @@ func apiCreate(ctx context.Context, c *cli, args []string) error {
 }
 
 func printAPI(w io.Writer, api admin.APIDoc) error {
-	fmt.Fprintf(w, "id          %s\nidentifier  %s\nname        %s\nalg         %s\nttl         %s\nplatform    %t\nversion     %d\n",
-		api.ID, api.Identifier, api.Name, api.SigningAlg, api.AccessTokenTTL, api.Platform, api.Version)
+	fmt.Fprintf(w, "id          %s\nidentifier  %s\nname        %s\nalg         %s\nttl         %s\nbudget      %s\nplatform    %t\nversion     %d\n",
+		api.ID, api.Identifier, api.Name, api.SigningAlg, api.AccessTokenTTL, budgetText(api.TokenSizeBudget), api.Platform, api.Version)
 	return nil
+}
+
+// budgetText shows a token-size budget: "512 bytes", or "none".
+func budgetText(b int) string {
+	if b == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%d bytes", b)
 }
 
 func apiList(ctx context.Context, c *cli, args []string) error {
@@ -244,9 +258,9 @@ func apiList(ctx context.Context, c *cli, args []string) error {
 				return err
 			}
 			return c.emit(a, res, func() error {
-				table(c.stdout, "IDENTIFIER\tID\tNAME\tALG\tTTL", func(w io.Writer) {
+				table(c.stdout, "IDENTIFIER\tID\tNAME\tALG\tTTL\tBUDGET", func(w io.Writer) {
 					for _, x := range l.Items {
-						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", x.Identifier, x.ID, x.Name, x.SigningAlg, x.AccessTokenTTL)
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", x.Identifier, x.ID, x.Name, x.SigningAlg, x.AccessTokenTTL, budgetText(x.TokenSizeBudget))
 					}
 				})
 				printPage(c.stdout, l, "APIs")
@@ -273,15 +287,17 @@ func apiGet(ctx context.Context, c *cli, args []string) error {
 func apiUpdate(ctx context.Context, c *cli, args []string) error {
 	var ident, name, alg string
 	var ttl time.Duration
+	var budget int
 	var version int64
 	return c.runAPI(ctx, args, apiCmd{
-		name: "api update", usage: "api update <identifier|id> [--identifier X] [--name N] [--alg A] [--ttl D] [flags]",
+		name: "api update", usage: "api update <identifier|id> [--identifier X] [--name N] [--alg A] [--ttl D] [--token-size-budget N] [flags]",
 		output: true, nargs: 1, scopes: []string{"scopes:write"},
 		flags: func(a *apiArgs) {
 			a.fs.StringVar(&ident, "identifier", "", "new audience identifier")
 			a.fs.StringVar(&name, "name", "", "new display name")
 			a.fs.StringVar(&alg, "alg", "", "new signing algorithm: ES256 or RS256")
 			a.fs.DurationVar(&ttl, "ttl", 0, "new access-token lifetime")
+			a.fs.IntVar(&budget, "token-size-budget", 0, "new "+tokenSizeBudgetUsage)
 			versionFlag(a, &version)
 		},
 		call: func(ctx context.Context, a *apiArgs, cl *apiClient, pos []string) error {
@@ -290,6 +306,7 @@ func apiUpdate(ctx context.Context, c *cli, args []string) error {
 			setIf(a, body, "name", "name", name)
 			setIf(a, body, "alg", "signing_alg", alg)
 			setIf(a, body, "ttl", "access_token_ttl", ttl.String())
+			setIf(a, body, "token-size-budget", "token_size_budget", budget)
 			var api admin.APIDoc
 			res, err := cl.call(ctx, request{method: "PATCH", path: "/apis/" + url.PathEscape(pos[0]), body: body, ifMatch: ifMatch(version)}, &api)
 			if err != nil {

@@ -22,12 +22,14 @@ type APIInput struct {
 	SigningAlg string
 	// AccessTokenTTL defaults to one hour.
 	AccessTokenTTL time.Duration
+	// TokenSizeBudget is the access-token size budget in bytes; 0 is none.
+	TokenSizeBudget int
 }
 
 // CreateAPI registers an API.
 func (s *Service) CreateAPI(ctx context.Context, actor Actor, tenantID string, in APIInput) (model.API, error) {
 	a := model.API{TenantID: tenantID, ID: in.ID, Identifier: in.Identifier, Name: in.Name,
-		SigningAlg: in.SigningAlg, AccessTokenTTL: in.AccessTokenTTL}
+		SigningAlg: in.SigningAlg, AccessTokenTTL: in.AccessTokenTTL, TokenSizeBudget: in.TokenSizeBudget}
 	if a.SigningAlg == "" {
 		a.SigningAlg = model.AlgES256
 	}
@@ -79,6 +81,8 @@ type APIUpdate struct {
 	Name           *string
 	SigningAlg     *string
 	AccessTokenTTL *time.Duration
+	// TokenSizeBudget sets the token-size budget in bytes; 0 removes it.
+	TokenSizeBudget *int
 	// Version, when non-zero, must equal the stored version.
 	Version int64
 }
@@ -111,6 +115,9 @@ func (s *Service) UpdateAPI(ctx context.Context, actor Actor, tenantID, ref stri
 		}
 		if upd.AccessTokenTTL != nil {
 			after.AccessTokenTTL = *upd.AccessTokenTTL
+		}
+		if upd.TokenSizeBudget != nil {
+			after.TokenSizeBudget = *upd.TokenSizeBudget
 		}
 		p = append(p, problemsOf(after.Validate())...)
 		if err := p.Err(); err != nil {

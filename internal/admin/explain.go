@@ -8,6 +8,7 @@ import (
 	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/policy"
 	"github.com/intelliauth/intelliauth/internal/store"
+	"github.com/intelliauth/intelliauth/internal/token"
 	"github.com/intelliauth/intelliauth/oautherr"
 	"github.com/intelliauth/intelliauth/scope"
 )
@@ -32,6 +33,19 @@ type Explanation struct {
 	// User is the end user the decision was made for (ExplainFor with a
 	// user); nil for a client-credentials decision.
 	User *ExplainedUser `json:"user,omitempty"`
+	// TokenSize is the length in bytes of the access token the request
+	// would be issued: the compact JWS, minted for real (token.Keyring's
+	// MintAccess, as the token endpoint does) with the tenant's current key
+	// for the API's algorithm and the same claims, then thrown away. Fewer
+	// scopes make a smaller token. 0 (left out) when no token would be
+	// issued, or when the service has no master key (Service.Sealer).
+	TokenSize int `json:"token_size,omitempty"`
+	// TokenSizeBudget is the API's token-size budget
+	// (model.API.TokenSizeBudget), left out when it has none; OverBudget
+	// then says whether TokenSize is over it. Both are left out when
+	// TokenSize is.
+	TokenSizeBudget int   `json:"token_size_budget,omitempty"`
+	OverBudget      *bool `json:"over_budget,omitempty"`
 	// Decision is the raw decision, for callers that want more.
 	Decision policy.Decision `json:"-"`
 }
@@ -97,7 +111,8 @@ func (s *Service) ExplainFor(ctx context.Context, actor Actor, tenantID string, 
 	clientID, audience, scopeParam := in.ClientID, in.Audience, in.Scope
 	out := Explanation{ClientID: clientID, RequestedScope: scopeParam, RequestedAudience: audience}
 	err := s.read(ctx, actor, func(tx store.Repos) error {
-		if _, err := getTenant(ctx, tx, tenantID); err != nil {
+		tenant, err := getTenant(ctx, tx, tenantID)
+		if err != nil {
 			return err
 		}
 		app, err := getApp(ctx, tx, tenantID, clientID)
@@ -135,10 +150,49 @@ func (s *Service) ExplainFor(ctx context.Context, actor Actor, tenantID string, 
 			}
 			out.Granted = []string{}
 			out.Error = &ExplainedError{Code: oe.Code, Description: oe.Description}
+			return nil
 		}
-		return nil
+		// A user's code grant issues nothing when every scope was dropped
+		// (internal/oauth's authorizationCode); client credentials do.
+		if out.User != nil && d.Granted.Empty() {
+			return nil
+		}
+		return s.explainSize(ctx, tx, tenant, &app, d, out.User, &out)
 	})
 	return out, err
+}
+
+// explainSize mints the access token the decision would be issued and
+// records its size against the API's budget. Without the master key it
+// records nothing.
+func (s *Service) explainSize(ctx context.Context, tx store.Repos, tenant model.Tenant, app *model.Application, d policy.Decision, user *ExplainedUser, out *Explanation) error {
+	if s.Sealer == nil {
+		return nil
+	}
+	keys, err := tx.Keys().List(ctx, tenant.ID)
+	if err != nil {
+		return fmt.Errorf("load signing keys: %w", err)
+	}
+	ring, err := token.NewKeyring(keys, s.Sealer)
+	if err != nil {
+		return fmt.Errorf("signing keys of %q: %w", tenant.ID, err)
+	}
+	now := s.now()
+	g := token.AccessGrant{Issuer: tenant.Issuer, App: app, API: &d.Audience, Subject: app.ClientID, Granted: d.Granted, Now: now}
+	if user != nil {
+		// The user signs in now: auth_time is as long as it will be.
+		g.Subject, g.AuthTime = user.ID, now
+	}
+	raw, _, err := ring.MintAccess(g)
+	if err != nil {
+		return fmt.Errorf("mint the explained access token: %w", err)
+	}
+	out.TokenSize = len(raw)
+	if b := d.Audience.TokenSizeBudget; b > 0 {
+		over := out.TokenSize > b
+		out.TokenSizeBudget, out.OverBudget = b, &over
+	}
+	return nil
 }
 
 // explainUser loads what the decision needs to know about the user

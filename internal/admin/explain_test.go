@@ -83,3 +83,78 @@ func TestExplainForUserEntitlementAndConsent(t *testing.T) {
 	}
 	f.unchanged(t, "acme", n)
 }
+
+// TestExplainTokenSize: an explanation that would issue a token carries the
+// size of that token, minted with the tenant's keys (a signature of the
+// API's algorithm: an RS256 token is longer than an ES256 one), smaller for
+// fewer scopes, and weighed against the API's budget when it has one. A
+// refused request, a user's request that keeps no scope, and a service
+// without the master key have no size. Explaining writes nothing.
+func TestExplainTokenSize(t *testing.T) {
+	f := newFixture(t)
+	f.withTenant(t)
+	ctx := t.Context()
+	if _, err := f.svc.CreateApplication(ctx, f.actor, "acme", ApplicationInput{ClientID: "job", Type: model.AppM2M,
+		AllowedScopes: []string{"read:tx", "write:tx", "read:records"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.CreateApplication(ctx, f.actor, "acme", ApplicationInput{ClientID: "web", Type: model.AppWeb,
+		RedirectURIs: []string{"https://web.example.com/cb"}, AllowedScopes: []string{"openid", "read:tx"}, Consent: model.ConsentImplicit}); err != nil {
+		t.Fatal(err)
+	}
+	f.user(t, "bob")
+	n := len(f.events(t, "acme"))
+	explain := func(svc *Service, in ExplainInput) Explanation {
+		t.Helper()
+		ex, err := svc.ExplainFor(ctx, f.actor, "acme", in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ex
+	}
+
+	read := explain(f.svc, ExplainInput{ClientID: "job", Audience: "api.bank.example", Scope: "read:tx"})
+	write := explain(f.svc, ExplainInput{ClientID: "job", Audience: "api.bank.example", Scope: "write:tx"}) // implies read:tx
+	records := explain(f.svc, ExplainInput{ClientID: "job", Audience: "api.health.example", Scope: "read:records"})
+	if read.TokenSize <= 0 || write.TokenSize <= read.TokenSize {
+		t.Errorf("token_size read:tx %d, write:tx (+ read:tx) %d: want 0 < read < write", read.TokenSize, write.TokenSize)
+	}
+	// RFC 7518 §3.3, §3.4: an RS256 signature (2048-bit key, 256 bytes) is
+	// longer than an ES256 one (64 bytes).
+	if records.TokenSize < read.TokenSize+150 {
+		t.Errorf("RS256 token %d bytes, ES256 token %d bytes: the RS256 signature is not in it", records.TokenSize, read.TokenSize)
+	}
+	if read.TokenSizeBudget != 0 || read.OverBudget != nil {
+		t.Errorf("no budget: %d %v", read.TokenSizeBudget, read.OverBudget)
+	}
+
+	budget := read.TokenSize
+	if _, err := f.svc.UpdateAPI(ctx, f.actor, "acme", "bank", APIUpdate{TokenSizeBudget: &budget}); err != nil {
+		t.Fatal(err)
+	}
+	n++
+	if ex := explain(f.svc, ExplainInput{ClientID: "job", Audience: "api.bank.example", Scope: "read:tx"}); ex.TokenSizeBudget != budget || ex.OverBudget == nil || *ex.OverBudget {
+		t.Errorf("at the budget: %+v", ex)
+	}
+	if ex := explain(f.svc, ExplainInput{ClientID: "job", Audience: "api.bank.example", Scope: "write:tx"}); ex.OverBudget == nil || !*ex.OverBudget {
+		t.Errorf("over the budget: %+v", ex)
+	}
+
+	if ex := explain(f.svc, ExplainInput{ClientID: "job", Audience: "api.bank.example", Scope: "read:records"}); ex.Error == nil || ex.TokenSize != 0 || ex.OverBudget != nil {
+		t.Errorf("refused: %+v", ex)
+	}
+	// bob holds no role: read:tx is not_entitled, openid alone stays —
+	// granted; with only read:tx asked, nothing stays and the code grant
+	// would issue nothing.
+	if ex := explain(f.svc, ExplainInput{ClientID: "web", Scope: "read:tx", Audience: "api.bank.example", User: "bob"}); len(ex.Granted) != 0 || ex.TokenSize != 0 {
+		t.Errorf("a user's request that keeps no scope: %+v", ex)
+	}
+	if ex := explain(f.svc, ExplainInput{ClientID: "web", Scope: "openid read:tx", Audience: "api.bank.example", User: "bob"}); ex.TokenSize <= 0 {
+		t.Errorf("a user's request that keeps openid: %+v", ex)
+	}
+	noKey := &Service{Store: f.st, Now: f.clock.Now}
+	if ex := explain(noKey, ExplainInput{ClientID: "job", Audience: "api.bank.example", Scope: "read:tx"}); ex.TokenSize != 0 || len(ex.Granted) != 1 {
+		t.Errorf("without the master key: %+v", ex)
+	}
+	f.unchanged(t, "acme", n)
+}

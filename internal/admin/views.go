@@ -54,14 +54,17 @@ type APIDoc struct {
 	Name           string `json:"name"`
 	SigningAlg     string `json:"signing_alg"`
 	AccessTokenTTL string `json:"access_token_ttl"`
-	Platform       bool   `json:"platform,omitempty"`
-	Version        int64  `json:"version"`
+	// TokenSizeBudget is the access-token size budget in bytes; 0 is none
+	// (always present, so that a client sees the field it may set).
+	TokenSizeBudget int   `json:"token_size_budget"`
+	Platform        bool  `json:"platform,omitempty"`
+	Version         int64 `json:"version"`
 }
 
 // NewAPIDoc converts an API.
 func NewAPIDoc(a model.API) APIDoc {
 	return APIDoc{ID: a.ID, Identifier: a.Identifier, Name: a.Name, SigningAlg: a.SigningAlg,
-		AccessTokenTTL: a.AccessTokenTTL.String(), Platform: a.Platform, Version: a.Version}
+		AccessTokenTTL: a.AccessTokenTTL.String(), TokenSizeBudget: a.TokenSizeBudget, Platform: a.Platform, Version: a.Version}
 }
 
 // ApplicationDoc is an application as JSON (never its secrets).

@@ -179,6 +179,9 @@ type apiCreate struct {
 	Name           string  `json:"name"`
 	SigningAlg     string  `json:"signing_alg"`
 	AccessTokenTTL *string `json:"access_token_ttl"`
+	// TokenSizeBudget is the access-token size budget in bytes; absent or
+	// 0 is none.
+	TokenSizeBudget int `json:"token_size_budget"`
 }
 
 func (h *Handler) createAPI(w http.ResponseWriter, r *Request) error {
@@ -192,7 +195,8 @@ func (h *Handler) createAPI(w http.ResponseWriter, r *Request) error {
 		return err
 	}
 	a, err := h.Admin.CreateAPI(r.Context(), r.Actor, r.TenantID(), admin.APIInput{
-		ID: in.ID, Identifier: in.Identifier, Name: in.Name, SigningAlg: in.SigningAlg, AccessTokenTTL: ttl})
+		ID: in.ID, Identifier: in.Identifier, Name: in.Name, SigningAlg: in.SigningAlg, AccessTokenTTL: ttl,
+		TokenSizeBudget: in.TokenSizeBudget})
 	if err != nil {
 		return err
 	}
@@ -207,6 +211,8 @@ type apiPatch struct {
 	Name           *string `json:"name"`
 	SigningAlg     *string `json:"signing_alg"`
 	AccessTokenTTL *string `json:"access_token_ttl"`
+	// TokenSizeBudget sets the budget in bytes; 0 removes it.
+	TokenSizeBudget *int `json:"token_size_budget"`
 }
 
 func (h *Handler) updateAPI(w http.ResponseWriter, r *Request) error {
@@ -224,7 +230,8 @@ func (h *Handler) updateAPI(w http.ResponseWriter, r *Request) error {
 		return err
 	}
 	a, err := h.Admin.UpdateAPI(r.Context(), r.Actor, r.TenantID(), r.PathValue("id"), admin.APIUpdate{
-		Identifier: in.Identifier, Name: in.Name, SigningAlg: in.SigningAlg, AccessTokenTTL: ttl, Version: version})
+		Identifier: in.Identifier, Name: in.Name, SigningAlg: in.SigningAlg, AccessTokenTTL: ttl,
+		TokenSizeBudget: in.TokenSizeBudget, Version: version})
 	if err != nil {
 		return err
 	}

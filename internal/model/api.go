@@ -18,6 +18,15 @@ const PlatformAPIID = "platform"
 // DefaultAccessTokenTTL applies when an API sets none.
 const DefaultAccessTokenTTL = time.Hour
 
+// Bounds of an API's access-token size budget (API.TokenSizeBudget), in
+// bytes. No signed access token is shorter than the minimum (the header and
+// an ES256 signature alone take about 200 bytes), and none may reach the
+// maximum: headers that large are refused by most HTTP servers.
+const (
+	MinTokenSizeBudget = 256
+	MaxTokenSizeBudget = 65536
+)
+
 // API is a resource server: the audience of access tokens.
 type API struct {
 	TenantID string
@@ -30,6 +39,12 @@ type API struct {
 	SigningAlg string
 	// AccessTokenTTL is the access-token lifetime for this audience.
 	AccessTokenTTL time.Duration
+	// TokenSizeBudget is the size in bytes an access token for this API
+	// should stay within (the compact JWS as sent in an Authorization
+	// header); 0 is no budget. A token over it is still issued: the budget
+	// is a signal (explain, the oauth.token_issued event, a metric), not a
+	// limit.
+	TokenSizeBudget int
 	// Platform marks the pre-registered API of the tenant's own /api/v1.
 	Platform  bool
 	CreatedAt time.Time
@@ -54,6 +69,9 @@ func (a API) Validate() error {
 	}
 	if a.AccessTokenTTL < time.Minute || a.AccessTokenTTL > 24*time.Hour {
 		errs.Add("access_token_ttl", fmt.Sprintf("must be between 1m and 24h, not %s", a.AccessTokenTTL))
+	}
+	if b := a.TokenSizeBudget; b != 0 && (b < MinTokenSizeBudget || b > MaxTokenSizeBudget) {
+		errs.Add("token_size_budget", fmt.Sprintf("must be 0 (no budget) or between %d and %d bytes, not %d", MinTokenSizeBudget, MaxTokenSizeBudget, b))
 	}
 	return errs.Err()
 }

@@ -210,3 +210,22 @@ func TestTenantValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestAPITokenSizeBudgetBounds: a budget is 0 (none) or 256–65536 bytes;
+// anything else is a problem of the field token_size_budget.
+func TestAPITokenSizeBudgetBounds(t *testing.T) {
+	a := API{ID: "bank", Identifier: "api.bank.example", Name: "Bank", SigningAlg: AlgES256, AccessTokenTTL: time.Hour}
+	for _, b := range []int{0, MinTokenSizeBudget, 1000, MaxTokenSizeBudget} {
+		a.TokenSizeBudget = b
+		if err := a.Validate(); err != nil {
+			t.Errorf("budget %d: %v", b, err)
+		}
+	}
+	for _, b := range []int{-1, 1, MinTokenSizeBudget - 1, MaxTokenSizeBudget + 1} {
+		a.TokenSizeBudget = b
+		var ve *ValidationError
+		if err := a.Validate(); !errors.As(err, &ve) || len(ve.Problems) != 1 || ve.Problems[0].Field != "token_size_budget" {
+			t.Errorf("budget %d: %v, want one problem of token_size_budget", b, err)
+		}
+	}
+}

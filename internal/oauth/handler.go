@@ -37,10 +37,23 @@ type Handler struct {
 	// ClientIP returns the client address after the server's proxy trust
 	// rules, for audit events; nil or "" means the host of r.RemoteAddr.
 	ClientIP func(*http.Request) string
+	// Metrics counts what the token endpoint issues; nil counts nothing.
+	// The server passes its Prometheus series (this package imports no
+	// metrics library).
+	Metrics TokenMetrics
 
 	// authFailures rate-limits oauth.client_authentication_failed (in
 	// memory, per node).
 	authFailures audit.Throttle
+}
+
+// TokenMetrics is what the token endpoint reports to the server's metrics.
+// Its methods must be safe for concurrent use and cheap: they run on the
+// token endpoint's path.
+type TokenMetrics interface {
+	// TokenOverBudget counts one access token issued longer than the
+	// token-size budget of its API (audience, the API's identifier).
+	TokenOverBudget(tenantID, audience string)
 }
 
 func (h *Handler) now() time.Time {

@@ -76,6 +76,13 @@ type issued struct {
 	refresh *refreshWrite
 }
 
+// overBudget reports whether the access token is longer than its API's
+// token-size budget (none: never).
+func (out *issued) overBudget() bool {
+	b := out.decision.Audience.TokenSizeBudget
+	return b > 0 && len(out.resp.AccessToken) > b
+}
+
 // tokenResponse is the RFC 6749 §5.1 success body.
 type tokenResponse struct {
 	AccessToken  string `json:"access_token"`
@@ -192,6 +199,9 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, snap *catalog.Sn
 	if err != nil {
 		h.recordRefusal(ctx, req, out, err)
 		return err
+	}
+	if h.Metrics != nil && out.overBudget() {
+		h.Metrics.TokenOverBudget(req.snap.Tenant.ID, out.decision.Audience.Identifier)
 	}
 	writeJSON(w, http.StatusOK, out.resp)
 	return nil
@@ -329,32 +339,18 @@ func (h *Handler) clientCredentials(_ context.Context, req *tokenRequest) (*gran
 	}, nil
 }
 
-// mintAccess signs an RFC 9068 access token for the decision's audience.
+// mintAccess signs an RFC 9068 access token for the decision's audience
+// (token.Keyring.MintAccess, which explain calls too).
 func (h *Handler) mintAccess(req *tokenRequest, d policy.Decision, subject string, authTime time.Time) (*issued, error) {
-	now := h.now()
-	ttl := req.app.AccessTokenTTL
-	if ttl <= 0 {
-		ttl = d.Audience.AccessTokenTTL
-	}
-	if ttl <= 0 {
-		ttl = model.DefaultAccessTokenTTL
-	}
-	alg := d.Audience.SigningAlg
-	if alg == "" {
-		alg = model.AlgES256
-	}
-	c := token.AccessClaims{
-		Issuer:    req.snap.Tenant.Issuer,
-		Subject:   subject,
-		Audience:  d.Audience.Identifier,
-		ClientID:  req.app.ClientID,
-		Scope:     d.Granted.String(),
-		JTI:       token.NewJTI(),
-		IssuedAt:  now,
-		ExpiresAt: now.Add(ttl),
-		AuthTime:  authTime,
-	}
-	raw, err := req.snap.Keys.SignAccessToken(alg, c)
+	raw, c, err := req.snap.Keys.MintAccess(token.AccessGrant{
+		Issuer:   req.snap.Tenant.Issuer,
+		App:      &req.app.Application,
+		API:      &d.Audience,
+		Subject:  subject,
+		Granted:  d.Granted,
+		AuthTime: authTime,
+		Now:      h.now(),
+	})
 	if err != nil {
 		return nil, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("sign access token: %w", err))
 	}
@@ -362,7 +358,7 @@ func (h *Handler) mintAccess(req *tokenRequest, d policy.Decision, subject strin
 		resp: tokenResponse{
 			AccessToken: raw,
 			TokenType:   "Bearer",
-			ExpiresIn:   int64(ttl / time.Second),
+			ExpiresIn:   int64(c.ExpiresAt.Sub(c.IssuedAt) / time.Second),
 			Scope:       c.Scope,
 		},
 		decision: d,
@@ -384,15 +380,21 @@ type tokenDetails struct {
 	// response belongs to.
 	RefreshFamily string `json:"refresh_family,omitempty"`
 	// IDToken says whether the response carried an ID token.
-	IDToken bool   `json:"id_token,omitempty"`
-	Error   string `json:"error,omitempty"`
-	Reason  string `json:"error_description,omitempty"`
+	IDToken bool `json:"id_token,omitempty"`
+	// TokenSize is the length in bytes of the access token issued (the
+	// compact JWS). OverBudget and TokenSizeBudget are set when it is
+	// longer than its API's token-size budget (model.API.TokenSizeBudget).
+	TokenSize       int    `json:"token_size,omitempty"`
+	TokenSizeBudget int    `json:"token_size_budget,omitempty"`
+	OverBudget      bool   `json:"over_budget,omitempty"`
+	Error           string `json:"error,omitempty"`
+	Reason          string `json:"error_description,omitempty"`
 }
 
 func issuedEvent(req *tokenRequest, out *issued) model.AuditEvent {
 	exp := out.expires.UTC()
 	d := out.decision
-	details, _ := json.Marshal(tokenDetails{
+	td := tokenDetails{
 		GrantType:     req.form.grantType,
 		Requested:     nonNil(d.Requested.Names()),
 		Granted:       d.Granted.Names(),
@@ -401,7 +403,12 @@ func issuedEvent(req *tokenRequest, out *issued) model.AuditEvent {
 		ExpiresAt:     &exp,
 		RefreshFamily: out.familyID,
 		IDToken:       out.resp.IDToken != "",
-	})
+		TokenSize:     len(out.resp.AccessToken),
+	}
+	if out.overBudget() {
+		td.TokenSizeBudget, td.OverBudget = d.Audience.TokenSizeBudget, true
+	}
+	details, _ := json.Marshal(td)
 	return model.AuditEvent{
 		TenantID:  req.snap.Tenant.ID,
 		Type:      model.EventTokenIssued,

@@ -82,7 +82,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		MaxFailures: o.LoginMaxFailures, Window: o.LoginWindow, LockFor: o.LoginLockFor, SessionTTL: o.SessionTTL,
 	}
 	lh.Register(s.tenant)
-	oh := &oauth.Handler{Catalog: s.catalog, Store: o.Store, Audit: o.Audit, Logger: o.Logger, Now: o.Now, Login: lh, ClientIP: ClientIP,
+	oh := &oauth.Handler{Catalog: s.catalog, Store: o.Store, Audit: o.Audit, Logger: o.Logger, Now: o.Now, Login: lh, ClientIP: ClientIP, Metrics: s.metrics,
 		MaxPendingPerClient: o.MaxPendingPerClient, MaxPendingPerPeer: o.MaxPendingPerPeer}
 	oh.Register(s.tenant)
 	adm := &admin.Service{Store: o.Store, Sealer: o.Sealer, Now: o.Now, Logger: o.Logger, AllowInsecureIssuer: o.AllowInsecureIssuer}

@@ -137,7 +137,8 @@ type APIs interface {
 	GetByIdentifier(ctx context.Context, tenantID, identifier string) (model.API, error)
 	// List returns every API of the tenant ordered by identifier.
 	List(ctx context.Context, tenantID string) ([]model.API, error)
-	// Update replaces identifier, name, alg and TTL when a.Version matches.
+	// Update replaces identifier, name, alg, TTL and token-size budget when
+	// a.Version matches.
 	Update(ctx context.Context, a model.API) (model.API, error)
 	// Delete removes an API; ErrConflict while scopes still name it. A
 	// non-zero version must be the stored one (else ErrPrecondition).

@@ -9,6 +9,9 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/scope"
 )
 
 // AccessClaims are the claims of an access token (RFC 9068 §2.2).
@@ -182,4 +185,67 @@ func NewJTI() string {
 	// rather than return predictable bytes.
 	_, _ = rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// AccessGrant is what one access token is minted for: the token endpoint's
+// decision (the application, the audience API and the granted scopes) and
+// the grant's subject. MintAccess turns it into the claims and the token;
+// the token endpoint and explain both call it, so that explain's token is
+// the one the endpoint would issue.
+type AccessGrant struct {
+	// Issuer is the tenant's issuer URL.
+	Issuer string
+	// App is the client the token is issued to; its AccessTokenTTL, when
+	// set, wins over the API's.
+	App *model.Application
+	// API is the audience (the decision's target API): its identifier, its
+	// signing algorithm and its AccessTokenTTL.
+	API *model.API
+	// Subject is the user, or the client ID for client credentials.
+	Subject string
+	// Granted is the decision's granted scopes, implications included.
+	Granted scope.Set
+	// AuthTime is when the user authenticated; zero for client credentials.
+	AuthTime time.Time
+	// Now is the instant of issue.
+	Now time.Time
+}
+
+// AccessTTL is an access token's lifetime for an application and an API:
+// the application's when it sets one, else the API's, else
+// model.DefaultAccessTokenTTL.
+func AccessTTL(app *model.Application, api *model.API) time.Duration {
+	switch {
+	case app.AccessTokenTTL > 0:
+		return app.AccessTokenTTL
+	case api.AccessTokenTTL > 0:
+		return api.AccessTokenTTL
+	}
+	return model.DefaultAccessTokenTTL
+}
+
+// MintAccess signs the RFC 9068 access token of g with the keyring's
+// current key for g.API's algorithm (ES256 when it names none), under a
+// fresh jti. It returns the compact JWS and the claims it carries.
+func (k *Keyring) MintAccess(g AccessGrant) (string, AccessClaims, error) {
+	alg := g.API.SigningAlg
+	if alg == "" {
+		alg = model.AlgES256
+	}
+	c := AccessClaims{
+		Issuer:    g.Issuer,
+		Subject:   g.Subject,
+		Audience:  g.API.Identifier,
+		ClientID:  g.App.ClientID,
+		Scope:     g.Granted.String(),
+		JTI:       NewJTI(),
+		IssuedAt:  g.Now,
+		ExpiresAt: g.Now.Add(AccessTTL(g.App, g.API)),
+		AuthTime:  g.AuthTime,
+	}
+	raw, err := k.SignAccessToken(alg, c)
+	if err != nil {
+		return "", AccessClaims{}, err
+	}
+	return raw, c, nil
 }

@@ -13,7 +13,7 @@ import (
 
 type apis struct{ repos }
 
-const apiCols = `tenant_id, id, identifier, name, signing_alg, access_token_ttl, platform, created_at, updated_at, version`
+const apiCols = `tenant_id, id, identifier, name, signing_alg, access_token_ttl, token_size_budget, platform, created_at, updated_at, version`
 
 func scanAPI(s scanner) (model.API, error) {
 	var (
@@ -22,7 +22,7 @@ func scanAPI(s scanner) (model.API, error) {
 		c, u    int64
 		platfrm bool
 	)
-	if err := s.Scan(&a.TenantID, &a.ID, &a.Identifier, &a.Name, &a.SigningAlg, &ttl, &platfrm, &c, &u, &a.Version); err != nil {
+	if err := s.Scan(&a.TenantID, &a.ID, &a.Identifier, &a.Name, &a.SigningAlg, &ttl, &a.TokenSizeBudget, &platfrm, &c, &u, &a.Version); err != nil {
 		return model.API{}, err
 	}
 	a.AccessTokenTTL = time.Duration(ttl)
@@ -39,8 +39,8 @@ func (r apis) Create(ctx context.Context, a model.API) error {
 		if err := r.bumpRev(ctx, q, a.TenantID); err != nil {
 			return err
 		}
-		_, err := q.ExecContext(ctx, `INSERT INTO apis (`+apiCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1)`,
-			a.TenantID, a.ID, a.Identifier, a.Name, a.SigningAlg, int64(a.AccessTokenTTL), a.Platform, c, u)
+		_, err := q.ExecContext(ctx, `INSERT INTO apis (`+apiCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1)`,
+			a.TenantID, a.ID, a.Identifier, a.Name, a.SigningAlg, int64(a.AccessTokenTTL), a.TokenSizeBudget, a.Platform, c, u)
 		return r.onInsert(err)
 	})
 	if err != nil {
@@ -86,8 +86,8 @@ func (r apis) List(ctx context.Context, tenantID string) ([]model.API, error) {
 	return out, nil
 }
 
-// Update replaces Identifier, Name, SigningAlg and AccessTokenTTL (not
-// Platform) when a.Version matches, bumps Version and sets UpdatedAt to now.
+// Update replaces Identifier, Name, SigningAlg, AccessTokenTTL and
+// TokenSizeBudget (not Platform) when a.Version matches, bumps Version and sets UpdatedAt to now.
 func (r apis) Update(ctx context.Context, a model.API) (model.API, error) {
 	var out model.API
 	err := r.write(ctx, func(q querier) error {
@@ -95,9 +95,10 @@ func (r apis) Update(ctx context.Context, a model.API) (model.API, error) {
 			return err
 		}
 		res, err := q.ExecContext(ctx, `UPDATE apis
-			SET identifier = $4, name = $5, signing_alg = $6, access_token_ttl = $7, updated_at = $8, version = version + 1
+			SET identifier = $4, name = $5, signing_alg = $6, access_token_ttl = $7, token_size_budget = $8,
+			    updated_at = $9, version = version + 1
 			WHERE tenant_id = $1 AND id = $2 AND version = $3`,
-			a.TenantID, a.ID, a.Version, a.Identifier, a.Name, a.SigningAlg, int64(a.AccessTokenTTL), micros(r.db.now()))
+			a.TenantID, a.ID, a.Version, a.Identifier, a.Name, a.SigningAlg, int64(a.AccessTokenTTL), a.TokenSizeBudget, micros(r.db.now()))
 		if err != nil {
 			return r.onInsert(err)
 		}

@@ -16,7 +16,7 @@ var apiTests = []test{
 			{TenantID: "a", ID: model.PlatformAPIID, Identifier: "http://localhost:8080/t/a/api/v1", Name: "Platform",
 				SigningAlg: model.AlgES256, AccessTokenTTL: time.Hour, Platform: true, CreatedAt: t0, UpdatedAt: t0},
 			{TenantID: "a", ID: "bank", Identifier: "https://api.bank.example.com/", Name: "Bank",
-				SigningAlg: model.AlgRS256, AccessTokenTTL: 90*time.Second + 5*time.Nanosecond, CreatedAt: t0, UpdatedAt: t0},
+				SigningAlg: model.AlgRS256, AccessTokenTTL: 90*time.Second + 5*time.Nanosecond, TokenSizeBudget: 1024, CreatedAt: t0, UpdatedAt: t0},
 		} {
 			must(t, s.APIs().Create(ctx, in))
 			want := in
@@ -64,19 +64,34 @@ var apiTests = []test{
 		}
 		equal(t, "identifiers", idents, []string{"Api.c.example", "api.a.example", "api.b.example", "https://z.example"})
 	}},
-	{"Update replaces identifier, name, alg and TTL with optimistic concurrency", func(t *testing.T, s store.Store) {
+	{"Update replaces identifier, name, alg, TTL and token-size budget with optimistic concurrency", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		seed(t, s, "a")
 		must(t, s.APIs().Create(ctx, newAPI("a", "other")))
 		cur, err := s.APIs().Get(ctx, "a", "bank")
 		must(t, err)
+		equal(t, "budget before", cur.TokenSizeBudget, 0)
 		cur.Identifier, cur.Name, cur.SigningAlg, cur.AccessTokenTTL = "https://bank.example/", "Bank v2", model.AlgRS256, 2*time.Hour
+		cur.TokenSizeBudget = model.MaxTokenSizeBudget
 		got, err := s.APIs().Update(ctx, cur)
 		must(t, err)
 		equal(t, "version", got.Version, int64(2))
 		equal(t, "identifier", got.Identifier, "https://bank.example/")
 		equal(t, "alg", got.SigningAlg, model.AlgRS256)
 		equal(t, "ttl", got.AccessTokenTTL, 2*time.Hour)
+		equal(t, "budget", got.TokenSizeBudget, model.MaxTokenSizeBudget)
+		// Back to no budget.
+		got.TokenSizeBudget = 0
+		got, err = s.APIs().Update(ctx, got)
+		must(t, err)
+		equal(t, "budget removed", got.TokenSizeBudget, 0)
+		listed, err := s.APIs().List(ctx, "a")
+		must(t, err)
+		for _, a := range listed {
+			if a.ID == "bank" {
+				equal(t, "listed budget", a.TokenSizeBudget, 0)
+			}
+		}
 		equal(t, "created", got.CreatedAt, us(t0))
 		_, err = s.APIs().GetByIdentifier(ctx, "a", newAPI("a", "bank").Identifier)
 		wantErr(t, err, store.ErrNotFound)

@@ -163,6 +163,12 @@ var migrationFixtures = []fixture{
 	{5, `INSERT INTO scopes (tenant_id, name, display_name, description, kind, api_id, claims, created_at, updated_at, version)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 1)`,
 		[]any{"fy", "read:x", "Read x", "Read x.", "custom", "bank", "[]", fixtureMicros}},
+
+	// 0007_api_token_budget: an API may have a token-size budget; the ones
+	// written before (fx's platform API, fy's bank) have none.
+	{7, `INSERT INTO apis (tenant_id, id, identifier, name, signing_alg, access_token_ttl, token_size_budget, platform, created_at, updated_at, version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 1)`,
+		[]any{"fy", "lean", "https://lean.example", "Lean", "RS256", int64(time.Hour), 700, false, fixtureMicros}},
 }
 
 // farMicros is an instant no test run reaches, in the stored unit.
@@ -229,6 +235,20 @@ func checkFixtures(t *testing.T, s store.Store) {
 	checkFixtures2(t, s)
 	checkFixtures4(t, s)
 	checkFixtures6(t, s)
+	checkFixtures7(t, s)
+}
+
+// checkFixtures7 reads back the budget written in the shape of
+// 0007_api_token_budget, and no budget for an API from before it.
+func checkFixtures7(t *testing.T, s store.Store) {
+	t.Helper()
+	ctx := t.Context()
+	lean, err := s.APIs().Get(ctx, "fy", "lean")
+	must(t, err)
+	equal(t, "budget written at 0007", lean.TokenSizeBudget, 700)
+	bank, err := s.APIs().Get(ctx, "fy", "bank")
+	must(t, err)
+	equal(t, "budget of an API from before 0007", bank.TokenSizeBudget, 0)
 }
 
 // checkFixtures6 finds the console application 0006 created for the tenant
