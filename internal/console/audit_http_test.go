@@ -427,3 +427,37 @@ func TestAuditPagesByCursorOlderNewerNewest(t *testing.T) {
 		}
 	}
 }
+
+// TestUsageAndExplainBadInputAreFieldErrors: a window the report does not
+// offer, an unknown application and an unknown user are reported next to
+// their fields (400), with what was typed kept.
+func TestUsageAndExplainBadInputAreFieldErrors(t *testing.T) {
+	e, demo := startConsole(t)
+	c := auditDemoClient(t, e, demo, "alice")
+	for _, tc := range []struct {
+		path string
+		want []string
+	}{
+		{"/usage?window=5", []string{`id="usage-window-error">must be one of 7, 30 or 90 days, not &#34;5&#34;`, `aria-invalid="true"`}},
+		{"/usage?client_id=nope", []string{`id="usage-app-error">there is no application &#34;nope&#34; in this tenant`, `<option value="nope" selected>`}},
+		{"/explain?client_id=nope&scope=read%3Atransactions", []string{`id="explain-client-id-error">there is no application &#34;nope&#34;`, `<option value="nope" selected>nope (unknown)</option>`,
+			`name="scope" value="read:transactions"`}},
+		{"/explain?client_id=reporting-job&scope=read%3Atransactions&user=nobody-here", []string{
+			`id="explain-user-error">there is no user &#34;nobody-here&#34; in this tenant`, `name="user" value="nobody-here"`,
+			`<option value="reporting-job" selected>`}},
+		{"/explain?client_id=reporting-job&user=%00", []string{`id="explain-user-error">must be at most 256 bytes of text without control characters`}},
+	} {
+		status, page := auditGet(t, c, e, tc.path)
+		if status != http.StatusBadRequest {
+			t.Errorf("%s: %d, want 400", tc.path, status)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(page, w) {
+				t.Errorf("%s: the page lacks %s", tc.path, w)
+			}
+		}
+		if strings.Contains(page, `class="usage-app"`) || strings.Contains(page, `id="explain-decision"`) {
+			t.Errorf("%s: a result is shown for bad input", tc.path)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -66,6 +67,9 @@ type explainBody struct {
 	APIs   []model.API
 	Errors FieldErrors
 	Result *explainResult
+	// UnknownApp is a client ID asked for that is not in the list, kept
+	// as an option so the form shows what was asked.
+	UnknownApp string
 }
 
 // Error is the form's problem not tied to one field.
@@ -124,6 +128,9 @@ func (h *Handler) explain(w http.ResponseWriter, r *Request) error {
 		return err
 	}
 	b.Apps = apps.Applications
+	if in.ClientID != "" && !slices.ContainsFunc(b.Apps, func(a model.Application) bool { return a.ClientID == in.ClientID }) {
+		b.UnknownApp = in.ClientID
+	}
 	if r.May(admin.OpListAPIs) {
 		if b.APIs, err = h.Admin.ListAPIs(r.Context(), r.Actor, r.TenantID()); err != nil {
 			return err

@@ -116,7 +116,6 @@ func TestUsageFlagsAndRemovesANeverGrantedScopeInChromium(t *testing.T) {
 		!strings.HasSuffix(diff, "read:transactions users:read\tread:transactions users:read") {
 		t.Errorf("the change's diff:\n%q", diff)
 	}
-	b.Shot("audit-scopes-changed")
 }
 
 // usageOneChange checks that exactly one application.scopes_changed event
@@ -177,7 +176,6 @@ func TestUsageRemoveAfterAChangeShowsTheConflictInChromium(t *testing.T) {
 			t.Errorf("the conflict lacks %q:\n%s", want, txt)
 		}
 	}
-	b.Shot("usage-conflict")
 	b.Submit("Remove from the current allowlist", b.URL+"/usage")
 	app, err = e.Admin.GetApplication(t.Context(), admin.CLI(), admin.DemoTenantID, "reporting-job")
 	if err != nil {
