@@ -59,6 +59,10 @@ func (f *fakeAudit) CountGrants(context.Context, string, string, time.Time) (int
 	return 0, errors.New("fakeAudit: CountGrants is not implemented")
 }
 
+func (f *fakeAudit) ScopeUsageByDay(context.Context, string, time.Time) ([]store.DailyScopeUsage, error) {
+	return nil, errors.New("fakeAudit: ScopeUsageByDay is not implemented")
+}
+
 func (f *fakeAudit) callSizes() []int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

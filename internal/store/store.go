@@ -229,6 +229,21 @@ type Audit interface {
 	// since granted scope, to any client (the impact preview's "grants in
 	// the last 30 days").
 	CountGrants(ctx context.Context, tenantID, scope string, since time.Time) (int, error)
+	// ScopeUsageByDay is ScopeUsage split by UTC day: for every (client
+	// ID, scope, day) the number of oauth.token_issued events at or after
+	// since that granted the scope to the client, ordered by client ID,
+	// scope, then day. Days without a grant are absent.
+	ScopeUsageByDay(ctx context.Context, tenantID string, since time.Time) ([]DailyScopeUsage, error)
+}
+
+// DailyScopeUsage is how often one application was granted one scope on
+// one UTC day.
+type DailyScopeUsage struct {
+	ClientID string
+	Scope    string
+	// Day is the UTC midnight that starts the day.
+	Day    time.Time
+	Grants int
 }
 
 // ScopeUsage is how often one application was granted one scope in a

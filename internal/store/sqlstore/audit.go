@@ -238,14 +238,7 @@ func (r audit) ScopeUsage(ctx context.Context, tenantID string, since time.Time)
 		return nil, fmt.Errorf("sqlstore: scope usage: %w: a tenant ID is required", model.ErrInvalid)
 	}
 	q := r.read()
-	rows, err := q.QueryContext(ctx, `WITH RECURSIVE names (scope) AS (
-			SELECT MIN(scope) FROM audit_event_scopes WHERE tenant_id = $1
-			UNION ALL
-			SELECT (SELECT MIN(s.scope) FROM audit_event_scopes s WHERE s.tenant_id = $1 AND s.scope > names.scope)
-			FROM names WHERE names.scope IS NOT NULL
-		)
-		SELECT scope FROM names WHERE scope IS NOT NULL`, tenantID)
-	names, err := collect(rows, err, func(s scanner) (n string, err error) { return n, s.Scan(&n) })
+	names, err := scopeNames(ctx, q, tenantID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: scope usage of %s: scope names: %w", tenantID, err)
 	}
@@ -271,6 +264,63 @@ func (r audit) ScopeUsage(ctx context.Context, tenantID string, since time.Time)
 	// Byte-wise, as both databases order these columns (COLLATE "C").
 	slices.SortFunc(out, func(a, b store.ScopeUsage) int {
 		return cmp.Or(strings.Compare(a.ClientID, b.ClientID), strings.Compare(a.Scope, b.Scope))
+	})
+	return out, nil
+}
+
+// scopeNames returns the distinct scope names of the tenant's
+// audit_event_scopes, one seek each (see ScopeUsage).
+func scopeNames(ctx context.Context, q querier, tenantID string) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `WITH RECURSIVE names (scope) AS (
+			SELECT MIN(scope) FROM audit_event_scopes WHERE tenant_id = $1
+			UNION ALL
+			SELECT (SELECT MIN(s.scope) FROM audit_event_scopes s WHERE s.tenant_id = $1 AND s.scope > names.scope)
+			FROM names WHERE names.scope IS NOT NULL
+		)
+		SELECT scope FROM names WHERE scope IS NOT NULL`, tenantID)
+	return collect(rows, err, func(s scanner) (n string, err error) { return n, s.Scan(&n) })
+}
+
+// microsPerDay is one UTC day in the unit of the time columns, as SQL.
+const microsPerDay = "86400000000"
+
+// dayMicros is microsPerDay as a number.
+const dayMicros = int64(24 * time.Hour / time.Microsecond)
+
+// ScopeUsageByDay reads what ScopeUsage reads (each scope name's window, a
+// range of audit_event_scopes' key), grouped by client and UTC day: the
+// integer division of the stored microseconds since the Unix epoch by a
+// day's, which both dialects compute exactly on 64-bit integers.
+func (r audit) ScopeUsageByDay(ctx context.Context, tenantID string, since time.Time) ([]store.DailyScopeUsage, error) {
+	if tenantID == "" {
+		return nil, fmt.Errorf("sqlstore: scope usage by day: %w: a tenant ID is required", model.ErrInvalid)
+	}
+	q := r.read()
+	names, err := scopeNames(ctx, q, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: scope usage by day of %s: scope names: %w", tenantID, err)
+	}
+	var out []store.DailyScopeUsage
+	for _, name := range names {
+		rows, err := q.QueryContext(ctx, `SELECT client_id, time / `+microsPerDay+`, COUNT(*) FROM audit_event_scopes
+			WHERE tenant_id = $1 AND scope = $2 AND time >= $3 AND type = $4
+			GROUP BY client_id, time / `+microsPerDay, tenantID, name, micros(since), model.EventTokenIssued)
+		got, err := collect(rows, err, func(s scanner) (store.DailyScopeUsage, error) {
+			u := store.DailyScopeUsage{Scope: name}
+			var day int64
+			if err := s.Scan(&u.ClientID, &day, &u.Grants); err != nil {
+				return u, err
+			}
+			u.Day = time.UnixMicro(day * dayMicros).UTC()
+			return u, nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: scope usage by day of %s/%s: %w", tenantID, name, err)
+		}
+		out = append(out, got...)
+	}
+	slices.SortFunc(out, func(a, b store.DailyScopeUsage) int {
+		return cmp.Or(strings.Compare(a.ClientID, b.ClientID), strings.Compare(a.Scope, b.Scope), a.Day.Compare(b.Day))
 	})
 	return out, nil
 }

@@ -241,6 +241,51 @@ var auditTests = []test{
 		_, err := s.Audit().CountGrants(ctx, "", "read:x", t0)
 		wantErr(t, err, model.ErrInvalid)
 	}},
+	{"ScopeUsageByDay counts the grants of each client and scope per UTC day", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		day := func(y, m, d int) time.Time { return time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC) }
+		at := func(i int, tm time.Time, typ, client string, scopes ...string) model.AuditEvent {
+			e := event("a", i, typ, client, "", scopes...)
+			e.Time = tm
+			return e
+		}
+		must(t, s.Audit().Append(ctx, []model.AuditEvent{
+			at(1, day(2024, 3, 1).Add(-time.Microsecond), model.EventTokenIssued, "web", "read:x"), // the last µs of 29 Feb
+			at(2, day(2024, 3, 1), model.EventTokenIssued, "web", "read:x", "openid"),              // the first µs of 1 March
+			at(3, day(2024, 3, 1).Add(23*time.Hour), model.EventTokenIssued, "web", "read:x"),
+			at(4, day(2024, 3, 1).Add(12*time.Hour), model.EventTokenRefused, "web", "read:x"), // not a grant
+			at(5, day(2024, 3, 1).Add(13*time.Hour), model.EventAppScopesChanged, "web", "read:x"),
+			at(6, day(2024, 3, 3).Add(time.Hour), model.EventTokenIssued, "m2m", "read:x"),
+			at(7, day(2024, 3, 3).Add(2*time.Hour), model.EventTokenIssued, "m2m", "read:x"),
+		}))
+		must(t, s.Audit().Append(ctx, []model.AuditEvent{func() model.AuditEvent {
+			e := at(8, day(2024, 3, 1), model.EventTokenIssued, "web", "read:x")
+			e.TenantID = "b"
+			return e
+		}()}))
+		got, err := s.Audit().ScopeUsageByDay(ctx, "a", day(2024, 2, 1))
+		must(t, err)
+		equal(t, "by day", got, []store.DailyScopeUsage{
+			{ClientID: "m2m", Scope: "read:x", Day: day(2024, 3, 3), Grants: 2},
+			{ClientID: "web", Scope: "openid", Day: day(2024, 3, 1), Grants: 1},
+			{ClientID: "web", Scope: "read:x", Day: day(2024, 2, 29), Grants: 1},
+			{ClientID: "web", Scope: "read:x", Day: day(2024, 3, 1), Grants: 2},
+		})
+		for _, u := range got {
+			utc(t, "day", u.Day)
+		}
+		got, err = s.Audit().ScopeUsageByDay(ctx, "a", day(2024, 3, 1).Add(time.Hour))
+		must(t, err)
+		equal(t, "since is inclusive and cuts a day", got, []store.DailyScopeUsage{
+			{ClientID: "m2m", Scope: "read:x", Day: day(2024, 3, 3), Grants: 2},
+			{ClientID: "web", Scope: "read:x", Day: day(2024, 3, 1), Grants: 1},
+		})
+		got, err = s.Audit().ScopeUsageByDay(ctx, "c", time.Time{})
+		must(t, err)
+		equal(t, "empty tenant", len(got), 0)
+		_, err = s.Audit().ScopeUsageByDay(ctx, "", t0)
+		wantErr(t, err, model.ErrInvalid)
+	}},
 	{"Search needs a tenant", func(t *testing.T, s store.Store) {
 		_, err := s.Audit().Search(t.Context(), store.AuditQuery{Type: model.EventTokenIssued})
 		if err == nil {
