@@ -116,9 +116,9 @@ type allowlistConflict struct {
 	YourSummary, TheirSummary string
 }
 
-// rebase moves the pending changes of s onto a's current allowlist and
+// rebaseAllowlist moves the pending changes of s onto a's current allowlist and
 // version, and returns what changed underneath them.
-func rebase(s *allowlistState, a model.Application) *allowlistConflict {
+func rebaseAllowlist(s *allowlistState, a model.Application) *allowlistConflict {
 	cur := sortedNames(a.AllowedScopes)
 	c := &allowlistConflict{Opened: s.Base, Current: cur, TheyAdded: setMinus(cur, s.Base), TheyRemoved: setMinus(s.Base, cur),
 		YourAdded: s.Add, YourRemoved: s.Remove}
@@ -366,9 +366,9 @@ func (h *Handler) updateApplicationAccess(w http.ResponseWriter, r *Request) err
 		if err != nil {
 			return err
 		}
-		body.PolicyStale = &staleEdit{Rows: []diffRow{
-			{"Scope policy", f.ScopePolicy, cur.ScopePolicy},
-			{"Consent", f.Consent, cur.Consent},
+		body.PolicyStale = &staleEdit{Rows: []conflictRow{
+			staleRow("Scope policy", f.ScopePolicy, cur.ScopePolicy),
+			staleRow("Consent", f.Consent, cur.Consent),
 		}}
 		f.Version = cur.Version
 		body.Policy = f
@@ -383,7 +383,7 @@ func (h *Handler) updateApplicationAccess(w http.ResponseWriter, r *Request) err
 		}
 		return err
 	}
-	h.appsChanged(r)
+	h.changed(r)
 	r.Notice(w, "Access settings of "+out.Name+" saved: scope policy "+out.ScopePolicy+", consent "+out.Consent+".")
 	http.Redirect(w, r.Request, appPath(r, out.ClientID, "access"), http.StatusSeeOther)
 	return nil
@@ -424,7 +424,7 @@ func (h *Handler) postAllowlist(w http.ResponseWriter, r *Request) error {
 	// The allowlist changed since the editor was opened: carry on from the
 	// current one, and say so.
 	if st.Version != a.Version {
-		ed.Conflict = rebase(&st, a)
+		ed.Conflict = rebaseAllowlist(&st, a)
 	}
 	var selected []string
 	status := http.StatusOK
@@ -511,7 +511,7 @@ func (h *Handler) saveAllowlist(w http.ResponseWriter, r *Request, a model.Appli
 		}
 		if _, ok := stageTyped(&st, reg, ed.Errors); !ok && ed.Errors.Any() {
 			if st.Version != a.Version {
-				ed.Conflict = rebase(&st, a)
+				ed.Conflict = rebaseAllowlist(&st, a)
 			}
 			ed.State, ed.Focus = st, "name"
 			return h.renderAccess(w, r, http.StatusBadRequest, a, accessBody{Editor: ed}, nil)
@@ -533,7 +533,7 @@ func (h *Handler) saveAllowlist(w http.ResponseWriter, r *Request, a model.Appli
 	}
 	out, err := h.Admin.ChangeAllowedScopes(r.Context(), r.Actor, r.TenantID(), a.ClientID, add, remove, st.Version)
 	if err == nil {
-		h.appsChanged(r)
+		h.changed(r)
 		r.Notice(w, "Allowed scopes of "+out.Name+" saved: "+pendingSummary(setMinus(out.AllowedScopes, a.AllowedScopes), setMinus(a.AllowedScopes, out.AllowedScopes))+".")
 		http.Redirect(w, r.Request, back, http.StatusSeeOther)
 		return nil
@@ -547,7 +547,7 @@ func (h *Handler) saveAllowlist(w http.ResponseWriter, r *Request, a model.Appli
 			return err
 		}
 		a = cur
-		ed.Conflict = rebase(&st, cur)
+		ed.Conflict = rebaseAllowlist(&st, cur)
 		status = http.StatusConflict
 	case errors.As(err, &ise):
 		ed.Errors.add("", "Not saved: "+sentence(ise.Error()))

@@ -62,14 +62,6 @@ func (h *Handler) applicationPages(rt *router) {
 	rt.page("POST", p+"/{client_id}/delete", admin.OpDeleteApplication, h.deleteApplication)
 }
 
-// appsChanged drops the tenant's cached configuration after a write, so
-// that the token endpoint sees the change at once on this node.
-func (h *Handler) appsChanged(r *Request) {
-	if h.Catalog != nil {
-		h.Catalog.Invalidate(r.TenantID())
-	}
-}
-
 // appPath is the console path of an application's tab ("" for the
 // application itself); the client ID is escaped as one path segment.
 func appPath(r *Request, clientID, tab string) string {
@@ -140,19 +132,13 @@ func (e appErrors) merge(err error, known []string) bool {
 }
 
 // checkFormText refuses, before anything reaches a use-case, a form
-// whose values are not text every store keeps (model.ValidText) or are
-// longer than maxFormText. The problems go on the fields in known.
+// whose values are longer than maxFormText, with the problem on its field
+// (the router has already refused what is not text every store keeps).
 func checkFormText(r *Request, known []string) appErrors {
 	errs := appErrors{}
 	if err := r.ParseForm(); err != nil {
 		errs.add("", "The form could not be read; reload the page and send it again.")
 		return errs
-	}
-	if name, bad := model.InvalidParam(r.PostForm); bad {
-		if !slices.Contains(known, name) {
-			name = ""
-		}
-		errs.add(name, "must be text (UTF-8, without NUL characters)")
 	}
 	for _, f := range known {
 		for _, v := range r.PostForm[f] {
@@ -385,7 +371,7 @@ func (h *Handler) createApplication(w http.ResponseWriter, r *Request) error {
 		}
 		return err
 	}
-	h.appsChanged(r)
+	h.changed(r)
 	a := res.Application
 	h.render(w, r, http.StatusCreated, "application_created", "Application "+a.Name+" created", createdBody{App: a, Secret: res.Secret,
 		AccessURL: appPath(r, a.ClientID, "access"), AppURL: appPath(r, a.ClientID, "settings")})
@@ -459,16 +445,13 @@ func settingsOf(a model.Application) settingsForm {
 		RefreshIdleTTL: shortDuration(a.RefreshIdleTTL), RefreshAbsolute: shortDuration(a.RefreshAbsoluteTTL), Version: a.Version}
 }
 
-// diffRow is one field of a stale edit: what the user sent and what is
-// stored now.
-type diffRow struct{ Field, Yours, Current string }
 
 // staleEdit is shown when the application changed since the form was
 // opened: both versions, side by side; the form keeps the user's input
 // and now carries the current version, so sending it again applies it
 // onto that one.
 type staleEdit struct {
-	Rows []diffRow
+	Rows []conflictRow
 }
 
 type settingsBody struct {
@@ -554,7 +537,7 @@ func (h *Handler) updateApplicationSettings(w http.ResponseWriter, r *Request) e
 		}
 		return err
 	}
-	h.appsChanged(r)
+	h.changed(r)
 	r.Notice(w, "Settings of "+out.Name+" saved.")
 	http.Redirect(w, r.Request, appPath(r, out.ClientID, "settings"), http.StatusSeeOther)
 	return nil
@@ -562,19 +545,19 @@ func (h *Handler) updateApplicationSettings(w http.ResponseWriter, r *Request) e
 
 // settingsDiff lists the fields of a settings form that differ from the
 // current ones (every field when none differs, so both versions show).
-func settingsDiff(mine, cur settingsForm) []diffRow {
+func settingsDiff(mine, cur settingsForm) []conflictRow {
 	norm := func(s string) string { return strings.Join(lines(s), " ") }
-	all := []diffRow{
-		{"Name", mine.Name, cur.Name},
-		{"Redirect URIs", norm(mine.RedirectURIs), norm(cur.RedirectURIs)},
-		{"Post-logout redirect URIs", norm(mine.PostLogoutURIs), norm(cur.PostLogoutURIs)},
-		{"Allowed origins", norm(mine.Origins), norm(cur.Origins)},
-		{"Grant types", strings.Join(mine.GrantTypes, " "), strings.Join(cur.GrantTypes, " ")},
-		{"Access-token lifetime", strings.TrimSpace(mine.AccessTTL), cur.AccessTTL},
-		{"Refresh idle lifetime", strings.TrimSpace(mine.RefreshIdleTTL), cur.RefreshIdleTTL},
-		{"Refresh absolute lifetime", strings.TrimSpace(mine.RefreshAbsolute), cur.RefreshAbsolute},
+	all := []conflictRow{
+		staleRow("Name", mine.Name, cur.Name),
+		staleRow("Redirect URIs", norm(mine.RedirectURIs), norm(cur.RedirectURIs)),
+		staleRow("Post-logout redirect URIs", norm(mine.PostLogoutURIs), norm(cur.PostLogoutURIs)),
+		staleRow("Allowed origins", norm(mine.Origins), norm(cur.Origins)),
+		staleRow("Grant types", strings.Join(mine.GrantTypes, " "), strings.Join(cur.GrantTypes, " ")),
+		staleRow("Access-token lifetime", strings.TrimSpace(mine.AccessTTL), cur.AccessTTL),
+		staleRow("Refresh idle lifetime", strings.TrimSpace(mine.RefreshIdleTTL), cur.RefreshIdleTTL),
+		staleRow("Refresh absolute lifetime", strings.TrimSpace(mine.RefreshAbsolute), cur.RefreshAbsolute),
 	}
-	var out []diffRow
+	var out []conflictRow
 	for _, d := range all {
 		if d.Yours != d.Current {
 			out = append(out, d)
@@ -668,7 +651,7 @@ func (h *Handler) rotateApplicationSecret(w http.ResponseWriter, r *Request) err
 		}
 		return err
 	}
-	h.appsChanged(r)
+	h.changed(r)
 	h.render(w, r, http.StatusOK, "application_secret", a.Name+" · New secret", rotatedBody{
 		Head: appHeader(r, a, "credentials"), Secret: res.Secret, PreviousUntil: formatTime(res.PreviousValidUntil), Immediate: d == 0,
 	})
@@ -682,17 +665,17 @@ type usageRow struct {
 	Last string
 }
 
-type usageWindow struct {
+type appUsageWindow struct {
 	Days    int
 	URL     string
 	Current bool
 }
 
-type usageBody struct {
+type appUsageBody struct {
 	Head       appHead
 	Rows       []usageRow
 	Candidates []string
-	Windows    []usageWindow
+	Windows    []appUsageWindow
 	Days       int
 	Since      string
 	Until      string
@@ -720,11 +703,11 @@ func (h *Handler) applicationUsage(w http.ResponseWriter, r *Request) error {
 	if err != nil {
 		return err
 	}
-	body := usageBody{Head: appHeader(r, a, "usage"), Days: days, Since: formatTime(rep.Since), Until: formatTime(rep.Until),
+	body := appUsageBody{Head: appHeader(r, a, "usage"), Days: days, Since: formatTime(rep.Since), Until: formatTime(rep.Until),
 		Console: a.ClientID == model.ConsoleClientID, RemoveURL: appPath(r, a.ClientID, "allowlist"), Version: a.Version,
 		CanRemove: r.May(admin.OpChangeAllowedScopes)}
 	for _, d := range usageDays {
-		body.Windows = append(body.Windows, usageWindow{Days: d, URL: appPath(r, a.ClientID, "usage") + "?window=" + strconv.Itoa(d), Current: d == days})
+		body.Windows = append(body.Windows, appUsageWindow{Days: d, URL: appPath(r, a.ClientID, "usage") + "?window=" + strconv.Itoa(d), Current: d == days})
 	}
 	for _, app := range rep.Applications {
 		if app.ClientID != a.ClientID {
@@ -741,7 +724,7 @@ func (h *Handler) applicationUsage(w http.ResponseWriter, r *Request) error {
 
 // ---- delete ----
 
-type deleteBody struct {
+type appDeleteBody struct {
 	Head      appHead
 	Action    string
 	CancelURL string
@@ -754,7 +737,7 @@ func (h *Handler) confirmDeleteApplication(w http.ResponseWriter, r *Request) er
 	if err != nil {
 		return err
 	}
-	h.render(w, r, http.StatusOK, "application_delete", "Delete "+a.Name, deleteBody{Head: appHeader(r, a, ""),
+	h.render(w, r, http.StatusOK, "application_delete", "Delete "+a.Name, appDeleteBody{Head: appHeader(r, a, ""),
 		Action: appPath(r, a.ClientID, "delete"), CancelURL: appPath(r, a.ClientID, "settings"), Version: a.Version, Errors: appErrors{}})
 	return nil
 }
@@ -771,7 +754,7 @@ func (h *Handler) deleteApplication(w http.ResponseWriter, r *Request) error {
 		err = h.Admin.DeleteApplication(r.Context(), r.Actor, r.TenantID(), a.ClientID, version)
 		switch {
 		case err == nil:
-			h.appsChanged(r)
+			h.changed(r)
 			r.Notice(w, "Application "+a.Name+" ("+a.ClientID+") deleted; its grants were revoked.")
 			http.Redirect(w, r.Request, r.Base+"/applications", http.StatusSeeOther)
 			return nil
@@ -786,7 +769,7 @@ func (h *Handler) deleteApplication(w http.ResponseWriter, r *Request) error {
 	if err != nil {
 		return err
 	}
-	h.render(w, r, status, "application_delete", "Delete "+cur.Name, deleteBody{Head: appHeader(r, cur, ""),
+	h.render(w, r, status, "application_delete", "Delete "+cur.Name, appDeleteBody{Head: appHeader(r, cur, ""),
 		Action: appPath(r, cur.ClientID, "delete"), CancelURL: appPath(r, cur.ClientID, "settings"), Version: cur.Version, Errors: errs})
 	return nil
 }

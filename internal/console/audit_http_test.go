@@ -445,7 +445,7 @@ func TestUsageAndExplainBadInputAreFieldErrors(t *testing.T) {
 		{"/explain?client_id=reporting-job&scope=read%3Atransactions&user=nobody-here", []string{
 			`id="explain-user-error">there is no user &#34;nobody-here&#34; in this tenant`, `name="user" value="nobody-here"`,
 			`<option value="reporting-job" selected>`}},
-		{"/explain?client_id=reporting-job&user=%00", []string{`id="explain-user-error">must be at most 256 bytes of text without control characters`}},
+		{"/explain?client_id=reporting-job&user=%00", []string{`The value of user is not UTF-8 text or holds a NUL character`}},
 	} {
 		status, page := auditGet(t, c, e, tc.path)
 		if status != http.StatusBadRequest {

@@ -9,9 +9,10 @@ import (
 
 // maxValue bounds each path, query or form value of the console's pages:
 // no field takes more (names are at most 64 characters, descriptions 120,
-// a profile claim 512), so a longer one is refused before it reaches a
-// use-case or a store.
-const maxValue = 4096
+// a profile claim 512, an application's list of URIs 8000 — checked on its
+// field by the Applications pages), so a longer one is refused before it
+// reaches a use-case or a store.
+const maxValue = 8192
 
 // maxBody bounds a form's body.
 const maxBody = 1 << 20
