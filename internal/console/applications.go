@@ -445,7 +445,6 @@ func settingsOf(a model.Application) settingsForm {
 		RefreshIdleTTL: shortDuration(a.RefreshIdleTTL), RefreshAbsolute: shortDuration(a.RefreshAbsoluteTTL), Version: a.Version}
 }
 
-
 // staleEdit is shown when the application changed since the form was
 // opened: both versions, side by side; the form keeps the user's input
 // and now carries the current version, so sending it again applies it
