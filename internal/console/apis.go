@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -86,11 +87,27 @@ func formatDuration(d time.Duration) string {
 // apiForm is the input of the create and edit forms, as the user typed it.
 type apiForm struct {
 	Identifier, Name, SigningAlg, TTL string
+	// Budget is the token-size budget in bytes as typed ("" or "0": none).
+	Budget string
 }
 
 func readAPIForm(r *Request) apiForm {
 	return apiForm{Identifier: strings.TrimSpace(r.PostForm.Get("identifier")), Name: strings.TrimSpace(r.PostForm.Get("name")),
-		SigningAlg: r.PostForm.Get("signing_alg"), TTL: strings.TrimSpace(r.PostForm.Get("access_token_ttl"))}
+		SigningAlg: r.PostForm.Get("signing_alg"), TTL: strings.TrimSpace(r.PostForm.Get("access_token_ttl")),
+		Budget: strings.TrimSpace(r.PostForm.Get("token_size_budget"))}
+}
+
+// budget parses the token-size budget field (empty: none); the use-case
+// checks its range.
+func (f apiForm) budget() (int, FieldErrors) {
+	if f.Budget == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(f.Budget)
+	if err != nil {
+		return 0, FieldErrors{"token_size_budget": fmt.Sprintf("%q is not a whole number of bytes; leave it empty for no budget", f.Budget)}
+	}
+	return n, nil
 }
 
 // ttl parses the lifetime field with /api/v1's message for a bad one.
@@ -150,11 +167,13 @@ func (h *Handler) newAPI(w http.ResponseWriter, r *Request) error {
 func (h *Handler) createAPI(w http.ResponseWriter, r *Request) error {
 	f := readAPIForm(r)
 	ttl, errs := f.ttl()
+	budget, berrs := f.budget()
+	errs = merge(errs, berrs)
 	var a model.API
 	var err error
 	if errs == nil {
 		a, err = h.Admin.CreateAPI(r.Context(), r.Actor, r.TenantID(), admin.APIInput{
-			Identifier: f.Identifier, Name: f.Name, SigningAlg: f.SigningAlg, AccessTokenTTL: ttl})
+			Identifier: f.Identifier, Name: f.Name, SigningAlg: f.SigningAlg, AccessTokenTTL: ttl, TokenSizeBudget: budget})
 		if err == nil {
 			h.changed(r)
 			return seeOther(w, r, fmt.Sprintf("API %s created; add its scopes below.", a.Name), apiURL(r, a.ID))
@@ -201,7 +220,7 @@ type apiBody struct {
 }
 
 func apiFormOf(a model.API) apiForm {
-	return apiForm{Identifier: a.Identifier, Name: a.Name, SigningAlg: a.SigningAlg, TTL: formatDuration(a.AccessTokenTTL)}
+	return apiForm{Identifier: a.Identifier, Name: a.Name, SigningAlg: a.SigningAlg, TTL: formatDuration(a.AccessTokenTTL), Budget: budgetText(a.TokenSizeBudget)}
 }
 
 // apiID is the API a page is about (?id=), or a 404.
@@ -266,9 +285,11 @@ func (h *Handler) updateAPI(w http.ResponseWriter, r *Request) error {
 	}
 	f := readAPIForm(r)
 	ttl, errs := f.ttl()
+	budget, berrs := f.budget()
+	errs = merge(errs, berrs)
 	if errs == nil {
 		a, err := h.Admin.UpdateAPI(r.Context(), r.Actor, r.TenantID(), id, admin.APIUpdate{
-			Name: &f.Name, SigningAlg: &f.SigningAlg, AccessTokenTTL: &ttl, Version: version})
+			Name: &f.Name, SigningAlg: &f.SigningAlg, AccessTokenTTL: &ttl, TokenSizeBudget: &budget, Version: version})
 		if err == nil {
 			h.changed(r)
 			return seeOther(w, r, fmt.Sprintf("API %s saved.", a.Name), apiURL(r, a.ID))
@@ -284,7 +305,7 @@ func (h *Handler) updateAPI(w http.ResponseWriter, r *Request) error {
 		return err
 	}
 	f.Identifier = b.API.Identifier
-	was, ok := readWas(r, "name", "signing_alg", "access_token_ttl")
+	was, ok := readWas(r, "name", "signing_alg", "access_token_ttl", "token_size_budget")
 	status := http.StatusBadRequest
 	if errs == nil {
 		status = http.StatusConflict
@@ -293,11 +314,12 @@ func (h *Handler) updateAPI(w http.ResponseWriter, r *Request) error {
 		b.Form = apiForm{Identifier: cur.Identifier,
 			Name:       rebase(f.Name, cur.Name, was, "name", same),
 			SigningAlg: rebase(f.SigningAlg, cur.SigningAlg, was, "signing_alg", same),
-			TTL:        rebase(f.TTL, cur.TTL, was, "access_token_ttl", sameDuration)}
+			TTL:        rebase(f.TTL, cur.TTL, was, "access_token_ttl", sameDuration),
+			Budget:     rebase(f.Budget, cur.Budget, was, "token_size_budget", same)}
 	} else {
 		b.Form, b.Version = f, version
 		if ok {
-			b.Was = apiForm{Identifier: f.Identifier, Name: was["name"], SigningAlg: was["signing_alg"], TTL: was["access_token_ttl"]}
+			b.Was = apiForm{Identifier: f.Identifier, Name: was["name"], SigningAlg: was["signing_alg"], TTL: was["access_token_ttl"], Budget: was["token_size_budget"]}
 		}
 	}
 	b.Errors = errs
@@ -308,6 +330,7 @@ func (h *Handler) updateAPI(w http.ResponseWriter, r *Request) error {
 const (
 	hintIdentifier = "The audience your resource server checks in the tokens' aud claim, e.g. api.example.com or https://api.example.com/. Without spaces, quotes or backslashes."
 	hintAPIName    = "A name for people, at most 200 characters."
+	hintBudget     = "Explain and the audit log flag an access token of this API larger than this, between 256 and 65536 bytes; leave empty for no budget."
 	hintTTL        = `How long this API's access tokens live, between 1m and 24h, e.g. "15m" or "1h".`
 )
 
@@ -336,6 +359,24 @@ func apiNameField(f apiForm, errs FieldErrors) scField {
 	return scField{ID: "name", Label: "Name", Hint: hintAPIName, Value: f.Name, Error: errs["name"]}
 }
 
+// budgetText is a budget as the form shows it: empty for none.
+func budgetText(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+// BudgetField is the API's token-size budget.
+func (b apiFormBody) BudgetField() scField { return apiBudgetField(b.Form, b.Errors) }
+
+// BudgetField is the API's token-size budget.
+func (b apiBody) BudgetField() scField { return apiBudgetField(b.Form, b.Errors) }
+
+func apiBudgetField(f apiForm, errs FieldErrors) scField {
+	return scField{ID: "token_size_budget", Label: "Token size budget (bytes, optional)", Hint: hintBudget, Value: f.Budget, Error: errs["token_size_budget"]}
+}
+
 func apiTTLField(f apiForm, errs FieldErrors) scField {
 	return scField{ID: "access_token_ttl", Label: "Access token lifetime", Hint: hintTTL, Value: f.TTL, Error: errs["access_token_ttl"]}
 }
@@ -349,5 +390,6 @@ func (b apiBody) ConflictView() conflictView {
 	y, cur, was := b.Conflict.Yours, b.Conflict.Current, b.Conflict.Was
 	return c.add("Name", "name", y.Name, cur.Name, was, same).
 		add("Signing algorithm", "signing_alg", y.SigningAlg, cur.SigningAlg, was, same).
-		add("Access token lifetime", "access_token_ttl", y.TTL, cur.TTL, was, sameDuration)
+		add("Access token lifetime", "access_token_ttl", y.TTL, cur.TTL, was, sameDuration).
+		add("Token size budget", "token_size_budget", y.Budget, cur.Budget, was, same)
 }

@@ -180,8 +180,11 @@ func (h *Handler) runExplain(r *Request, in admin.ExplainInput, fe FieldErrors) 
 	if err != nil {
 		return nil, fmt.Errorf("console: explanation as JSON: %w", err)
 	}
-	// When admin.Explanation carries the token's size (token_size,
-	// token_size_budget, over_budget: branch c-budget), the page shows
-	// "Token size: N bytes (budget M)" here, flagged when over budget.
 	return &explainResult{Explanation: x, Reasons: reasonRows(x.Results), JSON: string(doc)}, nil
 }
+
+// Over reports whether the token would be over its API's size budget.
+func (x *explainResult) Over() bool { return x.OverBudget != nil && *x.OverBudget }
+
+// OverBy is how many bytes the token would be over its API's budget.
+func (x *explainResult) OverBy() int { return x.TokenSize - x.TokenSizeBudget }
