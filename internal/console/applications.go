@@ -689,6 +689,12 @@ type appUsageBody struct {
 var usageDays = []int{7, 30, 90}
 
 func (h *Handler) applicationUsage(w http.ResponseWriter, r *Request) error {
+	// The tab shows the application too (its header: type, policy,
+	// allowlist), which is applications:read's to see, besides the
+	// report's audit:read the route requires.
+	if !r.May(admin.OpGetApplication) {
+		return missingScope(admin.OpGetApplication)
+	}
 	a, err := h.loadApp(r)
 	if err != nil {
 		return err
