@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/intelliauth/intelliauth/internal/model"
@@ -62,6 +63,20 @@ func consoleApplication(t model.Tenant, registry []model.Scope, now time.Time) m
 	}
 }
 
+// isConsoleApplication reports whether a stored application with the
+// console's client ID is the console (made by CreateTenant or migration
+// 0006: named as consoleApplication names it, redirected to a console
+// callback), not an application a tenant registered under the client ID
+// "console" before the console existed, which 0006 kept as it was and which
+// EnsureConsole must not take over: it would add a redirect URI and a
+// secret derived from the master key to someone else's client.
+func isConsoleApplication(app model.Application) bool {
+	if app.Name == consoleApplication(model.Tenant{}, nil, time.Time{}).Name {
+		return true
+	}
+	return slices.ContainsFunc(app.RedirectURIs, func(u string) bool { return strings.HasSuffix(u, model.ConsolePath+"/callback") })
+}
+
 // EnsureConsole makes the tenant's console application ready to sign in
 // from the tenant's current issuer and returns its client secret: it creates
 // the application if it is missing, adds the issuer's redirect and
@@ -105,6 +120,11 @@ func ensureConsole(ctx context.Context, tx store.Repos, tenantID, plain string, 
 	case err != nil:
 		return nil, err
 	default:
+		if !isConsoleApplication(app) {
+			return nil, fmt.Errorf("tenant %q has an application of its own with client ID %q (%s), registered before the admin console existed, "+
+				"which the console will not take over (by adding its redirect URIs and a secret to it); register that application under another "+
+				"client ID, delete this one, and open the console again: %w", tenantID, app.ClientID, app.Name, store.ErrConflict)
+		}
 		want := consoleApplication(t, nil, now)
 		before := app
 		changed := false

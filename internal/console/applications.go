@@ -154,10 +154,9 @@ func checkFormText(r *Request, known []string) appErrors {
 // postedVersion reads the hidden version field: the version of the
 // application the form was shown with.
 func postedVersion(r *Request, errs appErrors) int64 {
-	v, err := strconv.ParseInt(r.PostFormValue("version"), 10, 64)
-	if err != nil || v <= 0 {
+	v, err := formVersion(r)
+	if err != nil {
 		errs.add("", "The form lacks the version of the application it was opened with; reload the page and make your change again.")
-		return 0
 	}
 	return v
 }
@@ -690,6 +689,12 @@ type appUsageBody struct {
 var usageDays = []int{7, 30, 90}
 
 func (h *Handler) applicationUsage(w http.ResponseWriter, r *Request) error {
+	// The tab shows the application too (its header: type, policy,
+	// allowlist), which is applications:read's to see, besides the
+	// report's audit:read the route requires.
+	if !r.May(admin.OpGetApplication) {
+		return missingScope(admin.OpGetApplication)
+	}
 	a, err := h.loadApp(r)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package console
 
 import (
 	"errors"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -78,4 +79,17 @@ func fieldErrors(err error) FieldErrors {
 		out[p.Field] = msg
 	}
 	return out
+}
+
+// formVersion is the version a versioned form was shown at (its hidden
+// field): the precondition of the change (If-Match). A form without one is
+// refused, never taken as "whatever is stored": that would overwrite a
+// change someone else made meanwhile without saying so.
+func formVersion(r *Request) (int64, error) {
+	v, err := strconv.ParseInt(r.PostFormValue("version"), 10, 64)
+	if err != nil || v < 1 {
+		return 0, &pageError{Status: http.StatusBadRequest, Title: "Invalid input",
+			Message: "The form does not say which version it was opened at; reload the page and make the change again."}
+	}
+	return v, nil
 }

@@ -190,9 +190,13 @@ func (h *Handler) showGroup(w http.ResponseWriter, r *Request) error {
 // updateGroup saves the description and roles at the version the form
 // showed; a stale version shows both and keeps the input.
 func (h *Handler) updateGroup(w http.ResponseWriter, r *Request) error {
+	version, err := formVersion(r)
+	if err != nil {
+		return err
+	}
 	description := strings.TrimSpace(r.PostFormValue("description"))
 	roles := r.PostForm["roles"]
-	upd := admin.GroupUpdate{Description: &description, Version: shownVersion(r)}
+	upd := admin.GroupUpdate{Description: &description, Version: version}
 	if r.May(admin.OpListRoles) {
 		// The form showed the roles: what is not ticked goes.
 		upd.Roles = &roles
@@ -218,13 +222,13 @@ func (h *Handler) updateGroup(w http.ResponseWriter, r *Request) error {
 			yours = cur.Roles
 		}
 		b.Conflict = &conflictView{What: "group", Rows: []conflictRow{
-			versionRow(shownVersion(r), cur.Version),
+			versionRow(version, cur.Version),
 			staleRow("Description", description, cur.Description),
 			staleRow("Roles", strings.Join(sortedCopy(yours), ", "), strings.Join(cur.Roles, ", ")),
 		}}
 		status, fe = http.StatusConflict, nil
 	} else {
-		b.Version = shownVersion(r)
+		b.Version = version
 	}
 	if err := h.setGroupForm(r, &b, description, roles, fe); err != nil {
 		return err
@@ -317,8 +321,12 @@ func (h *Handler) confirmDeleteGroup(w http.ResponseWriter, r *Request) error {
 }
 
 func (h *Handler) deleteGroup(w http.ResponseWriter, r *Request) error {
+	version, err := formVersion(r)
+	if err != nil {
+		return err
+	}
 	name := r.PathValue("group")
-	err := h.Admin.DeleteGroup(r.Context(), r.Actor, r.TenantID(), name, shownVersion(r))
+	err = h.Admin.DeleteGroup(r.Context(), r.Actor, r.TenantID(), name, version)
 	if errors.Is(err, store.ErrPrecondition) {
 		b, derr := h.groupDeleteBody(r)
 		if derr != nil {

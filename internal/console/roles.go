@@ -246,13 +246,17 @@ func (h *Handler) showRole(w http.ResponseWriter, r *Request) error {
 // sentence of admin's escalation rule, the input kept; a stale version
 // shows both and keeps the input.
 func (h *Handler) updateRole(w http.ResponseWriter, r *Request) error {
+	version, err := formVersion(r)
+	if err != nil {
+		return err
+	}
 	description := strings.TrimSpace(r.PostFormValue("description"))
 	scopes := r.PostForm["scopes"]
 	if scopes == nil {
 		scopes = []string{}
 	}
-	_, err := h.Admin.UpdateRole(r.Context(), r.Actor, r.TenantID(), r.PathValue("role"), admin.RoleUpdate{
-		Description: &description, Scopes: &scopes, Version: shownVersion(r)})
+	_, err = h.Admin.UpdateRole(r.Context(), r.Actor, r.TenantID(), r.PathValue("role"), admin.RoleUpdate{
+		Description: &description, Scopes: &scopes, Version: version})
 	if err == nil {
 		h.changed(r)
 		return seeOther(w, r, fmt.Sprintf("Role %s saved.", r.PathValue("role")), rolePath(r, r.PathValue("role")))
@@ -269,13 +273,13 @@ func (h *Handler) updateRole(w http.ResponseWriter, r *Request) error {
 	if stale {
 		cur := b.Role
 		b.Conflict = &conflictView{What: "role", Rows: []conflictRow{
-			versionRow(shownVersion(r), cur.Version),
+			versionRow(version, cur.Version),
 			staleRow("Description", description, cur.Description),
 			staleRow("Scopes", strings.Join(sortedCopy(scopes), " "), strings.Join(sortedCopy(cur.Scopes), " ")),
 		}}
 		status, fe = http.StatusConflict, nil
 	} else {
-		b.Version = shownVersion(r)
+		b.Version = version
 	}
 	if err := h.setRoleForm(r, &b, description, scopes, fe); err != nil {
 		return err
@@ -373,8 +377,12 @@ func (h *Handler) confirmDeleteRole(w http.ResponseWriter, r *Request) error {
 }
 
 func (h *Handler) deleteRole(w http.ResponseWriter, r *Request) error {
+	version, err := formVersion(r)
+	if err != nil {
+		return err
+	}
 	name := r.PathValue("role")
-	err := h.Admin.DeleteRole(r.Context(), r.Actor, r.TenantID(), name, shownVersion(r))
+	err = h.Admin.DeleteRole(r.Context(), r.Actor, r.TenantID(), name, version)
 	if errors.Is(err, store.ErrPrecondition) {
 		b, derr := h.roleDeleteBody(r)
 		if derr != nil {

@@ -375,17 +375,6 @@ func (h *Handler) showScope(w http.ResponseWriter, r *Request) error {
 	return nil
 }
 
-// formVersion is the version the form was shown at (its hidden field):
-// the precondition of the change.
-func formVersion(r *Request) (int64, error) {
-	v, err := strconv.ParseInt(r.PostForm.Get("version"), 10, 64)
-	if err != nil || v < 1 {
-		return 0, &pageError{Status: http.StatusBadRequest, Title: "Invalid input",
-			Message: "The form does not say which version it was opened at; reload the page and make the change again."}
-	}
-	return v, nil
-}
-
 // updateScope saves the edit form. A stale version shows the user's input
 // again beside the current version, with the form set to re-apply it onto
 // the current one.

@@ -102,17 +102,6 @@ func formMessage(fe FieldErrors, shown ...string) string {
 	return strings.Join(out, " ")
 }
 
-// shownVersion reads the hidden version field of a versioned form of these
-// pages; a form without one edits whatever is stored (formVersion, of the
-// scope pages, refuses such a form instead).
-func shownVersion(r *Request) int64 {
-	v, err := strconv.ParseInt(r.PostFormValue("version"), 10, 64)
-	if err != nil || v < 0 {
-		return 0
-	}
-	return v
-}
-
 // userPages mounts the users pages: the searchable list, a new user, and
 // a user's page with their profile, status, password, roles, groups and
 // consents. A user is addressed by ID in the console's paths.
@@ -435,11 +424,15 @@ func (h *Handler) showUser(w http.ResponseWriter, r *Request) error {
 // one shows both versions and keeps the input, with the current version in
 // the form, so that sending it again applies the user's changes.
 func (h *Handler) updateUser(w http.ResponseWriter, r *Request) error {
+	version, err := formVersion(r)
+	if err != nil {
+		return err
+	}
 	username := strings.TrimSpace(r.PostFormValue("username"))
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	u, err := h.Admin.UpdateUser(r.Context(), r.Actor, r.TenantID(), r.PathValue("user"), admin.UserUpdate{
-		Username: &username, Email: &email, Name: &name, Version: shownVersion(r)})
+		Username: &username, Email: &email, Name: &name, Version: version})
 	if err == nil {
 		h.changed(r)
 		return seeOther(w, r, fmt.Sprintf("Profile of %s saved.", u.Username), userPath(r, u.ID))
@@ -451,7 +444,7 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *Request) error {
 		}
 		cur := b.User
 		b.Conflict = &conflictView{What: "user", Rows: []conflictRow{
-			versionRow(shownVersion(r), cur.Version),
+			versionRow(version, cur.Version),
 			staleRow("Username", username, cur.Username), staleRow("Email", email, cur.Email), staleRow("Full name", name, cur.Name),
 		}}
 		b.setProfile(username, email, name, nil)
@@ -467,7 +460,7 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *Request) error {
 		return derr
 	}
 	b.setProfile(username, email, name, fe)
-	b.Version = shownVersion(r)
+	b.Version = version
 	h.renderUser(w, r, status, b)
 	return nil
 }
@@ -626,11 +619,15 @@ func (h *Handler) confirmDeleteUser(w http.ResponseWriter, r *Request) error {
 // deleteUser deletes the user at the version the confirmation showed; a
 // stale one shows the confirmation again with the current state.
 func (h *Handler) deleteUser(w http.ResponseWriter, r *Request) error {
+	version, err := formVersion(r)
+	if err != nil {
+		return err
+	}
 	d, err := h.Admin.GetUser(r.Context(), r.Actor, r.TenantID(), r.PathValue("user"))
 	if err != nil {
 		return err
 	}
-	err = h.Admin.DeleteUser(r.Context(), r.Actor, r.TenantID(), d.User.ID, shownVersion(r))
+	err = h.Admin.DeleteUser(r.Context(), r.Actor, r.TenantID(), d.User.ID, version)
 	if errors.Is(err, store.ErrPrecondition) {
 		b, derr := h.userDeleteBody(r)
 		if derr != nil {

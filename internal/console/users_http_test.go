@@ -266,7 +266,12 @@ func TestUsersBadInputKeepsIt(t *testing.T) {
 			if !strings.Contains(p.Body, `name="scopes" value="read:transactions" checked`) {
 				t.Error("the ticked scope was not kept")
 			}
-			p = c.post(t, "/roles/teller", url.Values{"description": {"Changed."}, "scopes": {"read:transactions", "no:such-scope"}})
+			teller, terr := e.Admin.GetRole(t.Context(), admin.CLI(), admin.DemoTenantID, "teller")
+			if terr != nil {
+				t.Fatal(terr)
+			}
+			p = c.post(t, "/roles/teller", url.Values{"description": {"Changed."}, "scopes": {"read:transactions", "no:such-scope"},
+				"version": {fmt.Sprint(teller.Role.Version)}})
 			wantStatus(t, p, http.StatusBadRequest)
 			if !strings.Contains(p.Body, "not in this tenant&#39;s scope registry: no:such-scope") ||
 				!strings.Contains(p.Body, `name="scopes" value="no:such-scope" checked`) {
