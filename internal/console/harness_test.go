@@ -36,6 +36,10 @@ const (
 // (alice: admin, bob: no platform scope).
 func startConsole(t *testing.T) (*servertest.Env, admin.Demo) {
 	t.Helper()
+	// The console's tests run side by side (the browser ones spend most of
+	// their time waiting for a page). Pause before the node starts, so a
+	// paused test holds no database connections.
+	parallel(t)
 	e := servertest.Start(t)
 	demo, err := e.Admin.SeedDemo(t.Context(), admin.CLI(), e.URL, nil)
 	if err != nil {
@@ -58,8 +62,15 @@ func chromium() string {
 	return ""
 }
 
-// parallelTests holds the tests that newBrowser made parallel.
+// parallelTests holds the tests already made parallel.
 var parallelTests sync.Map
+
+// parallel marks t parallel, once.
+func parallel(t *testing.T) {
+	if _, again := parallelTests.LoadOrStore(t, true); !again {
+		t.Parallel()
+	}
+}
 
 // Browser is one headless Chromium tab on the console, which fails the test
 // at its end if any page broke the Content-Security-Policy or threw.
@@ -86,11 +97,10 @@ func newBrowser(t *testing.T, e *servertest.Env, demo admin.Demo, width int) *Br
 	if testing.Short() {
 		t.Skip("starts a browser")
 	}
-	// The browser tests spend most of their time waiting for a page: run
-	// them side by side (once per test: some open two browsers).
-	if _, again := parallelTests.LoadOrStore(t, true); !again {
-		t.Parallel()
+	if raceEnabled {
+		t.Skip("a browser test under -race is slow and finds no race in the browser: run it without -race (CI does)")
 	}
+	parallel(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(width, 900),
 		chromedp.Flag("headless", true))
