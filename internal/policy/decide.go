@@ -2,7 +2,6 @@ package policy
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/oautherr"
@@ -178,14 +177,7 @@ func Decide(in Input) (Decision, error) {
 		d.Results = append(d.Results, r)
 	}
 	if len(refused) > 0 {
-		desc := "the application may not request: " + strings.Join(refused, " ")
-		for _, r := range d.Results {
-			if r.Reason == NotInGrant {
-				desc = "a refresh may not widen the original grant: " + strings.Join(refused, " ")
-				break
-			}
-		}
-		return d, oautherr.Wrap(oautherr.InvalidScope, desc, fmt.Errorf("scope decision refused %v", refused))
+		return d, oautherr.Wrap(oautherr.InvalidScope, refusal(in, d.Audience, d.Results, refused), fmt.Errorf("scope decision refused %v", refused))
 	}
 
 	// 7. implication: expand so that a plain includes() check at a resource
@@ -218,7 +210,7 @@ func resolveAudience(in Input, req scope.Set) (model.API, error) {
 	if in.Audience != "" {
 		a, ok := reg.API(in.Audience)
 		if !ok {
-			return model.API{}, oautherr.New(oautherr.InvalidTarget, "the requested audience is not an API of this tenant")
+			return model.API{}, oautherr.New(oautherr.InvalidTarget, unknownAudience(reg, in.Audience))
 		}
 		return a, nil
 	}

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/intelliauth/intelliauth/internal/model"
@@ -77,5 +78,15 @@ func (r *Registry) Names() []string {
 	for n := range r.scopes {
 		out = append(out, n)
 	}
+	return out
+}
+
+// Identifiers returns the identifiers of the tenant's APIs, sorted.
+func (r *Registry) Identifiers() []string {
+	out := make([]string, 0, len(r.apiByIdent))
+	for id := range r.apiByIdent {
+		out = append(out, id)
+	}
+	slices.Sort(out)
 	return out
 }
