@@ -277,3 +277,10 @@ func writeProblem(w http.ResponseWriter, p *Problem) {
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)
 }
+
+// WriteNotFound writes a 404 problem document with detail, for paths under
+// /api/v1 that no tenant serves (the server's tenant routing), so that the
+// API answers in one shape even before a tenant is found.
+func WriteNotFound(w http.ResponseWriter, detail string) {
+	writeProblem(w, notFound("%s", detail))
+}

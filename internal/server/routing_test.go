@@ -140,3 +140,30 @@ func TestRootPageSaysWhatTheNodeIs(t *testing.T) {
 		t.Fatalf("root page CSP %q", csp)
 	}
 }
+
+// TestUnknownTenantAnswersInTheShapeOfItsSurface: an address no tenant
+// serves answers 404 as the surface it was meant for would — RFC 6749 §5.2
+// JSON under /oauth2/ and /.well-known/, an RFC 7807 problem under
+// /api/v1, an HTML page for a browser — never {"status": …}.
+func TestUnknownTenantAnswersInTheShapeOfItsSurface(t *testing.T) {
+	e := servertest.Start(t)
+	for _, tc := range []struct{ path, contentType, want string }{
+		{"/t/nobody/oauth2/token", "application/json", `"error":"invalid_request"`},
+		{"/t/nobody/.well-known/openid-configuration", "application/json", `"error_description":"There is no tenant nobody on this server`},
+		{"/t/nobody/api/v1/scopes", "application/problem+json", `"error":"not_found"`},
+		{"/t/nobody/console/", "text/html", "<h1>No such tenant</h1>"},
+		{"/t/Not_A_Tenant!/login", "text/html", "There is no tenant Not_A_Tenant! on this server"},
+		{"/somewhere", "text/html", "No tenant is served at this host name"},
+	} {
+		resp, err := servertest.HTTPClient().Get(e.URL + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound || !strings.HasPrefix(resp.Header.Get("Content-Type"), tc.contentType) ||
+			!strings.Contains(string(body), tc.want) || strings.Contains(string(body), `"status":"`) {
+			t.Errorf("%s: %d %s\n%s", tc.path, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+	}
+}

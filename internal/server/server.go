@@ -170,10 +170,14 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	if rest, ok := strings.CutPrefix(r.URL.Path, "/t/"); ok {
 		id, sub, _ := strings.Cut(rest, "/")
 		if !tenantIDPattern.MatchString(id) {
-			writeStatus(w, http.StatusNotFound, "no such tenant")
+			s.noTenant(w, r, "/"+sub, noSuchTenant(id))
 			return
 		}
 		snap, err := s.catalog.Tenant(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			s.noTenant(w, r, "/"+sub, noSuchTenant(id))
+			return
+		}
 		if err != nil {
 			s.tenantError(w, r, err)
 			return
@@ -196,13 +200,17 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		host = h
 	}
 	if host == "" || len(host) > 253 {
-		writeStatus(w, http.StatusNotFound, "not found")
+		s.noTenant(w, r, r.URL.Path, "No tenant is served at this address; tenants are served under /t/{tenant}/.")
 		return
 	}
 	snap, err := s.catalog.TenantByDomain(ctx, strings.ToLower(host))
 	if errors.Is(err, store.ErrNotFound) && r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		// The node's own root page, on a host that is no tenant's domain.
 		s.home(w, r)
+		return
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		s.noTenant(w, r, r.URL.Path, "No tenant is served at this host name; tenants are served under /t/{tenant}/, or at the custom domain set for them.")
 		return
 	}
 	if err != nil {
@@ -213,11 +221,16 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	s.tenant.ServeHTTP(w, r.WithContext(catalog.NewContext(ctx, snap)))
 }
 
-func (s *Server) tenantError(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, store.ErrNotFound) {
-		writeStatus(w, http.StatusNotFound, "no such tenant")
-		return
+// noSuchTenant says that the tenant id is not served here, and where
+// tenants are.
+func noSuchTenant(id string) string {
+	if len(id) > 64 {
+		id = id[:64] + "…"
 	}
+	return "There is no tenant " + id + " on this server; check the issuer URL (tenants are served under /t/{tenant}/)."
+}
+
+func (s *Server) tenantError(w http.ResponseWriter, r *http.Request, err error) {
 	k := logging.Classify(r.Context(), err)
 	s.log.Log(r.Context(), logging.Level(k, http.StatusServiceUnavailable), "load tenant", "err", err)
 	switch k {
