@@ -383,7 +383,6 @@ func (h *Handler) updateApplicationAccess(w http.ResponseWriter, r *Request) err
 		}
 		return err
 	}
-	h.changed(r)
 	r.Notice(w, "Access settings of "+out.Name+" saved: scope policy "+out.ScopePolicy+", consent "+out.Consent+".")
 	http.Redirect(w, r.Request, appPath(r, out.ClientID, "access"), http.StatusSeeOther)
 	return nil
@@ -533,7 +532,6 @@ func (h *Handler) saveAllowlist(w http.ResponseWriter, r *Request, a model.Appli
 	}
 	out, err := h.Admin.ChangeAllowedScopes(r.Context(), r.Actor, r.TenantID(), a.ClientID, add, remove, st.Version)
 	if err == nil {
-		h.changed(r)
 		r.Notice(w, "Allowed scopes of "+out.Name+" saved: "+pendingSummary(setMinus(out.AllowedScopes, a.AllowedScopes), setMinus(a.AllowedScopes, out.AllowedScopes))+".")
 		http.Redirect(w, r.Request, back, http.StatusSeeOther)
 		return nil

@@ -175,7 +175,6 @@ func (h *Handler) createAPI(w http.ResponseWriter, r *Request) error {
 		a, err = h.Admin.CreateAPI(r.Context(), r.Actor, r.TenantID(), admin.APIInput{
 			Identifier: f.Identifier, Name: f.Name, SigningAlg: f.SigningAlg, AccessTokenTTL: ttl, TokenSizeBudget: budget})
 		if err == nil {
-			h.changed(r)
 			return seeOther(w, r, fmt.Sprintf("API %s created; add its scopes below.", a.Name), apiURL(r, a.ID))
 		}
 	}
@@ -291,7 +290,6 @@ func (h *Handler) updateAPI(w http.ResponseWriter, r *Request) error {
 		a, err := h.Admin.UpdateAPI(r.Context(), r.Actor, r.TenantID(), id, admin.APIUpdate{
 			Name: &f.Name, SigningAlg: &f.SigningAlg, AccessTokenTTL: &ttl, TokenSizeBudget: &budget, Version: version})
 		if err == nil {
-			h.changed(r)
 			return seeOther(w, r, fmt.Sprintf("API %s saved.", a.Name), apiURL(r, a.ID))
 		}
 		if fe := fieldErrors(err); fe != nil {

@@ -370,7 +370,6 @@ func (h *Handler) createApplication(w http.ResponseWriter, r *Request) error {
 		}
 		return err
 	}
-	h.changed(r)
 	a := res.Application
 	h.render(w, r, http.StatusCreated, "application_created", "Application "+a.Name+" created", createdBody{App: a, Secret: res.Secret,
 		AccessURL: appPath(r, a.ClientID, "access"), AppURL: appPath(r, a.ClientID, "settings")})
@@ -535,7 +534,6 @@ func (h *Handler) updateApplicationSettings(w http.ResponseWriter, r *Request) e
 		}
 		return err
 	}
-	h.changed(r)
 	r.Notice(w, "Settings of "+out.Name+" saved.")
 	http.Redirect(w, r.Request, appPath(r, out.ClientID, "settings"), http.StatusSeeOther)
 	return nil
@@ -649,7 +647,6 @@ func (h *Handler) rotateApplicationSecret(w http.ResponseWriter, r *Request) err
 		}
 		return err
 	}
-	h.changed(r)
 	h.render(w, r, http.StatusOK, "application_secret", a.Name+" · New secret", rotatedBody{
 		Head: appHeader(r, a, "credentials"), Secret: res.Secret, PreviousUntil: formatTime(res.PreviousValidUntil), Immediate: d == 0,
 	})
@@ -758,7 +755,6 @@ func (h *Handler) deleteApplication(w http.ResponseWriter, r *Request) error {
 		err = h.Admin.DeleteApplication(r.Context(), r.Actor, r.TenantID(), a.ClientID, version)
 		switch {
 		case err == nil:
-			h.changed(r)
 			r.Notice(w, "Application "+a.Name+" ("+a.ClientID+") deleted; its grants were revoked.")
 			http.Redirect(w, r.Request, r.Base+"/applications", http.StatusSeeOther)
 			return nil

@@ -115,7 +115,6 @@ func (h *Handler) createGroup(w http.ResponseWriter, r *Request) error {
 		h.render(w, r, status, "groups_new", "New group", b)
 		return nil
 	}
-	h.changed(r)
 	return seeOther(w, r, fmt.Sprintf("Group %s created.", g.Name), groupPath(r, g.Name))
 }
 
@@ -203,7 +202,6 @@ func (h *Handler) updateGroup(w http.ResponseWriter, r *Request) error {
 	}
 	g, err := h.Admin.UpdateGroup(r.Context(), r.Actor, r.TenantID(), r.PathValue("group"), upd)
 	if err == nil {
-		h.changed(r)
 		return seeOther(w, r, fmt.Sprintf("Group %s saved.", g.Name), groupPath(r, g.Name))
 	}
 	status, fe, ok := refusal(err)
@@ -248,7 +246,6 @@ func sortedCopy(s []string) []string {
 func (h *Handler) groupAction(w http.ResponseWriter, r *Request, act func() (string, error), keep string) error {
 	notice, err := act()
 	if err == nil {
-		h.changed(r)
 		return seeOther(w, r, notice, groupPath(r, r.PathValue("group")))
 	}
 	status, fe, ok := refusal(err)
@@ -339,6 +336,5 @@ func (h *Handler) deleteGroup(w http.ResponseWriter, r *Request) error {
 	if err != nil {
 		return err
 	}
-	h.changed(r)
 	return seeOther(w, r, fmt.Sprintf("Group %s deleted.", name), r.Base+"/groups")
 }

@@ -199,6 +199,14 @@ func (h *Handler) guard(method string, op admin.Op, f pageFunc) http.HandlerFunc
 		}
 		if err == nil {
 			err = f(w, req)
+			if method == http.MethodPost && h.Catalog != nil {
+				// Every action may have changed the tenant's configuration:
+				// this node serves the change at once (PRODUCT.md §2: a scope
+				// removed from an allowlist stops appearing at once); other
+				// nodes follow through the catalog's polling. The router
+				// does it, so no page can forget it.
+				h.Catalog.Invalidate(req.TenantID())
+			}
 		}
 		if err != nil {
 			h.fail(w, r, req, err)

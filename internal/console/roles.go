@@ -168,7 +168,6 @@ func (h *Handler) createRole(w http.ResponseWriter, r *Request) error {
 		h.render(w, r, status, "roles_new", "New role", b)
 		return nil
 	}
-	h.changed(r)
 	return seeOther(w, r, fmt.Sprintf("Role %s created.", role.Name), rolePath(r, role.Name))
 }
 
@@ -258,7 +257,6 @@ func (h *Handler) updateRole(w http.ResponseWriter, r *Request) error {
 	_, err = h.Admin.UpdateRole(r.Context(), r.Actor, r.TenantID(), r.PathValue("role"), admin.RoleUpdate{
 		Description: &description, Scopes: &scopes, Version: version})
 	if err == nil {
-		h.changed(r)
 		return seeOther(w, r, fmt.Sprintf("Role %s saved.", r.PathValue("role")), rolePath(r, r.PathValue("role")))
 	}
 	status, fe, ok := refusal(err)
@@ -293,7 +291,6 @@ func (h *Handler) updateRole(w http.ResponseWriter, r *Request) error {
 func (h *Handler) roleAction(w http.ResponseWriter, r *Request, act func() (string, error), keep string) error {
 	notice, err := act()
 	if err == nil {
-		h.changed(r)
 		return seeOther(w, r, notice, rolePath(r, r.PathValue("role")))
 	}
 	status, fe, ok := refusal(err)
@@ -395,6 +392,5 @@ func (h *Handler) deleteRole(w http.ResponseWriter, r *Request) error {
 	if err != nil {
 		return err
 	}
-	h.changed(r)
 	return seeOther(w, r, fmt.Sprintf("Role %s deleted.", name), r.Base+"/roles")
 }

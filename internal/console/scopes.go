@@ -46,15 +46,6 @@ func (h *Handler) scopePages(rt *router) {
 // page displays a maximum of 20 custom scopes").
 const ScopesPerPage = 20
 
-// changed invalidates the tenant's cached configuration after a write, so
-// that this node's next token request sees it (other nodes follow through
-// the catalog's own polling).
-func (h *Handler) changed(r *Request) {
-	if h.Catalog != nil {
-		h.Catalog.Invalidate(r.TenantID())
-	}
-}
-
 // seeOther ends a successful form: the notice for the next page, then 303
 // to it (POST-redirect-GET).
 func seeOther(w http.ResponseWriter, r *Request, notice, to string) error {
@@ -259,7 +250,6 @@ func (h *Handler) createScope(w http.ResponseWriter, r *Request) error {
 		h.render(w, r, status, "scope-new", "Create scope", b)
 		return nil
 	}
-	h.changed(r)
 	return seeOther(w, r, fmt.Sprintf("Scope %s created. It is on no application's allowlist until you add it.", sc.Name), scopeURL(r, "edit", sc.Name))
 }
 
@@ -396,7 +386,6 @@ func (h *Handler) updateScope(w http.ResponseWriter, r *Request) error {
 	}
 	sc, err := h.Admin.UpdateScope(r.Context(), r.Actor, r.TenantID(), name, upd)
 	if err == nil {
-		h.changed(r)
 		return seeOther(w, r, fmt.Sprintf("Scope %s saved.", sc.Name), scopeURL(r, "edit", sc.Name))
 	}
 	errs := fieldErrors(err)
@@ -451,7 +440,6 @@ func (h *Handler) renameScope(w http.ResponseWriter, r *Request) error {
 	newName := strings.TrimSpace(r.PostForm.Get("new_name"))
 	sc, err := h.Admin.RenameScope(r.Context(), r.Actor, r.TenantID(), name, newName, version)
 	if err == nil {
-		h.changed(r)
 		return seeOther(w, r, fmt.Sprintf("Scope %s renamed to %s; the allowlists, roles and consents that held it now hold the new name.", name, sc.Name),
 			scopeURL(r, "edit", sc.Name))
 	}
@@ -571,7 +559,6 @@ func (h *Handler) deleteScope(w http.ResponseWriter, r *Request) error {
 	if err != nil {
 		return err
 	}
-	h.changed(r)
 	msg := fmt.Sprintf("Scope %s deleted.", name)
 	if n := len(imp.Applications); n > 0 {
 		apps := slices.Clone(imp.Applications)

@@ -259,7 +259,6 @@ func (h *Handler) createUser(w http.ResponseWriter, r *Request) error {
 		h.render(w, r, status, "users_new", "New user", b)
 		return nil
 	}
-	h.changed(r)
 	return seeOther(w, r, fmt.Sprintf("User %s created.", u.Username), userPath(r, u.ID))
 }
 
@@ -434,7 +433,6 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *Request) error {
 	u, err := h.Admin.UpdateUser(r.Context(), r.Actor, r.TenantID(), r.PathValue("user"), admin.UserUpdate{
 		Username: &username, Email: &email, Name: &name, Version: version})
 	if err == nil {
-		h.changed(r)
 		return seeOther(w, r, fmt.Sprintf("Profile of %s saved.", u.Username), userPath(r, u.ID))
 	}
 	if errors.Is(err, store.ErrPrecondition) {
@@ -470,7 +468,6 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *Request) error {
 func (h *Handler) userAction(w http.ResponseWriter, r *Request, act func() (string, error), set func(*userDetailBody, FieldErrors)) error {
 	notice, err := act()
 	if err == nil {
-		h.changed(r)
 		return seeOther(w, r, notice, userPath(r, r.PathValue("user")))
 	}
 	status, fe, ok := refusal(err)
@@ -640,6 +637,5 @@ func (h *Handler) deleteUser(w http.ResponseWriter, r *Request) error {
 	if err != nil {
 		return err
 	}
-	h.changed(r)
 	return seeOther(w, r, fmt.Sprintf("User %s deleted.", d.User.Username), r.Base+"/users")
 }
