@@ -223,6 +223,7 @@ func (b *Browser) SignIn(username string) {
 		chromedp.SendKeys("", u.Password, Named("textbox", "Password")),
 		chromedp.Click("", Named("button", "Sign in")),
 	)
+	b.awaitConsole()
 	if !b.WaitURL(b.URL + "/") {
 		b.t.Fatalf("after signing in as %s the browser is at %s:\n%s", username, b.Location(), b.MainText())
 	}
@@ -339,4 +340,19 @@ func (b *Browser) value(role, name string) string {
 		b.t.Fatalf("value of %s %q: %v\n%s", role, name, err, b.MainText())
 	}
 	return v
+}
+
+// awaitConsole waits, after a sign-in, for the console page the redirects
+// end at: they pass through /console/callback, itself under the console's
+// URL, so a prefix alone is not enough.
+func (b *Browser) awaitConsole() {
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		loc := b.Location()
+		ready, _ := chromedp.Run(b.Ctx, chromedp.Evaluate[bool]("document.readyState === 'complete' && document.querySelector('main h1') !== null"))
+		if ready && strings.HasPrefix(loc, b.URL+"/") && !strings.Contains(loc, "/callback") {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

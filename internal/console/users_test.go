@@ -24,6 +24,7 @@ func (b *Browser) signInAs(username, password string) {
 		chromedp.SendKeys("", password, Named("textbox", "Password")),
 		chromedp.Click("", Named("button", "Sign in")),
 	)
+	b.awaitConsole()
 	if !b.WaitURL(b.URL + "/") {
 		b.t.Fatalf("after signing in as %s the browser is at %s:\n%s", username, b.Location(), b.MainText())
 	}
