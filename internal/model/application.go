@@ -65,6 +65,8 @@ type Application struct {
 	AllowedScopes []string
 	ScopePolicy   string
 	Consent       string
+	// MFA is AppMFAInherit (the zero value too) or AppMFARequired.
+	MFA string
 	// AccessTokenTTL overrides the audience's lifetime when non-zero.
 	AccessTokenTTL time.Duration
 	// RefreshIdleTTL and RefreshAbsoluteTTL bound refresh-token families.
@@ -98,6 +100,9 @@ func (a Application) Validate() error {
 	}
 	if a.Consent != ConsentRequired && a.Consent != ConsentImplicit {
 		errs.Add("consent", "must be required or implicit")
+	}
+	if a.MFA != "" && a.MFA != AppMFAInherit && a.MFA != AppMFARequired {
+		errs.Add("mfa", "must be inherit or required")
 	}
 	if len(a.GrantTypes) == 0 {
 		errs.Add("grant_types", "must name at least one grant type")

@@ -15,6 +15,10 @@ type Session struct {
 	UserAgent string
 	IP        string
 	CreatedAt time.Time
+	// AMR is how the user authenticated (RFC 8176 values, e.g. ["pwd"] or
+	// ["pwd", "otp", "mfa"]); a second factor passed later in the session
+	// (step-up) adds to it.
+	AMR []string
 }
 
 // AuthRequest is an authorization request (RFC 6749 §4.1.1) waiting for the
@@ -35,6 +39,14 @@ type AuthRequest struct {
 	MaxAge              int64 // seconds; -1 when absent
 	LoginHint           string
 	IncludeGranted      bool
+	// ACRValues is the acr_values parameter (OIDC Core 1.0 §3.1.2.1), as
+	// sent.
+	ACRValues string
+	// MFASkipped is set when the user declined a second factor that was
+	// only asked for a step-up (a scope that requires one, acr_values) or
+	// during the enrolment grace period: the flow does not ask again, and
+	// the scopes that need it are dropped with step_up_required.
+	MFASkipped bool
 	// Peer is the client address that started the request, in the form
 	// the sign-in throttle keys it ("ip:<addr>", an IPv6 client's /64);
 	// the unfinished requests of one peer are bounded
@@ -69,8 +81,11 @@ type AuthCode struct {
 	Audience            string
 	Nonce               string
 	AuthTime            time.Time
-	ExpiresAt           time.Time
-	CreatedAt           time.Time
+	// AMR is how the user authenticated for this grant (the session's
+	// AMR when the code was issued).
+	AMR       []string
+	ExpiresAt time.Time
+	CreatedAt time.Time
 	// UsedAt is set by the first redemption; a second one is a replay.
 	UsedAt time.Time
 	// IssuedJTI and FamilyID record what the redemption issued, so that a
@@ -94,6 +109,10 @@ type RefreshToken struct {
 	Scopes    []string
 	Audience  string
 	AuthTime  time.Time
+	// AMR is how the user authenticated for the grant; a refresh never
+	// grants a scope that requires a second factor to a family whose AMR
+	// lacks one.
+	AMR       []string
 	CreatedAt time.Time
 	// ExpiresAt is the idle deadline of this token; FamilyExpiresAt the
 	// absolute deadline of the whole family.

@@ -39,10 +39,15 @@ type Scope struct {
 	// Implies names other scopes a grant of this one carries with it.
 	Implies []string
 	// Claims are the ID-token/userinfo claims an OIDC scope releases.
-	Claims    []string
-	CreatedAt time.Time
-	UpdatedAt time.Time
-	Version   int64
+	Claims []string
+	// RequiresMFA: in a user flow the scope is granted only to a sign-in
+	// that passed a second factor (PRODUCT.md §2 step 6b); the user is
+	// asked to step up, and the scope is dropped with step_up_required
+	// when they do not.
+	RequiresMFA bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	Version     int64
 }
 
 // scopeNamePattern is the registry's default naming rule: 1–64 characters,

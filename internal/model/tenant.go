@@ -21,6 +21,12 @@ type Tenant struct {
 	// ScopePattern optionally tightens custom scope names with a regular
 	// expression (RE2, anchored by the caller's ^…$), e.g. ^[a-z]+:[a-z]+$.
 	ScopePattern string
+	// MFAPolicy is the tenant's rule for second factors at sign-in; the
+	// zero value is MFAOptional (MFAPolicy.Effective).
+	MFAPolicy MFAPolicy
+	// MFAGraceUntil, under MFARequired, is until when a user without a
+	// second factor may skip enrolling at sign-in; zero means no grace.
+	MFAGraceUntil time.Time
 	// Rev increases on every change to the tenant's configuration (scopes,
 	// APIs, applications, keys), so caches on every node can see staleness.
 	Rev       int64
@@ -48,6 +54,9 @@ func (t Tenant) Validate() error {
 		if _, err := regexp.Compile(t.ScopePattern); err != nil {
 			errs.Add("scope_pattern", fmt.Sprintf("is not a valid regular expression: %v", err))
 		}
+	}
+	if t.MFAPolicy != "" && !t.MFAPolicy.Valid() {
+		errs.Add("mfa_policy", "must be off, optional or required")
 	}
 	return errs.Err()
 }

@@ -258,6 +258,67 @@ type UserRepos interface {
 	RefreshTokens() RefreshTokens
 	Throttles() Throttles
 	ConsoleSessions() ConsoleSessions
+	Factors() Factors
+}
+
+// Factors stores users' second factors, recovery codes and the WebAuthn
+// ceremonies in flight. Every method is scoped to one tenant (and, except
+// the lookups by credential or challenge, one user): no call reaches
+// another user's factors.
+type Factors interface {
+	// Create stores a new factor; ErrConflict if its ID, or its WebAuthn
+	// CredentialID, is taken in the tenant; ErrNotFound if the user does
+	// not exist.
+	Create(ctx context.Context, f model.Factor) error
+	// Get returns one factor of the user; ErrNotFound otherwise.
+	Get(ctx context.Context, tenantID, userID, id string) (model.Factor, error)
+	// GetByCredentialID returns the WebAuthn factor with that credential ID
+	// (a passwordless sign-in finds its user this way); ErrNotFound otherwise.
+	GetByCredentialID(ctx context.Context, tenantID, credentialID string) (model.Factor, error)
+	// List returns the user's factors, confirmed or not, oldest first
+	// (CreatedAt, then ID). A user without factors, or no such user, has
+	// none.
+	List(ctx context.Context, tenantID, userID string) ([]model.Factor, error)
+	// Rename sets the factor's Name; ErrNotFound if the user has no such
+	// factor.
+	Rename(ctx context.Context, tenantID, userID, id, name string) error
+	// Use records a successful use: it sets Counter to counter, LastUsedAt
+	// to at, Confirmed to true and, when credential is not nil, replaces
+	// Credential — only if counter is greater than the stored Counter, or
+	// both are 0 (a WebAuthn authenticator that keeps no counter); else
+	// ErrPrecondition and nothing changes. So a TOTP code's step is
+	// accepted once, even by two nodes at the same instant, and a cloned
+	// WebAuthn authenticator's older counter is refused. ErrNotFound if the
+	// user has no such factor.
+	Use(ctx context.Context, tenantID, userID, id string, counter int64, credential []byte, at time.Time) error
+	// Delete removes one factor; ErrNotFound if the user has no such factor.
+	Delete(ctx context.Context, tenantID, userID, id string) error
+	// DeleteByUser removes every factor and recovery code of the user
+	// (an admin's reset) and returns how many factors.
+	DeleteByUser(ctx context.Context, tenantID, userID string) (int, error)
+
+	// ReplaceRecoveryCodes stores a new set of recovery code hashes for the
+	// user, deleting the old set in the same transaction; ErrNotFound if
+	// the user does not exist.
+	ReplaceRecoveryCodes(ctx context.Context, tenantID, userID string, hashes []string, at time.Time) error
+	// UseRecoveryCode spends the unused code with that hash; ErrNotFound
+	// when the user has no unused code with it (a code spends once, even
+	// by two nodes at the same instant).
+	UseRecoveryCode(ctx context.Context, tenantID, userID, hash string, at time.Time) error
+	// RecoveryCodes returns the user's codes, used ones included, ordered
+	// by hash.
+	RecoveryCodes(ctx context.Context, tenantID, userID string) ([]model.RecoveryCode, error)
+
+	// PutChallenge stores a ceremony in flight; ErrConflict if its ID is
+	// taken.
+	PutChallenge(ctx context.Context, c model.MFAChallenge) error
+	// TakeChallenge deletes and returns the challenge; ErrNotFound when
+	// there is none, or it expired before now (it is deleted then too).
+	TakeChallenge(ctx context.Context, tenantID, id string, now time.Time) (model.MFAChallenge, error)
+	// Prune deletes, in every tenant, the challenges that expired before t
+	// and the unconfirmed factors created before unconfirmedBefore; it
+	// returns how many rows.
+	Prune(ctx context.Context, t, unconfirmedBefore time.Time) (int, error)
 }
 
 // ConsoleSessions stores the admin console's server-side sessions.
