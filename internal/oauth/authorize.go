@@ -24,6 +24,7 @@ const AuthRequestTTL = 10 * time.Minute
 const (
 	errLoginRequired           = "login_required"
 	errConsentRequired         = "consent_required"
+	errInteractionRequired     = "interaction_required"
 	errRequestNotSupported     = "request_not_supported"
 	errRequestURINotSupported  = "request_uri_not_supported"
 	errRegistrationUnsupported = "registration_not_supported"
@@ -173,6 +174,13 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, snap *catalo
 	if len(loginHint) > maxLoginHintLen {
 		return fail(oautherr.InvalidRequest, "login_hint is too long")
 	}
+	// OIDC Core 1.0 §3.1.2.1 acr_values: "Requested Authentication Context
+	// Class Reference values", in order of preference; voluntary, so an
+	// unknown value is not an error — the server issues what it can.
+	acrValues := params.Get("acr_values")
+	if len(acrValues) > maxLoginHintLen {
+		return fail(oautherr.InvalidRequest, "acr_values is too long")
+	}
 
 	// 5. Scope and audience: the parts of the decision that do not depend
 	// on the user run now, so that a strict application's mistake is
@@ -217,6 +225,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, snap *catalo
 		Prompt:              prompt,
 		MaxAge:              maxAge,
 		LoginHint:           loginHint,
+		ACRValues:           acrValues,
 		IncludeGranted:      params.Get("include_granted_scopes") == "true",
 		CreatedAt:           now,
 		ExpiresAt:           now.Add(AuthRequestTTL),

@@ -32,6 +32,7 @@ type metadata struct {
 	IDTokenSigningAlgValuesSupported           []string `json:"id_token_signing_alg_values_supported"`
 	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
 	PromptValuesSupported                      []string `json:"prompt_values_supported"`
+	ACRValuesSupported                         []string `json:"acr_values_supported,omitempty"`
 	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
 	IntrospectionEndpointAuthMethods           []string `json:"introspection_endpoint_auth_methods_supported"`
 	RevocationEndpointAuthMethods              []string `json:"revocation_endpoint_auth_methods_supported"`
@@ -44,7 +45,7 @@ type metadata struct {
 
 // idTokenClaims are the claims every ID token may carry besides those the
 // OIDC scopes release.
-var idTokenClaims = []string{"iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce", "at_hash", "sid"}
+var idTokenClaims = []string{"iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "acr", "amr", "nonce", "at_hash", "sid"}
 
 func (h *Handler) discovery(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot) error {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -93,6 +94,8 @@ func (h *Handler) discovery(w http.ResponseWriter, r *http.Request, snap *catalo
 		m.EndSessionEndpoint = iss + "/oauth2/logout"
 		m.ResponseTypesSupported = []string{"code"}
 		m.GrantTypesSupported = []string{model.GrantAuthorizationCode, model.GrantRefreshToken, model.GrantClientCredentials}
+		// OIDC Discovery 1.0 §3: the acr values this server issues.
+		m.ACRValuesSupported = model.ACRValuesSupported()
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	w.Header().Set("Content-Type", "application/json")

@@ -74,6 +74,8 @@ type flow struct {
 	req  model.AuthRequest
 	// user is the signed-in user, once known.
 	user model.User
+	// amr is how the user's session authenticated (RFC 8176), once known.
+	amr []string
 	// stored says whether req is in store.AuthRequests.
 	stored bool
 }
@@ -102,7 +104,7 @@ func (f *flow) run(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 		f.req.UserID, f.req.SessionID, f.req.AuthTime = user.ID, sess.ID, sess.AuthTime
-		f.user = user
+		f.user, f.amr = user, sess.AMR
 	} else if f.user.ID == "" {
 		u, err := f.h.Store.Users().Get(ctx, f.snap.Tenant.ID, f.req.UserID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -119,13 +121,38 @@ func (f *flow) run(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	in, err := f.h.userInput(ctx, f.snap, f.app, f.user.ID, scopeParam, f.req.Audience)
+	in, err := f.h.userInput(ctx, f.snap, f.app, f.user.ID, f.amr, scopeParam, f.req.Audience)
 	if err != nil {
 		return f.serverError(err)
 	}
 	d, err := policy.Decide(in)
 	if err != nil {
 		return &redirectError{err: oautherr.As(err), redirectURI: f.req.RedirectURI, state: f.req.State, issuer: f.snap.Tenant.Issuer}
+	}
+
+	// 6b. A second factor before consent, when this sign-in has passed
+	// none and needs one: by the tenant's or the application's policy, for
+	// a scope that requires one, or for acr_values asking for it.
+	if !model.HasMFA(f.amr) {
+		need, err := f.h.Login.SecondFactorNeed(ctx, f.snap, f.app, f.user, f.stepUp(d))
+		if err != nil {
+			return f.serverError(err)
+		}
+		if need.Due && !(need.Skippable && (f.req.MFASkipped || hasPrompt(f.req.Prompt, promptNone))) {
+			if hasPrompt(f.req.Prompt, promptNone) {
+				// OIDC Core 1.0 §3.1.2.6 interaction_required.
+				return f.fail(ctx, errInteractionRequired, "the user must pass a second factor")
+			}
+			if err := f.save(ctx); err != nil {
+				return err
+			}
+			q := url.Values{"request": {f.req.ID}}
+			if need.Skippable {
+				q.Set("optional", "1")
+			}
+			redirect(w, f.snap.Tenant.Issuer+"/mfa", q)
+			return nil
+		}
 	}
 
 	if !f.req.ConsentDone {
@@ -158,6 +185,28 @@ func (f *flow) run(w http.ResponseWriter, r *http.Request) error {
 		return f.fail(ctx, oautherr.AccessDenied, "no requested scope could be granted")
 	}
 	return f.issueCode(w, r, scopeParam, d)
+}
+
+// stepUp reports whether the request asks for more than the session's
+// authentication gives: a requested scope that requires a second factor
+// (the decision dropped it with step_up_required), or acr_values whose
+// first value this server knows is "mfa" (OIDC Core 1.0 §3.1.2.1: the
+// values are in order of preference).
+func (f *flow) stepUp(d policy.Decision) bool {
+	for _, r := range d.Results {
+		if r.Reason == policy.StepUpRequired {
+			return true
+		}
+	}
+	for v := range strings.FieldsSeq(f.req.ACRValues) {
+		switch v {
+		case model.ACRMFA:
+			return true
+		case model.ACRPassword:
+			return false
+		}
+	}
+	return false
 }
 
 // mustSignIn reports whether a live session still needs a fresh sign-in
@@ -223,7 +272,10 @@ func (f *flow) effectiveScope(ctx context.Context) (string, error) {
 // PRODUCT.md §2 steps 5 and 6 — the user's entitlements (their roles'
 // scopes with what those imply) and, unless the application's consent is
 // implicit, what the user has consented to for it.
-func (h *Handler) userInput(ctx context.Context, snap *catalog.Snapshot, app *catalog.App, userID, scopeParam, aud string) (policy.Input, error) {
+//
+// amr is how the user authenticated for this grant: a scope that requires
+// a second factor is granted only when it records one.
+func (h *Handler) userInput(ctx context.Context, snap *catalog.Snapshot, app *catalog.App, userID string, amr []string, scopeParam, aud string) (policy.Input, error) {
 	ur := h.Store
 	names, err := ur.Roles().ScopesOfUser(ctx, snap.Tenant.ID, userID)
 	if err != nil {
@@ -231,7 +283,7 @@ func (h *Handler) userInput(ctx context.Context, snap *catalog.Snapshot, app *ca
 	}
 	in := policy.Input{
 		Scope: scopeParam, Audience: aud, App: app.Application, Registry: snap.Registry,
-		User: &policy.User{Entitled: snap.Registry.Closure(scope.New(names...))},
+		User: &policy.User{Entitled: snap.Registry.Closure(scope.New(names...)), MFA: model.HasMFA(amr)},
 	}
 	if app.Consent != model.ConsentImplicit {
 		c, err := ur.Consents().Get(ctx, snap.Tenant.ID, userID, app.ClientID)
@@ -287,6 +339,7 @@ func (f *flow) issueCode(w http.ResponseWriter, r *http.Request, scopeParam stri
 		Audience:            d.Audience.Identifier,
 		Nonce:               f.req.Nonce,
 		AuthTime:            f.req.AuthTime,
+		AMR:                 f.amr,
 		ExpiresAt:           now.Add(CodeTTL),
 		CreatedAt:           now,
 	}
@@ -426,7 +479,7 @@ func (h *Handler) resume(w http.ResponseWriter, r *http.Request, snap *catalog.S
 		// ended): continuing would hand a code to whoever holds the link.
 		return badRequestPage("Sign-in cannot continue", "This sign-in was started in another browser session. Go back to the application and start again.")
 	}
-	f := &flow{h: h, snap: snap, app: app, req: req, user: user, stored: true}
+	f := &flow{h: h, snap: snap, app: app, req: req, user: user, amr: sess.AMR, stored: true}
 	if req.Denied {
 		// RFC 6749 §4.1.2.1 access_denied: "The resource owner or
 		// authorization server denied the request."

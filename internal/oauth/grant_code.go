@@ -102,14 +102,14 @@ func (h *Handler) authorizationCode(ctx context.Context, req *tokenRequest) (*gr
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return refused, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("load kept request: %w", err))
 	}
-	in, err := h.userInput(ctx, req.snap, req.app, user.ID, scopeParam, ac.Audience)
+	in, err := h.userInput(ctx, req.snap, req.app, user.ID, ac.AMR, scopeParam, ac.Audience)
 	if err != nil {
 		return refused, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", err)
 	}
 	// The user approved exactly the code's scopes in this flow; whatever
 	// else was requested stays dropped, now with its reason.
 	approved := scope.New(ac.Scopes...)
-	g := userGrant{user: user, authTime: ac.AuthTime, sessionID: ac.SessionID, nonce: ac.Nonce}
+	g := userGrant{user: user, authTime: ac.AuthTime, amr: ac.AMR, sessionID: ac.SessionID, nonce: ac.Nonce}
 	first := ac
 	return &grantPlan{
 		input: decisionInput{

@@ -25,8 +25,10 @@ const (
 
 // userGrant is what a user grant's tokens say about the user's sign-in.
 type userGrant struct {
-	user      model.User
-	authTime  time.Time
+	user     model.User
+	authTime time.Time
+	// amr is how the user authenticated for the grant (RFC 8176).
+	amr       []string
 	sessionID string
 	nonce     string
 }
@@ -42,7 +44,7 @@ type userGrant struct {
 // in the INSERT that stores it, so that revoking the family revokes the
 // access token too (RFC 7009 §2.1) at no extra statement.
 func (h *Handler) mintUser(_ context.Context, req *tokenRequest, d policy.Decision, g userGrant, rotate *model.RefreshToken) (*issued, error) {
-	out, err := h.mintAccess(req, d, g.user.ID, g.authTime)
+	out, err := h.mintAccess(req, d, g.user.ID, g.authTime, g.amr)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +74,7 @@ func (h *Handler) mintUser(_ context.Context, req *tokenRequest, d policy.Decisi
 		t := model.RefreshToken{
 			TenantID: tenant, Hash: hashOpaque(plain), FamilyID: newOpaque(),
 			ClientID: req.app.ClientID, UserID: g.user.ID, SessionID: g.sessionID,
-			Scopes: d.Granted.Names(), Audience: d.Audience.Identifier, AuthTime: g.authTime,
+			Scopes: d.Granted.Names(), Audience: d.Audience.Identifier, AuthTime: g.authTime, AMR: g.amr,
 			CreatedAt: now, ExpiresAt: minTime(now.Add(idleTTL(req.app.Application)), abs), FamilyExpiresAt: abs,
 			AccessJTI: out.jti, AccessExpiresAt: out.expires,
 		}
@@ -208,11 +210,14 @@ func (h *Handler) refreshToken(ctx context.Context, req *tokenRequest) (*grantPl
 		// originally granted by the resource owner."
 		scopeParam = ceiling.String()
 	}
-	in, err := h.userInput(ctx, req.snap, req.app, user.ID, scopeParam, old.Audience)
+	// The family's amr, fixed when the grant was made: a refresh never
+	// grants a scope that requires a second factor to a grant made without
+	// one, whatever the session has done since.
+	in, err := h.userInput(ctx, req.snap, req.app, user.ID, old.AMR, scopeParam, old.Audience)
 	if err != nil {
 		return refused, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", err)
 	}
-	g := userGrant{user: user, authTime: old.AuthTime, sessionID: old.SessionID}
+	g := userGrant{user: user, authTime: old.AuthTime, amr: old.AMR, sessionID: old.SessionID}
 	rotate := offlineAllowed(req, in.Consented)
 	reused := old
 	return &grantPlan{

@@ -19,7 +19,7 @@ import (
 const IDTokenAlg = model.AlgRS256
 
 // idToken signs the OIDC Core 1.0 §2 ID token of a user grant: iss, sub,
-// aud (the client), azp, exp, iat, auth_time, nonce (when the request had
+// aud (the client), azp, exp, iat, auth_time, acr and amr, nonce (when the request had
 // one), at_hash (§3.1.3.6), sid (OIDC Front-Channel Logout §3), and the
 // claims of the granted OIDC scopes (§5.4). It lives as long as the access
 // token it accompanies.
@@ -34,6 +34,11 @@ func (h *Handler) idToken(req *tokenRequest, granted scope.Set, g userGrant, acc
 	claims["exp"] = exp.Unix()
 	if !g.authTime.IsZero() {
 		claims["auth_time"] = g.authTime.Unix()
+	}
+	if len(g.amr) > 0 {
+		// OIDC Core 1.0 §2: amr (RFC 8176 values) and acr.
+		claims["amr"] = g.amr
+		claims["acr"] = model.ACR(g.amr)
 	}
 	if g.nonce != "" {
 		claims["nonce"] = g.nonce

@@ -334,14 +334,14 @@ func (h *Handler) clientCredentials(_ context.Context, req *tokenRequest) (*gran
 	return &grantPlan{
 		input: decisionInput{scope: req.form.scope, audience: req.form.audience},
 		mint: func(_ context.Context, d policy.Decision) (*issued, error) {
-			return h.mintAccess(req, d, req.app.ClientID, time.Time{})
+			return h.mintAccess(req, d, req.app.ClientID, time.Time{}, nil)
 		},
 	}, nil
 }
 
 // mintAccess signs an RFC 9068 access token for the decision's audience
 // (token.Keyring.MintAccess, which explain calls too).
-func (h *Handler) mintAccess(req *tokenRequest, d policy.Decision, subject string, authTime time.Time) (*issued, error) {
+func (h *Handler) mintAccess(req *tokenRequest, d policy.Decision, subject string, authTime time.Time, amr []string) (*issued, error) {
 	raw, c, err := req.snap.Keys.MintAccess(token.AccessGrant{
 		Issuer:   req.snap.Tenant.Issuer,
 		App:      &req.app.Application,
@@ -349,6 +349,7 @@ func (h *Handler) mintAccess(req *tokenRequest, d policy.Decision, subject strin
 		Subject:  subject,
 		Granted:  d.Granted,
 		AuthTime: authTime,
+		AMR:      amr,
 		Now:      h.now(),
 	})
 	if err != nil {

@@ -32,6 +32,9 @@ const (
 	NoUser Reason = "no_user"
 	// NotEntitled: the user's roles do not give the scope.
 	NotEntitled Reason = "not_entitled"
+	// StepUpRequired: the scope requires a second factor (Scope.RequiresMFA)
+	// and the user's sign-in did not pass one (PRODUCT.md §2 step 6b).
+	StepUpRequired Reason = "step_up_required"
 	// NotConsented: the user has not approved the scope.
 	NotConsented Reason = "not_consented"
 )
@@ -52,6 +55,10 @@ type Result struct {
 type User struct {
 	// Entitled is the union of the user's roles' scopes, with what they imply.
 	Entitled scope.Set
+	// MFA reports whether the sign-in behind the request passed a second
+	// factor (its amr holds "mfa"); a scope that requires one is dropped
+	// without it.
+	MFA bool
 }
 
 // Input is everything one decision looks at.
@@ -163,6 +170,10 @@ func Decide(in Input) (Decision, error) {
 			r.Reason = NoUser
 		case in.User != nil && !NeedsNoRole(s) && !in.User.Entitled.Has(name):
 			r.Reason = NotEntitled
+		case in.User != nil && s.RequiresMFA && !in.User.MFA:
+			// Before consent: the user authenticates (steps up) before being
+			// asked to approve what the stronger sign-in unlocks.
+			r.Reason = StepUpRequired
 		case in.Consented != nil && !in.Consented.Has(name):
 			r.Reason = NotConsented
 		}

@@ -39,6 +39,11 @@ type AccessClaims struct {
 	// AuthTime is when the user authenticated ("auth_time"); zero for
 	// client credentials, and then omitted.
 	AuthTime time.Time
+	// ACR and AMR say how the user authenticated ("acr", "amr": RFC 9068
+	// §2.2.1, OIDC Core 1.0 §2, RFC 8176 values); omitted for client
+	// credentials.
+	ACR string
+	AMR []string
 }
 
 // accessPayload is the wire form of AccessClaims as signed. Its field order
@@ -46,15 +51,17 @@ type AccessClaims struct {
 // (no maps, no custom marshalers) keeps encoding/json on its cached fast
 // path.
 type accessPayload struct {
-	Issuer   string `json:"iss"`
-	Subject  string `json:"sub"`
-	Audience string `json:"aud"`
-	Expires  int64  `json:"exp"`
-	IssuedAt int64  `json:"iat"`
-	AuthTime int64  `json:"auth_time,omitempty"`
-	JTI      string `json:"jti"`
-	ClientID string `json:"client_id"`
-	Scope    string `json:"scope,omitempty"`
+	Issuer   string   `json:"iss"`
+	Subject  string   `json:"sub"`
+	Audience string   `json:"aud"`
+	Expires  int64    `json:"exp"`
+	IssuedAt int64    `json:"iat"`
+	AuthTime int64    `json:"auth_time,omitempty"`
+	ACR      string   `json:"acr,omitempty"`
+	AMR      []string `json:"amr,omitempty"`
+	JTI      string   `json:"jti"`
+	ClientID string   `json:"client_id"`
+	Scope    string   `json:"scope,omitempty"`
 }
 
 // accessPayloadIn is the wire form as read back, tolerant of the other
@@ -66,6 +73,8 @@ type accessPayloadIn struct {
 	Expires  numericDate `json:"exp"`
 	IssuedAt numericDate `json:"iat"`
 	AuthTime numericDate `json:"auth_time"`
+	ACR      string      `json:"acr"`
+	AMR      []string    `json:"amr"`
 	JTI      string      `json:"jti"`
 	ClientID string      `json:"client_id"`
 	Scope    string      `json:"scope"`
@@ -103,6 +112,8 @@ func (c *AccessClaims) payload() (accessPayload, error) {
 		JTI:      c.JTI,
 		ClientID: c.ClientID,
 		Scope:    c.Scope,
+		ACR:      c.ACR,
+		AMR:      c.AMR,
 	}
 	if !c.AuthTime.IsZero() {
 		p.AuthTime = c.AuthTime.Unix()
@@ -121,6 +132,8 @@ func (p *accessPayloadIn) claims() AccessClaims {
 		IssuedAt:  p.IssuedAt.time(),
 		ExpiresAt: p.Expires.time(),
 		AuthTime:  p.AuthTime.time(),
+		ACR:       p.ACR,
+		AMR:       p.AMR,
 	}
 }
 
@@ -207,6 +220,9 @@ type AccessGrant struct {
 	Granted scope.Set
 	// AuthTime is when the user authenticated; zero for client credentials.
 	AuthTime time.Time
+	// AMR is how the user authenticated (RFC 8176); nil for client
+	// credentials. The token's acr is derived from it (model.ACR).
+	AMR []string
 	// Now is the instant of issue.
 	Now time.Time
 }
@@ -242,6 +258,9 @@ func (k *Keyring) MintAccess(g AccessGrant) (string, AccessClaims, error) {
 		IssuedAt:  g.Now,
 		ExpiresAt: g.Now.Add(AccessTTL(g.App, g.API)),
 		AuthTime:  g.AuthTime,
+	}
+	if len(g.AMR) > 0 {
+		c.AMR, c.ACR = g.AMR, model.ACR(g.AMR)
 	}
 	raw, err := k.SignAccessToken(alg, c)
 	if err != nil {
