@@ -223,6 +223,9 @@ func (db *DB) Throttles() store.Throttles { return throttles{db.repos()} }
 // ConsoleSessions returns the admin console's session repository.
 func (db *DB) ConsoleSessions() store.ConsoleSessions { return consoleSessions{db.repos()} }
 
+// Factors returns the auto-commit second-factor repository.
+func (db *DB) Factors() store.Factors { return factors{db.repos()} }
+
 func (db *DB) repos() repos { return repos{db: db, q: classified{q: db.r, db: db}} }
 
 // querier is what a repository queries through, the same auto-commit or
@@ -352,5 +355,6 @@ func (t txRepos) RefreshTokens() store.RefreshTokens {
 }
 func (t txRepos) Throttles() store.Throttles             { return throttles{t.r} }
 func (t txRepos) ConsoleSessions() store.ConsoleSessions { return consoleSessions{t.r} }
+func (t txRepos) Factors() store.Factors                 { return factors{t.r} }
 
 var _ store.Repos = txRepos{}
