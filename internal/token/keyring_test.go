@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -111,7 +112,7 @@ func TestSignAndVerifyAccessToken(t *testing.T) {
 			}
 			want := c
 			want.IssuedAt = testNow
-			if got != want {
+			if !reflect.DeepEqual(got, want) {
 				t.Errorf("VerifyAccessToken = %+v, want %+v", got, want)
 			}
 		})

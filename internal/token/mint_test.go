@@ -1,6 +1,7 @@
 package token
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -30,7 +31,7 @@ func TestMintAccess(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			app.AccessTokenTTL = tc.appTTL
 			g := AccessGrant{Issuer: "http://localhost:8080/t/banking", App: &app, API: &tc.api, Subject: "usr_1",
-				Granted: scope.New("read:tx", "openid"), AuthTime: testNow.Add(-time.Minute), Now: testNow}
+				Granted: scope.New("read:tx", "openid"), AuthTime: testNow.Add(-time.Minute), AMR: []string{"pwd", "otp", "mfa"}, Now: testNow}
 			raw, c, err := kr.MintAccess(g)
 			if err != nil {
 				t.Fatal(err)
@@ -47,8 +48,10 @@ func TestMintAccess(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := AccessClaims{Issuer: g.Issuer, Subject: "usr_1", Audience: tc.api.Identifier, ClientID: "spa", Scope: "openid read:tx",
-				JTI: c.JTI, IssuedAt: testNow, ExpiresAt: testNow.Add(tc.wantTTL), AuthTime: testNow.Add(-time.Minute)}
-			if got != want || c != want || len(c.JTI) != 22 {
+				JTI: c.JTI, IssuedAt: testNow, ExpiresAt: testNow.Add(tc.wantTTL), AuthTime: testNow.Add(-time.Minute),
+				// RFC 9068 §2.2.1: acr and amr of the user's authentication.
+				ACR: "mfa", AMR: []string{"pwd", "otp", "mfa"}}
+			if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(c, want) || len(c.JTI) != 22 {
 				t.Errorf("claims %+v (returned %+v), want %+v", got, c, want)
 			}
 		})
