@@ -38,30 +38,29 @@ const (
 
 // loginView is what the sign-in template sees.
 type loginView struct {
-	AppName, RequestID, CSRF, Login, Error string
+	AppName, RequestID, Return, CSRF, Login, Error string
 }
 
 // loginPage shows the sign-in form for a pending authorization request.
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot) error {
-	id := r.URL.Query().Get("request")
-	ar, app, err := h.loadRequest(r.Context(), snap, id)
+	t, err := h.loadTarget(r.Context(), snap, r.URL.Query())
 	if err != nil {
 		return err
 	}
-	hint := ar.LoginHint
+	hint := t.ar.LoginHint
 	if len(hint) > maxLogin {
 		hint = ""
 	}
-	return h.showLogin(w, r, snap, ar, app, http.StatusOK, hint, "")
+	return h.showLogin(w, r, snap, t, http.StatusOK, hint, "")
 }
 
-func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot, ar model.AuthRequest, app *catalog.App, status int, login, msg string) error {
+func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot, t target, status int, login, msg string) error {
 	cookie, err := h.csrfCookie(w, r, snap)
 	if err != nil {
 		return internalError(err)
 	}
-	render(w, status, "login", "Sign in to "+app.Name, formAction(ar.RedirectURI), loginView{
-		AppName: app.Name, RequestID: ar.ID, CSRF: csrfToken(cookie, "login", ar.ID), Login: login, Error: msg,
+	render(w, status, "login", "Sign in to "+t.name(), formAction(t.ar.RedirectURI), loginView{
+		AppName: t.name(), RequestID: t.ar.ID, Return: t.ret, CSRF: csrfToken(cookie, "login", t.key()), Login: login, Error: msg,
 	})
 	return nil
 }
@@ -86,18 +85,17 @@ func (a attempt) keys() []string { return []string{a.ipKey, a.userKey} }
 func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot) error {
 	ctx := r.Context()
 	// withTenant has read and checked the form (readParams).
-	id := r.PostForm.Get("request")
-	if !checkCSRF(r, snap, "login", id) {
-		return errCSRF
-	}
-	ar, app, err := h.loadRequest(ctx, snap, id)
+	t, err := h.loadTarget(ctx, snap, r.PostForm)
 	if err != nil {
 		return err
+	}
+	if !checkCSRF(r, snap, "login", t.key()) {
+		return errCSRF
 	}
 	login := strings.TrimSpace(r.PostForm.Get("login"))
 	pw := r.PostForm.Get("password")
 	if login == "" || pw == "" {
-		return h.showLogin(w, r, snap, ar, app, http.StatusBadRequest, clip(login), msgMissing)
+		return h.showLogin(w, r, snap, t, http.StatusBadRequest, clip(login), msgMissing)
 	}
 
 	now := h.now()
@@ -125,10 +123,10 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request, snap *cata
 		return internalError(err)
 	}
 	if len(locked) > 0 {
-		if err := h.recordLocked(ctx, snap, ar, a, locked, until, false); err != nil {
+		if err := h.recordLocked(ctx, snap, t, a, locked, until, false); err != nil {
 			return internalError(err)
 		}
-		return h.showLogin(w, r, snap, ar, app, http.StatusTooManyRequests, clip(login), msgLocked)
+		return h.showLogin(w, r, snap, t, http.StatusTooManyRequests, clip(login), msgLocked)
 	}
 	// Hold a slot of the budget before checking the password, atomically
 	// in the store: concurrent guesses (or guesses on several nodes) that
@@ -144,14 +142,14 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request, snap *cata
 	switch {
 	case errors.Is(err, errBusy):
 		h.logger().InfoContext(ctx, "sign-in attempt waited too long for a throttle slot", "tenant", snap.Tenant.ID, "ip", a.ip)
-		return h.showLogin(w, r, snap, ar, app, http.StatusTooManyRequests, clip(login), msgBusy)
+		return h.showLogin(w, r, snap, t, http.StatusTooManyRequests, clip(login), msgBusy)
 	case err != nil:
 		return internalError(err)
 	case len(over) > 0:
-		if err := h.recordLocked(ctx, snap, ar, a, over, until, false); err != nil {
+		if err := h.recordLocked(ctx, snap, t, a, over, until, false); err != nil {
 			return internalError(err)
 		}
-		return h.showLogin(w, r, snap, ar, app, http.StatusTooManyRequests, clip(login), msgLocked)
+		return h.showLogin(w, r, snap, t, http.StatusTooManyRequests, clip(login), msgLocked)
 	}
 	// The slot goes back whatever happens next, except after a failure,
 	// which takes its place (failed). Not with the request's context: a
@@ -192,9 +190,9 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request, snap *cata
 	}
 	if reason != "" {
 		slotHeld = false // failed counts the failure in its place
-		return h.failed(w, r, snap, ar, app, a, reason, login)
+		return h.failed(w, r, snap, t, a, reason, login)
 	}
-	return h.succeeded(w, r, snap, ar, a, pw)
+	return h.succeeded(w, r, snap, t, a, pw)
 }
 
 // failed counts a failure on every key of the attempt and frees the
@@ -204,7 +202,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request, snap *cata
 // client has gone away meanwhile (the password was checked); when it
 // cannot be written, the slots stay held until their lease ends, so a
 // failure never goes uncounted.
-func (h *Handler) failed(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot, ar model.AuthRequest, app *catalog.App, a attempt, reason, login string) error {
+func (h *Handler) failed(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot, t target, a attempt, reason, login string) error {
 	ctx := r.Context()
 	tenant := snap.Tenant.ID
 	var (
@@ -240,25 +238,25 @@ func (h *Handler) failed(w http.ResponseWriter, r *http.Request, snap *catalog.S
 	if a.user != nil {
 		subject = a.user.ID
 	}
-	details, _ := json.Marshal(map[string]any{"reason": reason, "ip": a.ip, "request": ar.ID})
+	details, _ := json.Marshal(map[string]any{"reason": reason, "ip": a.ip, "request": t.ar.ID})
 	if err := h.record(ctx, model.AuditEvent{
 		TenantID: snap.Tenant.ID, Type: model.EventLoginFailed,
-		ActorType: ActorIP, ActorID: a.ip, ClientID: ar.ClientID, Subject: subject, Details: details,
+		ActorType: ActorIP, ActorID: a.ip, ClientID: t.ar.ClientID, Subject: subject, Details: details,
 	}); err != nil {
 		return internalError(err)
 	}
 	if len(engaged) > 0 {
-		if err := h.recordLocked(ctx, snap, ar, a, engaged, until, true); err != nil {
+		if err := h.recordLocked(ctx, snap, t, a, engaged, until, true); err != nil {
 			return internalError(err)
 		}
-		return h.showLogin(w, r, snap, ar, app, http.StatusTooManyRequests, clip(login), msgLocked)
+		return h.showLogin(w, r, snap, t, http.StatusTooManyRequests, clip(login), msgLocked)
 	}
-	return h.showLogin(w, r, snap, ar, app, http.StatusUnauthorized, clip(login), msgFailed)
+	return h.showLogin(w, r, snap, t, http.StatusUnauthorized, clip(login), msgFailed)
 }
 
 // succeeded clears the throttles, replaces the browser's session with a new
 // one, binds it to the authorization request and sends the browser back.
-func (h *Handler) succeeded(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot, ar model.AuthRequest, a attempt, pw string) error {
+func (h *Handler) succeeded(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot, t target, a attempt, pw string) error {
 	ctx := r.Context()
 	tenant := snap.Tenant.ID
 	u := *a.user
@@ -285,13 +283,14 @@ func (h *Handler) succeeded(w http.ResponseWriter, r *http.Request, snap *catalo
 	s := model.Session{
 		TenantID: tenant, ID: sessionID(value), UserID: u.ID, AuthTime: now,
 		ExpiresAt: now.Add(h.sessionTTL()), LastSeen: now, CreatedAt: now,
-		UserAgent: clipBytes(r.UserAgent(), 256), IP: a.ip,
+		UserAgent: clipBytes(r.UserAgent(), 256), IP: a.ip, AMR: []string{model.AMRPassword},
 	}
 	oldID, hadOld := cookieSessionID(r, snap)
+	ar := t.ar
 	if ar.UserID != u.ID {
 		// Another user signs in on this request: nothing answered for the
 		// previous one carries over.
-		ar.AskScopes, ar.ConsentDone, ar.Denied = nil, false, false
+		ar.AskScopes, ar.ConsentDone, ar.Denied, ar.MFASkipped = nil, false, false, false
 	}
 	ar.UserID, ar.SessionID, ar.AuthTime = u.ID, s.ID, now
 	err = h.Store.InTx(ctx, func(tx store.Repos) error {
@@ -306,6 +305,9 @@ func (h *Handler) succeeded(w http.ResponseWriter, r *http.Request, snap *catalo
 		if err := tx.Sessions().Create(ctx, s); err != nil {
 			return fmt.Errorf("create session: %w", err)
 		}
+		if t.local() {
+			return nil
+		}
 		if err := tx.AuthRequests().Update(ctx, ar); err != nil {
 			return fmt.Errorf("bind authorization request: %w", err)
 		}
@@ -314,15 +316,15 @@ func (h *Handler) succeeded(w http.ResponseWriter, r *http.Request, snap *catalo
 	if err != nil {
 		return internalError(err)
 	}
-	details, _ := json.Marshal(map[string]any{"ip": a.ip, "request": ar.ID, "session_expires_at": s.ExpiresAt})
+	details, _ := json.Marshal(map[string]any{"ip": a.ip, "request": t.ar.ID, "session_expires_at": s.ExpiresAt})
 	if err := h.record(ctx, model.AuditEvent{
 		TenantID: tenant, Type: model.EventLoginSucceeded,
-		ActorType: model.ActorUser, ActorID: u.ID, ClientID: ar.ClientID, Subject: u.ID, Details: details,
+		ActorType: model.ActorUser, ActorID: u.ID, ClientID: t.ar.ClientID, Subject: u.ID, Details: details,
 	}); err != nil {
 		return internalError(err)
 	}
 	h.setSessionCookie(w, r, snap, value, s.ExpiresAt)
-	resume(w, snap, ar.ID)
+	t.resume(w, snap)
 	return nil
 }
 
@@ -450,16 +452,16 @@ func maxTime(a, b time.Time) time.Time {
 
 // recordLocked audits a lockout: engaged by this failure, or an attempt
 // refused because of one.
-func (h *Handler) recordLocked(ctx context.Context, snap *catalog.Snapshot, ar model.AuthRequest, a attempt, keys []string, until time.Time, engaged bool) error {
+func (h *Handler) recordLocked(ctx context.Context, snap *catalog.Snapshot, t target, a attempt, keys []string, until time.Time, engaged bool) error {
 	subject := ""
 	if a.user != nil {
 		subject = a.user.ID
 	}
 	// The key of an unknown login is a hash; it names nobody.
-	details, _ := json.Marshal(map[string]any{"keys": keys, "locked_until": until, "engaged": engaged, "ip": a.ip, "request": ar.ID})
+	details, _ := json.Marshal(map[string]any{"keys": keys, "locked_until": until, "engaged": engaged, "ip": a.ip, "request": t.ar.ID})
 	return h.record(ctx, model.AuditEvent{
 		TenantID: snap.Tenant.ID, Type: model.EventLoginLocked,
-		ActorType: ActorIP, ActorID: a.ip, ClientID: ar.ClientID, Subject: subject, Details: details,
+		ActorType: ActorIP, ActorID: a.ip, ClientID: t.ar.ClientID, Subject: subject, Details: details,
 	})
 }
 

@@ -60,9 +60,14 @@ type AuditEvent struct {
 
 // Audit event types of the end-user flows.
 const (
-	EventLoginSucceeded     = "login.succeeded"
-	EventLoginFailed        = "login.failed"
-	EventLoginLocked        = "login.locked"
+	EventLoginSucceeded = "login.succeeded"
+	EventLoginFailed    = "login.failed"
+	EventLoginLocked    = "login.locked"
+	// EventLoginSecondFactor is a second factor tried at sign-in (details:
+	// factor type, result); EventLoginStepUp a step-up asked for by the
+	// request (details: why, outcome passed or declined).
+	EventLoginSecondFactor  = "login.second_factor"
+	EventLoginStepUp        = "login.step_up"
 	EventLogout             = "logout"
 	EventConsentGranted     = "consent.granted"
 	EventConsentRevoked     = "consent.revoked"
