@@ -69,7 +69,7 @@ var rules = map[string]rule{
 	"internal/playground": {may: []string{"internal/catalog", "internal/token", "internal/policy", "internal/store", "internal/model", "scope", "oautherr"}, external: jose},
 
 	// The end-user pages; oauth imports login, never the reverse.
-	"internal/login": {may: []string{"internal/logging", "internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/store", "internal/model", "scope", "oautherr"}, external: append(slices.Clone(jose), argon2...)},
+	"internal/login": {may: []string{"internal/admin", "internal/mfa", "internal/secret", "internal/logging", "internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/store", "internal/model", "scope", "oautherr"}, external: append(slices.Clone(jose), argon2...)},
 
 	// The resource-server SDK, its fake issuer and the example API behind
 	// it: public, never internal/, never a database driver.

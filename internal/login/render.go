@@ -37,7 +37,7 @@ func mustLoad() *assets {
 		css:      template.CSS(css),
 		styleSrc: "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'",
 	}
-	for _, name := range []string{"login", "consent", "error"} {
+	for _, name := range []string{"login", "consent", "error", "mfa", "mfa_enrol", "recovery_codes"} {
 		a.pages[name] = template.Must(template.New(name).Option("missingkey=error").
 			ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
@@ -51,13 +51,30 @@ type layout struct {
 	Body  any
 }
 
+// extras are what a page may load beyond its inline stylesheet.
+type extras struct {
+	// images allows data: images (a TOTP enrolment's QR code, rendered by
+	// the server into the page).
+	images bool
+	// scripts allows the pages' own scripts, served by the tenant under
+	// AssetsPath (WebAuthn needs the browser's JavaScript API).
+	scripts bool
+}
+
 // csp returns the page's Content-Security-Policy. formAction lists where
 // its forms may go, "" for a page without a form.
-func csp(formAction string) string {
+func csp(formAction string, x extras) string {
 	if formAction == "" {
 		formAction = "'none'"
 	}
-	return "default-src 'none'; style-src " + site.styleSrc + "; img-src 'none'; form-action " + formAction +
+	img, script := "'none'", ""
+	if x.images {
+		img = "data:"
+	}
+	if x.scripts {
+		script = "; script-src 'self'; connect-src 'self'"
+	}
+	return "default-src 'none'; style-src " + site.styleSrc + "; img-src " + img + script + "; form-action " + formAction +
 		"; frame-ancestors 'none'; base-uri 'none'"
 }
 
@@ -89,6 +106,11 @@ func formAction(redirectURI string) string {
 
 // render writes a page with the headers every end-user page carries.
 func render(w http.ResponseWriter, status int, page, title, formSrc string, body any) {
+	renderWith(w, status, page, title, formSrc, extras{}, body)
+}
+
+// renderWith is render for a page that needs extras.
+func renderWith(w http.ResponseWriter, status int, page, title, formSrc string, x extras, body any) {
 	var buf bytes.Buffer
 	err := site.pages[page].ExecuteTemplate(&buf, "layout", layout{Title: title, CSS: site.css, Body: body})
 	if err != nil {
@@ -101,7 +123,7 @@ func render(w http.ResponseWriter, status int, page, title, formSrc string, body
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
-	h.Set("Content-Security-Policy", csp(formSrc))
+	h.Set("Content-Security-Policy", csp(formSrc, x))
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")

@@ -147,8 +147,8 @@ func (f *flow) run(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 			q := url.Values{"request": {f.req.ID}}
-			if need.Skippable {
-				q.Set("optional", "1")
+			if f.stepUp(d) {
+				q.Set("step_up", "1")
 			}
 			redirect(w, f.snap.Tenant.Issuer+"/mfa", q)
 			return nil
