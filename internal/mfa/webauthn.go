@@ -16,8 +16,10 @@ import (
 )
 
 // Ceremony timeouts sent to the browser and enforced on the session data.
-// The caller's own record of the ceremony (model.MFAChallenge.ExpiresAt,
-// on its injected clock) should not outlive them.
+// go-webauthn checks that expiry against the wall clock, not an injected
+// one, so it is only a backstop: the caller's own record of the ceremony
+// (model.MFAChallenge.ExpiresAt, on its injected clock) is what a test
+// moves, and should not outlive these.
 const (
 	// RegistrationTimeout bounds a registration: finding the key, a PIN,
 	// perhaps a name.

@@ -349,6 +349,23 @@ func TestSecondFactorLogin(t *testing.T) {
 		}
 	})
 
+	t.Run("an expired ceremony refused", func(t *testing.T) {
+		opts, sess, _ := w.BeginLogin(alice, factors)
+		var sd map[string]any
+		if err := json.Unmarshal(sess, &sd); err != nil || sd["expires"] == "0001-01-01T00:00:00Z" {
+			t.Fatalf("session data has no expiry: %s", sess)
+		}
+		sd["expires"] = "2020-01-01T00:00:00Z"
+		sess, _ = json.Marshal(sd)
+		resp, err := key.Assert(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.FinishLogin(alice, factors, sess, resp); !errors.Is(err, mfa.ErrVerification) {
+			t.Fatalf("err = %v, want ErrVerification", err)
+		}
+	})
+
 	t.Run("no WebAuthn factor: ErrNoCredentials", func(t *testing.T) {
 		totp := model.Factor{ID: "mfa_t", UserID: alice.ID, Type: model.FactorTOTP, Confirmed: true}
 		if _, _, err := w.BeginLogin(alice, []model.Factor{totp}); !errors.Is(err, mfa.ErrNoCredentials) {
