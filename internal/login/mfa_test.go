@@ -1,0 +1,76 @@
+package login_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/intelliauth/intelliauth/internal/model"
+)
+
+// SecondFactorNeed is the one rule behind the second step of a sign-in, a
+// step-up and the account page (PRODUCT.md §2 step 6b, the tenant and
+// application policies of issue 11). Each case sets the tenant's policy,
+// the application's setting and whether the user has a confirmed factor.
+func TestSecondFactorNeed(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	withFactor := e.user("fiona", "correct horse battery", model.UserActive)
+	without := e.user("nick", "correct horse battery", model.UserActive)
+	now := e.clock.Now()
+	must(t, e.st.Factors().Create(ctx, model.Factor{TenantID: tenantID, ID: "mfa_f1", UserID: withFactor.ID, Type: model.FactorTOTP,
+		Name: "Phone", Secret: []byte("sealed"), Confirmed: true, CreatedAt: now}))
+	// An enrolment never confirmed is not a factor.
+	must(t, e.st.Factors().Create(ctx, model.Factor{TenantID: tenantID, ID: "mfa_n1", UserID: without.ID, Type: model.FactorTOTP,
+		Name: "Half done", Secret: []byte("sealed"), CreatedAt: now}))
+
+	type want struct{ due, enrol, skippable bool }
+	cases := []struct {
+		name     string
+		policy   model.MFAPolicy
+		grace    time.Duration // from now; 0: none
+		appMFA   string
+		user     model.User
+		stepUp   bool
+		want     want
+		factorsN int
+	}{
+		{name: "optional, no factor, nothing asked → not due", policy: model.MFAOptional, user: without, want: want{false, true, true}},
+		{name: "optional, a factor → due at every sign-in, not skippable", policy: model.MFAOptional, user: withFactor, want: want{true, false, false}, factorsN: 1},
+		{name: "zero policy is optional", policy: "", user: withFactor, want: want{true, false, false}, factorsN: 1},
+		{name: "off, a factor → not asked at sign-in", policy: model.MFAOff, user: withFactor, want: want{false, false, true}, factorsN: 1},
+		{name: "off, a factor, step-up → asked, may decline", policy: model.MFAOff, user: withFactor, stepUp: true, want: want{true, false, true}, factorsN: 1},
+		{name: "off, no factor, step-up → asked, cannot enrol here, may decline", policy: model.MFAOff, user: without, stepUp: true, want: want{true, false, true}},
+		{name: "optional, no factor, step-up → may enrol or decline", policy: model.MFAOptional, user: without, stepUp: true, want: want{true, true, true}},
+		{name: "required, no factor, no grace → must enrol", policy: model.MFARequired, user: without, want: want{true, true, false}},
+		{name: "required, no factor, in grace → may enrol or skip", policy: model.MFARequired, grace: time.Hour, user: without, want: want{true, true, true}},
+		{name: "required, no factor, grace over → must enrol", policy: model.MFARequired, grace: -time.Minute, user: without, want: want{true, true, false}},
+		{name: "app requires, policy off, no factor → must enrol", policy: model.MFAOff, appMFA: model.AppMFARequired, user: without, want: want{true, true, false}},
+		{name: "app requires, a factor → due, not skippable", policy: model.MFAOptional, appMFA: model.AppMFARequired, user: withFactor, want: want{true, false, false}, factorsN: 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			snap := *e.snap()
+			snap.Tenant.MFAPolicy = tc.policy
+			snap.Tenant.MFAGraceUntil = time.Time{}
+			if tc.grace != 0 {
+				snap.Tenant.MFAGraceUntil = now.Add(tc.grace)
+			}
+			app, _ := snap.App(clientID)
+			a := *app
+			a.MFA = tc.appMFA
+			n, err := e.h.SecondFactorNeed(context.Background(), &snap, &a, tc.user, tc.stepUp)
+			must(t, err)
+			got := want{n.Due, n.Enrol, n.Skippable}
+			if got != tc.want || len(n.Factors) != tc.factorsN {
+				t.Errorf("Need = %+v (%d factors), want %+v (%d factors)", got, len(n.Factors), tc.want, tc.factorsN)
+			}
+		})
+	}
+	// The account page asks with no application.
+	n, err := e.h.SecondFactorNeed(ctx, e.snap(), nil, withFactor, false)
+	must(t, err)
+	if !n.Due || n.Skippable {
+		t.Errorf("account page, a user with a factor: %+v, want due and not skippable", n)
+	}
+}
