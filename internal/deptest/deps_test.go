@@ -23,9 +23,15 @@ type rule struct {
 var drivers = []string{"modernc.org/", "github.com/jackc/"}
 
 var (
-	jose       = []string{"github.com/go-jose/go-jose/v4"}
-	argon2     = []string{"golang.org/x/crypto/argon2", "golang.org/x/crypto/blake2b", "golang.org/x/sys/cpu"}
-	prometheus = []string{"github.com/prometheus/", "github.com/beorn7/perks", "github.com/cespare/xxhash", "github.com/munnerz/goautoneg", "google.golang.org/protobuf", "golang.org/x/sys"}
+	jose   = []string{"github.com/go-jose/go-jose/v4"}
+	argon2 = []string{"golang.org/x/crypto/argon2", "golang.org/x/crypto/blake2b", "golang.org/x/sys/cpu"}
+	// The second-factor libraries: TOTP and its QR code, WebAuthn and what
+	// go-webauthn pulls in (CBOR, COSE, TPM and JWT parsing for attestation
+	// formats, msgp for its own encodings).
+	otpLibs      = []string{"github.com/pquerna/otp", "github.com/boombuler/barcode"}
+	cborLibs     = []string{"github.com/fxamacker/cbor/v2", "github.com/x448/float16"}
+	webauthnLibs = append(slices.Clone(cborLibs), "github.com/go-webauthn/", "github.com/go-viper/mapstructure/v2", "github.com/google/go-tpm", "github.com/golang-jwt/jwt/v5", "github.com/google/uuid", "github.com/tinylib/msgp", "github.com/philhofer/fwd", "golang.org/x/crypto/ocsp", "golang.org/x/sys")
+	prometheus   = []string{"github.com/prometheus/", "github.com/beorn7/perks", "github.com/cespare/xxhash", "github.com/munnerz/goautoneg", "google.golang.org/protobuf", "golang.org/x/sys"}
 )
 
 // rules is the dependency direction. Each package may use what its row
@@ -42,6 +48,12 @@ var rules = map[string]rule{
 
 	// Password hashing (argon2id): the standard library and x/crypto only.
 	"internal/password": {external: argon2},
+
+	// Second factors: verification only, below every HTTP package and
+	// beside store (never importing it). Its test authenticator imports none
+	// of the module, so any package's tests may use it.
+	"internal/mfa":         {may: []string{"internal/model", "scope"}, external: append(slices.Clone(otpLibs), webauthnLibs...)},
+	"internal/mfa/mfatest": {external: append(slices.Clone(otpLibs), cborLibs...)},
 
 	"internal/store":           {may: []string{"internal/model", "scope"}},
 	"internal/store/storetest": {may: []string{"internal/store", "internal/model", "scope"}},
