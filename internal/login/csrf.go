@@ -46,6 +46,23 @@ func csrfToken(cookie []byte, form, requestID string) string {
 // checkCSRF reports whether a POST of form for requestID carries the token
 // matching its CSRF cookie, and was not marked cross-site by the browser.
 func checkCSRF(r *http.Request, snap *catalog.Snapshot, form, requestID string) bool {
+	return checkCSRFToken(r, snap, form, requestID, r.PostForm.Get("csrf"))
+}
+
+// CSRFHeader carries the CSRF token of a page's script requests (the
+// WebAuthn ceremonies), which send JSON rather than a form.
+const CSRFHeader = "X-CSRF-Token"
+
+// checkCSRFHeader is checkCSRF for a script's request: the token comes in
+// the CSRFHeader header. A cross-site page cannot set that header without
+// a CORS preflight, which this server never allows.
+func checkCSRFHeader(r *http.Request, snap *catalog.Snapshot, form, requestID string) bool {
+	return checkCSRFToken(r, snap, form, requestID, r.Header.Get(CSRFHeader))
+}
+
+// checkCSRFToken checks got, the token a request sent, against the
+// request's CSRF cookie and Sec-Fetch-Site.
+func checkCSRFToken(r *http.Request, snap *catalog.Snapshot, form, requestID, got string) bool {
 	switch r.Header.Get("Sec-Fetch-Site") {
 	case "", "same-origin", "none":
 	default: // cross-site, same-site (a sibling host is not this page)
@@ -59,7 +76,6 @@ func checkCSRF(r *http.Request, snap *catalog.Snapshot, form, requestID string) 
 	if !ok {
 		return false
 	}
-	got := r.PostForm.Get("csrf")
 	if got == "" {
 		return false
 	}

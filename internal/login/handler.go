@@ -86,7 +86,8 @@ type Handler struct {
 }
 
 // Register mounts the pages on mux, relative to the tenant's issuer:
-// GET and POST /login, /consent and /mfa.
+// GET and POST /login, /consent and /mfa, and the passkey ceremonies with
+// their script (registerWebAuthn).
 func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /login", h.withTenant(h.loginPage))
 	mux.HandleFunc("POST /login", h.withTenant(h.loginSubmit))
@@ -94,6 +95,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /consent", h.withTenant(h.consentSubmit))
 	mux.HandleFunc("GET /mfa", h.withTenant(h.mfaPage))
 	mux.HandleFunc("POST /mfa", h.withTenant(h.mfaSubmit))
+	h.registerWebAuthn(mux)
 }
 
 func (h *Handler) init() {
@@ -254,25 +256,34 @@ func (h *Handler) withTenant(f tenantHandler) http.HandlerFunc {
 		if err == nil {
 			return
 		}
-		var pe *pageError
-		if !errors.As(err, &pe) {
-			pe = internalError(err)
+		if pe := h.refusal(w, r, snap, err); pe != nil {
+			RenderError(w, pe.status, pe.title, pe.detail)
 		}
-		k := logging.Classify(r.Context(), err)
-		switch k {
-		case logging.ClientGone:
-			h.logger().DebugContext(r.Context(), "client went away",
-				"tenant", snap.Tenant.ID, "path", r.URL.Path, "cause", errText(err))
-			w.WriteHeader(logging.StatusClientClosedRequest)
-			return
-		case logging.Unavailable:
-			pe = &pageError{status: http.StatusServiceUnavailable, title: UnavailableTitle, detail: UnavailableDetail, cause: err}
-			w.Header().Set("Retry-After", logging.RetryAfterSeconds)
-		}
-		h.logger().Log(r.Context(), logging.Level(k, pe.status), "end-user page refused",
-			"tenant", snap.Tenant.ID, "path", r.URL.Path, "status", pe.status, "error", pe.title, "cause", errText(pe.cause))
-		RenderError(w, pe.status, pe.title, pe.detail)
 	}
+}
+
+// refusal logs a page's error and returns what to show, or nil when the
+// client went away (its status is written). A storage outage becomes a
+// 503 with Retry-After, and any error that is not a *pageError a 500.
+func (h *Handler) refusal(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot, err error) *pageError {
+	var pe *pageError
+	if !errors.As(err, &pe) {
+		pe = internalError(err)
+	}
+	k := logging.Classify(r.Context(), err)
+	switch k {
+	case logging.ClientGone:
+		h.logger().DebugContext(r.Context(), "client went away",
+			"tenant", snap.Tenant.ID, "path", r.URL.Path, "cause", errText(err))
+		w.WriteHeader(logging.StatusClientClosedRequest)
+		return nil
+	case logging.Unavailable:
+		pe = &pageError{status: http.StatusServiceUnavailable, title: UnavailableTitle, detail: UnavailableDetail, cause: err}
+		w.Header().Set("Retry-After", logging.RetryAfterSeconds)
+	}
+	h.logger().Log(r.Context(), logging.Level(k, pe.status), "end-user page refused",
+		"tenant", snap.Tenant.ID, "path", r.URL.Path, "status", pe.status, "error", pe.title, "cause", errText(pe.cause))
+	return pe
 }
 
 // readParams reads every page's parameters into r.Form — the query, and

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/catalog"
 	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/password"
@@ -39,6 +40,10 @@ const (
 // loginView is what the sign-in template sees.
 type loginView struct {
 	AppName, RequestID, Return, CSRF, Login, Error string
+	// Passkeys offers a passwordless sign-in (the tenant's issuer can be a
+	// WebAuthn relying party); TargetKey names the target for its script.
+	Passkeys  bool
+	TargetKey string
 }
 
 // loginPage shows the sign-in form for a pending authorization request.
@@ -59,8 +64,10 @@ func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request, snap *catalo
 	if err != nil {
 		return internalError(err)
 	}
-	render(w, status, "login", "Sign in to "+t.name(), formAction(t.ar.RedirectURI), loginView{
+	passkeys := admin.PasskeysAvailable(snap.Tenant.Issuer)
+	renderWith(w, status, "login", "Sign in to "+t.name(), formAction(t.ar.RedirectURI), extras{scripts: passkeys, script: webauthnScript(snap)}, loginView{
 		AppName: t.name(), RequestID: t.ar.ID, Return: t.ret, CSRF: csrfToken(cookie, "login", t.key()), Login: login, Error: msg,
+		Passkeys: passkeys, TargetKey: t.key(),
 	})
 	return nil
 }
@@ -254,8 +261,9 @@ func (h *Handler) failed(w http.ResponseWriter, r *http.Request, snap *catalog.S
 	return h.showLogin(w, r, snap, t, http.StatusUnauthorized, clip(login), msgFailed)
 }
 
-// succeeded clears the throttles, replaces the browser's session with a new
-// one, binds it to the authorization request and sends the browser back.
+// succeeded finishes a password sign-in: it clears the throttles, rehashes
+// an outdated password hash, opens the session (signedIn) and sends the
+// browser back.
 func (h *Handler) succeeded(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot, t target, a attempt, pw string) error {
 	ctx := r.Context()
 	tenant := snap.Tenant.ID
@@ -274,7 +282,27 @@ func (h *Handler) succeeded(w http.ResponseWriter, r *http.Request, snap *catalo
 			h.logger().WarnContext(ctx, "store rehashed password", "tenant", tenant, "user", u.ID, "err", err)
 		}
 	}
+	if err := h.signedIn(w, r, snap, t, u, a.ip, methodPassword, []string{model.AMRPassword}); err != nil {
+		return err
+	}
+	t.resume(w, snap)
+	return nil
+}
 
+// Sign-in methods, as login.succeeded records them.
+const (
+	methodPassword = "password"
+	methodPasskey  = "passkey"
+)
+
+// signedIn is the one place a sign-in — by password or by passkey — opens
+// a session: it replaces the browser's session with a new one holding amr,
+// binds it to the authorization request (unless the target is local),
+// records login.succeeded with the method, and sets the session cookie.
+// The caller sends the browser on.
+func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot, t target, u model.User, ip, method string, amr []string) error {
+	ctx := r.Context()
+	tenant := snap.Tenant.ID
 	value, err := newToken()
 	if err != nil {
 		return internalError(err)
@@ -283,7 +311,7 @@ func (h *Handler) succeeded(w http.ResponseWriter, r *http.Request, snap *catalo
 	s := model.Session{
 		TenantID: tenant, ID: sessionID(value), UserID: u.ID, AuthTime: now,
 		ExpiresAt: now.Add(h.sessionTTL()), LastSeen: now, CreatedAt: now,
-		UserAgent: clipBytes(r.UserAgent(), 256), IP: a.ip, AMR: []string{model.AMRPassword},
+		UserAgent: clipBytes(r.UserAgent(), 256), IP: ip, AMR: amr,
 	}
 	oldID, hadOld := cookieSessionID(r, snap)
 	ar := t.ar
@@ -316,7 +344,7 @@ func (h *Handler) succeeded(w http.ResponseWriter, r *http.Request, snap *catalo
 	if err != nil {
 		return internalError(err)
 	}
-	details, _ := json.Marshal(map[string]any{"ip": a.ip, "request": t.ar.ID, "session_expires_at": s.ExpiresAt})
+	details, _ := json.Marshal(map[string]any{"ip": ip, "request": t.ar.ID, "session_expires_at": s.ExpiresAt, "method": method, "amr": amr})
 	if err := h.record(ctx, model.AuditEvent{
 		TenantID: tenant, Type: model.EventLoginSucceeded,
 		ActorType: model.ActorUser, ActorID: u.ID, ClientID: t.ar.ClientID, Subject: u.ID, Details: details,
@@ -324,7 +352,6 @@ func (h *Handler) succeeded(w http.ResponseWriter, r *http.Request, snap *catalo
 		return internalError(err)
 	}
 	h.setSessionCookie(w, r, snap, value, s.ExpiresAt)
-	t.resume(w, snap)
 	return nil
 }
 

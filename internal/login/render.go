@@ -48,7 +48,9 @@ func mustLoad() *assets {
 type layout struct {
 	Title string
 	CSS   template.CSS
-	Body  any
+	// Script is the path of the page's script (extras.script), or "".
+	Script string
+	Body   any
 }
 
 // extras are what a page may load beyond its inline stylesheet.
@@ -59,6 +61,9 @@ type extras struct {
 	// scripts allows the pages' own scripts, served by the tenant under
 	// AssetsPath (WebAuthn needs the browser's JavaScript API).
 	scripts bool
+	// script is the path of the script the page loads (webauthnScript);
+	// it needs scripts.
+	script string
 }
 
 // csp returns the page's Content-Security-Policy. formAction lists where
@@ -112,7 +117,11 @@ func render(w http.ResponseWriter, status int, page, title, formSrc string, body
 // renderWith is render for a page that needs extras.
 func renderWith(w http.ResponseWriter, status int, page, title, formSrc string, x extras, body any) {
 	var buf bytes.Buffer
-	err := site.pages[page].ExecuteTemplate(&buf, "layout", layout{Title: title, CSS: site.css, Body: body})
+	l := layout{Title: title, CSS: site.css, Body: body}
+	if x.scripts {
+		l.Script = x.script
+	}
+	err := site.pages[page].ExecuteTemplate(&buf, "layout", l)
 	if err != nil {
 		// A template bug, not the user's: a bare 500 without details.
 		w.Header().Set("Cache-Control", "no-store")

@@ -157,7 +157,7 @@ func (h *Handler) showMFA(w http.ResponseWriter, r *http.Request, snap *catalog.
 	if err != nil {
 		return err
 	}
-	renderWith(w, status, "mfa", "Verify it's you", formAction(st.t.ar.RedirectURI), extras{scripts: v.WebAuthn}, v)
+	renderWith(w, status, "mfa", "Verify it's you", formAction(st.t.ar.RedirectURI), extras{scripts: v.WebAuthn, script: webauthnScript(snap)}, v)
 	return nil
 }
 
@@ -261,10 +261,11 @@ func (h *Handler) answered(w http.ResponseWriter, r *http.Request, snap *catalog
 	return h.showMFA(w, r, snap, st, status, msg)
 }
 
-// passed records a second factor on the session and in the audit log.
-func (h *Handler) passed(ctx context.Context, snap *catalog.Snapshot, st mfaState, factor, amr string) error {
+// passed records a second factor on the session (its methods amr, and
+// "mfa") and in the audit log.
+func (h *Handler) passed(ctx context.Context, snap *catalog.Snapshot, st mfaState, factor string, amr ...string) error {
 	methods := slices.Clone(st.sess.AMR)
-	for _, m := range []string{amr, model.AMRMulti} {
+	for _, m := range append(slices.Clone(amr), model.AMRMulti) {
 		if !slices.Contains(methods, m) {
 			methods = append(methods, m)
 		}
