@@ -97,6 +97,10 @@ const (
 	OpRegenerateRecoveryCodes Op = "me.regenerate_recovery_codes"
 	OpUserFactors             Op = "users.mfa"
 	OpResetUserFactors        Op = "users.reset_mfa"
+
+	// Passkeys (webauthn.go): the two requests of a registration.
+	OpBeginPasskeyRegistration  Op = "me.begin_passkey_registration"
+	OpFinishPasskeyRegistration Op = "me.finish_passkey_registration"
 )
 
 // opScopes is who may do what: the platform scope each Op requires. Every
@@ -182,6 +186,9 @@ func opScopes() map[Op]string {
 		OpRegenerateRecoveryCodes: "me:write",
 		OpUserFactors:             "users:read",
 		OpResetUserFactors:        "users:write",
+
+		OpBeginPasskeyRegistration:  "me:write",
+		OpFinishPasskeyRegistration: "me:write",
 	}
 }
 

@@ -69,6 +69,7 @@ func (h *Handler) routes(rt *router) {
 	h.auditRoutes(rt)
 	h.meRoutes(rt)
 	h.mfaRoutes(rt)
+	h.webauthnRoutes(rt)
 }
 
 // Register mounts the API on mux, relative to the tenant's issuer. Every

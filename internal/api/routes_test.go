@@ -133,6 +133,9 @@ func tableCases(e *env) []routeCase {
 		{route: "DELETE " + P + "/me/mfa/{id}", path: "/me/mfa/mfa_none", asUser: true, want: 404},
 		// Alice has no confirmed factor: nothing to stand in for.
 		{route: "POST " + P + "/me/mfa/recovery-codes", path: "/me/mfa/recovery-codes", asUser: true, want: 409},
+		// The node is on 127.0.0.1: no WebAuthn relying party there.
+		{route: "POST " + P + "/me/mfa/webauthn/register", path: "/me/mfa/webauthn/register", asUser: true, want: 409},
+		{route: "POST " + P + "/me/mfa/webauthn/register/finish", path: "/me/mfa/webauthn/register/finish", body: map[string]any{"challenge_id": "wac_none", "credential": map[string]any{}}, asUser: true, want: 400},
 		// Last: it changes alice's password.
 		{route: "POST " + P + "/me/password", path: "/me/password", body: map[string]any{"current_password": e.People.Alice.Password, "new_password": "alice's brand new passphrase"}, asUser: true, want: 204},
 	}
