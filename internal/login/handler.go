@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/audit"
 	"github.com/intelliauth/intelliauth/internal/catalog"
 	"github.com/intelliauth/intelliauth/internal/logging"
@@ -48,6 +49,9 @@ type Handler struct {
 	// ago). Optional.
 	Catalog *catalog.Catalog
 	Store   store.Store
+	// Admin runs the second-factor use-cases (checking and enrolling
+	// factors) for the second-factor page; required.
+	Admin *admin.Service
 	// Audit is required: every sign-in, failure, lockout and consent is
 	// recorded before the response is sent.
 	Audit *audit.Log
@@ -84,6 +88,7 @@ type Handler struct {
 // Register mounts the pages on mux, relative to the tenant's issuer:
 // GET and POST /login, GET and POST /consent.
 func (h *Handler) Register(mux *http.ServeMux) {
+	h.registerAccount(mux)
 	mux.HandleFunc("GET /login", h.withTenant(h.loginPage))
 	mux.HandleFunc("POST /login", h.withTenant(h.loginSubmit))
 	mux.HandleFunc("GET /consent", h.withTenant(h.consentPage))

@@ -116,7 +116,7 @@ func newEnv(t testing.TB, opts ...func(*login.Handler)) *env {
 // (a fresh one simulates a restart: nothing is kept in memory).
 func (e *env) newHandler(opts ...func(*login.Handler)) *login.Handler {
 	h := &login.Handler{
-		Catalog: e.cat, Store: e.st, Audit: e.audit, Now: e.clock.Now,
+		Catalog: e.cat, Store: e.st, Admin: e.admin, Audit: e.audit, Now: e.clock.Now,
 		ClientIP: func(r *http.Request) string {
 			if ip := r.Header.Get("X-Test-IP"); ip != "" {
 				return ip

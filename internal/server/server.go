@@ -76,8 +76,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		tenant:  http.NewServeMux(),
 		metrics: newMetrics(),
 	}
+	adm := &admin.Service{Store: o.Store, Sealer: o.Sealer, Now: o.Now, Logger: o.Logger, AllowInsecureIssuer: o.AllowInsecureIssuer}
 	lh := &login.Handler{
-		Catalog: s.catalog, Store: o.Store, Audit: o.Audit, Logger: o.Logger, Now: o.Now,
+		Catalog: s.catalog, Store: o.Store, Admin: adm, Audit: o.Audit, Logger: o.Logger, Now: o.Now,
 		ClientIP: ClientIP, Secure: secureRequest,
 		MaxFailures: o.LoginMaxFailures, Window: o.LoginWindow, LockFor: o.LoginLockFor, SessionTTL: o.SessionTTL,
 	}
@@ -85,7 +86,6 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	oh := &oauth.Handler{Catalog: s.catalog, Store: o.Store, Audit: o.Audit, Logger: o.Logger, Now: o.Now, Login: lh, ClientIP: ClientIP, Metrics: s.metrics,
 		MaxPendingPerClient: o.MaxPendingPerClient, MaxPendingPerPeer: o.MaxPendingPerPeer}
 	oh.Register(s.tenant)
-	adm := &admin.Service{Store: o.Store, Sealer: o.Sealer, Now: o.Now, Logger: o.Logger, AllowInsecureIssuer: o.AllowInsecureIssuer}
 	ah := &api.Handler{
 		Admin:   adm,
 		Store:   o.Store,
