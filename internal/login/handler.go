@@ -89,6 +89,7 @@ type Handler struct {
 // GET and POST /login, /consent and /mfa, and the passkey ceremonies with
 // their script (registerWebAuthn).
 func (h *Handler) Register(mux *http.ServeMux) {
+	h.registerAccount(mux)
 	mux.HandleFunc("GET /login", h.withTenant(h.loginPage))
 	mux.HandleFunc("POST /login", h.withTenant(h.loginSubmit))
 	mux.HandleFunc("GET /consent", h.withTenant(h.consentPage))
