@@ -262,7 +262,7 @@ func (h *Handler) failed(w http.ResponseWriter, r *http.Request, snap *catalog.S
 }
 
 // succeeded finishes a password sign-in: it clears the throttles, rehashes
-// an outdated password hash, opens the session (signedIn) and sends the
+// an outdated password hash, opens the session (openSession) and sends the
 // browser back.
 func (h *Handler) succeeded(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot, t target, a attempt, pw string) error {
 	ctx := r.Context()
@@ -282,7 +282,7 @@ func (h *Handler) succeeded(w http.ResponseWriter, r *http.Request, snap *catalo
 			h.logger().WarnContext(ctx, "store rehashed password", "tenant", tenant, "user", u.ID, "err", err)
 		}
 	}
-	if err := h.signedIn(w, r, snap, t, u, a.ip, methodPassword, []string{model.AMRPassword}); err != nil {
+	if err := h.openSession(w, r, snap, t, u, a.ip, methodPassword, []string{model.AMRPassword}); err != nil {
 		return err
 	}
 	t.resume(w, snap)
@@ -295,12 +295,12 @@ const (
 	methodPasskey  = "passkey"
 )
 
-// signedIn is the one place a sign-in — by password or by passkey — opens
+// openSession is the one place a sign-in — by password or by passkey — opens
 // a session: it replaces the browser's session with a new one holding amr,
 // binds it to the authorization request (unless the target is local),
 // records login.succeeded with the method, and sets the session cookie.
 // The caller sends the browser on.
-func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot, t target, u model.User, ip, method string, amr []string) error {
+func (h *Handler) openSession(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot, t target, u model.User, ip, method string, amr []string) error {
 	ctx := r.Context()
 	tenant := snap.Tenant.ID
 	value, err := newToken()

@@ -306,7 +306,7 @@ func (h *Handler) passkeyBegin(w http.ResponseWriter, r *http.Request, snap *cat
 }
 
 // passkeyFinish checks a passwordless answer and signs the passkey's user
-// in, as a password sign-in does (signedIn), with the authenticator's
+// in, as a password sign-in does (openSession), with the authenticator's
 // methods as amr — and "mfa" when it verified the user (the passkey then
 // proved two factors) — then the browser goes on to the target.
 func (h *Handler) passkeyFinish(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot, req ceremonyRequest) error {
@@ -349,7 +349,7 @@ func (h *Handler) passkeyFinish(w http.ResponseWriter, r *http.Request, snap *ca
 	if a.MultiFactor {
 		amr = append(amr, model.AMRMulti)
 	}
-	if err := h.signedIn(w, r, snap, t, a.User, ip, methodPasskey, amr); err != nil {
+	if err := h.openSession(w, r, snap, t, a.User, ip, methodPasskey, amr); err != nil {
 		return err
 	}
 	return next(w, snap, t)
