@@ -79,24 +79,26 @@ const (
 )
 
 // PasskeyError is a refused passkey ceremony. Reason is for the audit log;
-// the wrapped *model.ValidationError (errors.As) holds the field
-// ("challenge_id" or "credential") and the sentence a user may see; the
-// mfa sentinel (mfa.ErrCloned, mfa.ErrVerification, …) and store.ErrNotFound
-// for a challenge that is gone are wrapped too (errors.Is).
+// Message is the sentence a user may see. The wrapped *model.ValidationError
+// (errors.As) names the field ("challenge_id" or "credential") with what is
+// wrong with it, for /api/v1 and the account page; the mfa sentinel
+// (mfa.ErrCloned, mfa.ErrVerification, …), and store.ErrNotFound for a
+// ceremony that is gone, are wrapped too (errors.Is).
 type PasskeyError struct {
 	Reason string
 	// UserID is the user the credential belongs to, when it is known (a
 	// passwordless sign-in refused after the lookup).
-	UserID string
-	ve     *model.ValidationError
-	cause  error
+	UserID   string
+	sentence string
+	ve       *model.ValidationError
+	cause    error
 }
 
 func (e *PasskeyError) Error() string {
 	if e.cause != nil {
-		return e.ve.Error() + " (" + e.Reason + ": " + e.cause.Error() + ")"
+		return e.sentence + " (" + e.Reason + ": " + e.cause.Error() + ")"
 	}
-	return e.ve.Error() + " (" + e.Reason + ")"
+	return e.sentence + " (" + e.Reason + ")"
 }
 
 // Unwrap returns the validation error and the cause.
@@ -108,25 +110,21 @@ func (e *PasskeyError) Unwrap() []error {
 }
 
 // Message is the sentence a user may see.
-func (e *PasskeyError) Message() string {
-	p := e.ve.Problems[0]
-	return p.Message
+func (e *PasskeyError) Message() string { return e.sentence }
+
+// passkeyRefused builds a refusal: problem is what is wrong with field (a
+// predicate: "has expired …"), sentence the same for a person.
+func passkeyRefused(reason, field, problem, sentence string, cause error) *PasskeyError {
+	return &PasskeyError{Reason: reason, sentence: sentence, cause: cause,
+		ve: &model.ValidationError{Problems: model.Problems{{Field: field, Message: problem}}}}
 }
 
-func passkeyRefused(reason, field, message string, cause error) *PasskeyError {
-	return &PasskeyError{Reason: reason, cause: cause,
-		ve: &model.ValidationError{Problems: model.Problems{{Field: field, Message: message}}}}
-}
-
-// The sentences of refused ceremonies.
-const (
-	msgChallengeGone   = "This passkey request has expired or was already used; start again."
-	msgCredentialWrong = "The passkey's answer could not be verified; try again."
-	msgCredentialNone  = "The credential (the browser's answer) is missing; start again."
-)
+// clonedProblem is what is wrong with a clone's answer.
+const clonedProblem = "comes from a security key that may have been copied, so it was refused; use another factor and ask an administrator to check it"
 
 func challengeGone(cause error) *PasskeyError {
-	return passkeyRefused(ReasonExpiredChallenge, "challenge_id", msgChallengeGone, cause)
+	return passkeyRefused(ReasonExpiredChallenge, "challenge_id", "has expired or was already used; start again",
+		"This passkey request has expired or was already used; start again.", cause)
 }
 
 // ceremonyRefused maps a failed mfa Finish to a PasskeyError; any other
@@ -134,11 +132,14 @@ func challengeGone(cause error) *PasskeyError {
 func ceremonyRefused(err error) error {
 	switch {
 	case errors.Is(err, mfa.ErrCloned):
-		return passkeyRefused(ReasonCloned, "credential", mfa.ErrCloned.Error(), err)
+		return passkeyRefused(ReasonCloned, "credential", clonedProblem,
+			mfa.ErrCloned.Error(), err)
 	case errors.Is(err, mfa.ErrUnknownCredential):
-		return passkeyRefused(ReasonUnknownCredential, "credential", mfa.ErrUnknownCredential.Error(), err)
+		return passkeyRefused(ReasonUnknownCredential, "credential", "is not a passkey or security key registered to the account",
+			mfa.ErrUnknownCredential.Error(), err)
 	case errors.Is(err, mfa.ErrVerification):
-		return passkeyRefused(ReasonInvalid, "credential", msgCredentialWrong, err)
+		return passkeyRefused(ReasonInvalid, "credential", "could not be verified (another site's, another request's, or damaged); try again",
+			"The passkey's answer could not be verified; try again.", err)
 	}
 	return err
 }
@@ -269,7 +270,8 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, actor Actor, te
 		return PasskeyRegistration{}, err
 	}
 	if len(body) == 0 {
-		return PasskeyRegistration{}, passkeyRefused(ReasonInvalid, "credential", msgCredentialNone, nil)
+		return PasskeyRegistration{}, passkeyRefused(ReasonInvalid, "credential", "is required: the answer of navigator.credentials.create, as JSON",
+			"The browser sent no passkey; start again.", nil)
 	}
 	if s.Store == nil {
 		return PasskeyRegistration{}, errors.New("admin: Service.Store is nil")
@@ -360,7 +362,8 @@ func (s *Service) BeginPasskeySecondFactor(ctx context.Context, tenantID, userID
 	}
 	opts, session, err := rp.BeginLogin(u, fs)
 	if errors.Is(err, mfa.ErrNoCredentials) {
-		return nil, "", passkeyRefused(ReasonNoCredentials, "credential", mfa.ErrNoCredentials.Error(), err)
+		return nil, "", passkeyRefused(ReasonNoCredentials, "credential", "cannot be asked for: the account has no passkey or security key",
+			mfa.ErrNoCredentials.Error(), err)
 	}
 	if err != nil {
 		return nil, "", err
@@ -424,8 +427,8 @@ func (s *Service) FinishPasskeySecondFactor(ctx context.Context, tenantID, userI
 func (s *Service) usePasskey(ctx context.Context, tenantID string, a mfa.Assertion) error {
 	err := s.Store.Factors().Use(ctx, tenantID, a.User.ID, a.FactorID, a.Counter, a.Credential, s.now())
 	if errors.Is(err, store.ErrPrecondition) {
-		pe := passkeyRefused(ReasonCloned, "credential", mfa.ErrCloned.Error(),
-			fmt.Errorf("%w: factor %s: sign counter %d not above the stored one: %w", mfa.ErrCloned, a.FactorID, a.Counter, err))
+		pe := passkeyRefused(ReasonCloned, "credential", clonedProblem,
+			mfa.ErrCloned.Error(), fmt.Errorf("%w: factor %s: sign counter %d not above the stored one: %w", mfa.ErrCloned, a.FactorID, a.Counter, err))
 		pe.UserID = a.User.ID
 		return pe
 	}
@@ -522,8 +525,8 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, tenantID, challengeID
 		return mfa.Assertion{}, err
 	}
 	if a.User.Status != model.UserActive {
-		pe := passkeyRefused(ReasonDisabled, "credential", "This account cannot sign in; ask an administrator.",
-			fmt.Errorf("user %s is %s: %w", a.User.ID, a.User.Status, ErrForbidden))
+		pe := passkeyRefused(ReasonDisabled, "credential", "belongs to an account that cannot sign in",
+			"This account cannot sign in; ask an administrator.", fmt.Errorf("user %s is %s: %w", a.User.ID, a.User.Status, ErrForbidden))
 		pe.UserID = a.User.ID
 		return mfa.Assertion{}, pe
 	}

@@ -68,6 +68,7 @@ var accountNotices = map[string]string{
 	"profile":   "Your profile was saved.",
 	"password":  "Your password was changed.",
 	"enrolled":  "Your authenticator app is set up.",
+	"passkey":   "Your passkey is registered.",
 	"renamed":   "The factor was renamed.",
 	"removed":   "The factor was removed.",
 	"ended":     "The session was ended; that browser must sign in again.",
@@ -108,21 +109,34 @@ func mustLoadAccount() *accountAssets {
 // this package; images allows data: images (the QR code). Its forms post
 // to the page itself only.
 func renderAccount(w http.ResponseWriter, status int, page, title string, images bool, body any) {
+	renderAccountWith(w, status, page, title, extras{images: images}, body)
+}
+
+// renderAccountWith is renderAccount for a page that needs extras (the
+// passkey script).
+func renderAccountWith(w http.ResponseWriter, status int, page, title string, x extras, body any) {
 	var buf bytes.Buffer
-	if err := accountSite.pages[page].ExecuteTemplate(&buf, "layout", layout{Title: title, CSS: accountSite.css, Body: body}); err != nil {
+	l := layout{Title: title, CSS: accountSite.css, Body: body}
+	if x.scripts {
+		l.Script = x.script
+	}
+	if err := accountSite.pages[page].ExecuteTemplate(&buf, "layout", l); err != nil {
 		w.Header().Set("Cache-Control", "no-store")
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	img := "'none'"
-	if images {
+	img, script := "'none'", ""
+	if x.images {
 		img = "data:"
+	}
+	if x.scripts {
+		script = "; script-src 'self'; connect-src 'self'"
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src "+accountSite.styleSrc+"; img-src "+img+
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src "+accountSite.styleSrc+"; img-src "+img+script+
 		"; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -184,35 +198,47 @@ type account struct {
 // signedIn returns the account of the request, or sends the browser to
 // sign in (or to pass its second factor) and returns false.
 func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot) (*account, bool, error) {
+	a, first, err := h.accountOf(w, r, snap)
+	if err != nil {
+		return nil, false, err
+	}
+	if first != "" {
+		seeOther(w, first, url.Values{"return": {accountPage}})
+		return nil, false, nil
+	}
+	return a, true, nil
+}
+
+// accountOf returns the account of the request, or the page the browser
+// must pass first (the sign-in page, or the second factor's) and no
+// account.
+func (h *Handler) accountOf(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot) (*account, string, error) {
 	sess, u, ok, err := h.CurrentSession(r, snap)
 	if err != nil {
-		return nil, false, internalError(err)
+		return nil, "", internalError(err)
 	}
-	back := url.Values{"return": {accountPage}}
 	if !ok {
-		seeOther(w, snap.Tenant.Issuer+"/login", back)
-		return nil, false, nil
+		return nil, snap.Tenant.Issuer + "/login", nil
 	}
 	if !model.HasMFA(sess.AMR) {
 		need, err := h.SecondFactorNeed(r.Context(), snap, nil, u, false)
 		if err != nil {
-			return nil, false, internalError(err)
+			return nil, "", internalError(err)
 		}
 		if need.Due && !need.Skippable {
-			seeOther(w, snap.Tenant.Issuer+"/mfa", back)
-			return nil, false, nil
+			return nil, snap.Tenant.Issuer + "/mfa", nil
 		}
 	}
 	if h.Admin == nil {
-		return nil, false, internalError(errors.New("login: Handler.Admin is nil"))
+		return nil, "", internalError(errors.New("login: Handler.Admin is nil"))
 	}
 	a := &account{snap: snap, sess: sess, user: u, actor: admin.PageActor(u.ID, pageVia), sid: admin.SessionSID(sess.ID)}
 	cookie, err := h.csrfCookie(w, r, snap)
 	if err != nil {
-		return nil, false, internalError(err)
+		return nil, "", internalError(err)
 	}
 	a.csrf = csrfToken(cookie, "account", a.sid)
-	return a, true, nil
+	return a, "", nil
 }
 
 func (h *Handler) accountGet(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot) error {
@@ -318,6 +344,10 @@ func accountFieldLabel(field string) string {
 		return "The code"
 	case "name":
 		return "The name"
+	case "challenge_id":
+		return "The passkey request"
+	case "credential":
+		return "The passkey's answer"
 	case "current_password":
 		return "The current password"
 	case "new_password":
@@ -427,6 +457,10 @@ type accountView struct {
 	Required       bool
 	Sessions       []sessionRow
 	Apps           []appRow
+
+	// Passkeys offers the registration of a passkey (the tenant's issuer
+	// can be a WebAuthn relying party).
+	Passkeys bool
 }
 
 type factorRow struct {
@@ -466,7 +500,7 @@ func (h *Handler) showAccount(w http.ResponseWriter, r *http.Request, a *account
 	if err != nil {
 		return err
 	}
-	renderAccount(w, status, "account", "Your account", false, v)
+	renderAccountWith(w, status, "account", "Your account", extras{scripts: v.Passkeys, script: webauthnScript(a.snap)}, v)
 	return nil
 }
 
@@ -475,7 +509,7 @@ func (h *Handler) accountView(ctx context.Context, a *account, st pageState) (ac
 	v := accountView{Base: accountBase(a.snap), CSRF: a.csrf, Tenant: a.snap.Tenant.Name, Username: a.user.Username, Notice: st.notice,
 		EmailVerified: a.user.EmailVerified, PhoneVerified: a.user.PhoneNumberVerified,
 		Profile: st.profile, Errors: st.errs, Fields: st.fields,
-		Required: a.snap.Tenant.MFAPolicy.Effective() == model.MFARequired}
+		Required: a.snap.Tenant.MFAPolicy.Effective() == model.MFARequired, Passkeys: admin.PasskeysAvailable(a.snap.Tenant.Issuer)}
 	if v.Profile == nil {
 		v.Profile = newProfileForm(a.user)
 	}

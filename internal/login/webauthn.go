@@ -17,6 +17,7 @@ import (
 	"github.com/intelliauth/intelliauth/internal/catalog"
 	"github.com/intelliauth/intelliauth/internal/logging"
 	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/internal/store"
 )
 
 // Passkeys and security keys (WebAuthn) on the sign-in pages. The pages
@@ -30,7 +31,14 @@ import (
 //	passwordless (the /login page):
 //	  POST /login/webauthn/begin  {target}                          → {challenge_id, options}
 //	  POST /login/webauthn/finish {target, challenge_id, credential} → {next}
+//	registration (the account page, signed in):
+//	  POST /account/mfa/webauthn/begin  {}                          → {challenge_id, options}
+//	  POST /account/mfa/webauthn/finish  a form: csrf, challenge_id, name, credential
+//	                                     → the recovery codes (a first factor) or 303 to the page
 //
+// The account page's token is its own (the form "account" bound to the
+// session, as its other forms), and its finish is an ordinary form POST of
+// the page — filled in by the script — so that its answer can be a page.
 // target is the page's target key (target.key: an authorization request's
 // ID, or "return:" and a local path). The ceremonies themselves — the
 // challenge kept in the store and taken once, the sign counter's
@@ -72,6 +80,8 @@ func (h *Handler) registerWebAuthn(mux *http.ServeMux) {
 	mux.HandleFunc("POST /mfa/webauthn/finish", h.withCeremony(h.secondFactorFinish))
 	mux.HandleFunc("POST /login/webauthn/begin", h.withCeremony(h.passkeyBegin))
 	mux.HandleFunc("POST /login/webauthn/finish", h.withCeremony(h.passkeyFinish))
+	mux.HandleFunc("POST "+accountPage+"mfa/webauthn/begin", h.withCeremony(h.accountPasskeyBegin))
+	mux.HandleFunc("POST "+accountPage+"mfa/webauthn/finish", h.withTenant(h.accountPost(h.accountPasskeyFinish)))
 }
 
 // serveWebAuthnScript serves the embedded script. It is the same for every
@@ -353,4 +363,49 @@ func (h *Handler) passkeyFinish(w http.ResponseWriter, r *http.Request, snap *ca
 		return err
 	}
 	return next(w, snap, t)
+}
+
+// accountPasskeyBegin starts registering a passkey from the account page.
+func (h *Handler) accountPasskeyBegin(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot, _ ceremonyRequest) error {
+	a, first, err := h.accountOf(w, r, snap)
+	if err != nil {
+		return err
+	}
+	if first != "" {
+		return &pageError{status: http.StatusUnauthorized, title: "Sign in first",
+			detail: "Your session has ended, or it needs a second factor. Reload the page to sign in again."}
+	}
+	if !checkCSRFHeader(r, snap, "account", a.sid) {
+		return errAccountCSRF
+	}
+	opts, id, err := h.Admin.BeginPasskeyRegistration(r.Context(), a.actor, snap.Tenant.ID)
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		// Too many factors, or an issuer on an IP address.
+		return refused(w, http.StatusConflict, accountSentence(admin.PublicMessage(err, store.ErrConflict, "a passkey cannot be added now")))
+	case err != nil:
+		return internalError(err)
+	}
+	return begun(w, opts, id)
+}
+
+// accountPasskeyFinish registers the passkey the script's form carries:
+// the recovery codes when it is the user's first factor, shown once,
+// else back to the page with its notice; a refusal shows the page with the
+// reason.
+func (h *Handler) accountPasskeyFinish(w http.ResponseWriter, r *http.Request, a *account) (int, pageState, error) {
+	f := r.PostForm
+	res, err := h.Admin.FinishPasskeyRegistration(r.Context(), a.actor, a.snap.Tenant.ID, f.Get("challenge_id"), f.Get("name"), []byte(f.Get("credential")))
+	if err != nil {
+		return accountRefusal("factors", err)
+	}
+	// As for an authenticator app, the session's own authentication is
+	// not raised by a factor enrolled in it.
+	if len(res.RecoveryCodes) > 0 {
+		h.showCodes(w, a, "Your passkey is registered",
+			"Save these recovery codes: if you lose your passkey, each one signs you in once. They are shown only now — print them or keep them in a password manager.",
+			res.RecoveryCodes)
+		return 0, pageState{}, nil
+	}
+	return accountDone(w, a, "passkey")
 }

@@ -101,7 +101,11 @@ func (b *browser) postJSON(path, csrf string, body any) answer {
 	b.e.t.Helper()
 	raw, err := json.Marshal(body)
 	must(b.e.t, err)
-	req, err := http.NewRequestWithContext(b.e.t.Context(), http.MethodPost, b.e.issuer+"/"+path, bytes.NewReader(raw))
+	u := b.e.issuer + "/" + path // relative to a page at the issuer's top
+	if strings.HasPrefix(path, "/") {
+		u = b.e.origin() + path
+	}
+	req, err := http.NewRequestWithContext(b.e.t.Context(), http.MethodPost, u, bytes.NewReader(raw))
 	must(b.e.t, err)
 	req.Header.Set("Content-Type", "application/json")
 	if csrf != "" {
@@ -516,5 +520,91 @@ func TestWebAuthnScriptAndWhereItIsOffered(t *testing.T) {
 	resp, body := ip.browser().get("/login?request=" + ip.request(nil))
 	if strings.Contains(body, "passkey") || strings.Contains(body, "<script") || strings.Contains(resp.Header.Get("Content-Security-Policy"), "script-src") {
 		t.Errorf("an IP issuer's login page offers passkeys:\n%s", body)
+	}
+}
+
+// The account page registers a passkey: the script's begin (JSON, the
+// page's token in the header), then the page's own form carries the
+// authenticator's answer and a name; a first factor's answer is the
+// recovery codes, shown once.
+func TestAccountRegistersAPasskey(t *testing.T) {
+	e := newPasskeyEnv(t)
+	alice := e.user("alice", "correct horse battery", model.UserActive)
+	b := e.accountIn("alice", "correct horse battery")
+	page := b.accountPage()
+	accessible(t, page)
+	btn := button(t, page)
+	if btn.begin != "/t/"+tenantID+"/account/mfa/webauthn/begin" || !strings.Contains(page, `action="/t/`+tenantID+`/account/mfa/webauthn/finish" data-finish-form`) {
+		t.Fatalf("button %+v, or no finishing form:\n%s", btn, page)
+	}
+	resp, _ := b.get("/account/")
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "form-action 'self'") {
+		t.Errorf("account page CSP %q", csp)
+	}
+
+	register := func(key *mfatest.Authenticator, name string) (*http.Response, string) {
+		t.Helper()
+		begun := b.postJSON(btn.begin, btn.csrf, map[string]string{})
+		if begun.status != http.StatusOK {
+			t.Fatalf("begin: %d %s", begun.status, begun.body)
+		}
+		cred, err := key.Register(begun.body["options"])
+		must(t, err)
+		return b.act(page, "mfa/webauthn/finish", url.Values{"challenge_id": {begun.str("challenge_id")}, "name": {name}, "credential": {string(cred)}})
+	}
+	laptop := e.authenticator()
+	resp, body := register(laptop, "Laptop")
+	if resp.StatusCode != http.StatusOK || strings.Count(body, "<li><code>") != 10 || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("first passkey: %d, want the 10 recovery codes, no-store:\n%s", resp.StatusCode, body)
+	}
+	// Enrolling does not raise the session: the page now asks for the new
+	// factor first, which the passkey gives (a local target).
+	resp, _ = b.get("/account/")
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != e.issuer+"/mfa?return=%2Faccount%2F" {
+		t.Fatalf("after enrolling: %d %q, want the second-factor page", resp.StatusCode, loc)
+	}
+	_, body = b.get("/mfa?return=%2Faccount%2F")
+	mfaBtn := button(t, body)
+	if done := b.finish(mfaBtn, b.begin(mfaBtn), laptop.Assert); done.status != http.StatusOK || done.str("next") != e.issuer+"/account/" {
+		t.Fatalf("second factor for the account page: %d %s", done.status, done.body)
+	}
+	page = b.accountPage()
+	if !strings.Contains(page, "Laptop") || !strings.Contains(page, "Security key or passkey") {
+		t.Errorf("the page does not list the passkey:\n%s", page)
+	}
+	resp, body = register(e.authenticator(), "Phone")
+	wantDone(t, resp, body, "passkey")
+	fs, err := e.st.Factors().List(t.Context(), tenantID, alice.ID)
+	must(t, err)
+	var names []string
+	for _, f := range fs {
+		if f.Type == model.FactorWebAuthn && f.Confirmed {
+			names = append(names, f.Name)
+		}
+	}
+	if !sameSet(names, []string{"Laptop", "Phone"}) {
+		t.Fatalf("passkeys %v, want Laptop and Phone", names)
+	}
+	var via []string
+	for _, ev := range e.events(model.EventMFAEnrolled) {
+		var d map[string]any
+		must(t, json.Unmarshal(ev.Details, &d))
+		via = append(via, fmt.Sprint(d["via"]))
+	}
+	if !slices.Equal(via, []string{"account", "account"}) {
+		t.Errorf("mfa.enrolled via %v, want the account page", via)
+	}
+
+	// A phishing page's answer is refused on the page, with the reason.
+	resp, body = register(mfatest.NewAuthenticator("https://evil.example", "localhost"), "Evil")
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "The passkey&#39;s answer could not be verified") {
+		t.Errorf("another origin: %d\n%s", resp.StatusCode, body)
+	}
+	// The begin needs the page's token, and a session.
+	if got := b.postJSON(btn.begin, "", map[string]string{}); got.status != http.StatusForbidden {
+		t.Errorf("begin without the token: %d", got.status)
+	}
+	if got := e.browser().postJSON(btn.begin, btn.csrf, map[string]string{}); got.status != http.StatusUnauthorized {
+		t.Errorf("begin without a session: %d %s", got.status, got.body)
 	}
 }

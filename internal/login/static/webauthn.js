@@ -17,7 +17,9 @@
 // others). The authenticator's answer is encoded back to the JSON
 // go-webauthn parses and POSTed to data-finish with the challenge ID (and
 // the name); the answer's "next" is where the browser goes on, always on
-// this origin. A refusal's {"error"} sentence is shown in the container's
+// this origin. A container that holds <form data-finish-form> (with inputs
+// challenge_id and credential) finishes by submitting that form instead,
+// so the page's answer is a page. A refusal's {"error"} sentence is shown in the container's
 // role=alert element.
 //
 // No inline script and no other origin: the pages' Content-Security-Policy
@@ -175,6 +177,7 @@
       return;
     }
     var nameInput = box.querySelector("input[name=name]");
+    var finishForm = box.querySelector("form[data-finish-form]");
     if (mode === "register") {
       var name = nameInput ? nameInput.value.trim() : "";
       if (!name) {
@@ -203,9 +206,20 @@
         if (!cred) {
           throw new Error("No passkey was chosen. Try again, or use another way.");
         }
+        if (finishForm) {
+          // The page's own form finishes (its answer is a page: the
+          // account page shows new recovery codes that way).
+          finishForm.elements.challenge_id.value = begun.challenge_id;
+          finishForm.elements.credential.value = JSON.stringify(credentialJSON(cred));
+          finishForm.submit();
+          return null;
+        }
         var body = Object.assign({}, payload, { challenge_id: begun.challenge_id, credential: credentialJSON(cred) });
         return post(button.getAttribute("data-finish"), csrf, body);
       }).then(function (done) {
+        if (done === null) {
+          return;
+        }
         if (!done.next) {
           throw new Error("The server's answer could not be read. Reload the page and try again.");
         }
@@ -217,20 +231,36 @@
     });
   }
 
+  function wire(box) {
+    // A page may hide the offer until it knows the browser can take it.
+    if (window.PublicKeyCredential && box.hasAttribute("data-reveal")) {
+      box.hidden = false;
+    }
+    var button = box.querySelector("button[data-begin]");
+    if (!button) {
+      return;
+    }
+    button.addEventListener("click", function (ev) {
+      ev.preventDefault();
+      start(button);
+    });
+    // Enter in the name field starts the ceremony rather than sending the
+    // finishing form empty.
+    var form = box.querySelector("form[data-finish-form]");
+    if (form) {
+      form.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        if (!button.disabled) {
+          start(button);
+        }
+      });
+    }
+  }
+
   function init() {
     var boxes = document.querySelectorAll(".webauthn");
     for (var i = 0; i < boxes.length; i++) {
-      // A page may hide the offer until it knows the browser can take it.
-      if (window.PublicKeyCredential && boxes[i].hasAttribute("data-reveal")) {
-        boxes[i].hidden = false;
-      }
-      var button = boxes[i].querySelector("button[data-begin]");
-      if (button) {
-        button.addEventListener("click", function (ev) {
-          ev.preventDefault();
-          start(ev.currentTarget);
-        });
-      }
+      wire(boxes[i]);
     }
   }
 
