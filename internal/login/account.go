@@ -481,12 +481,52 @@ type appRow struct {
 // when formats a time for the page.
 func accountTime(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") }
 
-// device is a session's user agent as the page names it: at most 60
-// characters.
+// deviceName is a session's user agent as the page names it: "Firefox on
+// Windows" for the browsers and systems it recognises (a best effort: a
+// user agent is what the browser claims), else the string itself, at most
+// 60 characters.
 func deviceName(ua string) string {
 	ua = strings.TrimSpace(ua)
 	if ua == "" {
 		return "Unknown browser"
+	}
+	has := func(s ...string) bool {
+		for _, x := range s {
+			if strings.Contains(ua, x) {
+				return true
+			}
+		}
+		return false
+	}
+	var browser, system string
+	switch {
+	case has("Edg/", "EdgA/", "EdgiOS/"):
+		browser = "Edge"
+	case has("OPR/"):
+		browser = "Opera"
+	case has("Firefox/", "FxiOS/"):
+		browser = "Firefox"
+	case has("Chrome/", "Chromium/", "CriOS/"):
+		browser = "Chrome"
+	case has("Safari/"):
+		browser = "Safari"
+	}
+	switch {
+	case has("iPhone", "iPad"):
+		system = "iOS"
+	case has("Android"):
+		system = "Android"
+	case has("Windows"):
+		system = "Windows"
+	case has("CrOS"):
+		system = "ChromeOS"
+	case has("Mac OS X", "Macintosh"):
+		system = "macOS"
+	case has("Linux"):
+		system = "Linux"
+	}
+	if browser != "" && system != "" {
+		return browser + " on " + system
 	}
 	if r := []rune(ua); len(r) > 60 {
 		return string(r[:59]) + "…"

@@ -482,3 +482,19 @@ func TestConsentPageLinksTheAccountPage(t *testing.T) {
 		t.Fatalf("the link leads to %s", got)
 	}
 }
+
+func TestAccountNamesDevices(t *testing.T) {
+	for ua, want := range map[string]string{
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0":                                                        "Firefox on Windows",
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1": "Safari on iOS",
+		"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36":                   "Chrome on Android",
+		"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0":            "Edge on macOS",
+		"Go-http-client/1.1":    "Go-http-client/1.1",
+		"":                      "Unknown browser",
+		strings.Repeat("x", 80): strings.Repeat("x", 59) + "…",
+	} {
+		if got := login.DeviceName(ua); got != want {
+			t.Errorf("DeviceName(%.40q) = %q, want %q", ua, got, want)
+		}
+	}
+}

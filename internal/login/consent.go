@@ -126,8 +126,7 @@ func (h *Handler) consentPage(w http.ResponseWriter, r *http.Request, snap *cata
 	}
 	render(w, http.StatusOK, "consent", app.Name+" wants access", formAction(ar.RedirectURI), consentView{
 		AppName: app.Name, Account: account, RequestID: ar.ID, CSRF: csrfToken(cookie, "consent", ar.ID),
-		AccountURL: strings.TrimPrefix(accountPage, "/"),
-		Ask:        describe(snap, st.ask), Granted: describe(snap, st.already),
+		Ask: describe(snap, st.ask), Granted: describe(snap, st.already), AccountURL: strings.TrimPrefix(accountPage, "/"),
 	})
 	return nil
 }
