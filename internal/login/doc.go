@@ -44,11 +44,15 @@
 // ID); the POST must carry both and they must agree (constant-time). A
 // request the browser marks Sec-Fetch-Site: cross-site or same-site is
 // refused as well. No server-side key is needed, so any node can check a
-// form another node rendered.
+// form another node rendered. The passkey script's JSON requests carry
+// the same token in the X-CSRF-Token header instead of a form field.
 //
-// Pages are html/template with embedded templates and CSS, no JavaScript,
-// no external URL. Each carries Content-Security-Policy with
-// default-src 'none', the inline stylesheet allowed by its SHA-256 hash,
+// Pages are html/template with embedded templates and CSS, no external
+// URL, and no JavaScript but the tenant's own WebAuthn script
+// (AssetsPath + "webauthn.js", embedded; see webauthn.go), loaded only by
+// the pages that offer a passkey, whose CSP then adds script-src 'self'
+// and connect-src 'self' — never an inline script. Each page carries
+// Content-Security-Policy with default-src 'none', the inline stylesheet allowed by its SHA-256 hash,
 // frame-ancestors 'none', and form-action 'self' plus the origin of the
 // request's redirect URI: browsers apply form-action to the redirects that
 // follow a form submission, and the consent answer ends in a redirect to
