@@ -137,7 +137,11 @@ func (b *browser) finish(btn ceremonyButton, begun answer, respond func([]byte) 
 	}
 	cred, err := respond(begun.body["options"])
 	must(b.e.t, err)
-	return b.postJSON(btn.finish, btn.csrf, map[string]any{"target": btn.target, "challenge_id": begun.str("challenge_id"), "credential": json.RawMessage(cred)})
+	body := map[string]any{"target": btn.target, "challenge_id": begun.str("challenge_id"), "credential": json.RawMessage(cred)}
+	if btn.stepUp {
+		body["step_up"] = "1" // as the script sends it with every request of the button
+	}
+	return b.postJSON(btn.finish, btn.csrf, body)
 }
 
 // session returns the browser's stored session.
@@ -606,5 +610,35 @@ func TestAccountRegistersAPasskey(t *testing.T) {
 	}
 	if got := e.browser().postJSON(btn.begin, btn.csrf, map[string]string{}); got.status != http.StatusUnauthorized {
 		t.Errorf("begin without a session: %d %s", got.status, got.body)
+	}
+}
+
+// A step-up (the request asks for a scope that requires a second factor)
+// passed with a passkey is recorded as such: login.step_up "passed" with
+// the factor, beside login.second_factor.
+func TestPasskeyPassesAStepUp(t *testing.T) {
+	e := newPasskeyEnv(t)
+	alice := e.user("alice", "correct horse battery", model.UserActive)
+	key := e.authenticator()
+	e.registerPasskey(alice, key)
+	id := e.request(func(ar *model.AuthRequest) { ar.Scope = "openid payments:approve" })
+	b := e.browser()
+	b.signIn(id, "alice", "correct horse battery")
+	_, body := b.get("/mfa?request=" + id + "&step_up=1")
+	btn := button(t, body)
+	if !btn.stepUp {
+		t.Fatalf("the step-up page's button does not say so:\n%s", body)
+	}
+	if done := b.finish(btn, b.begin(btn), key.Assert); done.status != http.StatusOK {
+		t.Fatalf("finish: %d %s", done.status, done.body)
+	}
+	evs := e.events(model.EventLoginStepUp)
+	if len(evs) != 1 {
+		t.Fatalf("login.step_up events: %d, want 1", len(evs))
+	}
+	var d map[string]any
+	must(t, json.Unmarshal(evs[0].Details, &d))
+	if d["outcome"] != "passed" || d["factor"] != "webauthn" || d["request"] != id {
+		t.Errorf("login.step_up details %v", d)
 	}
 }
