@@ -5,8 +5,9 @@
 // the scope decision (for a client, or for a user with their entitlements
 // and consent), searching and exporting the audit log, the scope-usage
 // report, the signed-in user's own account (the me use-cases: profile,
-// password, consents, sessions — always the actor's own), and seeding the
-// demo tenant.
+// password, consents, sessions, second factors — always the actor's own),
+// the sign-in checks of second factors (mfa.go: TOTP codes and recovery
+// codes, replay-proof and throttled per user), and seeding the demo tenant.
 //
 // Every use-case that changes something validates with the model's own
 // invariants plus the cross-entity rules only a registry-wide view can check
@@ -17,8 +18,12 @@
 // listing every problem); lookups of missing entities wrap store.ErrNotFound;
 // stale versions wrap store.ErrPrecondition; duplicates wrap
 // store.ErrConflict; a me use-case called by a client or a disabled user
-// wraps ErrForbidden, and a password change while the account is locked is
-// a *ThrottledError (ErrThrottled). A change that would grant platform
+// wraps ErrForbidden, and a password change (or a second-factor code) while
+// the account is locked is a *ThrottledError (ErrThrottled); a refused code
+// is ErrInvalidCode (ErrCodeReplayed for a replay). A PageActor (the
+// account page, the sign-in pages: a user with their browser session, no
+// token) runs the me use-cases only; every other use-case refuses it with
+// ErrForbidden. A change that would grant platform
 // scopes the actor's token lacks, or hand it an application or user holding
 // them, is an *InsufficientScopeError (ErrInsufficientScope; the one rule
 // is in escalation.go, and only the operator's System actor holds every
@@ -34,7 +39,8 @@
 // SQLite from the read pool), so a long search never holds the single
 // writer the token endpoint's audit log needs.
 //
-// It may import model, policy, scope, store, token, audit, secret and
-// password (argon2id for end-user passwords); never
+// It may import model, policy, scope, store, token, audit, secret,
+// password (argon2id for end-user passwords) and mfa (TOTP and recovery
+// codes); never
 // oauth, server, api, console, config or a database driver.
 package admin

@@ -28,18 +28,27 @@ import (
 // disabled one). The API answers 403.
 var ErrForbidden = errors.New("forbidden")
 
-// ErrThrottled: too many wrong passwords; a *ThrottledError says until when.
-// The API answers 429.
+// ErrThrottled: too many wrong passwords or second-factor codes; a
+// *ThrottledError says until when. The API answers 429.
 var ErrThrottled = errors.New("too many failed attempts")
 
-// ThrottledError is a refusal while the user's sign-in throttle is locked.
+// ThrottledError is a refusal while one of the user's throttles is locked:
+// the password's (ChangeMyPassword) or the second factor's (CheckTOTP,
+// UseRecoveryCode).
 type ThrottledError struct {
 	// Until is when the lock ends.
 	Until time.Time
+	// Codes is set when the lock is the second factor's (wrong codes), not
+	// the password's.
+	Codes bool
 }
 
 func (e *ThrottledError) Error() string {
-	return fmt.Sprintf("too many wrong passwords: try again after %s", e.Until.UTC().Format(time.RFC3339))
+	what := "passwords"
+	if e.Codes {
+		what = "codes"
+	}
+	return fmt.Sprintf("too many wrong %s: try again after %s", what, e.Until.UTC().Format(time.RFC3339))
 }
 
 // Unwrap makes errors.Is(err, ErrThrottled) true.
@@ -78,7 +87,7 @@ func (p PasswordThrottle) norm() PasswordThrottle {
 // self returns the user the actor is, loaded from the tenant, refusing
 // non-users and disabled users.
 func self(ctx context.Context, r store.Repos, actor Actor, tenantID string) (model.User, error) {
-	if err := actor.validate(); err != nil {
+	if err := actor.validateSelf(); err != nil {
 		return model.User{}, err
 	}
 	if actor.Type != model.ActorUser {
@@ -101,7 +110,7 @@ func self(ctx context.Context, r store.Repos, actor Actor, tenantID string) (mod
 // writeSelf is write for a me use-case: fn gets the actor's user, loaded
 // in the transaction.
 func (s *Service) writeSelf(ctx context.Context, actor Actor, tenantID string, fn func(tx store.Repos, u model.User, now time.Time) ([]event, error)) error {
-	return s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
+	return s.commit(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
 		u, err := self(ctx, tx, actor, tenantID)
 		if err != nil {
 			return nil, err
@@ -148,7 +157,7 @@ func (s *Service) UpdateMyProfile(ctx context.Context, actor Actor, tenantID str
 		out, evs, err = updateUser(ctx, tx, u, UserUpdate{
 			Email: upd.Email, Name: upd.Name, GivenName: upd.GivenName, FamilyName: upd.FamilyName, Picture: upd.Picture,
 			Locale: upd.Locale, Address: upd.Address, PhoneNumber: upd.PhoneNumber, Version: upd.Version,
-		}, now, "me/profile")
+		}, now, actor.via("me/profile"))
 		return evs, err
 	})
 	return out, err
@@ -200,29 +209,11 @@ func (s *Service) ChangeMyPassword(ctx context.Context, actor Actor, tenantID st
 	if err != nil {
 		return err
 	}
-	th := s.PasswordThrottle.norm()
 	key := "user:" + u.ID
 	now := s.now()
-	t, err := s.Store.Throttles().Get(ctx, tenantID, key)
+	t, err := s.countAttempt(ctx, tenantID, key, s.PasswordThrottle, false)
 	if err != nil {
-		return fmt.Errorf("read throttle: %w", err)
-	}
-	switch {
-	case now.Before(t.LockedUntil):
-		return &ThrottledError{Until: t.LockedUntil}
-	case !t.LockedUntil.IsZero():
-		// A lock that ran out gives a whole new budget, as on the login
-		// page (even when LockFor is shorter than Window).
-		if err := s.Store.Throttles().Reset(ctx, tenantID, key); err != nil {
-			return fmt.Errorf("clear expired lock: %w", err)
-		}
-	}
-	// Count the attempt before the check, as the login page does.
-	if t, err = s.Store.Throttles().Fail(ctx, tenantID, key, now, th.Window, th.MaxFailures, th.LockFor); err != nil {
-		return fmt.Errorf("count password attempt: %w", err)
-	}
-	if t.Failures > th.MaxFailures {
-		return &ThrottledError{Until: t.LockedUntil}
+		return err
 	}
 	ok := false
 	if len(in.Current) <= password.MaxLength {
@@ -232,11 +223,11 @@ func (s *Service) ChangeMyPassword(ctx context.Context, actor Actor, tenantID st
 		}
 	}
 	if !ok {
-		details := map[string]any{"reason": "wrong_password", "via": "me/password"}
+		details := map[string]any{"reason": "wrong_password", "via": actor.via("me/password")}
 		if now.Before(t.LockedUntil) {
 			details["locked_until"] = t.LockedUntil
 		}
-		if err := s.write(ctx, actor, func(store.Repos, time.Time) ([]event, error) {
+		if err := s.commit(ctx, actor, func(store.Repos, time.Time) ([]event, error) {
 			return []event{{Type: model.EventLoginFailed, TenantID: tenantID, Subject: u.ID, Details: details}}, nil
 		}); err != nil {
 			return err
@@ -257,7 +248,7 @@ func (s *Service) ChangeMyPassword(ctx context.Context, actor Actor, tenantID st
 		if err := tx.Throttles().Reset(ctx, tenantID, key); err != nil {
 			return nil, fmt.Errorf("reset throttle: %w", err)
 		}
-		details := map[string]any{"user_id": u.ID, "username": u.Username, "via": "me/password", "signed_out": in.SignOut}
+		details := map[string]any{"user_id": u.ID, "username": u.Username, "via": actor.via("me/password"), "signed_out": in.SignOut}
 		if in.SignOut {
 			ended, revoked, err := signOut(ctx, tx, tenantID, u.ID)
 			if err != nil {
@@ -294,7 +285,7 @@ func (s *Service) RevokeMyConsent(ctx context.Context, actor Actor, tenantID, cl
 		if err != nil {
 			return nil, fmt.Errorf("consent for %q: %w", clientID, err)
 		}
-		ev, err := revokeConsent(ctx, tx, c, viaMyConsents)
+		ev, err := revokeConsent(ctx, tx, c, actor.via(viaMyConsents))
 		if err != nil {
 			return nil, err
 		}
@@ -315,7 +306,7 @@ func (s *Service) RevokeAllMyConsents(ctx context.Context, actor Actor, tenantID
 		}
 		evs := make([]event, 0, len(cs))
 		for _, c := range cs {
-			ev, err := revokeConsent(ctx, tx, c, viaMyConsents)
+			ev, err := revokeConsent(ctx, tx, c, actor.via(viaMyConsents))
 			if err != nil {
 				return nil, err
 			}
@@ -404,7 +395,7 @@ func (s *Service) EndMySession(ctx context.Context, actor Actor, tenantID, id st
 			return nil, fmt.Errorf("end session %q: %w", id, err)
 		}
 		return []event{{Type: model.EventLogout, TenantID: tenantID, Subject: u.ID,
-			Details: map[string]any{"sid": id, "via": "me/sessions"}}}, nil
+			Details: map[string]any{"sid": id, "via": actor.via("me/sessions")}}}, nil
 	})
 }
 
@@ -415,25 +406,67 @@ func (s *Service) EndMySession(ctx context.Context, actor Actor, tenantID, id st
 func (s *Service) EndAllMySessions(ctx context.Context, actor Actor, tenantID string) (int, error) {
 	n := 0
 	err := s.writeSelf(ctx, actor, tenantID, func(tx store.Repos, u model.User, now time.Time) ([]event, error) {
-		ss, err := tx.Sessions().ListByUser(ctx, tenantID, u.ID)
+		sids, err := endSessions(ctx, tx, tenantID, u.ID, now)
 		if err != nil {
-			return nil, fmt.Errorf("sessions of %s: %w", u.ID, err)
-		}
-		sids := []string{}
-		for _, se := range ss {
-			if err := tx.Sessions().Delete(ctx, tenantID, se.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-				return nil, fmt.Errorf("end session: %w", err)
-			}
-			if now.Before(se.ExpiresAt) {
-				sids = append(sids, SessionSID(se.ID))
-			}
+			return nil, err
 		}
 		n = len(sids)
 		if n == 0 {
 			return nil, nil
 		}
 		return []event{{Type: model.EventLogout, TenantID: tenantID, Subject: u.ID,
-			Details: map[string]any{"sids": sids, "via": "me/sessions"}}}, nil
+			Details: map[string]any{"sids": sids, "via": actor.via("me/sessions")}}}, nil
 	})
 	return n, err
+}
+
+// endSessions ends every browser session of the user (expired ones not yet
+// pruned included) and returns the public IDs of the live ones it ended.
+func endSessions(ctx context.Context, tx store.Repos, tenantID, userID string, now time.Time) ([]string, error) {
+	ss, err := tx.Sessions().ListByUser(ctx, tenantID, userID)
+	if err != nil {
+		return nil, fmt.Errorf("sessions of %s: %w", userID, err)
+	}
+	sids := []string{}
+	for _, se := range ss {
+		if err := tx.Sessions().Delete(ctx, tenantID, se.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("end session: %w", err)
+		}
+		if now.Before(se.ExpiresAt) {
+			sids = append(sids, SessionSID(se.ID))
+		}
+	}
+	return sids, nil
+}
+
+// countAttempt counts one attempt on the throttle key before the caller
+// checks its secret (a password, a code), so that concurrent guesses — on
+// any node — share one budget: a key still locked, or whose failures
+// within th.Window went past th.MaxFailures with this one, refuses it
+// with a *ThrottledError (Codes for the second factor's key). A lock that
+// ran out gives a whole new budget, as on the login page (even when
+// LockFor is shorter than Window). The caller resets the key after a
+// success. It returns the key's state after the count.
+func (s *Service) countAttempt(ctx context.Context, tenantID, key string, th PasswordThrottle, codes bool) (model.Throttle, error) {
+	th = th.norm()
+	now := s.now()
+	t, err := s.Store.Throttles().Get(ctx, tenantID, key)
+	if err != nil {
+		return t, fmt.Errorf("read throttle: %w", err)
+	}
+	switch {
+	case now.Before(t.LockedUntil):
+		return t, &ThrottledError{Until: t.LockedUntil, Codes: codes}
+	case !t.LockedUntil.IsZero():
+		if err := s.Store.Throttles().Reset(ctx, tenantID, key); err != nil {
+			return t, fmt.Errorf("clear expired lock: %w", err)
+		}
+	}
+	if t, err = s.Store.Throttles().Fail(ctx, tenantID, key, now, th.Window, th.MaxFailures, th.LockFor); err != nil {
+		return t, fmt.Errorf("count attempt: %w", err)
+	}
+	if t.Failures > th.MaxFailures {
+		return t, &ThrottledError{Until: t.LockedUntil, Codes: codes}
+	}
+	return t, nil
 }

@@ -86,6 +86,17 @@ const (
 	OpMySessions          Op = "me.sessions"
 	OpEndMySession        Op = "me.end_session"
 	OpEndAllMySessions    Op = "me.end_all_sessions"
+
+	// Second factors (mfa.go): the user's own, and an admin's view and
+	// reset of any user's.
+	OpMyFactors               Op = "me.mfa"
+	OpEnrolTOTP               Op = "me.enrol_totp"
+	OpConfirmTOTP             Op = "me.confirm_totp"
+	OpRenameMyFactor          Op = "me.rename_factor"
+	OpRemoveMyFactor          Op = "me.remove_factor"
+	OpRegenerateRecoveryCodes Op = "me.regenerate_recovery_codes"
+	OpUserFactors             Op = "users.mfa"
+	OpResetUserFactors        Op = "users.reset_mfa"
 )
 
 // opScopes is who may do what: the platform scope each Op requires. Every
@@ -162,6 +173,15 @@ func opScopes() map[Op]string {
 		OpMySessions:          "me:sessions",
 		OpEndMySession:        "me:sessions",
 		OpEndAllMySessions:    "me:sessions",
+
+		OpMyFactors:               "me:read",
+		OpEnrolTOTP:               "me:write",
+		OpConfirmTOTP:             "me:write",
+		OpRenameMyFactor:          "me:write",
+		OpRemoveMyFactor:          "me:write",
+		OpRegenerateRecoveryCodes: "me:write",
+		OpUserFactors:             "users:read",
+		OpResetUserFactors:        "users:write",
 	}
 }
 

@@ -32,6 +32,10 @@ type Service struct {
 	// PasswordThrottle bounds wrong current passwords in ChangeMyPassword;
 	// the zero value is the login page's defaults.
 	PasswordThrottle PasswordThrottle
+	// CodeThrottle bounds wrong second-factor codes (CheckTOTP,
+	// UseRecoveryCode) per user; the zero value is the same defaults as
+	// PasswordThrottle's (5 wrong codes in 15 minutes lock for 15 minutes).
+	CodeThrottle PasswordThrottle
 }
 
 // Actor is who performs a use-case; it is recorded in every audit event.
@@ -54,6 +58,20 @@ type Actor struct {
 	// platform scope. Only System sets it, so no actor built from a request
 	// can claim it.
 	operator bool
+	// page is set by PageActor: a user acting on one of the tenant's own
+	// pages with their browser session and no token.
+	page string
+}
+
+// PageActor is the actor of a user on one of the tenant's own end-user
+// pages — page names it: "account" for the account page, "login" for the
+// sign-in pages — signed in with their browser session and holding no
+// access token. Its authority is the user themself and nothing more: it
+// runs the me use-cases only (every other use-case refuses it with
+// ErrForbidden, whatever roles the user holds), and their events record
+// page as their "via" instead of the /api/v1 route.
+func PageActor(userID, page string) Actor {
+	return Actor{Type: model.ActorUser, ID: userID, page: page}
 }
 
 // System is the actor of the operator's own bootstrap work that runs on
@@ -66,7 +84,31 @@ func System(id string) Actor { return Actor{Type: model.ActorSystem, ID: id, ope
 // CLI is the actor of an operator at the command line (System("cli")).
 func CLI() Actor { return System("cli") }
 
+// validate checks the actor of an administrative use-case: a well-formed
+// actor that is not a PageActor (whose authority stops at the user's own
+// account).
 func (a Actor) validate() error {
+	if err := a.validateSelf(); err != nil {
+		return err
+	}
+	if a.page != "" {
+		return fmt.Errorf("the %s page manages the signed-in user's own account only: %w", a.page, ErrForbidden)
+	}
+	return nil
+}
+
+// via is what the actor's events record as their "via": the page of a
+// PageActor, else route (the /api/v1 route of the me use-case).
+func (a Actor) via(route string) string {
+	if a.page != "" {
+		return a.page
+	}
+	return route
+}
+
+// validateSelf checks the actor of a me use-case: any well-formed actor
+// (self then requires a user).
+func (a Actor) validateSelf() error {
 	switch a.Type {
 	case model.ActorClient, model.ActorUser, model.ActorSystem:
 	default:
@@ -140,6 +182,12 @@ func (s *Service) write(ctx context.Context, actor Actor, fn func(tx store.Repos
 	if err := actor.validate(); err != nil {
 		return err
 	}
+	return s.commit(ctx, actor, fn)
+}
+
+// commit is write for an actor the caller has checked (the me use-cases
+// check theirs with self).
+func (s *Service) commit(ctx context.Context, actor Actor, fn func(tx store.Repos, now time.Time) ([]event, error)) error {
 	if s.Store == nil {
 		return errors.New("admin: Service.Store is nil")
 	}

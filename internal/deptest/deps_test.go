@@ -31,7 +31,9 @@ var (
 	otpLibs      = []string{"github.com/pquerna/otp", "github.com/boombuler/barcode"}
 	cborLibs     = []string{"github.com/fxamacker/cbor/v2", "github.com/x448/float16"}
 	webauthnLibs = append(slices.Clone(cborLibs), "github.com/go-webauthn/", "github.com/go-viper/mapstructure/v2", "github.com/google/go-tpm", "github.com/golang-jwt/jwt/v5", "github.com/google/uuid", "github.com/tinylib/msgp", "github.com/philhofer/fwd", "golang.org/x/crypto/ocsp", "golang.org/x/sys")
-	prometheus   = []string{"github.com/prometheus/", "github.com/beorn7/perks", "github.com/cespare/xxhash", "github.com/munnerz/goautoneg", "google.golang.org/protobuf", "golang.org/x/sys"}
+	// mfaLibs are what a package that imports internal/mfa pulls in.
+	mfaLibs    = append(slices.Clone(otpLibs), webauthnLibs...)
+	prometheus = []string{"github.com/prometheus/", "github.com/beorn7/perks", "github.com/cespare/xxhash", "github.com/munnerz/goautoneg", "google.golang.org/protobuf", "golang.org/x/sys"}
 )
 
 // rules is the dependency direction. Each package may use what its row
@@ -69,19 +71,19 @@ var rules = map[string]rule{
 	"internal/config":  {may: []string{"internal/token", "internal/store", "internal/model", "scope"}, external: jose},
 
 	"internal/catalog": {may: []string{"internal/token", "internal/policy", "internal/store", "internal/model", "scope", "oautherr"}, external: jose},
-	"internal/oauth":   {may: []string{"internal/logging", "internal/login", "internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(slices.Clone(jose), argon2...)},
-	"internal/admin":   {may: []string{"internal/password", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(slices.Clone(jose), argon2...)},
-	"internal/api":     {may: []string{"internal/logging", "internal/admin", "internal/password", "internal/audit", "internal/catalog", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(slices.Clone(jose), argon2...)},
+	"internal/oauth":   {may: []string{"internal/logging", "internal/login", "internal/admin", "internal/mfa", "internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(append(slices.Clone(jose), argon2...), mfaLibs...)},
+	"internal/admin":   {may: []string{"internal/mfa", "internal/password", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(append(slices.Clone(jose), argon2...), mfaLibs...)},
+	"internal/api":     {may: []string{"internal/logging", "internal/admin", "internal/mfa", "internal/password", "internal/audit", "internal/catalog", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(append(slices.Clone(jose), argon2...), mfaLibs...)},
 	// The admin console: pages over admin, signed in through the tenant's
 	// own OAuth endpoints over HTTP (never importing oauth or login).
-	"internal/console": {may: []string{"internal/logging", "internal/admin", "internal/password", "internal/audit", "internal/catalog", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(slices.Clone(jose), argon2...)},
-	"internal/server":  {may: []string{"internal/logging", "internal/console", "internal/api", "internal/admin", "internal/oauth", "internal/login", "internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(append(slices.Clone(jose), prometheus...), argon2...)},
+	"internal/console": {may: []string{"internal/logging", "internal/admin", "internal/mfa", "internal/password", "internal/audit", "internal/catalog", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(append(slices.Clone(jose), argon2...), mfaLibs...)},
+	"internal/server":  {may: []string{"internal/logging", "internal/console", "internal/api", "internal/admin", "internal/mfa", "internal/oauth", "internal/login", "internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(append(append(slices.Clone(jose), prometheus...), argon2...), mfaLibs...)},
 
 	// The demo's relying-party page: talks to the server over HTTP only.
 	"internal/playground": {may: []string{"internal/catalog", "internal/token", "internal/policy", "internal/store", "internal/model", "scope", "oautherr"}, external: jose},
 
 	// The end-user pages; oauth imports login, never the reverse.
-	"internal/login": {may: []string{"internal/admin", "internal/mfa", "internal/secret", "internal/logging", "internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/store", "internal/model", "scope", "oautherr"}, external: append(slices.Clone(jose), argon2...)},
+	"internal/login": {may: []string{"internal/admin", "internal/mfa", "internal/secret", "internal/logging", "internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/store", "internal/model", "scope", "oautherr"}, external: append(append(slices.Clone(jose), argon2...), mfaLibs...)},
 
 	// The resource-server SDK, its fake issuer and the example API behind
 	// it: public, never internal/, never a database driver.

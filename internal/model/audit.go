@@ -89,3 +89,17 @@ const (
 	EventGroupMemberAdded   = "group.member_added"
 	EventGroupMemberRemoved = "group.member_removed"
 )
+
+// Audit event types of second factors (issue 11). The user's own changes
+// record "via" (the /api/v1 route, or the page: "account"); an admin's reset
+// has the admin as actor and the user as subject. Details name the factor
+// (ID, type, name), never a secret or a code.
+const (
+	EventMFAEnrolled = "mfa.enrolled"
+	EventMFARenamed  = "mfa.renamed"
+	EventMFARemoved  = "mfa.removed"
+	// EventMFARecoveryCodes is a new set of recovery codes replacing the
+	// old one (details: how many).
+	EventMFARecoveryCodes = "mfa.recovery_codes_regenerated"
+	EventMFAReset         = "mfa.reset"
+)
