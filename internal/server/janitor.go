@@ -15,10 +15,17 @@ const codeReplayWindow = time.Hour
 // sign-in window, so pruning never forgives failures that still count.
 const throttleRetention = 24 * time.Hour
 
+// unconfirmedFactorRetention keeps an unconfirmed second factor (an
+// enrolment begun and never finished) this long: far longer than anyone
+// takes to type the first code, short enough that abandoned secrets do not
+// pile up.
+const unconfirmedFactorRetention = time.Hour
+
 // prune deletes what has expired: authorization requests, codes (after the
 // replay window), sessions, refresh-token families, revocation records
-// of expired access tokens and idle sign-in throttles. Every node may run it; the deletes are
-// idempotent.
+// of expired access tokens, idle sign-in throttles, expired WebAuthn
+// challenges and abandoned second-factor enrolments. Every node may run it;
+// the deletes are idempotent.
 func (s *Server) prune(ctx context.Context) {
 	now := s.opts.Now()
 	st := s.opts.Store
@@ -32,6 +39,9 @@ func (s *Server) prune(ctx context.Context) {
 		{"console sessions", func() (int, error) { return st.ConsoleSessions().Prune(ctx, now) }},
 		{"refresh tokens", func() (int, error) { return st.RefreshTokens().Prune(ctx, now) }},
 		{"revocations", func() (int, error) { return st.Revocations().Prune(ctx, now) }},
+		{"second-factor challenges and enrolments", func() (int, error) {
+			return st.Factors().Prune(ctx, now, now.Add(-unconfirmedFactorRetention))
+		}},
 		{"sign-in throttles", func() (int, error) {
 			// A configured window longer than the retention still counts.
 			return st.Throttles().Prune(ctx, now.Add(-max(throttleRetention, 2*s.opts.LoginWindow)), now)

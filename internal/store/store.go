@@ -65,8 +65,8 @@ type Tenants interface {
 	GetByDomain(ctx context.Context, host string) (model.Tenant, error)
 	// List returns every tenant ordered by ID.
 	List(ctx context.Context) ([]model.Tenant, error)
-	// Update replaces name, issuer, domain and scope pattern when t.Version
-	// matches the stored version (else ErrPrecondition); it bumps Version and
+	// Update replaces name, issuer, domain, scope pattern, MFA policy and
+	// MFA grace period when t.Version matches the stored version (else ErrPrecondition); it bumps Version and
 	// Rev, so every node reloads the tenant (tokens then carry the new iss).
 	Update(ctx context.Context, t model.Tenant) (model.Tenant, error)
 	// Revs returns every tenant's configuration revision, so a node can see
@@ -90,8 +90,8 @@ type Scopes interface {
 	List(ctx context.Context, tenantID string, kind model.ScopeKind, p Page) ([]model.Scope, int, error)
 	// All returns every scope of the tenant, ordered by name.
 	All(ctx context.Context, tenantID string) ([]model.Scope, error)
-	// Update replaces display name, description, implies and claims when
-	// s.Version matches (else ErrPrecondition); returns the stored scope.
+	// Update replaces display name, description, implies, claims and
+	// RequiresMFA when s.Version matches (else ErrPrecondition); returns the stored scope.
 	Update(ctx context.Context, s model.Scope) (model.Scope, error)
 	// Rename renames a scope and rewrites every application allowlist, every
 	// other scope's implies, every role and every consent that hold it, and

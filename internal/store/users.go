@@ -116,6 +116,10 @@ type Sessions interface {
 	Get(ctx context.Context, tenantID, id string) (model.Session, error)
 	// Touch sets LastSeen.
 	Touch(ctx context.Context, tenantID, id string, at time.Time) error
+	// SetAMR replaces the session's AMR: a second factor passed later in
+	// the session (a step-up) adds to how the user authenticated.
+	// ErrNotFound if there is no such session.
+	SetAMR(ctx context.Context, tenantID, id string, amr []string) error
 	Delete(ctx context.Context, tenantID, id string) error
 	// ListByUser returns the user's sessions, newest first; ErrNotFound if
 	// the user does not exist.
@@ -140,7 +144,8 @@ type AuthRequests interface {
 	CreateBounded(ctx context.Context, r model.AuthRequest, perClient, perPeer int) error
 	Get(ctx context.Context, tenantID, id string) (model.AuthRequest, error)
 	// Update replaces the fields the flow fills in later — UserID,
-	// SessionID, AuthTime, AskScopes, ConsentDone, Denied — and nothing else.
+	// SessionID, AuthTime, AskScopes, ConsentDone, Denied, MFASkipped — and
+	// nothing else (ACRValues is set once, by Create).
 	Update(ctx context.Context, r model.AuthRequest) error
 	Delete(ctx context.Context, tenantID, id string) error
 	// Prune deletes requests that expired before t.
@@ -181,7 +186,7 @@ type RefreshTokens interface {
 	// family). If old was already rotated, or its family is revoked, nothing
 	// is stored and the old token is returned with ErrReused. On success it
 	// returns next as stored: its FamilyID, ClientID, UserID,
-	// FamilyExpiresAt, Scopes, Audience, SessionID and AuthTime are old's as
+	// FamilyExpiresAt, Scopes, Audience, SessionID, AuthTime and AMR are old's as
 	// read in the rotation, whatever next carried; its AccessJTI and
 	// AccessExpiresAt are next's (the access token of this refresh).
 	Rotate(ctx context.Context, tenantID, oldHash string, next model.RefreshToken, now time.Time) (model.RefreshToken, error)

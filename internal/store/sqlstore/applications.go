@@ -16,7 +16,7 @@ type applications struct{ repos }
 // appCols reads an application with its allowlist in one statement, so the
 // row and its child rows come from one snapshot without a transaction.
 const appCols = `a.tenant_id, a.client_id, a.name, a.type, a.redirect_uris, a.post_logout_redirect_uris, a.allowed_origins,
-	a.grant_types, a.scope_policy, a.consent, a.access_token_ttl, a.refresh_idle_ttl, a.refresh_absolute_ttl, a.created_at, a.updated_at, a.version,
+	a.grant_types, a.scope_policy, a.consent, a.access_token_ttl, a.refresh_idle_ttl, a.refresh_absolute_ttl, a.created_at, a.updated_at, a.version, a.mfa,
 	(SELECT string_agg(s.scope, ' ' ORDER BY s.pos) FROM application_scopes s
 	 WHERE s.tenant_id = a.tenant_id AND s.client_id = a.client_id)`
 
@@ -30,7 +30,7 @@ func scanApp(s scanner, extra ...any) (model.Application, error) {
 		allowed                     sql.NullString
 	)
 	dest := append([]any{&a.TenantID, &a.ClientID, &a.Name, &a.Type, &redirects, &logouts, &origins, &grants, &a.ScopePolicy, &a.Consent,
-		&accessTTL, &idleTTL, &absTTL, &c, &u, &a.Version, &allowed}, extra...)
+		&accessTTL, &idleTTL, &absTTL, &c, &u, &a.Version, &a.MFA, &allowed}, extra...)
 	if err := s.Scan(dest...); err != nil {
 		return model.Application{}, err
 	}
@@ -68,10 +68,10 @@ func (r applications) Create(ctx context.Context, a model.Application) error {
 		}
 		if _, err := q.ExecContext(ctx, `INSERT INTO applications
 			(tenant_id, client_id, name, type, redirect_uris, post_logout_redirect_uris, allowed_origins, grant_types,
-			 scope_policy, consent, access_token_ttl, refresh_idle_ttl, refresh_absolute_ttl, created_at, updated_at, version)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1)`,
+			 scope_policy, consent, access_token_ttl, refresh_idle_ttl, refresh_absolute_ttl, created_at, updated_at, version, mfa)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16)`,
 			a.TenantID, a.ClientID, a.Name, string(a.Type), l.redirects, l.logouts, l.origins, l.grants, a.ScopePolicy, a.Consent,
-			int64(a.AccessTokenTTL), int64(a.RefreshIdleTTL), int64(a.RefreshAbsoluteTTL), c, u); err != nil {
+			int64(a.AccessTokenTTL), int64(a.RefreshIdleTTL), int64(a.RefreshAbsoluteTTL), c, u, a.MFA); err != nil {
 			return r.onInsert(err)
 		}
 		return insertAllowlist(ctx, q, a.TenantID, a.ClientID, a.AllowedScopes)
@@ -168,10 +168,10 @@ func (r applications) Update(ctx context.Context, a model.Application) (model.Ap
 			SET name = $4, type = $5, redirect_uris = $6, post_logout_redirect_uris = $7, allowed_origins = $8,
 			    grant_types = $9, scope_policy = $10, consent = $11,
 			    access_token_ttl = $12, refresh_idle_ttl = $13, refresh_absolute_ttl = $14,
-			    updated_at = $15, version = version + 1
+			    updated_at = $15, mfa = $16, version = version + 1
 			WHERE tenant_id = $1 AND client_id = $2 AND version = $3`,
 			a.TenantID, a.ClientID, a.Version, a.Name, string(a.Type), l.redirects, l.logouts, l.origins, l.grants, a.ScopePolicy, a.Consent,
-			int64(a.AccessTokenTTL), int64(a.RefreshIdleTTL), int64(a.RefreshAbsoluteTTL), micros(r.db.now()))
+			int64(a.AccessTokenTTL), int64(a.RefreshIdleTTL), int64(a.RefreshAbsoluteTTL), micros(r.db.now()), a.MFA)
 		if err != nil {
 			return r.onInsert(err)
 		}

@@ -15,7 +15,7 @@ type authRequests struct{ repos }
 
 const authRequestCols = `tenant_id, id, client_id, redirect_uri, scope, state, nonce, code_challenge, code_challenge_method,
 	audience, prompt, max_age, login_hint, include_granted, user_id, session_id, auth_time, ask_scopes, consent_done, denied,
-	created_at, expires_at, peer`
+	created_at, expires_at, peer, acr_values, mfa_skipped`
 
 func scanAuthRequest(s scanner) (model.AuthRequest, error) {
 	var (
@@ -27,7 +27,7 @@ func scanAuthRequest(s scanner) (model.AuthRequest, error) {
 	)
 	if err := s.Scan(&ar.TenantID, &ar.ID, &ar.ClientID, &ar.RedirectURI, &ar.Scope, &ar.State, &ar.Nonce, &ar.CodeChallenge,
 		&ar.CodeChallengeMethod, &ar.Audience, &ar.Prompt, &ar.MaxAge, &ar.LoginHint, &ar.IncludeGranted, &userID, &ar.SessionID,
-		&authTime, &ask, &ar.ConsentDone, &ar.Denied, &c, &e, &ar.Peer); err != nil {
+		&authTime, &ask, &ar.ConsentDone, &ar.Denied, &c, &e, &ar.Peer, &ar.ACRValues, &ar.MFASkipped); err != nil {
 		return model.AuthRequest{}, err
 	}
 	var err error
@@ -64,10 +64,11 @@ func (r authRequests) insertStmt(ar model.AuthRequest) (string, []any, error) {
 		created = r.db.now()
 	}
 	return `INSERT INTO auth_requests (` + authRequestCols + `)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)`,
 		[]any{ar.TenantID, ar.ID, ar.ClientID, ar.RedirectURI, ar.Scope, ar.State, ar.Nonce, ar.CodeChallenge, ar.CodeChallengeMethod,
 			ar.Audience, ar.Prompt, ar.MaxAge, ar.LoginHint, ar.IncludeGranted, nullString(ar.UserID), ar.SessionID,
-			nullMicros(ar.AuthTime), ask, ar.ConsentDone, ar.Denied, micros(created), micros(ar.ExpiresAt), ar.Peer}, nil
+			nullMicros(ar.AuthTime), ask, ar.ConsentDone, ar.Denied, micros(created), micros(ar.ExpiresAt), ar.Peer,
+			ar.ACRValues, ar.MFASkipped}, nil
 }
 
 // CreateBounded counts the unfinished requests of the peer and of the
@@ -133,8 +134,9 @@ func (r authRequests) Get(ctx context.Context, tenantID, id string) (model.AuthR
 	return ar, nil
 }
 
-// Update replaces UserID, SessionID, AuthTime, AskScopes, ConsentDone and
-// Denied, and nothing else; ErrNotFound if there is no such request or the
+// Update replaces UserID, SessionID, AuthTime, AskScopes, ConsentDone,
+// Denied and MFASkipped, and nothing else (ACRValues is the request's, set
+// by Create); ErrNotFound if there is no such request or the
 // user does not exist. It is a plain overwrite: the flow is one browser
 // moving through its steps, not concurrent editors.
 func (r authRequests) Update(ctx context.Context, ar model.AuthRequest) error {
@@ -143,9 +145,10 @@ func (r authRequests) Update(ctx context.Context, ar model.AuthRequest) error {
 		return err
 	}
 	res, err := r.exec1(ctx, `UPDATE auth_requests
-		SET user_id = $3, session_id = $4, auth_time = $5, ask_scopes = $6, consent_done = $7, denied = $8
+		SET user_id = $3, session_id = $4, auth_time = $5, ask_scopes = $6, consent_done = $7, denied = $8, mfa_skipped = $9
 		WHERE tenant_id = $1 AND id = $2`,
-		ar.TenantID, ar.ID, nullString(ar.UserID), ar.SessionID, nullMicros(ar.AuthTime), ask, ar.ConsentDone, ar.Denied)
+		ar.TenantID, ar.ID, nullString(ar.UserID), ar.SessionID, nullMicros(ar.AuthTime), ask, ar.ConsentDone, ar.Denied,
+		ar.MFASkipped)
 	if err == nil {
 		err = affected1(res)
 	} else {

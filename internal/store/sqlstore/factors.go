@@ -298,7 +298,8 @@ func (r factors) TakeChallenge(ctx context.Context, tenantID, id string, now tim
 		return model.MFAChallenge{}, fmt.Errorf("sqlstore: take challenge %s/%s: %w", tenantID, id, err)
 	}
 	c.UserID, c.ExpiresAt, c.Data = userID.String, fromMicros(expires), nilIfEmpty(c.Data)
-	if c.ExpiresAt.Before(now) {
+	// Compared as stored (microseconds), as Prune compares.
+	if expires < micros(now) {
 		return model.MFAChallenge{}, fmt.Errorf("sqlstore: challenge %s/%s expired: %w", tenantID, id, store.ErrNotFound)
 	}
 	return c, nil

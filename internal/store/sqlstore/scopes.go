@@ -15,7 +15,7 @@ type scopes struct{ repos }
 // scopeCols reads a scope with its implies in one statement, so the row and
 // its child rows come from one snapshot without a transaction.
 const scopeCols = `s.tenant_id, s.name, s.display_name, s.description, s.kind, s.api_id, s.claims,
-	s.created_at, s.updated_at, s.version,
+	s.created_at, s.updated_at, s.version, s.requires_mfa,
 	(SELECT string_agg(i.implied, ' ' ORDER BY i.pos) FROM scope_implies i
 	 WHERE i.tenant_id = s.tenant_id AND i.scope = s.name)`
 
@@ -28,7 +28,7 @@ func scanScope(s scanner, extra ...any) (model.Scope, error) {
 		c, u    int64
 	)
 	dest := append([]any{&sc.TenantID, &sc.Name, &sc.DisplayName, &sc.Description, &sc.Kind, &apiID, &claims,
-		&c, &u, &sc.Version, &implies}, extra...)
+		&c, &u, &sc.Version, &sc.RequiresMFA, &implies}, extra...)
 	if err := s.Scan(dest...); err != nil {
 		return model.Scope{}, err
 	}
@@ -56,9 +56,10 @@ func (r scopes) Create(ctx context.Context, s model.Scope) error {
 			return err
 		}
 		if _, err := q.ExecContext(ctx, `INSERT INTO scopes
-			(tenant_id, name, display_name, description, kind, api_id, claims, created_at, updated_at, version)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1)`,
-			s.TenantID, s.Name, s.DisplayName, s.Description, string(s.Kind), nullString(s.APIID), claims, c, u); err != nil {
+			(tenant_id, name, display_name, description, kind, api_id, claims, created_at, updated_at, version, requires_mfa)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10)`,
+			s.TenantID, s.Name, s.DisplayName, s.Description, string(s.Kind), nullString(s.APIID), claims, c, u,
+			s.RequiresMFA); err != nil {
 			return r.onInsert(err)
 		}
 		return insertImplies(ctx, q, s.TenantID, s.Name, s.Implies)
@@ -131,8 +132,8 @@ func (r scopes) All(ctx context.Context, tenantID string) ([]model.Scope, error)
 	return out, nil
 }
 
-// Update replaces DisplayName, Description, Implies and Claims (not Kind or
-// APIID) when s.Version matches, bumps Version and sets UpdatedAt to now.
+// Update replaces DisplayName, Description, Implies, Claims and RequiresMFA
+// (not Kind or APIID) when s.Version matches, bumps Version and sets UpdatedAt to now.
 func (r scopes) Update(ctx context.Context, s model.Scope) (model.Scope, error) {
 	claims, err := encodeList(s.Claims)
 	if err != nil {
@@ -144,9 +145,9 @@ func (r scopes) Update(ctx context.Context, s model.Scope) (model.Scope, error) 
 			return err
 		}
 		res, err := q.ExecContext(ctx, `UPDATE scopes
-			SET display_name = $4, description = $5, claims = $6, updated_at = $7, version = version + 1
+			SET display_name = $4, description = $5, claims = $6, updated_at = $7, requires_mfa = $8, version = version + 1
 			WHERE tenant_id = $1 AND name = $2 AND version = $3`,
-			s.TenantID, s.Name, s.Version, s.DisplayName, s.Description, claims, micros(r.db.now()))
+			s.TenantID, s.Name, s.Version, s.DisplayName, s.Description, claims, micros(r.db.now()), s.RequiresMFA)
 		if err != nil {
 			return r.onInsert(err)
 		}

@@ -13,15 +13,20 @@ import (
 
 type sessions struct{ repos }
 
-const sessionCols = `tenant_id, id, user_id, auth_time, expires_at, last_seen, user_agent, ip, created_at`
+const sessionCols = `tenant_id, id, user_id, auth_time, expires_at, last_seen, user_agent, ip, created_at, amr`
 
 func scanSession(s scanner) (model.Session, error) {
 	var (
 		se               model.Session
 		auth, exp, creat int64
 		seen             sql.NullInt64
+		amr              string
 	)
-	if err := s.Scan(&se.TenantID, &se.ID, &se.UserID, &auth, &exp, &seen, &se.UserAgent, &se.IP, &creat); err != nil {
+	if err := s.Scan(&se.TenantID, &se.ID, &se.UserID, &auth, &exp, &seen, &se.UserAgent, &se.IP, &creat, &amr); err != nil {
+		return model.Session{}, err
+	}
+	var err error
+	if se.AMR, err = decodeList(amr); err != nil {
 		return model.Session{}, err
 	}
 	se.AuthTime, se.ExpiresAt, se.LastSeen, se.CreatedAt = fromMicros(auth), fromMicros(exp), fromNullMicros(seen), fromMicros(creat)
@@ -31,13 +36,17 @@ func scanSession(s scanner) (model.Session, error) {
 // Create stores a session; CreatedAt defaults to now. ErrConflict if the ID
 // is taken, ErrNotFound if the user does not exist.
 func (r sessions) Create(ctx context.Context, se model.Session) error {
+	amr, err := encodeList(se.AMR)
+	if err != nil {
+		return err
+	}
 	created := se.CreatedAt
 	if created.IsZero() {
 		created = r.db.now()
 	}
-	_, err := r.exec1(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+	_, err = r.exec1(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		se.TenantID, se.ID, se.UserID, micros(se.AuthTime), micros(se.ExpiresAt), nullMicros(se.LastSeen),
-		se.UserAgent, se.IP, micros(created))
+		se.UserAgent, se.IP, micros(created), amr)
 	if err != nil {
 		return fmt.Errorf("sqlstore: create session %s/%s: %w", se.TenantID, se.ID, r.onInsert(err))
 	}
@@ -64,6 +73,24 @@ func (r sessions) Touch(ctx context.Context, tenantID, id string, at time.Time) 
 	}
 	if err != nil {
 		return fmt.Errorf("sqlstore: touch session %s/%s: %w", tenantID, id, err)
+	}
+	return nil
+}
+
+// SetAMR replaces the session's AMR (a step-up adds a factor to a live
+// session); ErrNotFound if there is no such session. It is a plain
+// overwrite: the caller computes the new list from the one it read.
+func (r sessions) SetAMR(ctx context.Context, tenantID, id string, amr []string) error {
+	enc, err := encodeList(amr)
+	if err != nil {
+		return err
+	}
+	res, err := r.exec1(ctx, `UPDATE sessions SET amr = $3 WHERE tenant_id = $1 AND id = $2`, tenantID, id, enc)
+	if err == nil {
+		err = affected1(res)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: set amr of session %s/%s: %w", tenantID, id, err)
 	}
 	return nil
 }

@@ -12,28 +12,32 @@ import (
 
 type tenants struct{ repos }
 
-const tenantCols = `id, name, issuer, domain, scope_pattern, rev, created_at, updated_at, version`
+const tenantCols = `id, name, issuer, domain, scope_pattern, rev, created_at, updated_at, version, mfa_policy, mfa_grace_until`
 
 func scanTenant(s scanner) (model.Tenant, error) {
 	var (
 		t      model.Tenant
 		domain sql.NullString
 		c, u   int64
+		policy string
+		grace  sql.NullInt64
 	)
-	if err := s.Scan(&t.ID, &t.Name, &t.Issuer, &domain, &t.ScopePattern, &t.Rev, &c, &u, &t.Version); err != nil {
+	if err := s.Scan(&t.ID, &t.Name, &t.Issuer, &domain, &t.ScopePattern, &t.Rev, &c, &u, &t.Version,
+		&policy, &grace); err != nil {
 		return model.Tenant{}, err
 	}
-	t.Domain = domain.String
-	t.CreatedAt, t.UpdatedAt = fromMicros(c), fromMicros(u)
+	t.Domain, t.MFAPolicy = domain.String, model.MFAPolicy(policy)
+	t.CreatedAt, t.UpdatedAt, t.MFAGraceUntil = fromMicros(c), fromMicros(u), fromNullMicros(grace)
 	return t, nil
 }
 
 // Create stores a new tenant with Version 1 and Rev 1. Domains are unique
-// without regard to ASCII case, as host names are.
+// without regard to ASCII case, as host names are. MFAPolicy is stored as
+// given: "" reads back "" (MFAPolicy.Effective says what it means).
 func (r tenants) Create(ctx context.Context, t model.Tenant) error {
 	c, u := stamps(t.CreatedAt, t.UpdatedAt, r.db.now())
-	_, err := r.exec1(ctx, `INSERT INTO tenants (`+tenantCols+`) VALUES ($1, $2, $3, $4, $5, 1, $6, $7, 1)`,
-		t.ID, t.Name, t.Issuer, nullString(t.Domain), t.ScopePattern, c, u)
+	_, err := r.exec1(ctx, `INSERT INTO tenants (`+tenantCols+`) VALUES ($1, $2, $3, $4, $5, 1, $6, $7, 1, $8, $9)`,
+		t.ID, t.Name, t.Issuer, nullString(t.Domain), t.ScopePattern, c, u, string(t.MFAPolicy), nullMicros(t.MFAGraceUntil))
 	if err != nil {
 		return fmt.Errorf("sqlstore: create tenant %q: %w", t.ID, r.onInsert(err))
 	}
@@ -81,15 +85,17 @@ func (r tenants) List(ctx context.Context) ([]model.Tenant, error) {
 	return out, nil
 }
 
-// Update replaces Name, Issuer, Domain and ScopePattern when t.Version
-// matches, and bumps Version and Rev.
+// Update replaces Name, Issuer, Domain, ScopePattern, MFAPolicy and
+// MFAGraceUntil when t.Version matches, and bumps Version and Rev.
 func (r tenants) Update(ctx context.Context, t model.Tenant) (model.Tenant, error) {
 	var out model.Tenant
 	err := r.write(ctx, func(q querier) error {
 		res, err := q.ExecContext(ctx, `UPDATE tenants
-			SET name = $3, domain = $4, scope_pattern = $5, updated_at = $6, issuer = $7, version = version + 1, rev = rev + 1
+			SET name = $3, domain = $4, scope_pattern = $5, updated_at = $6, issuer = $7,
+				mfa_policy = $8, mfa_grace_until = $9, version = version + 1, rev = rev + 1
 			WHERE id = $1 AND version = $2`,
-			t.ID, t.Version, t.Name, nullString(t.Domain), t.ScopePattern, micros(r.db.now()), t.Issuer)
+			t.ID, t.Version, t.Name, nullString(t.Domain), t.ScopePattern, micros(r.db.now()), t.Issuer,
+			string(t.MFAPolicy), nullMicros(t.MFAGraceUntil))
 		if err != nil {
 			return r.onInsert(err)
 		}

@@ -169,6 +169,56 @@ var migrationFixtures = []fixture{
 	{7, `INSERT INTO apis (tenant_id, id, identifier, name, signing_alg, access_token_ttl, token_size_budget, platform, created_at, updated_at, version)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 1)`,
 		[]any{"fy", "lean", "https://lean.example", "Lean", "RS256", int64(time.Hour), 700, false, fixtureMicros}},
+
+	// 0008_mfa: second factors, recovery codes, WebAuthn challenges, and the
+	// MFA columns of tenants, applications, scopes, sessions, requests,
+	// codes and refresh tokens. The rows written before (fx's session, code
+	// and tokens, every tenant, application and scope) read the defaults:
+	// password sign-ins under the optional policy.
+	{8, `UPDATE tenants SET mfa_policy = $2, mfa_grace_until = $3 WHERE id = $1`,
+		[]any{"fy", "required", fixtureMicros + hourMicros}},
+	{8, `INSERT INTO applications (tenant_id, client_id, name, type, redirect_uris, post_logout_redirect_uris, allowed_origins,
+		grant_types, scope_policy, consent, access_token_ttl, refresh_idle_ttl, refresh_absolute_ttl, created_at, updated_at, version, mfa)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, 1, $15)`,
+		[]any{"fx", "teller", "Teller", "web", `["https://teller.example.com/cb"]`, "[]", "[]", `["authorization_code"]`,
+			"strict", "required", int64(0), int64(0), int64(0), fixtureMicros, "required"}},
+	{8, `INSERT INTO scopes (tenant_id, name, display_name, description, kind, api_id, claims, created_at, updated_at, version, requires_mfa)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 1, $9)`,
+		[]any{"fy", "pay:x", "Pay x", "Pay x.", "custom", "bank", "[]", fixtureMicros, true}},
+	{8, `INSERT INTO mfa_factors (tenant_id, id, user_id, type, name, secret, credential, credential_id, confirmed, counter,
+		created_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		[]any{"fx", "mfa_totp", "usr_fx", "totp", "Phone", []byte{0x01, 0xff}, []byte{}, nil, true, int64(57_000_000),
+			fixtureMicros, fixtureMicros + 1}},
+	{8, `INSERT INTO mfa_factors (tenant_id, id, user_id, type, name, secret, credential, credential_id, confirmed, counter,
+		created_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		[]any{"fx", "mfa_key", "usr_fx", "webauthn", "YubiKey", []byte{}, []byte(`{"publicKey":"pQ"}`), "Y3JlZA", false, int64(0),
+			fixtureMicros + 2, nil}},
+	{8, `INSERT INTO mfa_recovery_codes (tenant_id, user_id, hash, created_at, used_at) VALUES ($1, $2, $3, $4, $5)`,
+		[]any{"fx", "usr_fx", "c0de", fixtureMicros, fixtureMicros + 1}},
+	{8, `INSERT INTO mfa_recovery_codes (tenant_id, user_id, hash, created_at, used_at) VALUES ($1, $2, $3, $4, $5)`,
+		[]any{"fx", "usr_fx", "c1de", fixtureMicros, nil}},
+	{8, `INSERT INTO mfa_challenges (tenant_id, id, user_id, purpose, data, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		[]any{"fx", "ch_fx", nil, "login", []byte(`{"challenge":"x"}`), farMicros}},
+	{8, `INSERT INTO sessions (tenant_id, id, user_id, auth_time, expires_at, last_seen, user_agent, ip, created_at, amr)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		[]any{"fx", "ses_fx8", "usr_fx", fixtureMicros, fixtureMicros + hourMicros, nil, "curl/8", "192.0.2.9", fixtureMicros,
+			`["pwd","otp","mfa"]`}},
+	{8, `INSERT INTO auth_requests (tenant_id, id, client_id, redirect_uri, scope, state, nonce, code_challenge, code_challenge_method,
+		audience, prompt, max_age, login_hint, include_granted, user_id, session_id, auth_time, ask_scopes, consent_done, denied,
+		created_at, expires_at, peer, acr_values, mfa_skipped)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)`,
+		[]any{"fx", "req_fx8", "spa", "https://spa.example.com/cb", "openid", "st", "n", "chal", "S256", "", "", int64(-1), "",
+			false, nil, "", nil, `[]`, false, false, fixtureMicros, fixtureMicros + hourMicros, "ip:192.0.2.9", "mfa", true}},
+	{8, `INSERT INTO auth_codes (tenant_id, hash, client_id, user_id, session_id, redirect_uri, code_challenge, code_challenge_method,
+		scopes, audience, nonce, auth_time, expires_at, created_at, used_at, issued_jti, issued_expires_at, family_id, amr)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+		[]any{"fx", "code_fx8", "spa", "usr_fx", "ses_fx8", "https://spa.example.com/cb", "chal", "S256", `["openid"]`, "aud", "n",
+			fixtureMicros, fixtureMicros + hourMicros, fixtureMicros, nil, "", nil, "", `["pwd","otp","mfa"]`}},
+	{8, `INSERT INTO refresh_tokens (tenant_id, hash, family_id, client_id, user_id, session_id, scopes, audience, auth_time,
+		created_at, expires_at, family_expires_at, rotated_at, revoked, access_jti, access_expires_at, amr)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		[]any{"fx", "rt_fx8", "fam_fx8", "spa", "usr_fx", "ses_fx8", `["openid","offline_access"]`, "aud", fixtureMicros,
+			fixtureMicros, farMicros, farMicros, nil, false, nil, nil, `["pwd","hwk","mfa"]`}},
 }
 
 // farMicros is an instant no test run reaches, in the stored unit.
@@ -186,7 +236,7 @@ func checkFixtures(t *testing.T, s store.Store) {
 	tn, err := s.Tenants().GetByDomain(ctx, "id.example.com")
 	must(t, err)
 	equal(t, "tenant", tn, model.Tenant{ID: "fx", Name: "Fixture", Issuer: "https://id.example.com/t/fx", Domain: "Id.Example.com",
-		ScopePattern: "^[a-z:]+$", Rev: 8, CreatedAt: at, UpdatedAt: at.Add(time.Microsecond), Version: 3})
+		ScopePattern: "^[a-z:]+$", MFAPolicy: model.MFAOptional, Rev: 8, CreatedAt: at, UpdatedAt: at.Add(time.Microsecond), Version: 3})
 	api, err := s.APIs().Get(ctx, "fx", "platform")
 	must(t, err)
 	equal(t, "API", api, model.API{TenantID: "fx", ID: "platform", Identifier: "https://id.example.com/t/fx/api/v1", Name: "Platform",
@@ -203,7 +253,7 @@ func checkFixtures(t *testing.T, s store.Store) {
 	must(t, err)
 	equal(t, "application", app, model.Application{TenantID: "fx", ClientID: "console", Name: "Console", Type: model.AppWeb,
 		RedirectURIs: []string{"https://id.example.com/console/cb"}, GrantTypes: []string{"authorization_code", "refresh_token"},
-		AllowedScopes: []string{"email", "users:write"}, ScopePolicy: "strict", Consent: "implicit",
+		AllowedScopes: []string{"email", "users:write"}, ScopePolicy: "strict", Consent: "implicit", MFA: model.AppMFAInherit,
 		RefreshIdleTTL: 24 * time.Hour, RefreshAbsoluteTTL: 720 * time.Hour, CreatedAt: at, UpdatedAt: at, Version: 4})
 	secrets, err := s.Applications().Secrets(ctx, "fx", "console")
 	must(t, err)
@@ -236,6 +286,70 @@ func checkFixtures(t *testing.T, s store.Store) {
 	checkFixtures4(t, s)
 	checkFixtures6(t, s)
 	checkFixtures7(t, s)
+	checkFixtures8(t, s)
+}
+
+// checkFixtures8 reads back the rows written in the shape of 0008_mfa, and
+// the defaults it gave the rows written before it.
+func checkFixtures8(t *testing.T, s store.Store) {
+	t.Helper()
+	ctx := t.Context()
+	at := us(t0)
+	fy, err := s.Tenants().Get(ctx, "fy")
+	must(t, err)
+	equal(t, "fy policy", fy.MFAPolicy, model.MFARequired)
+	equal(t, "fy grace", fy.MFAGraceUntil, at.Add(time.Hour))
+	teller, err := s.Applications().Get(ctx, "fx", "teller")
+	must(t, err)
+	equal(t, "teller MFA", teller.MFA, model.AppMFARequired)
+	scopes, err := s.Scopes().All(ctx, "fy")
+	must(t, err)
+	req := map[string]bool{}
+	for _, sc := range scopes {
+		req[sc.Name] = sc.RequiresMFA
+	}
+	equal(t, "requires_mfa of fy's scopes", req, map[string]bool{"audit:read": false, "openid": false, "read:x": false, "pay:x": true})
+
+	factors, err := s.Factors().List(ctx, "fx", "usr_fx")
+	must(t, err)
+	equal(t, "factors", factors, []model.Factor{
+		{TenantID: "fx", ID: "mfa_totp", UserID: "usr_fx", Type: model.FactorTOTP, Name: "Phone", Secret: []byte{0x01, 0xff},
+			Confirmed: true, Counter: 57_000_000, CreatedAt: at, LastUsedAt: at.Add(time.Microsecond)},
+		{TenantID: "fx", ID: "mfa_key", UserID: "usr_fx", Type: model.FactorWebAuthn, Name: "YubiKey",
+			Credential: []byte(`{"publicKey":"pQ"}`), CredentialID: "Y3JlZA", CreatedAt: at.Add(2 * time.Microsecond)},
+	})
+	// The step stored before is still spent.
+	wantErr(t, s.Factors().Use(ctx, "fx", "usr_fx", "mfa_totp", 57_000_000, nil, t0), store.ErrPrecondition)
+	key, err := s.Factors().GetByCredentialID(ctx, "fx", "Y3JlZA")
+	must(t, err)
+	equal(t, "by credential", key.ID, "mfa_key")
+	codes, err := s.Factors().RecoveryCodes(ctx, "fx", "usr_fx")
+	must(t, err)
+	equal(t, "recovery codes", codes, []model.RecoveryCode{
+		{TenantID: "fx", UserID: "usr_fx", Hash: "c0de", CreatedAt: at, UsedAt: at.Add(time.Microsecond)},
+		{TenantID: "fx", UserID: "usr_fx", Hash: "c1de", CreatedAt: at},
+	})
+	wantErr(t, s.Factors().UseRecoveryCode(ctx, "fx", "usr_fx", "c0de", t0), store.ErrNotFound)
+	ch, err := s.Factors().TakeChallenge(ctx, "fx", "ch_fx", t0)
+	must(t, err)
+	equal(t, "challenge", ch, model.MFAChallenge{TenantID: "fx", ID: "ch_fx", Purpose: "login", Data: []byte(`{"challenge":"x"}`),
+		ExpiresAt: time.UnixMicro(farMicros).UTC()})
+
+	se, err := s.Sessions().Get(ctx, "fx", "ses_fx8")
+	must(t, err)
+	equal(t, "session AMR", se.AMR, []string{"pwd", "otp", "mfa"})
+	ar, err := s.AuthRequests().Get(ctx, "fx", "req_fx8")
+	must(t, err)
+	equal(t, "acr_values, mfa_skipped", []any{ar.ACRValues, ar.MFASkipped}, []any{"mfa", true})
+	old, err := s.AuthRequests().Get(ctx, "fx", "req_fx")
+	must(t, err)
+	equal(t, "request from before 0008", []any{old.ACRValues, old.MFASkipped}, []any{"", false})
+	code, err := s.Codes().Get(ctx, "fx", "code_fx8")
+	must(t, err)
+	equal(t, "code AMR", code.AMR, []string{"pwd", "otp", "mfa"})
+	rt, err := s.RefreshTokens().Rotate(ctx, "fx", "rt_fx8", model.RefreshToken{Hash: "rt_fx8b", ExpiresAt: time.UnixMicro(farMicros)}, t0)
+	must(t, err)
+	equal(t, "rotated AMR", rt.AMR, []string{"pwd", "hwk", "mfa"})
 }
 
 // checkFixtures7 reads back the budget written in the shape of
@@ -262,7 +376,7 @@ func checkFixtures6(t *testing.T, s store.Store) {
 	equal(t, "console application", app, model.Application{TenantID: "fy", ClientID: "console", Name: "IntelliAuth console", Type: model.AppWeb,
 		RedirectURIs: []string{"https://id.example.com/t/fy/console/callback"}, PostLogoutRedirectURIs: []string{"https://id.example.com/t/fy/console/signed-out"},
 		GrantTypes: []string{"authorization_code", "refresh_token"}, AllowedScopes: []string{"audit:read", "openid"},
-		ScopePolicy: model.PolicyPermissive, Consent: model.ConsentImplicit, AccessTokenTTL: 5 * time.Minute, Version: 1})
+		ScopePolicy: model.PolicyPermissive, Consent: model.ConsentImplicit, MFA: model.AppMFAInherit, AccessTokenTTL: 5 * time.Minute, Version: 1})
 	tn, err := s.Tenants().Get(ctx, "fy")
 	must(t, err)
 	equal(t, "rev of fy", tn.Rev, int64(3))
@@ -280,7 +394,7 @@ func checkFixtures4(t *testing.T, s store.Store) {
 	equal(t, "refresh token with its access token", rt, model.RefreshToken{TenantID: "fx", Hash: "rt_fx4", FamilyID: "fam_fx",
 		ClientID: "spa", UserID: "usr_fx", SessionID: "ses_fx", Scopes: []string{"openid", "offline_access"}, Audience: "aud",
 		AuthTime: at, CreatedAt: at, ExpiresAt: at.Add(time.Hour), FamilyExpiresAt: at.Add(2 * time.Hour),
-		AccessJTI: "at_fx4", AccessExpiresAt: time.UnixMicro(farMicros).UTC()})
+		AccessJTI: "at_fx4", AccessExpiresAt: time.UnixMicro(farMicros).UTC(), AMR: []string{"pwd"}})
 	must(t, s.RefreshTokens().RevokeFamily(ctx, "fx", "fam_fx"))
 	for _, h := range []string{"rt_fx", "rt_fx4"} {
 		tok, err := s.RefreshTokens().Get(ctx, "fx", h)
@@ -303,7 +417,7 @@ func checkFixtures2(t *testing.T, s store.Store) {
 	equal(t, "spa", spa, model.Application{TenantID: "fx", ClientID: "spa", Name: "SPA", Type: model.AppSPA,
 		RedirectURIs: []string{"https://spa.example.com/cb"}, PostLogoutRedirectURIs: []string{"https://spa.example.com/bye"},
 		AllowedOrigins: []string{"https://spa.example.com"}, GrantTypes: []string{"authorization_code"},
-		ScopePolicy: "permissive", Consent: "required", CreatedAt: at, UpdatedAt: at, Version: 1})
+		ScopePolicy: "permissive", Consent: "required", MFA: model.AppMFAInherit, CreatedAt: at, UpdatedAt: at, Version: 1})
 	u, err := s.Users().GetByLogin(ctx, "fx", "ALICE@example.com")
 	must(t, err)
 	equal(t, "user", u, model.User{TenantID: "fx", ID: "usr_fx", Username: "Alice", Email: "alice@example.com", EmailVerified: true,
@@ -336,7 +450,7 @@ func checkFixtures2(t *testing.T, s store.Store) {
 	se, err := s.Sessions().Get(ctx, "fx", "ses_fx")
 	must(t, err)
 	equal(t, "session", se, model.Session{TenantID: "fx", ID: "ses_fx", UserID: "usr_fx", AuthTime: at, ExpiresAt: hour,
-		UserAgent: "curl/8", IP: "192.0.2.9", CreatedAt: at})
+		UserAgent: "curl/8", IP: "192.0.2.9", CreatedAt: at, AMR: []string{"pwd"}})
 	ar, err := s.AuthRequests().Get(ctx, "fx", "req_fx")
 	must(t, err)
 	equal(t, "authorization request", ar, model.AuthRequest{TenantID: "fx", ID: "req_fx", ClientID: "spa", RedirectURI: "https://spa.example.com/cb",
@@ -347,12 +461,12 @@ func checkFixtures2(t *testing.T, s store.Store) {
 	equal(t, "code", code, model.AuthCode{TenantID: "fx", Hash: "code_fx", ClientID: "spa", UserID: "usr_fx", SessionID: "ses_fx",
 		RedirectURI: "https://spa.example.com/cb", CodeChallenge: "chal", CodeChallengeMethod: "S256", Scopes: []string{"openid", "email"},
 		Audience: "aud", Nonce: "n", AuthTime: at, ExpiresAt: hour, CreatedAt: at, UsedAt: at.Add(time.Microsecond),
-		IssuedJTI: "jti_fx", IssuedExpiresAt: hour, FamilyID: "fam_fx"})
+		IssuedJTI: "jti_fx", IssuedExpiresAt: hour, FamilyID: "fam_fx", AMR: []string{"pwd"}})
 	rt, err := s.RefreshTokens().Get(ctx, "fx", "rt_fx")
 	must(t, err)
 	equal(t, "refresh token", rt, model.RefreshToken{TenantID: "fx", Hash: "rt_fx", FamilyID: "fam_fx", ClientID: "spa", UserID: "usr_fx",
 		SessionID: "ses_fx", Scopes: []string{"openid", "offline_access"}, Audience: "aud", AuthTime: at, CreatedAt: at,
-		ExpiresAt: hour, FamilyExpiresAt: at.Add(2 * time.Hour)}) // no access token: NULLs since 0004
+		ExpiresAt: hour, FamilyExpiresAt: at.Add(2 * time.Hour), AMR: []string{"pwd"}}) // no access token: NULLs since 0004
 	th, err := s.Throttles().Get(ctx, "fx", "user:usr_fx")
 	must(t, err)
 	equal(t, "throttle", th, model.Throttle{TenantID: "fx", Key: "user:usr_fx", Failures: 3, WindowStart: at, LockedUntil: hour})

@@ -36,6 +36,8 @@ func RunTests(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ScopeHolders", scopeHolderTests},
 		{"Sessions", sessionTests},
 		{"ConsoleSessions", consoleSessionTests},
+		{"Factors", factorTests},
+		{"MFAColumns", mfaColumnTests},
 		{"AuthRequests", authRequestTests},
 		{"Codes", codeTests},
 		{"RefreshTokens", refreshTests},
