@@ -251,6 +251,9 @@ func printDemo(w io.Writer, d admin.Demo, path string) {
 	fmt.Fprintln(w, "APIs")
 	for _, a := range d.APIs {
 		fmt.Fprintf(w, "  %-26s %s\n", a.Identifier, strings.Join(a.Scopes, " "))
+		if len(a.RequiresMFA) > 0 {
+			fmt.Fprintf(w, "  %-26s (a second factor is needed for: %s)\n", "", strings.Join(a.RequiresMFA, " "))
+		}
 	}
 	fmt.Fprintln(w, "\nApplications")
 	for _, a := range d.Applications {
