@@ -363,3 +363,126 @@ func TestRefreshDropsAScopeThatNowRequiresMFA(t *testing.T) {
 		t.Errorf("refreshed token of an MFA grant: acr %v, want mfa", c["acr"])
 	}
 }
+
+// OIDC Core 1.0 §3.1.2.1 acr_values: a relying party that asks for "mfa"
+// gets a second step (skippable: acr_values is voluntary), and discovery
+// lists the values (OIDC Discovery 1.0 §3 acr_values_supported). A
+// recovery code is a second factor that works once.
+func TestACRValuesAndRecoveryCodes(t *testing.T) {
+	o := startOIDC(t)
+	res, err := servertest.HTTPClient().Get(o.iss + "/.well-known/openid-configuration")
+	must(t, err)
+	var meta struct {
+		ACR []string `json:"acr_values_supported"`
+	}
+	must(t, json.NewDecoder(res.Body).Decode(&meta))
+	res.Body.Close()
+	if !slices.Equal(meta.ACR, []string{"pwd", "mfa"}) {
+		t.Errorf("acr_values_supported = %v, want [pwd mfa]", meta.ACR)
+	}
+
+	// Bob has no factor: acr_values=mfa asks him to step up; he declines
+	// and gets acr pwd.
+	cfg := o.spaConfig("openid", "read:transactions")
+	ctx := o.ctx(t)
+	br := servertest.NewBrowser(t)
+	a := newAuthRequest(cfg, oauth2.SetAuthURLParam("acr_values", "mfa pwd"))
+	p := br.SignIn(o.env.URL, br.Visit(o.env.URL, a.url), o.people.Bob.Username, o.people.Bob.Password)
+	if !isMFAPage(p) || p.URL.Query().Get("step_up") != "1" {
+		t.Fatalf("acr_values=mfa: %s, want the second-factor page as a step-up", p.URL)
+	}
+	p = br.Submit(o.env.URL, mfaForm(t, p, "skip"), nil)
+	if p.Location == nil {
+		p = br.Consent(o.env.URL, p, true)
+	}
+	tok := a.exchange(t, ctx, a.code(t, p, o.iss))
+	if c := unverifiedClaims(t, tok.Extra("id_token").(string)); c["acr"] != "pwd" {
+		t.Errorf("declined acr_values=mfa: acr %v, want pwd", c["acr"])
+	}
+
+	// Alice enrols; her recovery codes sign her in once each.
+	ctxb := context.Background()
+	actor := admin.Actor{Type: model.ActorUser, ID: o.people.Alice.ID}
+	enr, err := o.env.Admin.EnrolTOTP(ctxb, actor, "banking", "Phone")
+	must(t, err)
+	code, err := totp.GenerateCode(enr.Secret, o.env.Clock.Now())
+	must(t, err)
+	conf, err := o.env.Admin.ConfirmTOTP(ctxb, actor, "banking", enr.FactorID, code)
+	must(t, err)
+	if len(conf.RecoveryCodes) != 10 {
+		t.Fatalf("first factor: %d recovery codes, want 10", len(conf.RecoveryCodes))
+	}
+	rc := conf.RecoveryCodes[3]
+	useRecovery := func() *servertest.Page {
+		br := servertest.NewBrowser(t)
+		a := newAuthRequest(cfg)
+		p := br.SignIn(o.env.URL, br.Visit(o.env.URL, a.url), o.people.Alice.Username, o.people.Alice.Password)
+		if !isMFAPage(p) {
+			t.Fatalf("after the password: %s, want the second-factor page", p.URL)
+		}
+		return br.Submit(o.env.URL, mfaForm(t, p, "recovery"), func(v url.Values) { v.Set("code", strings.ToUpper(rc)) })
+	}
+	if p := useRecovery(); p.Status == http.StatusUnauthorized || isMFAPage(p) {
+		t.Errorf("first use of a recovery code: %s (status %d), want past the second step", p.URL, p.Status)
+	}
+	if p := useRecovery(); p.Status != http.StatusUnauthorized {
+		t.Errorf("second use of a recovery code: status %d, want 401", p.Status)
+	}
+}
+
+// Tenant policy required (issue 11): a user without a factor must enrol
+// at the next sign-in; during the grace period the enrolment can be put
+// off, after it not.
+func TestPolicyRequiredForcesEnrolment(t *testing.T) {
+	o := startOIDC(t)
+	setPolicy := func(grace time.Duration) {
+		tn, err := o.env.Store.Tenants().Get(context.Background(), "banking")
+		must(t, err)
+		tn.MFAPolicy, tn.MFAGraceUntil = model.MFARequired, time.Time{}
+		if grace > 0 {
+			tn.MFAGraceUntil = o.env.Clock.Now().Add(grace)
+		}
+		_, err = o.env.Store.Tenants().Update(context.Background(), tn)
+		must(t, err)
+		o.env.Server.Catalog().Invalidate("banking")
+	}
+	cfg := o.spaConfig("openid", "read:transactions")
+	signIn := func() (*servertest.Browser, *servertest.Page) {
+		br := servertest.NewBrowser(t)
+		a := newAuthRequest(cfg)
+		p := br.SignIn(o.env.URL, br.Visit(o.env.URL, a.url), o.people.Bob.Username, o.people.Bob.Password)
+		if !isMFAPage(p) {
+			t.Fatalf("after the password under policy required: %s, want the second-factor page", p.URL)
+		}
+		mfaForm(t, p, "enrol")
+		return br, p
+	}
+	hasSkip := func(p *servertest.Page) bool {
+		for _, f := range p.Forms() {
+			if f.Values.Get("action") == "skip" {
+				return true
+			}
+		}
+		return false
+	}
+
+	setPolicy(24 * time.Hour)
+	br, p := signIn()
+	if !hasSkip(p) {
+		t.Errorf("in the grace period the enrolment can be put off:\n%s", p.Body)
+	}
+	if p := br.Submit(o.env.URL, mfaForm(t, p, "skip"), nil); isMFAPage(p) {
+		t.Errorf("putting off the enrolment in the grace period: still on %s", p.URL)
+	}
+
+	setPolicy(0)
+	br, p = signIn()
+	if hasSkip(p) {
+		t.Errorf("after the grace period the enrolment cannot be put off:\n%s", p.Body)
+	}
+	// A forged skip is refused.
+	forged := mfaForm(t, p, "enrol")
+	if p := br.Submit(o.env.URL, forged, func(v url.Values) { v.Set("action", "skip") }); p.Status != http.StatusBadRequest || !isMFAPage(p) {
+		t.Errorf("forged skip: %s (status %d), want 400 on the second-factor page", p.URL, p.Status)
+	}
+}
