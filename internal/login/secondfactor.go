@@ -151,6 +151,10 @@ func (h *Handler) view(w http.ResponseWriter, r *http.Request, snap *catalog.Sna
 			v.WebAuthn = true
 		}
 	}
+	// "Use a recovery code" is offered to every user who has a factor
+	// (the codes come with the first one), whether or not any is left:
+	// the page does not tell how many remain.
+	v.Recovery = v.Recovery || len(st.need.Factors) > 0
 	v.Required = v.Enrol && !v.Skippable
 	v.NoWay = !v.TOTP && !v.WebAuthn && !v.Enrol && !v.Recovery
 	return v, nil
