@@ -48,6 +48,8 @@ type tenantSettingsBody struct {
 	CanEdit bool
 	Action  string
 	Options []mfaPolicyOption
+	// GraceEnded: the current grace period is over.
+	GraceEnded bool
 }
 
 // GraceUntil is the end of the current grace period in UTC, "" for none.
@@ -87,6 +89,16 @@ func fieldOf(id string) string {
 	return "policy"
 }
 
+// graceLeft is the time left of p's grace period in whole hours, rounded
+// up; 0 when there is none.
+func graceLeft(p admin.MFAPolicyDoc, now time.Time) time.Duration {
+	if p.GraceUntil == nil || !p.GraceUntil.After(now) {
+		return 0
+	}
+	left := p.GraceUntil.Sub(now)
+	return ((left + time.Hour - 1) / time.Hour) * time.Hour
+}
+
 func policyOptions() []mfaPolicyOption {
 	return []mfaPolicyOption{
 		{string(model.MFAOff), "Off: no second factor at sign-in"},
@@ -103,7 +115,14 @@ func (h *Handler) renderTenantSettings(w http.ResponseWriter, r *Request, status
 	b.Current = cur
 	if b.Form.Version == 0 {
 		b.Form = mfaPolicyForm{Policy: cur.Policy, Version: cur.Version}
+		// The form replaces the whole policy: it starts with what is
+		// left of the grace period (whole hours, rounded up), so that
+		// saving it unchanged keeps the grace rather than ending it.
+		if left := graceLeft(cur, h.now()); left > 0 {
+			b.Form.Grace = left.String()
+		}
 	}
+	b.GraceEnded = cur.GraceUntil != nil && !cur.GraceUntil.After(h.now())
 	if b.Errors == nil {
 		b.Errors = FieldErrors{}
 	}
