@@ -41,9 +41,16 @@ func TestMFASettingsFormsOverHTTP(t *testing.T) {
 	if f := fieldOn(t, p, "mfa-policy"); p.Status != http.StatusBadRequest || !f.Invalid || !strings.Contains(f.Error, "must be off, optional or required") {
 		t.Errorf("policy sometimes: %d %+v", p.Status, f)
 	}
-	p = s.submit("/settings", "/settings/mfa", func(v url.Values) { v.Set("policy", "optional"); v.Set("grace_period", "72h") })
-	if f := fieldOn(t, p, "mfa-grace"); p.Status != http.StatusBadRequest || !f.Invalid || !strings.Contains(f.Error, "only to the policy required") || f.Value != "72h" {
-		t.Errorf("grace with optional: %d %+v", p.Status, f)
+	p = s.submit("/settings", "/settings/mfa", func(v url.Values) { v.Set("policy", "required"); v.Set("grace_period", "a while") })
+	if f := fieldOn(t, p, "mfa-grace"); p.Status != http.StatusBadRequest || !f.Invalid || !strings.Contains(f.Error, `"a while" is not a duration`) || f.Value != "a while" {
+		t.Errorf("grace a while: %d %+v", p.Status, f)
+	}
+	if f := fieldOn(t, p, "mfa-policy"); f.Value != "required" {
+		t.Errorf("the refused form does not keep the policy chosen: %+v", f)
+	}
+	p = s.submit("/settings", "/settings/mfa", func(v url.Values) { v.Set("policy", "required"); v.Set("grace_period", "3000h") })
+	if f := fieldOn(t, p, "mfa-grace"); p.Status != http.StatusBadRequest || !f.Invalid || !strings.Contains(f.Error, "at most 2160h") {
+		t.Errorf("grace 3000h: %d %+v", p.Status, f)
 	}
 	if pol, _ := e.Admin.GetMFAPolicy(ctx, admin.CLI(), admin.DemoTenantID); pol.Policy != "optional" {
 		t.Fatalf("refused forms changed the policy: %+v", pol)
@@ -77,8 +84,9 @@ func TestMFASettingsFormsOverHTTP(t *testing.T) {
 	if evs[0].ActorID != alice.User.ID || d.ViaClient != model.ConsoleClientID || d.Before.Policy != "optional" || d.After.Policy != "required" {
 		t.Errorf("policy event: actor %s details %s", evs[0].ActorID, evs[0].Details)
 	}
-	// Back to optional before anyone signs in again.
-	s.submit("/settings", "/settings/mfa", func(v url.Values) { v.Set("policy", "optional"); v.Set("grace_period", "") })
+	// Back to optional before anyone signs in again: the grace period the
+	// form still holds goes with required.
+	s.submit("/settings", "/settings/mfa", func(v url.Values) { v.Set("policy", "optional") })
 	if pol, _ := e.Admin.GetMFAPolicy(ctx, admin.CLI(), admin.DemoTenantID); pol.Policy != "optional" || pol.GraceUntil != nil {
 		t.Errorf("policy after optional: %+v", pol)
 	}

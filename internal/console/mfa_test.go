@@ -74,7 +74,6 @@ func TestMFASettingsInChromium(t *testing.T) {
 	if !strings.Contains(lineOf(rows, "loans:approve"), "MFA required") || strings.Contains(lineOf(rows, "payments:approve"), "MFA required") {
 		t.Errorf("custom scopes table:\n%s", rows)
 	}
-	b.Shot("scopes-mfa")
 
 	// An application that requires a second factor.
 	b.Open("/applications/payments-desk/access")

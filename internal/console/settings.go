@@ -147,7 +147,10 @@ func (h *Handler) setMFAPolicy(w http.ResponseWriter, r *Request) error {
 	f := mfaPolicyForm{Policy: r.PostFormValue("policy"), Grace: strings.TrimSpace(r.PostFormValue("grace_period")), Version: version}
 	errs := FieldErrors{}
 	var grace time.Duration
-	if f.Grace != "" {
+	// The grace period belongs to required (its hint says so): with
+	// another policy the field is left out, so that moving away from
+	// required does not first ask to empty it.
+	if f.Grace != "" && f.Policy == string(model.MFARequired) {
 		if grace, err = time.ParseDuration(f.Grace); err != nil || grace < 0 {
 			errs["grace_period"] = fmt.Sprintf("%q is not a duration: write it like 72h or 168h (hours), or leave it empty for none", f.Grace)
 		}
