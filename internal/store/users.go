@@ -36,8 +36,9 @@ type Users interface {
 	// SetPassword replaces the password hash and bumps Version.
 	SetPassword(ctx context.Context, tenantID, id, hash string) error
 	// Delete removes the user with their role assignments, group
-	// memberships, consents, sessions, pending requests, codes and refresh
-	// tokens, in one transaction. A non-zero version must be the stored one
+	// memberships, consents, sessions, pending requests, codes, refresh
+	// tokens, second factors, recovery codes and WebAuthn challenges, in one
+	// transaction. A non-zero version must be the stored one
 	// (else ErrPrecondition, and nothing changes).
 	Delete(ctx context.Context, tenantID, id string, version int64) error
 }
