@@ -15,7 +15,7 @@ import (
 )
 
 // TestMFASettingsFormsOverHTTP (issue 11): the second-factor forms over
-// plain HTTP (on PostgreSQL too): the Settings page needs users:read and
+// plain HTTP (on PostgreSQL too): the Tenant settings page needs users:read and
 // its form users:write; a policy or a grace period the server refuses
 // comes back beside its field and changes nothing; a stale form is a 409
 // that shows the current policy; a save is audited as alice through the
@@ -32,7 +32,7 @@ func TestMFASettingsFormsOverHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The Settings page and its form.
+	// The Tenant settings page and its form.
 	p := s.get("/settings")
 	if p.Status != http.StatusOK || fieldOn(t, p, "mfa-policy").Value != "optional" || fieldOn(t, p, "mfa-grace").Value != "" {
 		t.Fatalf("settings page: %d\n%s", p.Status, p.Body)
@@ -134,7 +134,7 @@ func TestMFASettingsFormsOverHTTP(t *testing.T) {
 		t.Errorf("explain mfa without a user: %d\n%s", p.Status, p.Body)
 	}
 
-	// bob has no platform scope: no Settings page.
+	// bob has no platform scope: no Tenant settings page.
 	bob := demoSignIn(t, e, demo, "bob")
 	if p := bob.get("/settings"); p.Status != http.StatusForbidden || !strings.Contains(p.Body, "users:read") {
 		t.Errorf("bob's settings page: %d", p.Status)

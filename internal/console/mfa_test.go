@@ -25,7 +25,7 @@ func (b *Browser) checked(id string) bool {
 // settings where they work, finding each control by its accessible name —
 // a scope's "Requires a second factor (MFA)" checkbox (and its badge in
 // the list), an application's "Second factor (MFA)" select, the tenant's
-// policy on the Settings page (a bad grace period is refused beside its
+// policy on the Tenant settings page (a bad grace period is refused beside its
 // field), and explain's "The user's sign-in passed a second factor (MFA)"
 // checkbox, which turns step_up_required into granted.
 func TestMFASettingsInChromium(t *testing.T) {
@@ -87,7 +87,7 @@ func TestMFASettingsInChromium(t *testing.T) {
 	}
 
 	// The tenant's policy.
-	b.SubmitWith("Settings", b.URL+"/settings", chromedp.Click("", Named("link", "Settings")))
+	b.SubmitWith("Tenant settings", b.URL+"/settings", chromedp.Click("", Named("link", "Tenant settings")))
 	if txt := b.MainText(); !strings.Contains(txt, "optional") {
 		t.Fatalf("settings page:\n%s", txt)
 	}

@@ -94,7 +94,7 @@ var nav = []navItem{
 	{"Audit", "/audit", admin.OpSearchAudit},
 	{"Scope usage", "/usage", admin.OpScopeUsage},
 	{"Explain", "/explain", admin.OpExplain},
-	{"Settings", "/settings", admin.OpGetMFAPolicy},
+	{"Tenant settings", "/settings", admin.OpGetMFAPolicy},
 }
 
 // page is what the layout template sees.

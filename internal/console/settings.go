@@ -127,7 +127,7 @@ func (h *Handler) renderTenantSettings(w http.ResponseWriter, r *Request, status
 		b.Errors = FieldErrors{}
 	}
 	b.CanEdit, b.Action, b.Options = r.May(admin.OpSetMFAPolicy), r.Base+"/settings/mfa", policyOptions()
-	h.render(w, r, status, "settings", "Settings", b)
+	h.render(w, r, status, "settings", "Tenant settings", b)
 	return nil
 }
 
