@@ -61,7 +61,7 @@ func TestMFASettingsFormsOverHTTP(t *testing.T) {
 		t.Errorf("after saving required (%d):\n%s", p.Status, p.Body)
 	}
 	// The form now starts with what is left of the grace period.
-	if g := fieldOn(t, s.get("/settings"), "mfa-grace").Value; g != "48h0m0s" {
+	if g := fieldOn(t, s.get("/settings"), "mfa-grace").Value; g != "48h" {
 		t.Errorf("the form after saving 48h holds grace %q", g)
 	}
 	p = s.b.Submit(s.e.URL, stale, func(v url.Values) { v.Set("policy", "off") })

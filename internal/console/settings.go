@@ -119,7 +119,7 @@ func (h *Handler) renderTenantSettings(w http.ResponseWriter, r *Request, status
 		// left of the grace period (whole hours, rounded up), so that
 		// saving it unchanged keeps the grace rather than ending it.
 		if left := graceLeft(cur, h.now()); left > 0 {
-			b.Form.Grace = left.String()
+			b.Form.Grace = fmt.Sprintf("%dh", left/time.Hour)
 		}
 	}
 	b.GraceEnded = cur.GraceUntil != nil && !cur.GraceUntil.After(h.now())
