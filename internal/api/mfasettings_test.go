@@ -9,6 +9,7 @@ import (
 
 	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/internal/server"
 	"github.com/intelliauth/intelliauth/internal/store"
 )
 
@@ -141,7 +142,9 @@ type mfaPolicyDoc struct {
 // and changes nothing; a grace period ends at now + grace; the change is
 // audited and the node serves it at once (its snapshot is dropped).
 func TestSettingsMFA(t *testing.T) {
-	e := newEnv(t)
+	// No revision polling: only the write's own invalidation can show the
+	// change to this node at once.
+	e := newEnv(t, func(o *server.Options) { o.CacheRefresh = time.Hour })
 	read, write := e.token(t, "users:read"), e.token(t, "users:write")
 	var got mfaPolicyDoc
 	r := e.call(t, "GET", "/settings/mfa", read, nil).want(t, 200)

@@ -38,7 +38,7 @@ func auditTypes() []string {
 	t := []string{
 		model.EventTokenIssued, model.EventTokenRefused, model.EventTokenRevoked, model.EventRefreshTokenReused,
 		model.EventClientAuthFailed, model.EventCodeReplayed,
-		model.EventTenantCreated, admin.EventTenantUpdated,
+		model.EventTenantCreated, admin.EventTenantUpdated, admin.EventTenantMFAPolicyChanged,
 		model.EventScopeCreated, model.EventScopeUpdated, model.EventScopeRenamed, model.EventScopeDeleted,
 		model.EventAPICreated, model.EventAPIUpdated, model.EventAPIDeleted,
 		model.EventApplicationCreated, model.EventApplicationUpdated, model.EventApplicationDeleted,
