@@ -69,6 +69,7 @@ func (h *Handler) routes(rt *router) {
 	h.settingsRoutes(rt)
 	h.auditRoutes(rt)
 	h.meRoutes(rt)
+	h.mfaRoutes(rt)
 }
 
 // Register mounts the API on mux, relative to the tenant's issuer. Every
@@ -79,16 +80,32 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.routes(rt)
 	for path, methods := range rt.methods {
 		allow := strings.Join(methods, ", ")
-		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		notAllowed := func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
 			writeProblem(w, newProblem(http.StatusMethodNotAllowed, CodeMethodNotAllowed,
 				r.Method+" is not supported here; this path accepts "+allow+"."))
-		})
+		}
+		// One pattern per other method, not one for the bare path: a
+		// literal segment beside a wildcard (/me/mfa/totp beside
+		// /me/mfa/{id}) would make a bare-path pattern and a route of
+		// the wildcard path conflict in ServeMux.
+		for _, m := range standardMethods {
+			if slices.Contains(methods, m) {
+				continue
+			}
+			mux.HandleFunc(m+" "+path, notAllowed)
+		}
 	}
 	mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, notFound("There is no %s route; the routes are listed in %s/openapi.json.", r.URL.Path, Prefix))
 	})
 }
+
+// standardMethods are the methods of RFC 9110 §9 and PATCH (RFC 5789):
+// a known path answers any of them it does not accept with 405. HEAD is
+// not listed: a GET pattern matches HEAD too.
+var standardMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace}
 
 // Routes lists every route the handler mounts, in registration order.
 func (h *Handler) Routes() []Route {

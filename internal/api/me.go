@@ -48,8 +48,12 @@ func (h *Handler) meError(err error) error {
 	switch {
 	case errors.As(err, &te):
 		retry := max(int(te.Until.Sub(h.now()).Round(time.Second)/time.Second), 1)
+		what := "Too many wrong passwords: this account is locked"
+		if te.Codes {
+			what = "Too many wrong codes: this account's second factor is locked"
+		}
 		p := newProblem(http.StatusTooManyRequests, CodeTooManyRequests,
-			fmt.Sprintf("Too many wrong passwords: this account is locked until %s; try again after that.", te.Until.UTC().Format(time.RFC3339)))
+			fmt.Sprintf("%s until %s; try again after that.", what, te.Until.UTC().Format(time.RFC3339)))
 		p.Title = "Too many requests"
 		p.header = http.Header{"Retry-After": {strconv.Itoa(retry)}}
 		p.cause = err

@@ -94,6 +94,8 @@ func tableCases(e *env) []routeCase {
 		{route: "POST " + P + "/users/{user}/password", path: "/users/bob/password", body: map[string]any{"password": "bob's new long passphrase"}, want: 204},
 		{route: "GET " + P + "/users/{user}/consents", path: "/users/bob/consents", want: 200},
 		{route: "DELETE " + P + "/users/{user}/consents/{client_id}", path: "/users/bob/consents/banking-spa", want: 204},
+		{route: "GET " + P + "/users/{user}/mfa", path: "/users/bob/mfa", want: 200},
+		{route: "DELETE " + P + "/users/{user}/mfa", path: "/users/bob/mfa", want: 200},
 
 		{route: "GET " + P + "/groups", path: "/groups", want: 200},
 		{route: "POST " + P + "/groups", path: "/groups", body: map[string]any{"name": "managers", "roles": []string{"manager"}}, want: 201},
@@ -127,6 +129,13 @@ func tableCases(e *env) []routeCase {
 		{route: "GET " + P + "/me/sessions", path: "/me/sessions", asUser: true, want: 200},
 		{route: "DELETE " + P + "/me/sessions/{id}", path: "/me/sessions/no-such-session", asUser: true, want: 404},
 		{route: "DELETE " + P + "/me/sessions", path: "/me/sessions", asUser: true, want: 200},
+		{route: "GET " + P + "/me/mfa", path: "/me/mfa", asUser: true, want: 200},
+		{route: "POST " + P + "/me/mfa/totp", path: "/me/mfa/totp", body: map[string]any{"name": "Table phone"}, asUser: true, want: 201},
+		{route: "POST " + P + "/me/mfa/totp/{id}/confirm", path: "/me/mfa/totp/mfa_none/confirm", body: map[string]any{"code": "123456"}, asUser: true, want: 404},
+		{route: "PATCH " + P + "/me/mfa/{id}", path: "/me/mfa/mfa_none", body: map[string]any{"name": "Renamed"}, asUser: true, want: 404},
+		{route: "DELETE " + P + "/me/mfa/{id}", path: "/me/mfa/mfa_none", asUser: true, want: 404},
+		// Alice has no confirmed factor: nothing to stand in for.
+		{route: "POST " + P + "/me/mfa/recovery-codes", path: "/me/mfa/recovery-codes", asUser: true, want: 409},
 		// Last: it changes alice's password.
 		{route: "POST " + P + "/me/password", path: "/me/password", body: map[string]any{"current_password": e.People.Alice.Password, "new_password": "alice's brand new passphrase"}, asUser: true, want: 204},
 	}

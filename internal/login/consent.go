@@ -28,6 +28,9 @@ type scopeItem struct {
 // consentView is what the consent template sees.
 type consentView struct {
 	AppName, Account, RequestID, CSRF string
+	// AccountURL is the account page, where the user withdraws access
+	// (relative: the consent page is beside it, under the issuer).
+	AccountURL string
 	// Ask are the scopes to answer; Granted those already consented to.
 	Ask, Granted []scopeItem
 }
@@ -123,7 +126,7 @@ func (h *Handler) consentPage(w http.ResponseWriter, r *http.Request, snap *cata
 	}
 	render(w, http.StatusOK, "consent", app.Name+" wants access", formAction(ar.RedirectURI), consentView{
 		AppName: app.Name, Account: account, RequestID: ar.ID, CSRF: csrfToken(cookie, "consent", ar.ID),
-		Ask: describe(snap, st.ask), Granted: describe(snap, st.already),
+		Ask: describe(snap, st.ask), Granted: describe(snap, st.already), AccountURL: strings.TrimPrefix(accountPage, "/"),
 	})
 	return nil
 }

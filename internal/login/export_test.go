@@ -11,6 +11,7 @@ var (
 	CSRFToken      = csrfToken
 	DecodeToken    = decodeToken
 	CookiePath     = cookiePath
+	DeviceName     = deviceName
 )
 
 // StyleSrc is the CSP source of the embedded stylesheet.

@@ -88,6 +88,7 @@ type Handler struct {
 // Register mounts the pages on mux, relative to the tenant's issuer:
 // GET and POST /login, /consent and /mfa.
 func (h *Handler) Register(mux *http.ServeMux) {
+	h.registerAccount(mux)
 	mux.HandleFunc("GET /login", h.withTenant(h.loginPage))
 	mux.HandleFunc("POST /login", h.withTenant(h.loginSubmit))
 	mux.HandleFunc("GET /consent", h.withTenant(h.consentPage))

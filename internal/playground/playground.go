@@ -24,6 +24,9 @@ const (
 	Path         = "/playground"
 	StartPath    = Path + "/start"
 	CallbackPath = Path + "/callback"
+	// AccountPath is the tenant's account page (internal/login serves it;
+	// the playground links to it, over HTTP like any relying party).
+	AccountPath = "/account/"
 )
 
 // cookieName holds the sign-in in progress: state, nonce and PKCE verifier.
@@ -122,11 +125,11 @@ func (h *Handler) request(issuer string) request {
 // home is the start page.
 func (h *Handler) home(w http.ResponseWriter, r *http.Request, issuer string) {
 	render(w, http.StatusOK, "home", "IntelliAuth playground", struct {
-		Issuer, Start, StartLogin, Hint string
-		SignedOut                       bool
-		Request                         request
+		Issuer, Start, StartLogin, Hint, Account string
+		SignedOut                                bool
+		Request                                  request
 	}{
-		Issuer: issuer, Start: issuer + StartPath, StartLogin: issuer + StartPath + "?prompt=login", Hint: h.Hint,
+		Issuer: issuer, Start: issuer + StartPath, StartLogin: issuer + StartPath + "?prompt=login", Hint: h.Hint, Account: issuer + AccountPath,
 		SignedOut: r.URL.Query().Get("state") == signedOutState, Request: h.request(issuer),
 	})
 }
@@ -295,7 +298,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request, issuer string
 		renderError(w, http.StatusBadGateway, "The signing keys could not be read", err.Error(), issuer)
 		return
 	}
-	page := result{Issuer: issuer, Start: issuer + StartPath, Home: issuer + Path, TokenType: tr.TokenType,
+	page := result{Issuer: issuer, Start: issuer + StartPath, Home: issuer + Path, Account: issuer + AccountPath, TokenType: tr.TokenType,
 		ExpiresIn: tr.ExpiresIn, RefreshToken: tr.RefreshToken != "", RawAccessToken: tr.AccessToken}
 	page.Requested, page.Granted, page.NotGranted = scopeSets(h.Scope, tr.Scope)
 	if page.Access, err = decode(tr.AccessToken, keys, h.now()); err != nil {

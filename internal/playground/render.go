@@ -41,6 +41,8 @@ func mustLoad() *assets {
 // result is what the result page shows.
 type result struct {
 	Issuer, Start, Home, SignOut string
+	// Account is the tenant's account page.
+	Account string
 	// Subject and Name come from the verified ID token.
 	Subject, Name string
 	TokenType     string
