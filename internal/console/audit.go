@@ -44,6 +44,8 @@ func auditTypes() []string {
 		model.EventApplicationCreated, model.EventApplicationUpdated, model.EventApplicationDeleted,
 		model.EventAppScopesChanged, model.EventAppSecretRotated, model.EventSigningKeyRotated,
 		model.EventLoginSucceeded, model.EventLoginFailed, model.EventLoginLocked, model.EventLogout,
+		model.EventLoginSecondFactor, model.EventLoginStepUp,
+		model.EventMFAEnrolled, model.EventMFARenamed, model.EventMFARemoved, model.EventMFARecoveryCodes, model.EventMFAReset,
 		model.EventConsentGranted, model.EventConsentRevoked,
 		model.EventUserCreated, model.EventUserUpdated, model.EventUserDeleted, model.EventUserPasswordSet,
 		model.EventUserDisabled, model.EventUserEnabled,
