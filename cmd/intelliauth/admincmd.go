@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/config"
@@ -228,7 +229,7 @@ func printAdminClient(w io.Writer, ac admin.AdminClient) {
 	if !ac.Created {
 		verb = "gave a new secret to (the previous one stopped working)"
 	}
-	fmt.Fprintf(w, "\n%s the admin client %s. The management commands (scope, api, app, user, role, group,\nexplain, audit, report) call the platform API with it; the secret is shown only now:\n\n", verb, ac.ClientID)
+	fmt.Fprintf(w, "\n%s the admin client %s. The management commands (scope, api, app, user, role, group,\nsettings, explain, audit, report) call the platform API with it; the secret is shown only now:\n\n", verb, ac.ClientID)
 	fmt.Fprintf(w, "  export %s=%s\n  export %s=%s\n  export %s=%s\n", envIssuer, ac.Issuer, envClientID, ac.ClientID, envClientSecret, ac.ClientSecret)
 }
 
@@ -345,8 +346,12 @@ func tenantGet(ctx context.Context, c *cli, args []string) error {
 			if a.output == "json" {
 				return writeJSON(c.stdout, admin.NewTenantDoc(t))
 			}
-			fmt.Fprintf(c.stdout, "id             %s\nname           %s\nissuer         %s\ndomain         %s\nscope pattern  %s\nversion        %d\n",
-				t.ID, t.Name, t.Issuer, dashIfEmpty(t.Domain), dashIfEmpty(t.ScopePattern), t.Version)
+			fmt.Fprintf(c.stdout, "id             %s\nname           %s\nissuer         %s\ndomain         %s\nscope pattern  %s\nMFA policy     %s\n",
+				t.ID, t.Name, t.Issuer, dashIfEmpty(t.Domain), dashIfEmpty(t.ScopePattern), t.MFAPolicy.Effective())
+			if !t.MFAGraceUntil.IsZero() {
+				fmt.Fprintf(c.stdout, "MFA grace      until %s\n", t.MFAGraceUntil.UTC().Format(time.RFC3339))
+			}
+			fmt.Fprintf(c.stdout, "version        %d\n", t.Version)
 			return nil
 		},
 	})

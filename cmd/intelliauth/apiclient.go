@@ -24,8 +24,8 @@ import (
 	"github.com/intelliauth/intelliauth/internal/model"
 )
 
-// The management commands (scope, api, app, user, role, group, explain,
-// audit, report) are clients of the tenant's platform API: they get an
+// The management commands (scope, api, app, user, role, group, settings,
+// explain, audit, report) are clients of the tenant's platform API: they get an
 // access token with client credentials (audience: the platform API, scope:
 // what the command needs) and call /api/v1 over HTTP. So the CLI goes
 // through the same checks, audit and cache invalidation as any admin tool,

@@ -47,6 +47,7 @@ type appCreateBody struct {
 	AllowedScopes          []string `json:"allowed_scopes,omitempty"`
 	ScopePolicy            string   `json:"scope_policy,omitempty"`
 	Consent                string   `json:"consent,omitempty"`
+	MFA                    string   `json:"mfa,omitempty"`
 	AccessTokenTTL         *string  `json:"access_token_ttl,omitempty"`
 	RefreshIdleTTL         *string  `json:"refresh_idle_ttl,omitempty"`
 	RefreshAbsoluteTTL     *string  `json:"refresh_absolute_ttl,omitempty"`
@@ -71,6 +72,9 @@ func durationIfSet(a *apiArgs, name string, d time.Duration) *string {
 	return &s
 }
 
+// appMFAUsage is the help of --mfa.
+const appMFAUsage = "second factor at sign-in: inherit (the tenant's policy, see: settings mfa) or required (every sign-in to this application)"
+
 func appCreate(ctx context.Context, c *cli, args []string) error {
 	var in appCreateBody
 	var redirects, grants, scopes, logouts, origins listFlag
@@ -88,6 +92,7 @@ func appCreate(ctx context.Context, c *cli, args []string) error {
 			a.fs.Var(&scopes, "scopes", "initial allowlist (space or comma separated; repeatable)")
 			a.fs.StringVar(&in.ScopePolicy, "scope-policy", model.PolicyStrict, "strict (refuse requests beyond the allowlist) or permissive (drop those scopes)")
 			a.fs.StringVar(&in.Consent, "consent", model.ConsentRequired, "required or implicit (first-party)")
+			a.fs.StringVar(&in.MFA, "mfa", model.AppMFAInherit, appMFAUsage)
 			ttl.register(a, "default: ")
 		},
 		check: func(a *apiArgs, pos []string) error {
@@ -137,7 +142,7 @@ func printApp(w io.Writer, app admin.ApplicationDoc) {
 	if len(app.AllowedOrigins) > 0 {
 		fmt.Fprintf(w, "origins         %s\n", joined(app.AllowedOrigins))
 	}
-	fmt.Fprintf(w, "allowed scopes  %s\nscope policy    %s\nconsent         %s\n", joined(app.AllowedScopes), app.ScopePolicy, app.Consent)
+	fmt.Fprintf(w, "allowed scopes  %s\nscope policy    %s\nconsent         %s\nmfa             %s\n", joined(app.AllowedScopes), app.ScopePolicy, app.Consent, app.MFA)
 	for _, t := range []struct{ label, v string }{
 		{"access TTL      ", app.AccessTokenTTL}, {"refresh idle    ", app.RefreshIdleTTL}, {"refresh max     ", app.RefreshAbsoluteTTL},
 	} {
@@ -188,7 +193,7 @@ func appGet(ctx context.Context, c *cli, args []string) error {
 }
 
 func appUpdate(ctx context.Context, c *cli, args []string) error {
-	var name, policy, consent string
+	var name, policy, consent, mfa string
 	var redirects, grants, logouts, origins listFlag
 	var ttl appTTLFlags
 	var version int64
@@ -202,6 +207,7 @@ func appUpdate(ctx context.Context, c *cli, args []string) error {
 			a.fs.Var(&grants, "grant-type", "replace the grant types (repeatable)")
 			a.fs.StringVar(&policy, "scope-policy", "", "strict or permissive")
 			a.fs.StringVar(&consent, "consent", "", "required or implicit")
+			a.fs.StringVar(&mfa, "mfa", "", appMFAUsage)
 			ttl.register(a, "0: ")
 			versionFlag(a, &version)
 		},
@@ -215,6 +221,7 @@ func appUpdate(ctx context.Context, c *cli, args []string) error {
 			setIf(a, body, "grant-type", "grant_types", nonNilList(grants))
 			setIf(a, body, "scope-policy", "scope_policy", policy)
 			setIf(a, body, "consent", "consent", consent)
+			setIf(a, body, "mfa", "mfa", mfa)
 			setIf(a, body, "access-token-ttl", "access_token_ttl", ttl.access.String())
 			setIf(a, body, "refresh-idle-ttl", "refresh_idle_ttl", ttl.idle.String())
 			setIf(a, body, "refresh-absolute-ttl", "refresh_absolute_ttl", ttl.absolute.String())
@@ -349,20 +356,25 @@ func runExplain(ctx context.Context, c *cli, args []string) error {
 		Audience string `json:"audience,omitempty"`
 		Scope    string `json:"scope"`
 		User     string `json:"user,omitempty"`
+		MFA      bool   `json:"mfa,omitempty"`
 	}
 	return c.runAPI(ctx, args, apiCmd{
 		fields: map[string]string{"client_id": "client"},
-		name:   "explain", usage: "explain --client ID [--audience AUD] [--scope \"a b\"] [--user USER] [flags]",
+		name:   "explain", usage: "explain --client ID [--audience AUD] [--scope \"a b\"] [--user USER [--mfa]] [flags]",
 		output: true, nargs: 0, scopes: []string{"applications:read"},
 		flags: func(a *apiArgs) {
 			a.fs.StringVar(&in.ClientID, "client", "", "client_id of the application (required)")
 			a.fs.StringVar(&in.Audience, "audience", "", "target API identifier (like the audience/resource parameter)")
 			a.fs.StringVar(&in.Scope, "scope", "", "the scope parameter as a client would send it")
 			a.fs.StringVar(&in.User, "user", "", "username, email or user ID: explain that user's authorization-code request (their roles and consent count)")
+			a.fs.BoolVar(&in.MFA, "mfa", false, "with --user: the user's sign-in passed a second factor (else a scope that requires one is dropped with step_up_required)")
 		},
 		check: func(*apiArgs, []string) error {
 			if in.ClientID == "" {
 				return fmt.Errorf("%w: --client is required", errUsage)
+			}
+			if in.MFA && in.User == "" {
+				return fmt.Errorf("%w: --mfa describes a user's sign-in; give --user too", errUsage)
 			}
 			return nil
 		},
@@ -381,6 +393,11 @@ func printExplanation(w io.Writer, ex admin.Explanation) {
 	fmt.Fprintf(w, "client    %s (%s)\naudience  %s\n", ex.ClientID, ex.ScopePolicy, dashIfEmpty(ex.Audience))
 	if u := ex.User; u != nil {
 		fmt.Fprintf(w, "user      %s (%s, %s)\nentitled  %s\n", u.Username, u.ID, u.Status, joined(u.Entitled))
+		if u.MFA {
+			fmt.Fprintln(w, "sign-in   with a second factor")
+		} else {
+			fmt.Fprintln(w, "sign-in   password only (--mfa: with a second factor)")
+		}
 		if u.Consent == model.ConsentImplicit {
 			fmt.Fprintln(w, "consented - (implicit consent: none needed)")
 		} else {
@@ -438,6 +455,8 @@ func explainReason(r policy.Reason) string {
 		return "no_user: an OIDC scope needs a user"
 	case policy.NotEntitled:
 		return "not_entitled: the user's roles do not give it"
+	case policy.StepUpRequired:
+		return "step_up_required: needs a sign-in with a second factor (the user would be asked to step up)"
 	case policy.NotConsented:
 		return "not_consented: the user has not approved it"
 	case policy.NotInGrant:

@@ -52,6 +52,7 @@ func commands() []command {
 		{"user", "manage end users (create|list|get|update|disable|enable|delete|set-password)", runUser},
 		{"role", "manage roles and assignments (create|list|get|update|delete|assign|unassign)", runRole},
 		{"group", "manage groups and members (create|list|get|update|delete|add|remove)", runGroup},
+		{"settings", "the tenant's settings: its second-factor policy (mfa|set-mfa)", runSettings},
 		{"keys", "signing and master keys (list|rotate|master)", runKeys},
 		{"explain", "show the scope decision for an app, audience and scopes", runExplain},
 		{"audit", "search or export the audit log (search|export)", runAudit},

@@ -21,9 +21,13 @@ func runScope(ctx context.Context, c *cli, args []string) error {
 	}, []string{"create", "list", "get", "update", "rename", "delete", "impact"})
 }
 
+// requiresMFAUsage is the help of --requires-mfa.
+const requiresMFAUsage = "grant the scope in user flows only to a sign-in that passed a second factor (step-up); --requires-mfa=false turns it off"
+
 func scopeCreate(ctx context.Context, c *cli, args []string) error {
 	var api, desc, display string
 	var implies listFlag
+	var mfa bool
 	return c.runAPI(ctx, args, apiCmd{
 		name: "scope create", usage: "scope create <name> --api API --description TEXT [flags]",
 		output: true, nargs: 1, scopes: []string{"scopes:write"},
@@ -32,17 +36,22 @@ func scopeCreate(ctx context.Context, c *cli, args []string) error {
 			a.fs.StringVar(&desc, "description", "", "consent text, at most 120 characters (required)")
 			a.fs.StringVar(&display, "display-name", "", "short display name")
 			a.fs.Var(&implies, "implies", "scopes this one implies (space or comma separated; repeatable)")
+			a.fs.BoolVar(&mfa, "requires-mfa", false, requiresMFAUsage)
 		},
 		call: func(ctx context.Context, a *apiArgs, cl *apiClient, pos []string) error {
 			var sc admin.ScopeDoc
 			res, err := cl.call(ctx, request{method: "POST", path: "/scopes", body: map[string]any{
 				"name": pos[0], "api": api, "description": desc, "display_name": display, "implies": nonNilList(implies),
+				"requires_mfa": mfa,
 			}}, &sc)
 			if err != nil {
 				return err
 			}
 			return c.emit(a, res, func() error {
 				fmt.Fprintf(c.stdout, "created scope %s (API %s); it is on no allowlist yet: app allow <client_id> %s\n", sc.Name, sc.API, sc.Name)
+				if sc.RequiresMFA {
+					fmt.Fprintln(c.stdout, "users get it only after a second factor (they are asked to step up at sign-in)")
+				}
 				return nil
 			})
 		},
@@ -77,9 +86,9 @@ func scopeList(ctx context.Context, c *cli, args []string) error {
 				return err
 			}
 			return c.emit(a, res, func() error {
-				table(c.stdout, "NAME\tKIND\tAPI\tIMPLIES\tDESCRIPTION", func(w io.Writer) {
+				table(c.stdout, "NAME\tKIND\tAPI\tIMPLIES\tMFA\tDESCRIPTION", func(w io.Writer) {
 					for _, s := range l.Items {
-						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.Kind, dashIfEmpty(s.API), joined(s.Implies), s.Description)
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Kind, dashIfEmpty(s.API), joined(s.Implies), mfaText(s.RequiresMFA), s.Description)
 					}
 				})
 				printPage(c.stdout, l, "scopes")
@@ -104,21 +113,31 @@ func scopeGet(ctx context.Context, c *cli, args []string) error {
 }
 
 func printScope(w io.Writer, sc admin.ScopeDoc) error {
-	fmt.Fprintf(w, "name          %s\nkind          %s\napi           %s\ndisplay name  %s\ndescription   %s\nimplies       %s\nversion       %d\n",
-		sc.Name, sc.Kind, dashIfEmpty(sc.API), dashIfEmpty(sc.DisplayName), sc.Description, joined(sc.Implies), sc.Version)
+	fmt.Fprintf(w, "name          %s\nkind          %s\napi           %s\ndisplay name  %s\ndescription   %s\nimplies       %s\nrequires MFA  %s\nversion       %d\n",
+		sc.Name, sc.Kind, dashIfEmpty(sc.API), dashIfEmpty(sc.DisplayName), sc.Description, joined(sc.Implies), mfaText(sc.RequiresMFA), sc.Version)
 	return nil
+}
+
+// mfaText shows whether a scope requires a second factor.
+func mfaText(required bool) string {
+	if required {
+		return "yes"
+	}
+	return "no"
 }
 
 func scopeUpdate(ctx context.Context, c *cli, args []string) error {
 	var desc, display, implies string
+	var mfa bool
 	var version int64
 	return c.runAPI(ctx, args, apiCmd{
-		name: "scope update", usage: "scope update <name> [--description TEXT] [--display-name TEXT] [--implies SCOPES] [flags]",
+		name: "scope update", usage: "scope update <name> [--description TEXT] [--display-name TEXT] [--implies SCOPES] [--requires-mfa[=false]] [flags]",
 		output: true, nargs: 1, scopes: []string{"scopes:write"},
 		flags: func(a *apiArgs) {
 			a.fs.StringVar(&desc, "description", "", "new consent text")
 			a.fs.StringVar(&display, "display-name", "", "new display name")
 			a.fs.StringVar(&implies, "implies", "", "replace the implied scopes (space or comma separated; \"\" clears)")
+			a.fs.BoolVar(&mfa, "requires-mfa", false, requiresMFAUsage)
 			versionFlag(a, &version)
 		},
 		call: func(ctx context.Context, a *apiArgs, cl *apiClient, pos []string) error {
@@ -126,6 +145,7 @@ func scopeUpdate(ctx context.Context, c *cli, args []string) error {
 			setIf(a, body, "description", "description", desc)
 			setIf(a, body, "display-name", "display_name", display)
 			setIf(a, body, "implies", "implies", nonNilList(splitList(implies)))
+			setIf(a, body, "requires-mfa", "requires_mfa", mfa)
 			var sc admin.ScopeDoc
 			res, err := cl.call(ctx, request{method: "PATCH", path: "/scopes/" + url.PathEscape(pos[0]), body: body, ifMatch: ifMatch(version)}, &sc)
 			if err != nil {

@@ -244,6 +244,7 @@ func printDemo(w io.Writer, d admin.Demo, path string) {
 	if admin := d.AdminUser(); admin != "" {
 		fmt.Fprintf(w, "\nAdmin console (scopes, allowlists, users, audit, explain):\n\n  open %s\n\n  and sign in as %s.\n", d.Console, admin)
 	}
+	fmt.Fprintf(w, "\nYour account (second factors, sessions, connected applications):\n\n  open %s/account/\n", d.Issuer)
 	fmt.Fprintf(w, "\nIssuer      %s\n", d.Issuer)
 	fmt.Fprintf(w, "Discovery   %s/.well-known/openid-configuration\n", d.Issuer)
 	fmt.Fprintf(w, "Authorize   %s/oauth2/authorize\n", d.Issuer)
@@ -251,6 +252,9 @@ func printDemo(w io.Writer, d admin.Demo, path string) {
 	fmt.Fprintln(w, "APIs")
 	for _, a := range d.APIs {
 		fmt.Fprintf(w, "  %-26s %s\n", a.Identifier, strings.Join(a.Scopes, " "))
+		if len(a.RequiresMFA) > 0 {
+			fmt.Fprintf(w, "  %-26s (a second factor is needed for: %s)\n", "", strings.Join(a.RequiresMFA, " "))
+		}
 	}
 	fmt.Fprintln(w, "\nApplications")
 	for _, a := range d.Applications {

@@ -27,6 +27,10 @@ type ApplicationInput struct {
 	AllowedScopes []string
 	ScopePolicy   string
 	Consent       string
+	// MFA is model.AppMFAInherit (the default: the tenant's policy
+	// applies) or model.AppMFARequired (every sign-in to the application
+	// passes a second factor).
+	MFA string
 	// PostLogoutRedirectURIs are where RP-initiated logout may return,
 	// matched exactly.
 	PostLogoutRedirectURIs []string
@@ -62,7 +66,7 @@ func (s *Service) CreateApplication(ctx context.Context, actor Actor, tenantID s
 	a := model.Application{
 		TenantID: tenantID, ClientID: in.ClientID, Name: in.Name, Type: in.Type,
 		RedirectURIs: dedupe(in.RedirectURIs), GrantTypes: dedupe(in.GrantTypes), AllowedScopes: sortedSet(in.AllowedScopes),
-		ScopePolicy: in.ScopePolicy, Consent: in.Consent,
+		ScopePolicy: in.ScopePolicy, Consent: in.Consent, MFA: in.MFA,
 		PostLogoutRedirectURIs: dedupe(in.PostLogoutRedirectURIs), AllowedOrigins: dedupe(in.AllowedOrigins),
 		AccessTokenTTL: in.AccessTokenTTL, RefreshIdleTTL: in.RefreshIdleTTL, RefreshAbsoluteTTL: in.RefreshAbsoluteTTL,
 	}
@@ -74,6 +78,9 @@ func (s *Service) CreateApplication(ctx context.Context, actor Actor, tenantID s
 	}
 	if a.Consent == "" {
 		a.Consent = model.ConsentRequired
+	}
+	if a.MFA == "" {
+		a.MFA = model.AppMFAInherit
 	}
 	if a.Name == "" {
 		a.Name = a.ClientID
@@ -179,9 +186,11 @@ type ApplicationUpdate struct {
 	GrantTypes             *[]string
 	ScopePolicy            *string
 	Consent                *string
-	AccessTokenTTL         *time.Duration
-	RefreshIdleTTL         *time.Duration
-	RefreshAbsoluteTTL     *time.Duration
+	// MFA is model.AppMFAInherit or model.AppMFARequired.
+	MFA                *string
+	AccessTokenTTL     *time.Duration
+	RefreshIdleTTL     *time.Duration
+	RefreshAbsoluteTTL *time.Duration
 	// Version, when non-zero, must equal the stored version.
 	Version int64
 }
@@ -216,6 +225,7 @@ func (s *Service) UpdateApplication(ctx context.Context, actor Actor, tenantID, 
 		set(&after.Name, upd.Name)
 		set(&after.ScopePolicy, upd.ScopePolicy)
 		set(&after.Consent, upd.Consent)
+		set(&after.MFA, upd.MFA)
 		if upd.RedirectURIs != nil {
 			after.RedirectURIs = dedupe(*upd.RedirectURIs)
 		}

@@ -56,6 +56,9 @@ type Demo struct {
 type DemoAPI struct {
 	Identifier string   `json:"identifier"`
 	Scopes     []string `json:"scopes"`
+	// RequiresMFA are those of Scopes granted only to a sign-in that passed
+	// a second factor (step-up, PRODUCT.md §2 step 6b).
+	RequiresMFA []string `json:"requires_mfa,omitempty"`
 }
 
 // DemoApplication is one demo application with a working secret.
@@ -98,7 +101,11 @@ func (d Demo) User(username string) (DemoUser, bool) {
 	return DemoUser{}, false
 }
 
-type demoScope struct{ name, display, description string }
+type demoScope struct {
+	name, display, description string
+	// mfa: the scope requires a second factor (Scope.RequiresMFA).
+	mfa bool
+}
 
 type demoAPI struct {
 	id, identifier, name string
@@ -109,12 +116,14 @@ type demoAPI struct {
 func demoAPIs() []demoAPI {
 	return []demoAPI{
 		{id: "banking", identifier: DemoAudience, name: "Banking API", scopes: []demoScope{
-			{"read:transactions", "Read transactions", "View your account transactions and balances."},
-			{"write:settings", "Change settings", "Change your account settings and notification preferences."},
-			{"payments:approve", "Approve payments", "Approve outgoing payments on your behalf."},
+			{"read:transactions", "Read transactions", "View your account transactions and balances.", false},
+			{"write:settings", "Change settings", "Change your account settings and notification preferences.", false},
+			// Moving money asks for a second factor, whatever the tenant's
+			// policy (which stays optional in the demo): the step-up example.
+			{"payments:approve", "Approve payments", "Approve outgoing payments on your behalf.", true},
 		}},
 		{id: "health", identifier: "api.health.example.com", name: "Health records API", scopes: []demoScope{
-			{"read:records", "Read health records", "View your medical records and test results."},
+			{"read:records", "Read health records", "View your medical records and test results.", false},
 		}},
 	}
 }
@@ -215,14 +224,20 @@ func (s *Service) SeedDemo(ctx context.Context, actor Actor, publicURL string, p
 		}
 		out := DemoAPI{Identifier: api.Identifier}
 		for _, sc := range da.scopes {
-			_, err := s.GetScope(ctx, actor, DemoTenantID, sc.name)
+			// An existing scope is kept as it is, requires_mfa included: an
+			// admin may have changed it.
+			stored, err := s.GetScope(ctx, actor, DemoTenantID, sc.name)
 			if errors.Is(err, store.ErrNotFound) {
-				_, err = s.CreateScope(ctx, actor, DemoTenantID, ScopeInput{Name: sc.name, DisplayName: sc.display, Description: sc.description, API: api.ID})
+				stored, err = s.CreateScope(ctx, actor, DemoTenantID, ScopeInput{Name: sc.name, DisplayName: sc.display,
+					Description: sc.description, API: api.ID, RequiresMFA: sc.mfa})
 			}
 			if err != nil {
 				return Demo{}, fmt.Errorf("demo: scope %s: %w", sc.name, err)
 			}
 			out.Scopes = append(out.Scopes, sc.name)
+			if stored.RequiresMFA {
+				out.RequiresMFA = append(out.RequiresMFA, sc.name)
+			}
 		}
 		demo.APIs = append(demo.APIs, out)
 	}

@@ -73,6 +73,10 @@ type ExplainedUser struct {
 	// Consented is what the user approved for the application; nil (left
 	// out) when its consent is implicit.
 	Consented []string `json:"consented,omitempty"`
+	// MFA echoes ExplainInput.MFA: whether the decision assumed a sign-in
+	// that passed a second factor (without one, a scope that requires it
+	// is dropped with step_up_required).
+	MFA bool `json:"mfa"`
 }
 
 // ExplainInput is what ExplainFor decides on.
@@ -88,6 +92,13 @@ type ExplainInput struct {
 	// reasons include not_entitled and not_consented. Empty: a
 	// client-credentials request.
 	User string
+	// MFA, with a user, says that the user's sign-in passed a second
+	// factor (policy.User.MFA): a scope that requires one (Scope.RequiresMFA)
+	// is then decided like any other; without it, it is dropped with
+	// step_up_required — at authorize the user would be asked to step up.
+	// It says nothing of whether the user has a factor enrolled. Without a
+	// user it is refused: a client-credentials request has no sign-in.
+	MFA bool
 }
 
 // Explain runs the scope decision (policy.Decide) for a client-credentials
@@ -110,6 +121,9 @@ func (s *Service) Explain(ctx context.Context, actor Actor, tenantID, clientID, 
 func (s *Service) ExplainFor(ctx context.Context, actor Actor, tenantID string, in ExplainInput) (Explanation, error) {
 	clientID, audience, scopeParam := in.ClientID, in.Audience, in.Scope
 	out := Explanation{ClientID: clientID, RequestedScope: scopeParam, RequestedAudience: audience}
+	if in.MFA && in.User == "" {
+		return out, invalid("mfa", "applies to a user's sign-in; name the user, or leave mfa out for a client-credentials request")
+	}
 	err := s.read(ctx, actor, func(tx store.Repos) error {
 		tenant, err := getTenant(ctx, tx, tenantID)
 		if err != nil {
@@ -134,6 +148,7 @@ func (s *Service) ExplainFor(ctx context.Context, actor Actor, tenantID string, 
 			if out.User, err = explainUser(ctx, tx, reg, app, tenantID, in.User, &pin); err != nil {
 				return err
 			}
+			pin.User.MFA, out.User.MFA = in.MFA, in.MFA
 		}
 		d, derr := policy.Decide(pin)
 		out.Decision = d
@@ -180,8 +195,12 @@ func (s *Service) explainSize(ctx context.Context, tx store.Repos, tenant model.
 	now := s.now()
 	g := token.AccessGrant{Issuer: tenant.Issuer, App: app, API: &d.Audience, Subject: app.ClientID, Granted: d.Granted, Now: now}
 	if user != nil {
-		// The user signs in now: auth_time is as long as it will be.
-		g.Subject, g.AuthTime = user.ID, now
+		// The user signs in now: auth_time is as long as it will be, and
+		// amr (with acr) as the sign-in the decision assumed.
+		g.Subject, g.AuthTime, g.AMR = user.ID, now, []string{model.AMRPassword}
+		if user.MFA {
+			g.AMR = []string{model.AMRPassword, model.AMROTP, model.AMRMulti}
+		}
 	}
 	raw, _, err := ring.MintAccess(g)
 	if err != nil {

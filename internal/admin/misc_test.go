@@ -128,6 +128,19 @@ func TestSeedDemoIdempotent(t *testing.T) {
 	if !slices.Equal(d1.APIs[0].Scopes, []string{"read:transactions", "write:settings", "payments:approve"}) || d1.APIs[1].Identifier != "api.health.example.com" {
 		t.Fatalf("apis = %+v", d1.APIs)
 	}
+	// Issue 11: approving payments asks for a second factor (step-up); the
+	// tenant's policy stays optional, so nobody else is asked to enrol.
+	if !slices.Equal(d1.APIs[0].RequiresMFA, []string{"payments:approve"}) || d1.APIs[1].RequiresMFA != nil {
+		t.Errorf("requires_mfa = %v, %v; want payments:approve only", d1.APIs[0].RequiresMFA, d1.APIs[1].RequiresMFA)
+	}
+	for name, want := range map[string]bool{"payments:approve": true, "read:transactions": false, "write:settings": false, "read:records": false} {
+		if sc, err := f.svc.GetScope(ctx, actor, DemoTenantID, name); err != nil || sc.RequiresMFA != want {
+			t.Errorf("demo scope %s requires_mfa = %t (%v), want %t", name, sc.RequiresMFA, err, want)
+		}
+	}
+	if p, err := f.svc.GetMFAPolicy(ctx, actor, DemoTenantID); err != nil || p.Policy != string(model.MFAOptional) || p.GraceUntil != nil {
+		t.Errorf("demo MFA policy = %+v (%v), want optional", p, err)
+	}
 	rj, _ := d1.App("reporting-job")
 	lb, _ := d1.App("legacy-batch")
 	if rj.ScopePolicy != model.PolicyStrict || !slices.Equal(rj.AllowedScopes, []string{"audit:read", "read:transactions", "users:read"}) || rj.ClientSecret == "" {

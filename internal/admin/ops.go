@@ -54,6 +54,12 @@ const (
 	// OpRevokeUserConsent withdraws a user's consent for an application.
 	OpRevokeUserConsent Op = "users.revoke_consent"
 
+	// OpGetMFAPolicy reads the tenant's second-factor policy;
+	// OpSetMFAPolicy changes it. They are the users' authority: the
+	// policy governs how users sign in.
+	OpGetMFAPolicy Op = "settings.mfa_policy"
+	OpSetMFAPolicy Op = "settings.set_mfa_policy"
+
 	OpListGroups        Op = "groups.list"
 	OpGetGroup          Op = "groups.get"
 	OpCreateGroup       Op = "groups.create"
@@ -148,6 +154,9 @@ func opScopes() map[Op]string {
 
 		OpUserConsents:      "users:read",
 		OpRevokeUserConsent: "users:write",
+
+		OpGetMFAPolicy: "users:read",
+		OpSetMFAPolicy: "users:write",
 
 		OpListGroups:        "groups:read",
 		OpGetGroup:          "groups:read",

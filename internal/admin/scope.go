@@ -23,6 +23,9 @@ type ScopeInput struct {
 	// Implies names scopes of the same API, or OIDC scopes, that a grant of
 	// this one carries with it.
 	Implies []string
+	// RequiresMFA: in a user flow the scope is granted only to a sign-in
+	// that passed a second factor (PRODUCT.md §2 step 6b).
+	RequiresMFA bool
 }
 
 // CreateScope adds a custom scope to a tenant's registry. The scope is on
@@ -35,7 +38,7 @@ func (s *Service) CreateScope(ctx context.Context, actor Actor, tenantID string,
 			return nil, err
 		}
 		sc := model.Scope{TenantID: tenantID, Name: in.Name, DisplayName: in.DisplayName, Description: in.Description,
-			Kind: model.KindCustom, Implies: dedupe(in.Implies), CreatedAt: now, UpdatedAt: now}
+			Kind: model.KindCustom, Implies: dedupe(in.Implies), RequiresMFA: in.RequiresMFA, CreatedAt: now, UpdatedAt: now}
 		// Resolve the API first: Validate needs APIID, and an unknown API
 		// deserves its own sentence rather than "api is required".
 		var api model.API
@@ -124,13 +127,20 @@ type ScopeUpdate struct {
 	Description *string
 	// Implies replaces the implied scopes (custom scopes only).
 	Implies *[]string
+	// RequiresMFA sets whether the scope is granted only to a sign-in that
+	// passed a second factor (custom and platform scopes; an OpenID Connect
+	// scope cannot require one).
+	RequiresMFA *bool
 	// Version, when non-zero, must equal the stored version.
 	Version int64
 }
 
-// UpdateScope changes a scope's display name, description and implications.
-// Predefined scopes accept display name and description only: their
-// implications are part of the platform's contract.
+// UpdateScope changes a scope's display name, description, implications
+// and second-factor requirement. Predefined scopes keep their
+// implications (part of the platform's contract); a platform scope may
+// require a second factor (an admin's users:write, say), an OpenID
+// Connect scope may not: it goes with every sign-in, and an application
+// that needs a second factor says so itself (Application.MFA).
 func (s *Service) UpdateScope(ctx context.Context, actor Actor, tenantID, name string, upd ScopeUpdate) (model.Scope, error) {
 	var out model.Scope
 	err := s.writeAt(ctx, actor, upd.Version, func(tx store.Repos, now time.Time) ([]event, error) {
@@ -158,6 +168,13 @@ func (s *Service) UpdateScope(ctx context.Context, actor Actor, tenantID, name s
 				p.Add("implies", fmt.Sprintf("%q is a predefined scope: only its display name and description can change", name))
 			} else {
 				after.Implies = dedupe(*upd.Implies)
+			}
+		}
+		if upd.RequiresMFA != nil {
+			if *upd.RequiresMFA && before.Kind == model.KindOIDC {
+				p.Add("requires_mfa", fmt.Sprintf("%q is an OpenID Connect scope, which cannot require a second factor; set the application's mfa to required instead", name))
+			} else {
+				after.RequiresMFA = *upd.RequiresMFA
 			}
 		}
 		// The tenant pattern is not re-applied: a tightened pattern governs

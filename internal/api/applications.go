@@ -59,6 +59,7 @@ type applicationCreate struct {
 	AllowedScopes          []string `json:"allowed_scopes"`
 	ScopePolicy            string   `json:"scope_policy"`
 	Consent                string   `json:"consent"`
+	MFA                    string   `json:"mfa"`
 	AccessTokenTTL         *string  `json:"access_token_ttl"`
 	RefreshIdleTTL         *string  `json:"refresh_idle_ttl"`
 	RefreshAbsoluteTTL     *string  `json:"refresh_absolute_ttl"`
@@ -90,7 +91,7 @@ func (h *Handler) createApplication(w http.ResponseWriter, r *Request) error {
 	res, err := h.Admin.CreateApplication(r.Context(), r.Actor, r.TenantID(), admin.ApplicationInput{
 		ClientID: in.ClientID, Name: in.Name, Type: model.AppType(in.Type), RedirectURIs: in.RedirectURIs,
 		PostLogoutRedirectURIs: in.PostLogoutRedirectURIs, AllowedOrigins: in.AllowedOrigins, GrantTypes: in.GrantTypes,
-		AllowedScopes: in.AllowedScopes, ScopePolicy: in.ScopePolicy, Consent: in.Consent,
+		AllowedScopes: in.AllowedScopes, ScopePolicy: in.ScopePolicy, Consent: in.Consent, MFA: in.MFA,
 		AccessTokenTTL: at, RefreshIdleTTL: idle, RefreshAbsoluteTTL: abs,
 	})
 	if err != nil {
@@ -112,6 +113,7 @@ type applicationPatch struct {
 	GrantTypes             *[]string `json:"grant_types"`
 	ScopePolicy            *string   `json:"scope_policy"`
 	Consent                *string   `json:"consent"`
+	MFA                    *string   `json:"mfa"`
 	AccessTokenTTL         *string   `json:"access_token_ttl"`
 	RefreshIdleTTL         *string   `json:"refresh_idle_ttl"`
 	RefreshAbsoluteTTL     *string   `json:"refresh_absolute_ttl"`
@@ -129,7 +131,7 @@ func (h *Handler) updateApplication(w http.ResponseWriter, r *Request) error {
 	var d durations
 	upd := admin.ApplicationUpdate{
 		Name: in.Name, RedirectURIs: in.RedirectURIs, PostLogoutRedirectURIs: in.PostLogoutRedirectURIs,
-		AllowedOrigins: in.AllowedOrigins, GrantTypes: in.GrantTypes, ScopePolicy: in.ScopePolicy, Consent: in.Consent,
+		AllowedOrigins: in.AllowedOrigins, GrantTypes: in.GrantTypes, ScopePolicy: in.ScopePolicy, Consent: in.Consent, MFA: in.MFA,
 		AccessTokenTTL:     d.parse("access_token_ttl", in.AccessTokenTTL),
 		RefreshIdleTTL:     d.parse("refresh_idle_ttl", in.RefreshIdleTTL),
 		RefreshAbsoluteTTL: d.parse("refresh_absolute_ttl", in.RefreshAbsoluteTTL),
@@ -312,6 +314,9 @@ type explainRequest struct {
 	// User, when set (ID, username or email), explains that user's
 	// authorization-code request: entitlements and consent count.
 	User string `json:"user"`
+	// MFA, with User, says the user's sign-in passed a second factor: a
+	// scope that requires one is then not dropped with step_up_required.
+	MFA bool `json:"mfa"`
 }
 
 // explain runs the scope decision without issuing anything.
@@ -331,7 +336,7 @@ func (h *Handler) explain(w http.ResponseWriter, r *Request) error {
 		return err
 	}
 	out, err := h.Admin.ExplainFor(r.Context(), r.Actor, r.TenantID(), admin.ExplainInput{
-		ClientID: in.ClientID, Audience: in.Audience, Scope: in.Scope, User: in.User})
+		ClientID: in.ClientID, Audience: in.Audience, Scope: in.Scope, User: in.User, MFA: in.MFA})
 	if errors.Is(err, store.ErrNotFound) && in.User != "" {
 		return invalidField("user", "no user %q in this tenant (give a user ID, username or email)", in.User)
 	}

@@ -66,6 +66,7 @@ func (h *Handler) routes(rt *router) {
 	h.userRoutes(rt)
 	h.groupRoutes(rt)
 	h.roleRoutes(rt)
+	h.settingsRoutes(rt)
 	h.auditRoutes(rt)
 	h.meRoutes(rt)
 	h.mfaRoutes(rt)

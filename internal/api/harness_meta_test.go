@@ -44,11 +44,11 @@ func TestValidatorCatchesDrift(t *testing.T) {
 		wantErr                  bool
 	}{
 		{name: "a matching answer passes", method: "GET", path: "/t/x/api/v1/scopes/openid",
-			resp: canned{200, "application/json", `{"name":"openid","description":"d","kind":"oidc","version":1}`}},
+			resp: canned{200, "application/json", `{"name":"openid","description":"d","kind":"oidc","requires_mfa":false,"version":1}`}},
 		{name: "a wrong type in the answer", method: "GET", path: "/t/x/api/v1/scopes/openid",
 			resp: canned{200, "application/json", `{"name":5,"description":"d","kind":"oidc","version":1}`}, wantErr: true},
 		{name: "an undocumented member in the answer", method: "GET", path: "/t/x/api/v1/scopes/openid",
-			resp: canned{200, "application/json", `{"name":"openid","description":"d","kind":"oidc","version":1,"secret":"x"}`}, wantErr: true},
+			resp: canned{200, "application/json", `{"name":"openid","description":"d","kind":"oidc","requires_mfa":false,"version":1,"secret":"x"}`}, wantErr: true},
 		{name: "an undocumented status", method: "GET", path: "/t/x/api/v1/scopes/openid",
 			resp: canned{418, "application/json", `{}`}, wantErr: true},
 		{name: "an error that is not a problem document", method: "GET", path: "/t/x/api/v1/scopes/openid",

@@ -43,6 +43,7 @@ import (
 	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/api"
 	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/internal/server"
 	"github.com/intelliauth/intelliauth/internal/server/servertest"
 )
 
@@ -199,10 +200,11 @@ type env struct {
 	selfService servertest.Client
 }
 
-// newEnv starts a node with the acme tenant.
-func newEnv(t *testing.T) *env {
+// newEnv starts a node with the acme tenant; opts set the server's
+// options (servertest.Start).
+func newEnv(t *testing.T, opts ...func(*server.Options)) *env {
 	t.Helper()
-	se := servertest.Start(t)
+	se := servertest.Start(t, opts...)
 	e := &env{Env: se, Tenant: "acme", tokens: map[string]string{}}
 	e.Issuer = se.Issuer(e.Tenant)
 	e.Bank = se.Seed(t, e.Tenant)

@@ -105,6 +105,9 @@ func tableCases(e *env) []routeCase {
 		{route: "PUT " + P + "/groups/{group}/members/{user}", path: "/groups/tellers/members/bob", want: 200},
 		{route: "DELETE " + P + "/groups/{group}/members/{user}", path: "/groups/tellers/members/bob", want: 200},
 
+		{route: "GET " + P + "/settings/mfa", path: "/settings/mfa", want: 200},
+		{route: "PUT " + P + "/settings/mfa", path: "/settings/mfa", body: map[string]any{"policy": "off"}, header: star, want: 200},
+
 		{route: "GET " + P + "/roles", path: "/roles", want: 200},
 		{route: "POST " + P + "/roles", path: "/roles", body: map[string]any{"name": "reader", "scopes": []string{"read:transactions"}}, want: 201},
 		{route: "GET " + P + "/roles/{role}", path: "/roles/teller", want: 200},

@@ -53,6 +53,9 @@ type scopeCreate struct {
 	Description string   `json:"description"`
 	API         string   `json:"api"`
 	Implies     []string `json:"implies"`
+	// RequiresMFA: granted in user flows only to a sign-in that passed a
+	// second factor (absent: false).
+	RequiresMFA bool `json:"requires_mfa"`
 }
 
 func (h *Handler) createScope(w http.ResponseWriter, r *Request) error {
@@ -61,7 +64,8 @@ func (h *Handler) createScope(w http.ResponseWriter, r *Request) error {
 		return err
 	}
 	sc, err := h.Admin.CreateScope(r.Context(), r.Actor, r.TenantID(), admin.ScopeInput{
-		Name: in.Name, DisplayName: in.DisplayName, Description: in.Description, API: in.API, Implies: in.Implies})
+		Name: in.Name, DisplayName: in.DisplayName, Description: in.Description, API: in.API, Implies: in.Implies,
+		RequiresMFA: in.RequiresMFA})
 	if err != nil {
 		return err
 	}
@@ -75,6 +79,7 @@ type scopePatch struct {
 	DisplayName *string   `json:"display_name"`
 	Description *string   `json:"description"`
 	Implies     *[]string `json:"implies"`
+	RequiresMFA *bool     `json:"requires_mfa"`
 }
 
 func (h *Handler) updateScope(w http.ResponseWriter, r *Request) error {
@@ -87,7 +92,7 @@ func (h *Handler) updateScope(w http.ResponseWriter, r *Request) error {
 		return err
 	}
 	sc, err := h.Admin.UpdateScope(r.Context(), r.Actor, r.TenantID(), r.PathValue("name"), admin.ScopeUpdate{
-		DisplayName: in.DisplayName, Description: in.Description, Implies: in.Implies, Version: version})
+		DisplayName: in.DisplayName, Description: in.Description, Implies: in.Implies, RequiresMFA: in.RequiresMFA, Version: version})
 	if err != nil {
 		return err
 	}

@@ -83,6 +83,37 @@ func TestCatalog(t *testing.T) {
 			t.Errorf("allowlist = %v", app.AllowedScopes)
 		}
 	})
+	t.Run("MFA settings reach the snapshot (issue 11)", func(t *testing.T) {
+		before, _ := c.Tenant(ctx, "banking")
+		if before.Tenant.MFAPolicy.Effective() != model.MFAOptional {
+			t.Fatalf("seeded policy = %q, want optional", before.Tenant.MFAPolicy)
+		}
+		if _, err := env.Admin.SetMFAPolicy(ctx, admin.CLI(), "banking", admin.MFAPolicyInput{Policy: model.MFARequired, Grace: 72 * time.Hour}); err != nil {
+			t.Fatal(err)
+		}
+		on, req := true, model.AppMFARequired
+		if _, err := env.Admin.UpdateScope(ctx, admin.CLI(), "banking", "payments:approve", admin.ScopeUpdate{RequiresMFA: &on}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.Admin.UpdateApplication(ctx, admin.CLI(), "banking", "legacy-batch", admin.ApplicationUpdate{MFA: &req}); err != nil {
+			t.Fatal(err)
+		}
+		// Another node's catalog: it sees the change through the revision.
+		s, err := c.Recheck(ctx, "banking")
+		if err != nil || s == before {
+			t.Fatalf("Recheck did not reload after the MFA changes: %v", err)
+		}
+		if s.Tenant.MFAPolicy != model.MFARequired || s.Tenant.MFAGraceUntil.IsZero() {
+			t.Errorf("snapshot tenant policy %q grace %s, want required with a grace period", s.Tenant.MFAPolicy, s.Tenant.MFAGraceUntil)
+		}
+		if sc, ok := s.Registry.Scope("payments:approve"); !ok || !sc.RequiresMFA {
+			t.Errorf("snapshot scope payments:approve = %+v, want requires_mfa", sc)
+		}
+		if app, ok := s.App("legacy-batch"); !ok || app.MFA != model.AppMFARequired {
+			t.Errorf("snapshot app legacy-batch mfa = %q, want required", app.MFA)
+		}
+		s1 = s
+	})
 	t.Run("Refresh drops snapshots whose revision moved", func(t *testing.T) {
 		before, _ := c.Tenant(ctx, "banking")
 		if err := c.Refresh(ctx); err != nil {

@@ -41,10 +41,13 @@ import (
 // version, with the pending changes re-applied onto it and both versions
 // named, and Save applies them to the current one.
 
-// accessForm is the scope policy and consent form of the Access tab.
+// accessForm is the scope policy, consent and second-factor form of the
+// Access tab.
 type accessForm struct {
 	ScopePolicy, Consent string
-	Version              int64
+	// MFA is inherit or required (model.AppMFAInherit, AppMFARequired).
+	MFA     string
+	Version int64
 }
 
 // scopeOption is one scope in one of the editor's lists.
@@ -304,6 +307,9 @@ type accessBody struct {
 	PolicyAction string
 	CanEditApp   bool
 	Editor       allowlistEditor
+	// TenantMFA is the tenant's second-factor policy, which "inherit"
+	// stands for.
+	TenantMFA string
 }
 
 // renderAccess writes the Access tab of a with the policy form pf and the
@@ -320,8 +326,9 @@ func (h *Handler) renderAccess(w http.ResponseWriter, r *Request, status int, a 
 		body.PolicyErrors = appErrors{}
 	}
 	if body.Policy.Version == 0 {
-		body.Policy = accessForm{ScopePolicy: a.ScopePolicy, Consent: a.Consent, Version: a.Version}
+		body.Policy = accessForm{ScopePolicy: a.ScopePolicy, Consent: a.Consent, MFA: admin.AppMFA(a), Version: a.Version}
 	}
+	body.TenantMFA = string(r.Snap.Tenant.MFAPolicy.Effective())
 	ed := &body.Editor
 	if ed.Errors == nil {
 		ed.Errors = appErrors{}
@@ -347,9 +354,10 @@ func (h *Handler) updateApplicationAccess(w http.ResponseWriter, r *Request) err
 	if err != nil {
 		return err
 	}
-	fields := []string{"scope_policy", "consent"}
+	fields := []string{"scope_policy", "consent", "mfa"}
 	errs := checkFormText(r, fields)
-	f := accessForm{ScopePolicy: r.PostFormValue("scope_policy"), Consent: r.PostFormValue("consent")}
+	f := accessForm{ScopePolicy: r.PostFormValue("scope_policy"), Consent: r.PostFormValue("consent"), MFA: r.PostFormValue("mfa")}
+	_, hasMFA := r.PostForm["mfa"]
 	if !errs.Any() {
 		f.Version = postedVersion(r, errs)
 	}
@@ -359,8 +367,13 @@ func (h *Handler) updateApplicationAccess(w http.ResponseWriter, r *Request) err
 		body.Policy = f
 		return h.renderAccess(w, r, http.StatusBadRequest, a, body, nil)
 	}
-	out, err := h.Admin.UpdateApplication(r.Context(), r.Actor, r.TenantID(), a.ClientID, admin.ApplicationUpdate{
-		ScopePolicy: &f.ScopePolicy, Consent: &f.Consent, Version: f.Version})
+	upd := admin.ApplicationUpdate{ScopePolicy: &f.ScopePolicy, Consent: &f.Consent, Version: f.Version}
+	if hasMFA {
+		upd.MFA = &f.MFA
+	} else {
+		f.MFA = admin.AppMFA(a)
+	}
+	out, err := h.Admin.UpdateApplication(r.Context(), r.Actor, r.TenantID(), a.ClientID, upd)
 	if errors.Is(err, store.ErrPrecondition) {
 		cur, err := h.loadApp(r)
 		if err != nil {
@@ -369,6 +382,7 @@ func (h *Handler) updateApplicationAccess(w http.ResponseWriter, r *Request) err
 		body.PolicyStale = &staleEdit{Rows: []conflictRow{
 			staleRow("Scope policy", f.ScopePolicy, cur.ScopePolicy),
 			staleRow("Consent", f.Consent, cur.Consent),
+			staleRow("Second factor", f.MFA, admin.AppMFA(cur)),
 		}}
 		f.Version = cur.Version
 		body.Policy = f
@@ -383,7 +397,7 @@ func (h *Handler) updateApplicationAccess(w http.ResponseWriter, r *Request) err
 		}
 		return err
 	}
-	r.Notice(w, "Access settings of "+out.Name+" saved: scope policy "+out.ScopePolicy+", consent "+out.Consent+".")
+	r.Notice(w, "Access settings of "+out.Name+" saved: scope policy "+out.ScopePolicy+", consent "+out.Consent+", second factor "+admin.AppMFA(out)+".")
 	http.Redirect(w, r.Request, appPath(r, out.ClientID, "access"), http.StatusSeeOther)
 	return nil
 }

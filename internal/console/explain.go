@@ -51,6 +51,8 @@ func reasonText(r policy.Reason) string {
 		return "an OpenID Connect scope needs a user; a client-credentials token has none."
 	case policy.NotEntitled:
 		return "none of the user's roles gives this scope."
+	case policy.StepUpRequired:
+		return "the scope requires a second factor and this sign-in passed none (the user would be asked to step up; tick the second-factor box to see the decision after they do)."
 	case policy.NotConsented:
 		return "the user has not approved this scope for the application (the consent screen would ask)."
 	}
@@ -61,7 +63,10 @@ func reasonText(r policy.Reason) string {
 type explainBody struct {
 	App, Audience formField
 	Scope, User   formField
-	Apps          []model.Application
+	// MFA is the "the user's sign-in passed a second factor" checkbox.
+	MFA        bool
+	MFAMessage string
+	Apps       []model.Application
 	// APIs are the audiences to choose from; nil when the user may not list
 	// APIs (then Audience is a text input).
 	APIs   []model.API
@@ -86,14 +91,14 @@ type explainResult struct {
 
 // explainFields maps the use-case's problem fields to the form's.
 func explainFields() map[string]string {
-	return map[string]string{"client_id": "client_id", "audience": "audience", "scope": "scope", "user": "user"}
+	return map[string]string{"client_id": "client_id", "audience": "audience", "scope": "scope", "user": "user", "mfa": "mfa"}
 }
 
 // explain shows the form and, once an application is chosen, the decision.
 func (h *Handler) explain(w http.ResponseWriter, r *Request) error {
 	q := r.URL.Query()
 	in := admin.ExplainInput{ClientID: strings.TrimSpace(q.Get("client_id")), Audience: strings.TrimSpace(q.Get("audience")),
-		Scope: q.Get("scope"), User: strings.TrimSpace(q.Get("user"))}
+		Scope: q.Get("scope"), User: strings.TrimSpace(q.Get("user")), MFA: q.Get("mfa") != ""}
 	fe := FieldErrors{}
 	for _, f := range []struct {
 		name, v string
@@ -127,6 +132,7 @@ func (h *Handler) explain(w http.ResponseWriter, r *Request) error {
 	if err != nil {
 		return err
 	}
+	b.MFA, b.MFAMessage = in.MFA, fe["mfa"]
 	b.Apps = apps.Applications
 	if in.ClientID != "" && !slices.ContainsFunc(b.Apps, func(a model.Application) bool { return a.ClientID == in.ClientID }) {
 		b.UnknownApp = in.ClientID

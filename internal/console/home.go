@@ -21,6 +21,7 @@ func (h *Handler) routes(rt *router) {
 	h.auditPages(rt)       // audit.go
 	h.usagePages(rt)       // usage.go
 	h.explainPages(rt)     // explain.go
+	h.settingsPages(rt)    // settings.go
 }
 
 // count is one tile of the home page.

@@ -94,6 +94,7 @@ var nav = []navItem{
 	{"Audit", "/audit", admin.OpSearchAudit},
 	{"Scope usage", "/usage", admin.OpScopeUsage},
 	{"Explain", "/explain", admin.OpExplain},
+	{"Tenant settings", "/settings", admin.OpGetMFAPolicy},
 }
 
 // page is what the layout template sees.

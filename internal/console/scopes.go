@@ -179,11 +179,26 @@ func (h *Handler) listScopes(w http.ResponseWriter, r *Request) error {
 // scopeForm is the input of the create and edit forms, as the user typed it.
 type scopeForm struct {
 	Name, DisplayName, Description, API, Implies string
+	// RequiresMFA is the "Requires a second factor" checkbox.
+	RequiresMFA bool
 }
 
 func readScopeForm(r *Request) scopeForm {
 	return scopeForm{Name: strings.TrimSpace(r.PostForm.Get("name")), DisplayName: r.PostForm.Get("display_name"),
-		Description: r.PostForm.Get("description"), API: r.PostForm.Get("api"), Implies: r.PostForm.Get("implies")}
+		Description: r.PostForm.Get("description"), API: r.PostForm.Get("api"), Implies: r.PostForm.Get("implies"),
+		RequiresMFA: r.PostForm.Get("requires_mfa") != ""}
+}
+
+// MFAText is the form's checkbox as its was_requires_mfa field carries it.
+func (f scopeForm) MFAText() string { return boolText(f.RequiresMFA) }
+
+// boolText is a checkbox's state as the was_ fields and the conflict table
+// carry it.
+func boolText(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 // apiOption is one choice of the API select.
@@ -234,7 +249,8 @@ func (h *Handler) newScope(w http.ResponseWriter, r *Request) error {
 func (h *Handler) createScope(w http.ResponseWriter, r *Request) error {
 	f := readScopeForm(r)
 	sc, err := h.Admin.CreateScope(r.Context(), r.Actor, r.TenantID(), admin.ScopeInput{
-		Name: f.Name, DisplayName: f.DisplayName, Description: f.Description, API: f.API, Implies: strings.Fields(f.Implies)})
+		Name: f.Name, DisplayName: f.DisplayName, Description: f.Description, API: f.API, Implies: strings.Fields(f.Implies),
+		RequiresMFA: f.RequiresMFA})
 	if err != nil {
 		errs, status := fieldErrors(err), http.StatusBadRequest
 		if errs == nil && errors.Is(err, store.ErrConflict) {
@@ -319,7 +335,8 @@ type scopeBody struct {
 }
 
 func formOf(sc model.Scope) scopeForm {
-	return scopeForm{Name: sc.Name, DisplayName: sc.DisplayName, Description: sc.Description, API: sc.APIID, Implies: strings.Join(sc.Implies, " ")}
+	return scopeForm{Name: sc.Name, DisplayName: sc.DisplayName, Description: sc.Description, API: sc.APIID, Implies: strings.Join(sc.Implies, " "),
+		RequiresMFA: sc.RequiresMFA}
 }
 
 // scopeName is the scope a page is about (?name=), or a 404.
@@ -384,6 +401,12 @@ func (h *Handler) updateScope(w http.ResponseWriter, r *Request) error {
 		implies := strings.Fields(f.Implies)
 		upd.Implies = &implies
 	}
+	// An unticked checkbox sends nothing: the form says it showed one
+	// by its was_requires_mfa field (an OpenID Connect scope's has none).
+	_, hasMFA := r.PostForm["was_requires_mfa"]
+	if hasMFA {
+		upd.RequiresMFA = &f.RequiresMFA
+	}
 	sc, err := h.Admin.UpdateScope(r.Context(), r.Actor, r.TenantID(), name, upd)
 	if err == nil {
 		return seeOther(w, r, fmt.Sprintf("Scope %s saved.", sc.Name), scopeURL(r, "edit", sc.Name))
@@ -402,6 +425,9 @@ func (h *Handler) updateScope(w http.ResponseWriter, r *Request) error {
 	if !ok {
 		was, ok = readWas(r, "display_name", "description")
 	}
+	if w, mfa := readWas(r, "requires_mfa"); ok && mfa {
+		was["requires_mfa"] = w["requires_mfa"]
+	}
 	status := http.StatusBadRequest
 	if stale {
 		status = http.StatusConflict
@@ -410,7 +436,11 @@ func (h *Handler) updateScope(w http.ResponseWriter, r *Request) error {
 		b.Form = scopeForm{Name: f.Name, API: f.API,
 			DisplayName: rebase(f.DisplayName, cur.DisplayName, was, "display_name", same),
 			Description: rebase(f.Description, cur.Description, was, "description", same),
-			Implies:     rebase(f.Implies, cur.Implies, was, "implies", fields)}
+			Implies:     rebase(f.Implies, cur.Implies, was, "implies", fields),
+			RequiresMFA: cur.RequiresMFA}
+		if hasMFA {
+			b.Form.RequiresMFA = rebase(boolText(f.RequiresMFA), boolText(cur.RequiresMFA), was, "requires_mfa", same) == "yes"
+		}
 		// b.Was and b.Version are the current version's: the next save
 		// applies onto it.
 	} else {
@@ -419,7 +449,8 @@ func (h *Handler) updateScope(w http.ResponseWriter, r *Request) error {
 		// caught on the next save.
 		b.Form, b.Version = f, version
 		if ok {
-			b.Was = scopeForm{Name: f.Name, API: f.API, DisplayName: was["display_name"], Description: was["description"], Implies: was["implies"]}
+			b.Was = scopeForm{Name: f.Name, API: f.API, DisplayName: was["display_name"], Description: was["description"], Implies: was["implies"],
+				RequiresMFA: was["requires_mfa"] == "yes"}
 		}
 	}
 	b.Errors = errs
@@ -489,7 +520,7 @@ func (h *Handler) deletePage(r *Request, name string) (deleteScopeBody, error) {
 	}
 	d := imp.Scope
 	sc := model.Scope{Name: d.Name, DisplayName: d.DisplayName, Description: d.Description, Kind: model.ScopeKind(d.Kind),
-		APIID: d.API, Implies: d.Implies, Claims: d.Claims, Version: d.Version}
+		APIID: d.API, Implies: d.Implies, Claims: d.Claims, RequiresMFA: d.RequiresMFA, Version: d.Version}
 	apis, _, err := h.apiRefs(r)
 	if err != nil {
 		return deleteScopeBody{}, err
@@ -678,5 +709,33 @@ func (b scopeBody) ConflictView() conflictView {
 	if !b.Scope.Predefined() {
 		c = c.add("Implies", "implies", y.Implies, cur.Implies, was, fields)
 	}
+	if b.Scope.Kind != model.KindOIDC {
+		c = c.add("Requires a second factor", "requires_mfa", boolText(y.RequiresMFA), boolText(cur.RequiresMFA), was, same)
+	}
 	return c
 }
+
+// hintMFA is the hint of the "Requires a second factor" checkbox.
+const hintMFA = "Users get this scope only after signing in with a second factor (an authenticator app or a passkey); at sign-in they are asked to step up, and the scope is dropped with step_up_required when they do not. Client-credentials tokens are not affected."
+
+// mfaBox is the "Requires a second factor (MFA)" checkbox of a scope form
+// (the "sc-mfa" template).
+type mfaBox struct {
+	Checked bool
+	Error   string
+	Hint    string
+}
+
+// MFABox is the create form's checkbox.
+func (b newScopeBody) MFABox() mfaBox {
+	return mfaBox{Checked: b.Form.RequiresMFA, Error: b.Errors["requires_mfa"], Hint: hintMFA}
+}
+
+// MFABox is the edit form's checkbox (none for an OpenID Connect scope).
+func (b scopeBody) MFABox() mfaBox {
+	return mfaBox{Checked: b.Form.RequiresMFA, Error: b.Errors["requires_mfa"], Hint: hintMFA}
+}
+
+// HasMFABox reports whether the edit form shows the checkbox: an OpenID
+// Connect scope cannot require a second factor.
+func (b scopeBody) HasMFABox() bool { return b.Scope.Kind != model.KindOIDC }

@@ -1,5 +1,6 @@
-// Package login owns the end-user pages of a tenant — sign-in and consent —
-// and the browser session they create.
+// Package login owns the end-user pages of a tenant — sign-in, the second
+// factor (and step-up), consent and the account page — and the browser
+// session they create.
 //
 // The authorization endpoint (internal/oauth) stores a model.AuthRequest and
 // sends the browser here; these pages fill the request in and send the
@@ -13,6 +14,16 @@
 //	        └──(AskScopes set)──▶ GET /consent?request=ID ── POST /consent (CSRF, same session)
 //	                                         ▼ Allow: Consents.Grant, ConsentDone │ Deny: ConsentDone, Denied
 //	                              303 {issuer}/oauth2/authorize/resume?request=ID ──▶ code or access_denied
+//
+// The second factor (docs/mfa.md): the authorization endpoint sends a
+// signed-in browser to GET /mfa?request=ID (step_up=1 when a requested
+// scope or acr_values asks for it) when SecondFactorNeed says one is due
+// and the session's AMR has none; POST /mfa checks an authenticator code,
+// a recovery code or (webauthn*.go) a passkey through internal/admin's
+// factor use-cases, adds the method and "mfa" to the session's AMR, and
+// resumes; a skippable step declined sets AuthRequest.MFASkipped. A
+// sign-in without an authorization request (target.go: return=/account/…)
+// serves the account page, which asks for the second factor the same way.
 //
 // Sessions (OWASP Session Management Cheat Sheet): the cookie holds 32
 // random bytes (base64url); the database holds only the hex SHA-256 of the
@@ -58,6 +69,7 @@
 // follow a form submission, and the consent answer ends in a redirect to
 // the client.
 //
-// It imports password, catalog, audit, store and model; never oauth or
-// server (oauth imports it).
+// It imports admin (the me and factor use-cases of the account page and
+// the second factor), mfa, password, catalog, audit, store and model;
+// never oauth or server (oauth imports it).
 package login

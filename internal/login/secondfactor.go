@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"slices"
 	"strings"
@@ -33,6 +34,7 @@ const (
 	msgBadRecovery  = "That recovery code is not right, or it was already used."
 	msgCodeThrottle = "Too many wrong codes; try again in a few minutes."
 	msgMustVerify   = "A second factor is required to continue."
+	msgCodeReplayed = "That code was already used. Wait for the next one and try again."
 )
 
 // mfaView is what the second-factor templates see.
@@ -49,8 +51,10 @@ type mfaView struct {
 	// account page).
 	NoWay      bool
 	AccountURL string
-	// Enrolment.
-	QR, Secret, FactorID string
+	// Enrolment. QR is a data: URL the server made from a PNG it rendered
+	// (html/template would refuse a data: URL given as a string).
+	QR               template.URL
+	Secret, FactorID string
 }
 
 // sessionFor returns the session and user the target was signed in with.
@@ -147,6 +151,10 @@ func (h *Handler) view(w http.ResponseWriter, r *http.Request, snap *catalog.Sna
 			v.WebAuthn = true
 		}
 	}
+	// "Use a recovery code" is offered to every user who has a factor
+	// (the codes come with the first one), whether or not any is left:
+	// the page does not tell how many remain.
+	v.Recovery = v.Recovery || len(st.need.Factors) > 0
 	v.Required = v.Enrol && !v.Skippable
 	v.NoWay = !v.TOTP && !v.WebAuthn && !v.Enrol && !v.Recovery
 	return v, nil
@@ -251,6 +259,8 @@ func (h *Handler) answered(w http.ResponseWriter, r *http.Request, snap *catalog
 	switch {
 	case errors.Is(err, admin.ErrThrottled):
 		status, msg, reason = http.StatusTooManyRequests, msgCodeThrottle, "throttled"
+	case errors.Is(err, admin.ErrCodeReplayed):
+		msg, reason = msgCodeReplayed, "replayed"
 	case errors.Is(err, admin.ErrInvalidCode):
 	default:
 		return internalError(err)
@@ -315,7 +325,7 @@ func (h *Handler) showEnrol(w http.ResponseWriter, r *http.Request, snap *catalo
 	if err != nil {
 		return err
 	}
-	v.QR, v.Secret, v.FactorID = enr.QRDataURL(), enr.Secret, enr.FactorID
+	v.QR, v.Secret, v.FactorID = template.URL(enr.QRDataURL()), enr.Secret, enr.FactorID
 	renderWith(w, status, "mfa_enrol", "Set up an authenticator app", formAction(st.t.ar.RedirectURI), extras{images: true}, v)
 	return nil
 }
