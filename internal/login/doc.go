@@ -18,12 +18,16 @@
 // The second factor (docs/mfa.md): the authorization endpoint sends a
 // signed-in browser to GET /mfa?request=ID (step_up=1 when a requested
 // scope or acr_values asks for it) when SecondFactorNeed says one is due
-// and the session's AMR has none; POST /mfa checks an authenticator code,
-// a recovery code or (webauthn*.go) a passkey through internal/admin's
-// factor use-cases, adds the method and "mfa" to the session's AMR, and
-// resumes; a skippable step declined sets AuthRequest.MFASkipped. A
-// sign-in without an authorization request (target.go: return=/account/…)
-// serves the account page, which asks for the second factor the same way.
+// and the session's AMR has none; POST /mfa checks an authenticator code
+// or a recovery code, and POST /mfa/webauthn/{begin,finish} (webauthn.go)
+// a passkey, through internal/admin's factor use-cases; each adds the
+// method(s) and "mfa" to the session's AMR, and resumes; a skippable step
+// declined sets AuthRequest.MFASkipped. A sign-in without an authorization
+// request (target.go: return=/account/…) serves the account page, which
+// asks for the second factor the same way. A passkey can also replace the
+// password: POST /login/webauthn/{begin,finish} signs in the user whose
+// discoverable credential answers, opening the session as a password
+// sign-in does (openSession).
 //
 // Sessions (OWASP Session Management Cheat Sheet): the cookie holds 32
 // random bytes (base64url); the database holds only the hex SHA-256 of the
@@ -63,11 +67,11 @@
 // (AssetsPath + "webauthn.js", embedded; see webauthn.go), loaded only by
 // the pages that offer a passkey, whose CSP then adds script-src 'self'
 // and connect-src 'self' — never an inline script. Each page carries
-// Content-Security-Policy with default-src 'none', the inline stylesheet allowed by its SHA-256 hash,
-// frame-ancestors 'none', and form-action 'self' plus the origin of the
-// request's redirect URI: browsers apply form-action to the redirects that
-// follow a form submission, and the consent answer ends in a redirect to
-// the client.
+// Content-Security-Policy with default-src 'none', the inline stylesheet
+// allowed by its SHA-256 hash, frame-ancestors 'none', and form-action
+// 'self' plus the origin of the request's redirect URI: browsers apply
+// form-action to the redirects that follow a form submission, and the
+// consent answer ends in a redirect to the client.
 //
 // It imports admin (the me and factor use-cases of the account page and
 // the second factor), mfa, password, catalog, audit, store and model;
