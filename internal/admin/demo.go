@@ -171,7 +171,7 @@ func demoApps(issuer string) []ApplicationInput {
 		{ClientID: DemoSPAClientID, Name: "Demo Bank", Type: model.AppSPA, ScopePolicy: model.PolicyStrict, Consent: model.ConsentRequired,
 			GrantTypes:   []string{model.GrantAuthorizationCode, model.GrantRefreshToken},
 			RedirectURIs: spaRedirects, PostLogoutRedirectURIs: spaLogout,
-			AllowedScopes: []string{"openid", "profile", "email", "offline_access", "read:transactions", "write:settings"}},
+			AllowedScopes: []string{"openid", "profile", "email", "offline_access", "read:transactions", "write:settings", "payments:approve"}},
 		{ClientID: DemoAdminToolClientID, Name: "Demo Bank admin tool", Type: model.AppWeb, ScopePolicy: model.PolicyStrict, Consent: model.ConsentImplicit,
 			GrantTypes:   []string{model.GrantAuthorizationCode, model.GrantRefreshToken},
 			RedirectURIs: []string{DemoAdminToolRedirect}, PostLogoutRedirectURIs: []string{"http://localhost:3000/"},

@@ -266,7 +266,7 @@ func checkDemoPeople(t *testing.T, f *fixture, d Demo) {
 	}
 	spa, ok := d.App(DemoSPAClientID)
 	if !ok || spa.Type != "spa" || spa.ClientSecret != "" || spa.Consent != model.ConsentRequired ||
-		!slices.Equal(spa.AllowedScopes, []string{"email", "offline_access", "openid", "profile", "read:transactions", "write:settings"}) ||
+		!slices.Equal(spa.AllowedScopes, []string{"email", "offline_access", "openid", "payments:approve", "profile", "read:transactions", "write:settings"}) ||
 		!slices.Contains(spa.RedirectURIs, d.Issuer+"/playground/callback") || !slices.Contains(spa.PostLogoutRedirectURIs, d.Issuer+"/playground") {
 		t.Errorf("banking-spa = %+v", spa)
 	}

@@ -425,8 +425,8 @@ func (h *Handler) updateScope(w http.ResponseWriter, r *Request) error {
 	if !ok {
 		was, ok = readWas(r, "display_name", "description")
 	}
-	if w, mfa := readWas(r, "requires_mfa"); ok && mfa {
-		was["requires_mfa"] = w["requires_mfa"]
+	if wasMFA, carried := readWas(r, "requires_mfa"); ok && carried {
+		was["requires_mfa"] = wasMFA["requires_mfa"]
 	}
 	status := http.StatusBadRequest
 	if stale {
