@@ -13,6 +13,7 @@ import (
 
 	xhtml "golang.org/x/net/html"
 
+	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/login"
 	"github.com/intelliauth/intelliauth/internal/mfa/mfatest"
 	"github.com/intelliauth/intelliauth/internal/model"
@@ -497,4 +498,67 @@ func TestAccountNamesDevices(t *testing.T) {
 			t.Errorf("DeviceName(%.40q) = %q, want %q", ua, got, want)
 		}
 	}
+}
+
+// setPolicy sets the tenant's MFA policy.
+func (e *env) setPolicy(p model.MFAPolicy) {
+	e.t.Helper()
+	tn, err := e.st.Tenants().Get(e.t.Context(), tenantID)
+	must(e.t, err)
+	tn.MFAPolicy = p
+	_, err = e.st.Tenants().Update(e.t.Context(), tn)
+	must(e.t, err)
+	e.cat.Invalidate(tenantID)
+}
+
+// confirmedTOTP gives u a confirmed authenticator app and returns its
+// secret; the clock moves on a step, so the next code is not a replay.
+func (e *env) confirmedTOTP(u model.User) string {
+	e.t.Helper()
+	actor := admin.Actor{Type: model.ActorUser, ID: u.ID}
+	enr, err := e.admin.EnrolTOTP(e.t.Context(), actor, tenantID, "Phone")
+	must(e.t, err)
+	_, err = e.admin.ConfirmTOTP(e.t.Context(), actor, tenantID, enr.FactorID, mfatest.TOTPCode(enr.Secret, e.clock.Now()))
+	must(e.t, err)
+	e.clock.Advance(30 * time.Second)
+	return enr.Secret
+}
+
+// Under the tenant policy off a user's factor is not asked at sign-in, but
+// it still guards what only a second factor unlocks (a step-up). The
+// account page manages the factors themselves, so a session that has not
+// passed one may not use it whatever the policy: with the password alone,
+// anyone could make new recovery codes (or add an authenticator app of
+// their own, or remove the user's) and pass the step-up with them.
+func TestAccountAsksForTheFactorUnderPolicyOff(t *testing.T) {
+	e := newEnv(t)
+	alice := e.user("alice", "correct horse battery", model.UserActive)
+	secret := e.confirmedTOTP(alice)
+	e.setPolicy(model.MFAOff)
+	b := e.accountIn("alice", "correct horse battery")
+	toMFA := e.issuer + "/mfa?return=%2Faccount%2F"
+
+	if resp, _ := b.get("/account/"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != toMFA {
+		t.Fatalf("GET /account/ with the password alone: %d %q, want 303 to %s", resp.StatusCode, resp.Header.Get("Location"), toMFA)
+	}
+	resp, body := b.post("/account/mfa/recovery-codes", url.Values{})
+	if resp.StatusCode != http.StatusSeeOther || codeItem.MatchString(body) {
+		t.Fatalf("new recovery codes with the password alone: %d\n%s", resp.StatusCode, body)
+	}
+	if evs := e.events(model.EventMFARecoveryCodes); len(evs) != 0 {
+		t.Fatalf("recovery codes regenerated: %+v", evs)
+	}
+
+	// The second-factor page asks for the factor (no loop back to the
+	// account page), and it cannot be skipped.
+	resp, body = b.get("/mfa?return=/account/")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `name="action" value="totp"`) || strings.Contains(body, `value="skip"`) {
+		t.Fatalf("GET /mfa?return=/account/: %d %q\n%s", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	resp, body = b.post("/mfa", url.Values{"return": {"/account/"}, "csrf": {csrf(t, body)}, "action": {"totp"},
+		"code": {mfatest.TOTPCode(secret, e.clock.Now())}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != e.issuer+"/account/" {
+		t.Fatalf("the right code: %d %q\n%s", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	b.accountPage()
 }

@@ -39,7 +39,10 @@ type Need struct {
 // A user without a factor may enrol during sign-in unless the tenant's
 // policy is off (and the application does not require one); under off,
 // factors are enrolled on the account page only. app is nil for the
-// account page.
+// account page, where a user who has a factor passes it whatever the
+// policy: the page manages the factors themselves, and a password alone
+// must not make new recovery codes or add a factor of its own, which would
+// then pass any step-up the user's factor guards.
 func (h *Handler) SecondFactorNeed(ctx context.Context, snap *catalog.Snapshot, app *catalog.App, user model.User, stepUp bool) (Need, error) {
 	all, err := h.Store.Factors().List(ctx, snap.Tenant.ID, user.ID)
 	if err != nil {
@@ -54,7 +57,7 @@ func (h *Handler) SecondFactorNeed(ctx context.Context, snap *catalog.Snapshot, 
 	policy := snap.Tenant.MFAPolicy.Effective()
 	appRequires := app != nil && app.MFA == model.AppMFARequired
 	has := len(n.Factors) > 0
-	always := has && policy != model.MFAOff
+	always := has && (policy != model.MFAOff || app == nil)
 	required := appRequires || policy == model.MFARequired
 	n.Due = always || required || stepUp
 	n.Enrol = !has && (policy != model.MFAOff || appRequires)

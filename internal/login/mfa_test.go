@@ -73,4 +73,12 @@ func TestSecondFactorNeed(t *testing.T) {
 	if !n.Due || n.Skippable {
 		t.Errorf("account page, a user with a factor: %+v, want due and not skippable", n)
 	}
+	// Whatever the policy: the page manages the factors themselves.
+	off := *e.snap()
+	off.Tenant.MFAPolicy = model.MFAOff
+	n, err = e.h.SecondFactorNeed(ctx, &off, nil, withFactor, false)
+	must(t, err)
+	if !n.Due || n.Skippable {
+		t.Errorf("account page, policy off, a user with a factor: %+v, want due and not skippable", n)
+	}
 }
