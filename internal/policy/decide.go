@@ -193,7 +193,10 @@ func Decide(in Input) (Decision, error) {
 
 	// 7. implication: expand so that a plain includes() check at a resource
 	// server is correct. Implied scopes outside the audience are left out:
-	// the token could not be used for them anyway.
+	// the token could not be used for them anyway. A scope that requires a
+	// second factor is not implied into a sign-in that passed none: it is
+	// dropped with step_up_required as if it had been asked for, or the
+	// weaker sign-in would reach it through a scope that implies it.
 	base := scope.New(granted...)
 	closed := reg.Closure(base)
 	var out []string
@@ -204,6 +207,10 @@ func Decide(in Input) (Decision, error) {
 		}
 		s, ok := reg.Scope(name)
 		if !ok || !fits(s) || (in.User == nil && s.Kind == model.KindOIDC) {
+			continue
+		}
+		if in.User != nil && s.RequiresMFA && !in.User.MFA {
+			d.Results = append(d.Results, Result{Scope: name, Reason: StepUpRequired})
 			continue
 		}
 		out = append(out, name)

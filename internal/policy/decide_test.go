@@ -181,6 +181,70 @@ func TestDecide(t *testing.T) {
 	}
 }
 
+// PRODUCT.md §2 step 6b: a scope that requires a second factor is
+// dropped with step_up_required from a user flow whose sign-in passed
+// none — also when it would come into the token by implication from a
+// scope that does not require one (a resource server's plain includes()
+// check would accept it there just the same). Client credentials have no
+// user and are not affected.
+func TestDecideStepUpRequired(t *testing.T) {
+	apis := []model.API{{ID: model.PlatformAPIID, Identifier: "https://example.test/t/banking/api/v1", Platform: true},
+		{ID: "bank", Identifier: "api.banking.example.com"}}
+	scopes := append(model.PredefinedOIDCScopes(),
+		model.Scope{Name: "read:transactions", Kind: model.KindCustom, APIID: "bank", Description: "read"},
+		model.Scope{Name: "payments:approve", Kind: model.KindCustom, APIID: "bank", Description: "approve", RequiresMFA: true},
+		model.Scope{Name: "payments:manage", Kind: model.KindCustom, APIID: "bank", Description: "manage", Implies: []string{"payments:approve"}},
+	)
+	reg := NewRegistry(scopes, apis)
+	a := app(model.PolicyStrict, "openid", "read:transactions", "payments:approve", "payments:manage")
+	all := scope.New("read:transactions", "payments:approve", "payments:manage")
+	cases := []struct {
+		name, scope string
+		user        *User
+		granted     string
+		reasons     map[string]Reason
+	}{
+		{name: "password only: the scope is dropped", scope: "openid read:transactions payments:approve",
+			user: &User{Entitled: all}, granted: "openid read:transactions",
+			reasons: map[string]Reason{"payments:approve": StepUpRequired}},
+		{name: "second factor passed: granted", scope: "openid read:transactions payments:approve",
+			user: &User{Entitled: all, MFA: true}, granted: "openid payments:approve read:transactions",
+			reasons: map[string]Reason{"payments:approve": Granted}},
+		{name: "password only: not granted by implication either", scope: "openid payments:manage",
+			user: &User{Entitled: all}, granted: "openid payments:manage",
+			reasons: map[string]Reason{"payments:manage": Granted, "payments:approve": StepUpRequired}},
+		{name: "second factor passed: implied", scope: "openid payments:manage",
+			user: &User{Entitled: all, MFA: true}, granted: "openid payments:approve payments:manage",
+			reasons: map[string]Reason{"payments:manage": Granted, "payments:approve": Implied}},
+		{name: "client credentials: no user, not affected", scope: "payments:approve payments:manage",
+			granted: "payments:approve payments:manage",
+			reasons: map[string]Reason{"payments:approve": Granted, "payments:manage": Granted}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d, err := Decide(Input{Scope: c.scope, App: a, Registry: reg, User: c.user})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Granted.String() != c.granted {
+				t.Errorf("granted = %q, want %q", d.Granted, c.granted)
+			}
+			got := map[string]Reason{}
+			for _, r := range d.Results {
+				got[r.Scope] = r.Reason
+				if r.Granted != (r.Reason == Granted || r.Reason == Implied || r.Reason == Default) {
+					t.Errorf("%s: Granted=%v inconsistent with reason %s", r.Scope, r.Granted, r.Reason)
+				}
+			}
+			for s, want := range c.reasons {
+				if got[s] != want {
+					t.Errorf("reason[%s] = %q, want %q (all: %v)", s, got[s], want, d.Results)
+				}
+			}
+		})
+	}
+}
+
 func TestDecideRefusalNamesOffendingScopes(t *testing.T) {
 	_, err := Decide(Input{Scope: "read:transactions payments:approve nope", Registry: fixture(), App: app(model.PolicyStrict, "read:transactions")})
 	var oe *oautherr.Error
