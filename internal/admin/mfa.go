@@ -24,7 +24,8 @@ import (
 //     EnrolTOTP's answer, and is never logged nor recorded in an event.
 //   - A factor is usable only once confirmed by a valid code
 //     (ConfirmTOTP). The first confirmed factor of a user comes with a set
-//     of recovery codes, shown once, stored hashed.
+//     of recovery codes, shown once, stored as hashes keyed with the master
+//     key (recoveryKey).
 //   - A code is accepted once: the step it matched is stored with the
 //     store's compare-and-swap (Factors.Use), so a replay — even on another
 //     node at the same instant — is refused (ErrCodeReplayed).
@@ -167,16 +168,31 @@ func getFactor(ctx context.Context, tx store.Repos, tenantID, userID, id string)
 	return f, nil
 }
 
+// recoveryKey is the key of the user's recovery-code hashes
+// (mfa.HashRecoveryCode): derived from the master key, bound to the tenant
+// and the user, so that a copy of the database alone checks no guess of a
+// code and a hash copied to another user's row matches nothing.
+func (s *Service) recoveryKey(tenantID, userID string) ([]byte, error) {
+	if s.Sealer == nil {
+		return nil, errors.New("admin: Service.Sealer is nil")
+	}
+	return s.Sealer.Derive("intelliauth recovery code v1\x00" + tenantID + "\x00" + userID), nil
+}
+
 // newRecoveryCodes draws a set of codes and stores their hashes in place
 // of the user's old set.
-func newRecoveryCodes(ctx context.Context, tx store.Repos, tenantID, userID string, now time.Time) ([]string, error) {
+func (s *Service) newRecoveryCodes(ctx context.Context, tx store.Repos, tenantID, userID string, now time.Time) ([]string, error) {
+	key, err := s.recoveryKey(tenantID, userID)
+	if err != nil {
+		return nil, err
+	}
 	codes, err := mfa.NewRecoveryCodes()
 	if err != nil {
 		return nil, err
 	}
 	hashes := make([]string, len(codes))
 	for i, c := range codes {
-		hashes[i] = mfa.HashRecoveryCode(c)
+		hashes[i] = mfa.HashRecoveryCode(key, c)
 	}
 	if err := tx.Factors().ReplaceRecoveryCodes(ctx, tenantID, userID, hashes, now); err != nil {
 		return nil, fmt.Errorf("store recovery codes: %w", err)
@@ -332,7 +348,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, actor Actor, tenantID, factor
 			return nil, err
 		}
 		if others == 0 {
-			if out.RecoveryCodes, err = newRecoveryCodes(ctx, tx, tenantID, u.ID, now); err != nil {
+			if out.RecoveryCodes, err = s.newRecoveryCodes(ctx, tx, tenantID, u.ID, now); err != nil {
 				return nil, err
 			}
 		}
@@ -465,11 +481,15 @@ func (s *Service) UseRecoveryCode(ctx context.Context, tenantID, userID, code st
 	if err != nil {
 		return err
 	}
+	hashKey, err := s.recoveryKey(tenantID, u.ID)
+	if err != nil {
+		return err
+	}
 	key := codeKey(u.ID)
 	if _, err := s.countAttempt(ctx, tenantID, key, s.CodeThrottle, true); err != nil {
 		return err
 	}
-	switch err := s.Store.Factors().UseRecoveryCode(ctx, tenantID, u.ID, mfa.HashRecoveryCode(norm), s.now()); {
+	switch err := s.Store.Factors().UseRecoveryCode(ctx, tenantID, u.ID, mfa.HashRecoveryCode(hashKey, norm), s.now()); {
 	case errors.Is(err, store.ErrNotFound):
 		return refusedCode(false, msgRecoveryWrong)
 	case err != nil:
@@ -590,7 +610,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, actor Actor, tena
 		if n == 0 {
 			return nil, ErrNoFactor
 		}
-		if codes, err = newRecoveryCodes(ctx, tx, tenantID, u.ID, now); err != nil {
+		if codes, err = s.newRecoveryCodes(ctx, tx, tenantID, u.ID, now); err != nil {
 			return nil, err
 		}
 		return []event{{Type: model.EventMFARecoveryCodes, TenantID: tenantID, Subject: u.ID, Details: map[string]any{

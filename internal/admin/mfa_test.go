@@ -2,6 +2,8 @@ package admin
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"image/png"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"github.com/intelliauth/intelliauth/internal/mfa/mfatest"
 	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/store"
+	"github.com/intelliauth/intelliauth/internal/token"
 )
 
 // enrolled enrols and confirms an authenticator app for the actor and
@@ -263,6 +266,44 @@ func TestRecoveryCodesSingleUseAndRegenerated(t *testing.T) {
 	}
 	if err := f.svc.UseRecoveryCode(ctx, "acme", alice.ID, fresh[1]); err != nil {
 		t.Fatalf("a new code: %v", err)
+	}
+}
+
+// Recovery codes carry about 50 bits each. Stored as a plain SHA-256 they
+// could be tried offline by anyone holding a copy of the database — every
+// code of every user in one pass of the code space, a GPU-day. The stored
+// hash is keyed with the master key and bound to the tenant and user, as
+// TOTP secrets are sealed: the database alone checks no guess, and a
+// server with another master key accepts none of the codes.
+func TestRecoveryCodesHashedWithTheMasterKey(t *testing.T) {
+	f := newFixture(t)
+	f.withTenant(t)
+	ctx := t.Context()
+	alice, _, as := f.people(t)
+	_, conf := f.enrolled(t, as, "Phone")
+	stored, err := f.st.Factors().RecoveryCodes(ctx, "acme", alice.ID)
+	if err != nil || len(stored) != 10 {
+		t.Fatalf("stored codes: %d %v", len(stored), err)
+	}
+	for _, code := range conf.RecoveryCodes {
+		plain := sha256.Sum256([]byte(strings.ReplaceAll(code, "-", "")))
+		for _, c := range stored {
+			if c.Hash == hex.EncodeToString(plain[:]) {
+				t.Fatalf("recovery code %s is stored as its plain SHA-256", code)
+			}
+		}
+	}
+	otherKey := bytes.Repeat([]byte{7}, token.MasterKeySize)
+	sealer, err := token.NewSealer(otherKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := &Service{Store: f.st, Sealer: sealer, Now: f.clock.Now}
+	if err := other.UseRecoveryCode(ctx, "acme", alice.ID, conf.RecoveryCodes[0]); !errors.Is(err, ErrInvalidCode) {
+		t.Fatalf("a code checked under another master key: %v", err)
+	}
+	if err := f.svc.UseRecoveryCode(ctx, "acme", alice.ID, conf.RecoveryCodes[0]); err != nil {
+		t.Fatalf("the code under the right key: %v", err)
 	}
 }
 

@@ -320,7 +320,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, actor Actor, te
 			return nil, err
 		}
 		if others == 0 {
-			if out.RecoveryCodes, err = newRecoveryCodes(ctx, tx, tenantID, u.ID, now); err != nil {
+			if out.RecoveryCodes, err = s.newRecoveryCodes(ctx, tx, tenantID, u.ID, now); err != nil {
 				return nil, err
 			}
 		}

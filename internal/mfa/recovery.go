@@ -1,6 +1,7 @@
 package mfa
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -66,19 +67,25 @@ func recoveryCode() (string, error) {
 	return string(out), nil
 }
 
-// HashRecoveryCode is the hex SHA-256 of the normalised code: lower-case,
-// without white space and hyphens, so "ABCDE-FGHJK", "abcde fghjk" and
-// "abcdefghjk" hash alike. The store keeps only this hash and spends a code
-// by it (store.Factors.UseRecoveryCode); an empty or all-separator input
-// hashes the empty string, which no stored code has. It does not check that
-// the code is well formed: an ill-formed code simply matches nothing.
-func HashRecoveryCode(code string) string {
+// HashRecoveryCode is the hex HMAC-SHA-256 under key of the normalised
+// code: lower-case, without white space and hyphens, so "ABCDE-FGHJK",
+// "abcde fghjk" and "abcdefghjk" hash alike. key is the caller's secret for
+// one user's codes (internal/admin derives it from the master key, bound to
+// the tenant and user): a code carries about 50 bits, few enough to try
+// them all offline against an unkeyed hash, so the database alone must not
+// be able to check a guess. The store keeps only this hash and spends a
+// code by it (store.Factors.UseRecoveryCode); an empty or all-separator
+// input hashes the empty string, which no stored code has. It does not
+// check that the code is well formed: an ill-formed code simply matches
+// nothing.
+func HashRecoveryCode(key []byte, code string) string {
 	norm := strings.Map(func(r rune) rune {
 		if r == '-' || unicode.IsSpace(r) {
 			return -1
 		}
 		return unicode.ToLower(r)
 	}, code)
-	sum := sha256.Sum256([]byte(norm))
-	return hex.EncodeToString(sum[:])
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(norm))
+	return hex.EncodeToString(m.Sum(nil))
 }

@@ -53,17 +53,21 @@ func TestNewRecoveryCodes(t *testing.T) {
 }
 
 func TestHashRecoveryCode(t *testing.T) {
-	// sha256("abcdefghjk"), computed independently.
-	const want = "22f3f00d7f9cfe6eeefa9b71bdcb093a9080fcf4981d2dbf932648fa15a2d793"
+	key := []byte("a key of the caller's")
+	// HMAC-SHA-256(key, "abcdefghjk"), computed independently.
+	const want = "666bbe845beb505fcb4d1f6176b91748f2f9fe1f64586ce0ea24fbf32320f34b"
 	for _, in := range []string{"abcde-fghjk", "ABCDE-FGHJK", "abcde fghjk", "abcdefghjk", " AbCdE - fGhJk\n", "ab-cd-ef-gh-jk"} {
-		if got := mfa.HashRecoveryCode(in); got != want {
+		if got := mfa.HashRecoveryCode(key, in); got != want {
 			t.Errorf("HashRecoveryCode(%q) = %s, want %s", in, got, want)
 		}
 	}
-	if mfa.HashRecoveryCode("abcde-fghjm") == want {
+	if mfa.HashRecoveryCode(key, "abcde-fghjm") == want {
 		t.Error("a different code hashes alike")
 	}
-	if h := mfa.HashRecoveryCode(" - "); h == want || len(h) != 64 {
+	if mfa.HashRecoveryCode([]byte("another key"), "abcde-fghjk") == want {
+		t.Error("another key hashes alike")
+	}
+	if h := mfa.HashRecoveryCode(key, " - "); h == want || len(h) != 64 {
 		t.Errorf("HashRecoveryCode of separators only = %s", h)
 	}
 }
