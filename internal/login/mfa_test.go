@@ -2,9 +2,13 @@ package login_test
 
 import (
 	"context"
+	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/intelliauth/intelliauth/internal/mfa/mfatest"
 	"github.com/intelliauth/intelliauth/internal/model"
 )
 
@@ -80,5 +84,58 @@ func TestSecondFactorNeed(t *testing.T) {
 	must(t, err)
 	if !n.Due || n.Skippable {
 		t.Errorf("account page, policy off, a user with a factor: %+v, want due and not skippable", n)
+	}
+}
+
+// A user setting up an authenticator app during a sign-in who types a
+// wrong code is told so and can type another for the same set-up: the
+// answer keeps the confirming form (the app already holds the secret),
+// and offers to start again. A set-up that is gone meanwhile (pruned
+// after an hour) is a 400 that says to start again, not a 500.
+func TestSignInEnrolmentWrongCodeKeepsTheForm(t *testing.T) {
+	e := newEnv(t)
+	e.user("alice", "correct horse battery", model.UserActive)
+	id := e.request(func(ar *model.AuthRequest) { ar.Scope = "openid payments:approve" })
+	b := e.browser()
+	b.signIn(id, "alice", "correct horse battery")
+	_, page := b.get("/mfa?request=" + id + "&step_up=1")
+	resp, enrol := b.post("/mfa", url.Values{"request": {id}, "step_up": {"1"}, "csrf": {csrf(t, page)}, "action": {"enrol"}})
+	m := codeSecret.FindStringSubmatch(enrol)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("enrol: %d\n%s", resp.StatusCode, enrol)
+	}
+	secret, factor := m[1], hiddenOf("factor").FindStringSubmatch(enrol)[1]
+	confirm := func(page, factor, code string) (*http.Response, string) {
+		return b.post("/mfa", url.Values{"request": {id}, "step_up": {"1"}, "csrf": {csrf(t, page)}, "action": {"confirm"},
+			"factor": {factor}, "code": {code}})
+	}
+
+	resp, again := confirm(enrol, factor, mfatest.TOTPCode(secret, e.clock.Now().Add(-time.Hour)))
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(again, "That code is not right") {
+		t.Fatalf("a wrong code: %d\n%s", resp.StatusCode, again)
+	}
+	if f := hiddenOf("factor").FindStringSubmatch(again); f == nil || f[1] != factor || !strings.Contains(again, `value="confirm"`) {
+		t.Fatalf("a wrong code: the answer has no form to type another code for the same set-up:\n%s", again)
+	}
+	if strings.Contains(again, secret) {
+		t.Fatal("the secret is shown again")
+	}
+	if !strings.Contains(again, `value="enrol"`) {
+		t.Errorf("a wrong code: no way to start the set-up again:\n%s", again)
+	}
+	resp, codes := confirm(again, factor, mfatest.TOTPCode(secret, e.clock.Now()))
+	if resp.StatusCode != http.StatusOK || len(codeItem.FindAllString(codes, -1)) != 10 {
+		t.Fatalf("the right code on the same set-up: %d\n%s", resp.StatusCode, codes)
+	}
+
+	// A set-up that is gone.
+	id = e.request(func(ar *model.AuthRequest) { ar.Scope = "openid payments:approve" })
+	b = e.browser()
+	e.user("bob", "tr0ub4dor and three", model.UserActive)
+	b.signIn(id, "bob", "tr0ub4dor and three")
+	_, page = b.get("/mfa?request=" + id + "&step_up=1")
+	resp, gone := confirm(page, "mfa_doesnotexist", "123456")
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(gone, "start again") {
+		t.Fatalf("a set-up that is gone: %d\n%s", resp.StatusCode, gone)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/catalog"
 	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/internal/store"
 )
 
 // The second step of a sign-in (and a step-up): GET /mfa shows the ways
@@ -35,6 +36,7 @@ const (
 	msgCodeThrottle = "Too many wrong codes; try again in a few minutes."
 	msgMustVerify   = "A second factor is required to continue."
 	msgCodeReplayed = "That code was already used. Wait for the next one and try again."
+	msgEnrolGone    = "This set-up has expired; start again to get a new QR code."
 )
 
 // mfaView is what the second-factor templates see.
@@ -223,9 +225,10 @@ func (h *Handler) mfaSubmit(w http.ResponseWriter, r *http.Request, snap *catalo
 		if !st.need.Enrol {
 			return h.showMFA(w, r, snap, st, http.StatusBadRequest, "")
 		}
-		res, err := h.Admin.ConfirmTOTP(ctx, actor, tenant, r.PostForm.Get("factor"), code)
+		factor := r.PostForm.Get("factor")
+		res, err := h.Admin.ConfirmTOTP(ctx, actor, tenant, factor, code)
 		if err != nil {
-			return h.answered(w, r, snap, st, string(model.FactorTOTP), model.AMROTP, err, msgBadCode)
+			return h.enrolRefused(w, r, snap, st, factor, err)
 		}
 		if err := h.passed(ctx, snap, st, string(model.FactorTOTP), model.AMROTP); err != nil {
 			return err
@@ -269,6 +272,28 @@ func (h *Handler) answered(w http.ResponseWriter, r *http.Request, snap *catalog
 		return internalError(err)
 	}
 	return h.showMFA(w, r, snap, st, status, msg)
+}
+
+// enrolRefused answers a refused confirmation of a set-up: a wrong (or
+// spent) code shows the confirming form again for the same factor — the
+// app holds its secret already, which is not shown again — with a way to
+// start again; a set-up that is gone (pruned after an hour unconfirmed)
+// says to start again.
+func (h *Handler) enrolRefused(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot, st mfaState, factorID string, err error) error {
+	switch {
+	case errors.Is(err, admin.ErrInvalidCode):
+		msg, reason := msgBadCode, "invalid_code"
+		if errors.Is(err, admin.ErrCodeReplayed) {
+			msg, reason = msgCodeReplayed, "replayed"
+		}
+		if err := h.recordFactor(r.Context(), snap, st, string(model.FactorTOTP), "failure", reason); err != nil {
+			return internalError(err)
+		}
+		return h.showEnrol(w, r, snap, st, admin.TOTPEnrolment{FactorID: factorID}, http.StatusUnauthorized, msg)
+	case errors.Is(err, store.ErrNotFound):
+		return h.showMFA(w, r, snap, st, http.StatusBadRequest, msgEnrolGone)
+	}
+	return internalError(err)
 }
 
 // passed records a second factor on the session (its methods amr, and
@@ -319,13 +344,17 @@ func (h *Handler) recordStepUp(ctx context.Context, snap *catalog.Snapshot, st m
 }
 
 // showEnrol shows a TOTP enrolment: the QR code and the key, and the form
-// that confirms it with a code.
+// that confirms it with a code; without the QR code (a retry after a wrong
+// code), the form alone and a way to start again.
 func (h *Handler) showEnrol(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot, st mfaState, enr admin.TOTPEnrolment, status int, msg string) error {
 	v, err := h.view(w, r, snap, st, msg)
 	if err != nil {
 		return err
 	}
-	v.QR, v.Secret, v.FactorID = template.URL(enr.QRDataURL()), enr.Secret, enr.FactorID
-	renderWith(w, status, "mfa_enrol", "Set up an authenticator app", formAction(st.t.ar.RedirectURI), extras{images: true}, v)
+	v.Secret, v.FactorID = enr.Secret, enr.FactorID
+	if len(enr.QRPNG) > 0 {
+		v.QR = template.URL(enr.QRDataURL())
+	}
+	renderWith(w, status, "mfa_enrol", "Set up an authenticator app", formAction(st.t.ar.RedirectURI), extras{images: v.QR != ""}, v)
 	return nil
 }
