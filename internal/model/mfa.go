@@ -62,7 +62,8 @@ func ValidFactorName(name string) error {
 type RecoveryCode struct {
 	TenantID string
 	UserID   string
-	// Hash is the hex SHA-256 of the normalised code.
+	// Hash is the hex HMAC-SHA-256 of the normalised code under a key derived
+	// from the master key for its tenant and user (mfa.HashRecoveryCode).
 	Hash      string
 	CreatedAt time.Time
 	// UsedAt is set when the code was spent.

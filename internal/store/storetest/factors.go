@@ -41,7 +41,7 @@ func usChallenge(c model.MFAChallenge) model.MFAChallenge {
 	return c
 }
 
-// hashOf stands for the hex SHA-256 of a recovery code.
+// hashOf stands for the hex hash of a recovery code (mfa.HashRecoveryCode).
 func hashOf(code string) string { return fmt.Sprintf("%064x", []byte(code)) }
 
 // oneWins fails unless exactly one racer got no error and every other one
