@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/mfa/mfatest"
 	"github.com/intelliauth/intelliauth/internal/model"
 )
@@ -137,5 +138,26 @@ func TestSignInEnrolmentWrongCodeKeepsTheForm(t *testing.T) {
 	resp, gone := confirm(page, "mfa_doesnotexist", "123456")
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(gone, "start again") {
 		t.Fatalf("a set-up that is gone: %d\n%s", resp.StatusCode, gone)
+	}
+}
+
+// Set-ups started and never finished count against the most factors an
+// account may hold until they are pruned (an hour). Past that bound the
+// sign-in's "set up" answers 409 with the reason and the way out, not a
+// 500.
+func TestSignInEnrolmentPastTheMostFactors(t *testing.T) {
+	e := newEnv(t)
+	alice := e.user("alice", "correct horse battery", model.UserActive)
+	for range admin.MaxFactors {
+		_, err := e.admin.EnrolTOTP(t.Context(), admin.Actor{Type: model.ActorUser, ID: alice.ID}, tenantID, "Half done")
+		must(t, err)
+	}
+	id := e.request(func(ar *model.AuthRequest) { ar.Scope = "openid payments:approve" })
+	b := e.browser()
+	b.signIn(id, "alice", "correct horse battery")
+	_, page := b.get("/mfa?request=" + id + "&step_up=1")
+	resp, body := b.post("/mfa", url.Values{"request": {id}, "step_up": {"1"}, "csrf": {csrf(t, page)}, "action": {"enrol"}})
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, "try again in an hour") {
+		t.Fatalf("set-up past the most factors: %d\n%s", resp.StatusCode, body)
 	}
 }

@@ -37,6 +37,7 @@ const (
 	msgMustVerify   = "A second factor is required to continue."
 	msgCodeReplayed = "That code was already used. Wait for the next one and try again."
 	msgEnrolGone    = "This set-up has expired; start again to get a new QR code."
+	msgEnrolTooMany = "Too many set-ups were started for this account and not finished; try again in an hour."
 )
 
 // mfaView is what the second-factor templates see.
@@ -217,6 +218,11 @@ func (h *Handler) mfaSubmit(w http.ResponseWriter, r *http.Request, snap *catalo
 			return h.showMFA(w, r, snap, st, http.StatusBadRequest, "")
 		}
 		enr, err := h.Admin.EnrolTOTP(ctx, actor, tenant, "Authenticator app")
+		if errors.Is(err, store.ErrConflict) {
+			// The most factors an account may hold, counting set-ups
+			// started and never finished (pruned after an hour).
+			return h.showMFA(w, r, snap, st, http.StatusConflict, msgEnrolTooMany)
+		}
 		if err != nil {
 			return internalError(err)
 		}
