@@ -119,6 +119,33 @@ func (s *Service) writeSelf(ctx context.Context, actor Actor, tenantID string, f
 	})
 }
 
+// ErrStepUpRequired: the user has a second factor, and the sign-in the
+// actor acts with did not pass one — a password alone must not add,
+// change or remove what guards the account (else it could pass a step-up
+// the factor guards). The API answers 401 insufficient_user_authentication
+// with acr_values="mfa" (RFC 9470 §3).
+var ErrStepUpRequired = errors.New("changing your second factors needs a sign-in that passed one of them: sign in again with your second factor (acr_values=mfa)")
+
+// writeFactors is writeSelf for a use-case that changes the user's second
+// factors or recovery codes: refused with ErrStepUpRequired when the user
+// has a confirmed factor and the actor's sign-in passed none.
+func (s *Service) writeFactors(ctx context.Context, actor Actor, tenantID string, fn func(tx store.Repos, u model.User, now time.Time) ([]event, error)) error {
+	return s.writeSelf(ctx, actor, tenantID, func(tx store.Repos, u model.User, now time.Time) ([]event, error) {
+		if !model.HasMFA(actor.AMR) {
+			fs, err := tx.Factors().List(ctx, tenantID, u.ID)
+			if err != nil {
+				return nil, fmt.Errorf("second factors of %s: %w", u.ID, err)
+			}
+			for _, f := range fs {
+				if f.Confirmed {
+					return nil, ErrStepUpRequired
+				}
+			}
+		}
+		return fn(tx, u, now)
+	})
+}
+
 // MyProfile returns the actor's own user (NewUserDoc leaves the password
 // hash out).
 func (s *Service) MyProfile(ctx context.Context, actor Actor, tenantID string) (model.User, error) {

@@ -13,10 +13,13 @@ import (
 )
 
 // people creates alice and bob and returns them with alice's actor.
+// people makes alice and bob; as is alice acting with a sign-in that
+// passed a second factor (the factor use-cases need one once she has a
+// factor: TestFactorChangesNeedASecondFactorSignIn).
 func (f *fixture) people(t *testing.T) (alice, bob model.User, as Actor) {
 	t.Helper()
 	alice, bob = f.user(t, "alice"), f.user(t, "bob")
-	return alice, bob, Actor{Type: model.ActorUser, ID: alice.ID}
+	return alice, bob, Actor{Type: model.ActorUser, ID: alice.ID, AMR: []string{model.AMRPassword, model.AMROTP, model.AMRMulti}}
 }
 
 func TestMeRefusesWhoIsNotAnActiveUser(t *testing.T) {

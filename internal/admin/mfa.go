@@ -246,7 +246,7 @@ func (s *Service) EnrolTOTP(ctx context.Context, actor Actor, tenantID, name str
 	}
 	var out TOTPEnrolment
 	var key mfa.TOTPKey
-	err := s.writeSelf(ctx, actor, tenantID, func(tx store.Repos, u model.User, now time.Time) ([]event, error) {
+	err := s.writeFactors(ctx, actor, tenantID, func(tx store.Repos, u model.User, now time.Time) ([]event, error) {
 		t, err := getTenant(ctx, tx, tenantID)
 		if err != nil {
 			return nil, err
@@ -315,7 +315,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, actor Actor, tenantID, factor
 		return TOTPConfirmation{}, errors.New("admin: Service.Sealer is nil")
 	}
 	var out TOTPConfirmation
-	err = s.writeSelf(ctx, actor, tenantID, func(tx store.Repos, u model.User, now time.Time) ([]event, error) {
+	err = s.writeFactors(ctx, actor, tenantID, func(tx store.Repos, u model.User, now time.Time) ([]event, error) {
 		f, err := getFactor(ctx, tx, tenantID, u.ID, factorID)
 		if err != nil {
 			return nil, err
@@ -527,7 +527,7 @@ func (s *Service) RenameMyFactor(ctx context.Context, actor Actor, tenantID, fac
 		return FactorView{}, err
 	}
 	var out FactorView
-	err := s.writeSelf(ctx, actor, tenantID, func(tx store.Repos, u model.User, now time.Time) ([]event, error) {
+	err := s.writeFactors(ctx, actor, tenantID, func(tx store.Repos, u model.User, now time.Time) ([]event, error) {
 		f, err := getFactor(ctx, tx, tenantID, u.ID, factorID)
 		if err != nil {
 			return nil, err
@@ -560,7 +560,7 @@ var ErrLastFactor = fmt.Errorf("this is your last second factor and this service
 // (they stand in for a factor the user no longer has). An unconfirmed
 // enrolment can always be removed.
 func (s *Service) RemoveMyFactor(ctx context.Context, actor Actor, tenantID, factorID string) error {
-	return s.writeSelf(ctx, actor, tenantID, func(tx store.Repos, u model.User, now time.Time) ([]event, error) {
+	return s.writeFactors(ctx, actor, tenantID, func(tx store.Repos, u model.User, now time.Time) ([]event, error) {
 		t, err := getTenant(ctx, tx, tenantID)
 		if err != nil {
 			return nil, err
@@ -602,7 +602,7 @@ var ErrNoFactor = fmt.Errorf("recovery codes stand in for a second factor; set o
 // (ErrNoFactor).
 func (s *Service) RegenerateRecoveryCodes(ctx context.Context, actor Actor, tenantID string) ([]string, error) {
 	var codes []string
-	err := s.writeSelf(ctx, actor, tenantID, func(tx store.Repos, u model.User, now time.Time) ([]event, error) {
+	err := s.writeFactors(ctx, actor, tenantID, func(tx store.Repos, u model.User, now time.Time) ([]event, error) {
 		n, err := confirmedOthers(ctx, tx, tenantID, u.ID, "")
 		if err != nil {
 			return nil, err

@@ -440,3 +440,42 @@ func TestPageActorIsTheUserOnly(t *testing.T) {
 		}
 	}
 }
+
+// A password alone must not change what guards the account: once the user
+// has a confirmed factor, every factor change needs an actor whose sign-in
+// passed one (else it could add a factor or new recovery codes and pass a
+// step-up the existing factor guards). The first factor needs none.
+func TestFactorChangesNeedASecondFactorSignIn(t *testing.T) {
+	f := newFixture(t)
+	f.withTenant(t)
+	ctx := t.Context()
+	alice, _, strong := f.people(t)
+	weak := Actor{Type: model.ActorUser, ID: alice.ID, AMR: []string{model.AMRPassword}}
+	enr, _ := f.enrolled(t, weak, "Phone") // the first factor, with a password-only sign-in
+	for name, call := range map[string]func(Actor) error{
+		"EnrolTOTP": func(a Actor) error { _, err := f.svc.EnrolTOTP(ctx, a, "acme", "Tablet"); return err },
+		"RenameMyFactor": func(a Actor) error {
+			_, err := f.svc.RenameMyFactor(ctx, a, "acme", enr.FactorID, "Old phone")
+			return err
+		},
+		"RegenerateRecoveryCodes": func(a Actor) error { _, err := f.svc.RegenerateRecoveryCodes(ctx, a, "acme"); return err },
+		"BeginPasskeyRegistration": func(a Actor) error {
+			_, _, err := f.svc.BeginPasskeyRegistration(ctx, a, "acme")
+			return err
+		},
+		"RemoveMyFactor": func(a Actor) error { return f.svc.RemoveMyFactor(ctx, a, "acme", enr.FactorID) },
+	} {
+		if err := call(weak); !errors.Is(err, ErrStepUpRequired) {
+			t.Errorf("%s with a password-only sign-in: %v, want ErrStepUpRequired", name, err)
+		}
+		if name == "RemoveMyFactor" {
+			continue // run last below, with the strong actor
+		}
+		if err := call(strong); err != nil {
+			t.Errorf("%s with a sign-in that passed a second factor: %v", name, err)
+		}
+	}
+	if err := f.svc.RemoveMyFactor(ctx, strong, "acme", enr.FactorID); err != nil {
+		t.Errorf("RemoveMyFactor with a sign-in that passed a second factor: %v", err)
+	}
+}

@@ -61,6 +61,18 @@ type Actor struct {
 	// page is set by PageActor: a user acting on one of the tenant's own
 	// pages with their browser session and no token.
 	page string
+	// AMR is how a user actor's sign-in authenticated (RFC 8176): the
+	// access token's amr, or the page session's. Changing the second
+	// factors of a user who has one needs a sign-in that passed one
+	// (ErrStepUpRequired).
+	AMR []string
+}
+
+// WithAMR returns the actor with the authentication methods of its
+// sign-in.
+func (a Actor) WithAMR(amr []string) Actor {
+	a.AMR = amr
+	return a
 }
 
 // PageActor is the actor of a user on one of the tenant's own end-user

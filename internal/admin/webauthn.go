@@ -213,7 +213,7 @@ func (s *Service) takeChallenge(ctx context.Context, tenantID, id, userID, purpo
 // (store.ErrConflict); a tenant whose issuer is an IP address is
 // ErrPasskeysUnavailable.
 func (s *Service) BeginPasskeyRegistration(ctx context.Context, actor Actor, tenantID string) (options []byte, challengeID string, err error) {
-	err = s.writeSelf(ctx, actor, tenantID, func(tx store.Repos, u model.User, now time.Time) ([]event, error) {
+	err = s.writeFactors(ctx, actor, tenantID, func(tx store.Repos, u model.User, now time.Time) ([]event, error) {
 		t, err := getTenant(ctx, tx, tenantID)
 		if err != nil {
 			return nil, err
@@ -285,7 +285,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, actor Actor, te
 		return PasskeyRegistration{}, err
 	}
 	var out PasskeyRegistration
-	err = s.writeSelf(ctx, actor, tenantID, func(tx store.Repos, u model.User, now time.Time) ([]event, error) {
+	err = s.writeFactors(ctx, actor, tenantID, func(tx store.Repos, u model.User, now time.Time) ([]event, error) {
 		t, err := getTenant(ctx, tx, tenantID)
 		if err != nil {
 			return nil, err

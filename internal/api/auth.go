@@ -110,7 +110,7 @@ func (h *Handler) authenticate(r *http.Request, snap *catalog.Snapshot) (*Reques
 	// application the token was issued to.
 	req := &Request{Request: r, Snap: snap, Claims: c, Actor: admin.Actor{Type: model.ActorClient, ID: c.ClientID}}
 	if acc.User != nil {
-		req.Actor = admin.Actor{Type: model.ActorUser, ID: acc.User.ID, Via: c.ClientID}
+		req.Actor = admin.Actor{Type: model.ActorUser, ID: acc.User.ID, Via: c.ClientID, AMR: c.AMR}
 	}
 	return req, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/oautherr"
 )
 
 // meRoutes mounts the signed-in user's own account (PRODUCT.md §4):
@@ -56,6 +57,15 @@ func (h *Handler) meError(err error) error {
 			fmt.Sprintf("%s until %s; try again after that.", what, te.Until.UTC().Format(time.RFC3339)))
 		p.Title = "Too many requests"
 		p.header = http.Header{"Retry-After": {strconv.Itoa(retry)}}
+		p.cause = err
+		return p
+	case errors.Is(err, admin.ErrStepUpRequired):
+		// RFC 9470 §3: the authentication behind the token is not strong
+		// enough; the client signs the user in again asking for acr mfa.
+		p := newProblem(http.StatusUnauthorized, CodeInsufficientUserAuthentication,
+			"This change to your second factors needs a sign-in that passed one of them. Sign in again with acr_values=mfa and use the new token.")
+		p.header = http.Header{"Www-Authenticate": {oautherr.BearerChallenge("", CodeInsufficientUserAuthentication,
+			"a sign-in with a second factor is required", "") + `, acr_values="mfa"`}}
 		p.cause = err
 		return p
 	case errors.Is(err, admin.ErrForbidden):

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"image/png"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +39,34 @@ type enrolmentDoc struct {
 type confirmationDoc struct {
 	Factor        factorDoc `json:"factor"`
 	RecoveryCodes []string  `json:"recovery_codes"`
+}
+
+// signInMFA is signIn for a user with an authenticator app: the second
+// step is answered with the code of secret at the server's clock.
+func (e *env) signInMFA(t *testing.T, c servertest.Client, redirectURI string, u servertest.User, scope, secret string) signedIn {
+	t.Helper()
+	b := servertest.NewBrowser(t)
+	verifier, au := e.authorizeURL(t, c.ID, redirectURI, e.PlatformAudience, scope)
+	page := b.SignIn(e.URL, b.Visit(e.URL, au), u.Username, u.Password)
+	var totp *servertest.Form
+	for _, f := range page.Forms() {
+		if f.Values.Get("action") == "totp" {
+			totp = f
+		}
+	}
+	if totp == nil {
+		t.Fatalf("after the password: %s (status %d), want the second-factor page", page.URL, page.Status)
+	}
+	page = b.Submit(e.URL, totp, func(v url.Values) { v.Set("code", mfatest.TOTPCode(secret, e.Clock.Now())) })
+	if page.Location == nil {
+		page = b.Consent(e.URL, page, true)
+	}
+	out := e.tokenRequest(t, c, url.Values{"grant_type": {"authorization_code"}, "code": {page.Location.Query().Get("code")},
+		"redirect_uri": {redirectURI}, "code_verifier": {verifier}})
+	if out.status != 200 {
+		t.Fatalf("code exchange: %d %s", out.status, out.Error)
+	}
+	return signedIn{Browser: b, Access: out.AccessToken, ID: out.IDToken, Refresh: out.RefreshToken}
 }
 
 // setMFAPolicy sets the tenant's second-factor policy in the store.
@@ -123,6 +152,16 @@ func TestMeMFAEnrolConfirmListRFC6238(t *testing.T) {
 	if err := e.Env.Admin.CheckTOTP(t.Context(), e.Tenant, dora.ID, code); !errors.Is(err, admin.ErrCodeReplayed) {
 		t.Fatalf("RFC 6238 §5.2 the confirming code at sign-in: %v", err)
 	}
+	// RFC 9470 §3: now that dora has a factor, her password-only token
+	// may not change her factors; she signs in again with it.
+	res = e.call(t, "POST", "/me/mfa/totp/"+enr.ID+"/confirm", s.Access, map[string]any{"code": code}).want(t, 401)
+	if p := res.problem(t); p.Error != "insufficient_user_authentication" ||
+		!strings.Contains(res.Header.Get("WWW-Authenticate"), `error="insufficient_user_authentication"`) ||
+		!strings.Contains(res.Header.Get("WWW-Authenticate"), `acr_values="mfa"`) {
+		t.Fatalf("RFC 9470 §3 password-only token after the first factor: %+v, %q", p, res.Header.Get("WWW-Authenticate"))
+	}
+	e.Clock.Advance(30 * time.Second)
+	s = e.signInMFA(t, e.People.AdminTool, servertest.AdminToolRedirect, dora, meScopes, enr.Secret)
 	e.call(t, "POST", "/me/mfa/totp/"+enr.ID+"/confirm", s.Access, map[string]any{"code": code}).want(t, 409)
 
 	// The second factor brings no new recovery codes.

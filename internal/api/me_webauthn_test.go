@@ -8,7 +8,10 @@ import (
 
 	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/mfa/mfatest"
+	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/server/servertest"
+	"github.com/intelliauth/intelliauth/internal/token"
+	"github.com/intelliauth/intelliauth/scope"
 )
 
 // newPasskeyEnv is newEnv with the node addressed as localhost: WebAuthn
@@ -25,6 +28,30 @@ func newPasskeyEnv(t *testing.T) *env {
 	e.Admin = e.platformClient(t, e.Tenant, "platform-admin")
 	e.HTTP = &http.Client{Transport: validating{t: t, base: http.DefaultTransport}, Timeout: servertest.HTTPClient().Timeout}
 	return e
+}
+
+// strongToken is an access token of the tenant for the platform API whose
+// sign-in passed a passkey (amr pwd hwk mfa), minted with the tenant's own
+// signing key as the token endpoint would after such a sign-in.
+func (e *env) strongToken(t *testing.T, userID string, scopes ...string) string {
+	t.Helper()
+	snap, err := e.Server.Catalog().Tenant(t.Context(), e.Tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiDef, ok := snap.Registry.API(e.PlatformAudience)
+	app, ok2 := snap.App(model.ConsoleClientID)
+	if !ok || !ok2 {
+		t.Fatal("no platform API or console application in the snapshot")
+	}
+	raw, _, err := snap.Keys.MintAccess(token.AccessGrant{
+		Issuer: e.Issuer, App: &app.Application, API: &apiDef, Subject: userID, Granted: scope.New(scopes...),
+		AuthTime: e.Clock.Now(), AMR: []string{model.AMRPassword, model.AMRHardware, model.AMRMulti}, Now: e.Clock.Now(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
 }
 
 type passkeyCeremony struct {
@@ -73,6 +100,11 @@ func TestMyPasskeyRegistration(t *testing.T) {
 		Items []struct{ ID, Type, Name string }
 	}
 	e.call(t, "GET", "/me/mfa", tok, nil).want(t, 200).decode(t, &list)
+	// RFC 9470 §3: alice has a factor now; her password-only token may
+	// read her factors but not add one. A token whose sign-in passed her
+	// passkey may.
+	e.call(t, "POST", "/me/mfa/webauthn/register", tok, nil).want(t, 401)
+	tok = e.strongToken(t, e.People.Alice.ID, "me:read", "me:write")
 	if len(list.Items) != 1 || list.Items[0].ID != reg.Factor.ID || list.Items[0].Type != "webauthn" {
 		t.Errorf("GET /me/mfa: %+v", list.Items)
 	}

@@ -19,22 +19,25 @@ import (
 // used for authentication and authorization failures, the others name the
 // class of failure so a program can branch on it.
 const (
-	CodeInvalidToken          = oautherr.InvalidToken      // 401, RFC 6750 §3.1
-	CodeInsufficientScope     = oautherr.InsufficientScope // 403, RFC 6750 §3.1
-	CodeInvalidRequest        = "invalid_request"          // 400: malformed body, query or header
-	CodeValidationFailed      = "validation_failed"        // 400: well-formed but invalid values; see errors[]
-	CodeForbidden             = "forbidden"                // 403 for other reasons than a missing scope
-	CodeNotFound              = "not_found"                // 404
-	CodeMethodNotAllowed      = "method_not_allowed"       // 405
-	CodeConflict              = "conflict"                 // 409
-	CodePreconditionFailed    = "precondition_failed"      // 412, RFC 9110 §15.5.13
-	CodeUnsupportedMediaType  = "unsupported_media_type"   // 415
-	CodePreconditionRequired  = "precondition_required"    // 428, RFC 6585 §3
-	CodeServerError           = "server_error"             // 500
-	CodeUnavailable           = "temporarily_unavailable"  // 503: the storage is unreachable; retry after Retry-After
-	problemTypePrefix         = "urn:intelliauth:problem:"
-	problemContentType        = "application/problem+json"
-	genericServerErrorMessage = "The server could not complete the request; try again later. If it keeps failing, the server's log has the cause."
+	CodeInvalidToken      = oautherr.InvalidToken      // 401, RFC 6750 §3.1
+	CodeInsufficientScope = oautherr.InsufficientScope // 403, RFC 6750 §3.1
+	// CodeInsufficientUserAuthentication: 401, RFC 9470 §3 — the token's
+	// sign-in did not pass the second factor the change needs.
+	CodeInsufficientUserAuthentication = "insufficient_user_authentication"
+	CodeInvalidRequest                 = "invalid_request"         // 400: malformed body, query or header
+	CodeValidationFailed               = "validation_failed"       // 400: well-formed but invalid values; see errors[]
+	CodeForbidden                      = "forbidden"               // 403 for other reasons than a missing scope
+	CodeNotFound                       = "not_found"               // 404
+	CodeMethodNotAllowed               = "method_not_allowed"      // 405
+	CodeConflict                       = "conflict"                // 409
+	CodePreconditionFailed             = "precondition_failed"     // 412, RFC 9110 §15.5.13
+	CodeUnsupportedMediaType           = "unsupported_media_type"  // 415
+	CodePreconditionRequired           = "precondition_required"   // 428, RFC 6585 §3
+	CodeServerError                    = "server_error"            // 500
+	CodeUnavailable                    = "temporarily_unavailable" // 503: the storage is unreachable; retry after Retry-After
+	problemTypePrefix                  = "urn:intelliauth:problem:"
+	problemContentType                 = "application/problem+json"
+	genericServerErrorMessage          = "The server could not complete the request; try again later. If it keeps failing, the server's log has the cause."
 )
 
 // Problem is an RFC 7807 problem-details object, the one shape of every

@@ -160,7 +160,7 @@ func (h *Handler) session(w http.ResponseWriter, r *http.Request, snap *catalog.
 	}
 	return &Request{
 		Request: r, Snap: snap, User: *acc.User, Base: base(snap),
-		Actor: admin.Actor{Type: model.ActorUser, ID: acc.User.ID, Scopes: strings.Fields(acc.Claims.Scope), Via: model.ConsoleClientID},
+		Actor: admin.Actor{Type: model.ActorUser, ID: acc.User.ID, Scopes: strings.Fields(acc.Claims.Scope), Via: model.ConsoleClientID, AMR: acc.Claims.AMR},
 		csrf:  csrfToken(c.Value),
 	}, nil
 }

@@ -232,7 +232,7 @@ func (h *Handler) accountOf(w http.ResponseWriter, r *http.Request, snap *catalo
 	if h.Admin == nil {
 		return nil, "", internalError(errors.New("login: Handler.Admin is nil"))
 	}
-	a := &account{snap: snap, sess: sess, user: u, actor: admin.PageActor(u.ID, pageVia), sid: admin.SessionSID(sess.ID)}
+	a := &account{snap: snap, sess: sess, user: u, actor: admin.PageActor(u.ID, pageVia).WithAMR(sess.AMR), sid: admin.SessionSID(sess.ID)}
 	cookie, err := h.csrfCookie(w, r, snap)
 	if err != nil {
 		return nil, "", internalError(err)

@@ -187,7 +187,7 @@ func (h *Handler) mfaSubmit(w http.ResponseWriter, r *http.Request, snap *catalo
 		return nil
 	}
 	tenant, code := snap.Tenant.ID, strings.TrimSpace(r.PostForm.Get("code"))
-	actor := admin.Actor{Type: model.ActorUser, ID: st.user.ID}
+	actor := admin.PageActor(st.user.ID, "login").WithAMR(st.sess.AMR)
 	switch r.PostForm.Get("action") {
 	case "skip":
 		if !st.need.Skippable {
