@@ -541,7 +541,7 @@ func TestAllowlistChangeSeenAtOnce(t *testing.T) {
 func TestHealthAndMetrics(t *testing.T) {
 	env := servertest.Start(t)
 	for _, p := range []string{"/healthz", "/readyz"} {
-		var m map[string]string
+		var m map[string]any
 		if resp := getJSON(t, env.URL+p, &m); resp.StatusCode != 200 {
 			t.Errorf("%s = %d", p, resp.StatusCode)
 		}
