@@ -2,8 +2,15 @@ package main
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -380,4 +387,83 @@ func TestWrongMasterKeyRealBinary(t *testing.T) {
 		}
 		run(t, []string{"--database", servertest.PostgresSchema(t, dsn)})
 	})
+}
+
+// selfSignedCert writes a certificate for localhost and 127.0.0.1, signed
+// by itself (a private CA, as far as any machine's trust store knows), and
+// its key, as PEM files; it returns their paths.
+func selfSignedCert(t *testing.T) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "intelliauth test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
+// TestUntrustedServerCertificateRealBinary: a management command against a
+// server whose certificate this machine does not trust says so and how to
+// trust it (--ca-file, SSL_CERT_FILE), instead of an x509 error chain; with
+// --ca-file (or INTELLIAUTH_CA_FILE) naming the CA it works.
+func TestUntrustedServerCertificateRealBinary(t *testing.T) {
+	bin := buildBinary(t)
+	cert, key := selfSignedCert(t)
+	n := startAPINodeWith(t, func(addr string) string { return "https://localhost:" + addr[strings.LastIndexByte(addr, ':')+1:] },
+		"--tls-cert", cert, "--tls-key", key)
+	var env []string
+	for k, v := range n.API {
+		env = append(env, k+"="+v)
+	}
+	// SSL_CERT_FILE must not already trust the test's CA.
+	env = append(env, "SSL_CERT_FILE=/nonexistent", "SSL_CERT_DIR=/nonexistent")
+
+	code, stderr := runBinary(t, bin, env, nil, "scope", "list")
+	if code != 1 {
+		t.Fatalf("untrusted: exit %d, want 1:\n%s", code, stderr)
+	}
+	mentions(t, lastLine(stderr), []string{"intelliauth scope: the server's certificate is not trusted by this machine", "--ca-file", "SSL_CERT_FILE"}, "x509", "tls:")
+
+	for name, extra := range map[string][]string{
+		"--ca-file":           {"--ca-file", cert},
+		"INTELLIAUTH_CA_FILE": nil,
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := env
+			if extra == nil {
+				e = append(append([]string(nil), env...), "INTELLIAUTH_CA_FILE="+cert)
+			}
+			code, stderr := runBinary(t, bin, e, nil, append([]string{"scope", "list"}, extra...)...)
+			if code != 0 {
+				t.Fatalf("with the CA: exit %d:\n%s", code, stderr)
+			}
+		})
+	}
+	code, stderr = runBinary(t, bin, env, nil, "scope", "list", "--ca-file", key)
+	if code != 1 || !strings.Contains(stderr, "holds no PEM certificate") {
+		t.Errorf("--ca-file naming a key: exit %d\n%s", code, stderr)
+	}
 }
