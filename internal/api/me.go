@@ -58,10 +58,6 @@ func (h *Handler) meError(err error) error {
 		p.header = http.Header{"Retry-After": {strconv.Itoa(retry)}}
 		p.cause = err
 		return p
-	case errors.Is(err, admin.ErrForbidden):
-		p := forbidden("%s", sentence(publicMessage(err, admin.ErrForbidden, "this account may not be managed here")))
-		p.cause = err
-		return p
 	}
 	return err
 }
