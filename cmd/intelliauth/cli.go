@@ -143,6 +143,11 @@ func describe(err error) string {
 		}
 		return ap.Detail
 	}
+	// The operator commands call internal/admin directly: a refusal says
+	// its own sentence (admin.Describe), not the chain under it.
+	if d := admin.Describe(err); d.Kind != admin.KindInternal && d.Message != "" {
+		return d.Message
+	}
 	// config.Error already lists one problem per line.
 	return err.Error()
 }

@@ -467,3 +467,23 @@ func TestUntrustedServerCertificateRealBinary(t *testing.T) {
 		t.Errorf("--ca-file naming a key: exit %d\n%s", code, stderr)
 	}
 }
+
+// TestOperatorRefusalsSayTheirSentence: the operator commands call
+// internal/admin directly; a refusal prints the use-case's sentence
+// (admin.Describe), never the storage chain under it.
+func TestOperatorRefusalsSayTheirSentence(t *testing.T) {
+	env := map[string]string{"INTELLIAUTH_DATA_DIR": t.TempDir(), "INTELLIAUTH_MASTER_KEY": testKey}
+	must(t, env, "tenant", "create", "acme", "--public-url", "http://localhost:9", "--admin-client", "")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"tenant", "create", "acme", "--public-url", "http://localhost:9", "--admin-client", ""}, `intelliauth tenant: a tenant with ID "acme" already exists` + "\n"},
+		{[]string{"keys", "rotate", "--tenant", "nope"}, `intelliauth keys: tenant "nope" does not exist` + "\n"},
+	} {
+		errOut := mustFail(t, env, 1, tc.args)
+		if errOut != tc.want {
+			t.Errorf("intelliauth %s:\n got %q\nwant %q", strings.Join(tc.args, " "), errOut, tc.want)
+		}
+	}
+}
