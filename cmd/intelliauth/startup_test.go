@@ -479,7 +479,7 @@ func TestOperatorRefusalsSayTheirSentence(t *testing.T) {
 		want string
 	}{
 		{[]string{"tenant", "create", "acme", "--public-url", "http://localhost:9", "--admin-client", ""}, `intelliauth tenant: a tenant with ID "acme" already exists` + "\n"},
-		{[]string{"keys", "rotate", "--tenant", "nope"}, `intelliauth keys: tenant "nope" does not exist` + "\n"},
+		{[]string{"keys", "rotate", "--tenant", "nope"}, `intelliauth keys: tenant "nope" was not found` + "\n"},
 	} {
 		errOut := mustFail(t, env, 1, tc.args)
 		if errOut != tc.want {

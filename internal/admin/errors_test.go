@@ -40,7 +40,7 @@ func TestDescribeUseCaseRefusals(t *testing.T) {
 		{"a conflict the use-case explains", delErr,
 			KindConflict, http.StatusConflict, `API "api.bank.example" still defines scopes read:tx write:tx; delete them first`},
 		{"an unknown tenant", func() error { _, err := f.svc.UpdateScope(ctx, f.actor, "nowhere", "x", ScopeUpdate{}); return err }(),
-			KindNotFound, http.StatusNotFound, `tenant "nowhere" does not exist`},
+			KindNotFound, http.StatusNotFound, `tenant "nowhere" was not found`},
 		{"a PageActor outside the account pages", func() error {
 			_, err := f.svc.GetScope(ctx, PageActor("usr_x", "account"), "acme", "read:tx")
 			return err

@@ -281,7 +281,7 @@ func (s *Service) read(ctx context.Context, actor Actor, fn func(tx store.Repos)
 func getTenant(ctx context.Context, tx store.Repos, id string) (model.Tenant, error) {
 	t, err := tx.Tenants().Get(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return t, refuse(err, "tenant %q does not exist", id)
+		return t, refuse(err, "tenant %q was not found", id)
 	}
 	if err != nil {
 		return t, fmt.Errorf("tenant %q: %w", id, err)
