@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -37,6 +39,7 @@ const (
 	envClientID         = "INTELLIAUTH_CLIENT_ID"
 	envClientSecret     = "INTELLIAUTH_CLIENT_SECRET"
 	envClientSecretFile = "INTELLIAUTH_CLIENT_SECRET_FILE"
+	envCAFile           = "INTELLIAUTH_CA_FILE"
 )
 
 // apiTimeout bounds each HTTP exchange with the server.
@@ -48,8 +51,8 @@ const maxAPIResponse = 32 << 20
 
 // connFlags are the flags naming the server and the admin client.
 type connFlags struct {
-	issuer, clientID, secretFile string
-	cfg                          config.Config
+	issuer, clientID, secretFile, caFile string
+	cfg                                  config.Config
 }
 
 // register adds the connection flags; their defaults come from the
@@ -64,6 +67,7 @@ func (f *connFlags) register(c *cli, fs *flag.FlagSet) error {
 	fs.StringVar(&f.issuer, "issuer", env(envIssuer), "issuer URL of the tenant, e.g. https://auth.example.com/t/acme [$"+envIssuer+"]")
 	fs.StringVar(&f.clientID, "client-id", env(envClientID), "client_id of an admin client (m2m, allowed the platform scopes) [$"+envClientID+"]")
 	fs.StringVar(&f.secretFile, "client-secret-file", env(envClientSecretFile), "file holding the client secret (mode 0600); or set $"+envClientSecret+" [$"+envClientSecretFile+"]")
+	fs.StringVar(&f.caFile, "ca-file", env(envCAFile), "PEM file of the CA that signed the server's certificate, trusted besides the system's [$"+envCAFile+"]")
 	fs.StringVar(&f.cfg.DataDir, "data-dir", f.cfg.DataDir, "data directory whose demo.json gives the demo's admin-cli credentials when none are set [$"+config.EnvDataDir+"]")
 	return nil
 }
@@ -74,6 +78,8 @@ type conn struct {
 	// allowHTTP lets the secret go over http:// off loopback
 	// (INTELLIAUTH_ALLOW_INSECURE_ISSUER, a private network).
 	allowHTTP bool
+	// roots, when not nil, are the system's CAs plus --ca-file's.
+	roots *x509.CertPool
 }
 
 // checkTransport refuses to send the client secret in clear text over a
@@ -142,7 +148,49 @@ func (f *connFlags) resolve(c *cli) (conn, error) {
 	if err := cn.checkTransport("--issuer", cn.issuer); err != nil {
 		return conn{}, err
 	}
+	if f.caFile != "" {
+		if cn.roots, err = loadCAFile(f.caFile); err != nil {
+			return conn{}, err
+		}
+	}
 	return cn, nil
+}
+
+// loadCAFile returns the system's CAs plus the certificates of a PEM file
+// (--ca-file): a server whose certificate a private CA signed.
+func loadCAFile(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--ca-file %s cannot be read (%s)", path, rootCause(err))
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("--ca-file %s holds no PEM certificate (-----BEGIN CERTIFICATE-----)", path)
+	}
+	return pool, nil
+}
+
+// reachError says why a call to the server did not get an answer: an
+// untrusted certificate with the way to trust it, or the server not
+// running.
+func reachError(issuer string, err error) error {
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &unknown):
+		return &saidError{"the server's certificate is not trusted by this machine; pass --ca-file (or " + envCAFile + ") with the CA that signed it, or set SSL_CERT_FILE", err}
+	case errors.As(err, &host):
+		return &saidError{fmt.Sprintf("the server's certificate is not for %s; give --issuer with a name the certificate is for", host.Host), err}
+	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
+		return &saidError{"the server's certificate has expired or is not valid yet; renew it, or check this machine's clock", err}
+	case errors.As(err, &invalid):
+		return &saidError{"the server's certificate is not valid for serving this name (" + invalid.Detail + "); have it reissued", err}
+	}
+	return fmt.Errorf("cannot reach %s (is the server running? start it with `intelliauth serve`): %w", issuer, err)
 }
 
 // readDemoCredentials returns the demo's admin client from demo.json, if
@@ -217,6 +265,11 @@ func dialAPI(ctx context.Context, cn conn, scopes []string) (*apiClient, error) 
 	// No redirects: the bearer token and the client secret go only where
 	// the issuer's metadata says.
 	hc := &http.Client{Timeout: apiTimeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if cn.roots != nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{RootCAs: cn.roots, MinVersion: tls.VersionTLS12}
+		hc.Transport = tr
+	}
 	tokenURL, err := discoverTokenEndpoint(ctx, hc, cn.issuer)
 	if err != nil {
 		return nil, err
@@ -276,7 +329,7 @@ func discoverTokenEndpoint(ctx context.Context, hc *http.Client, issuer string) 
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("cannot reach %s (is the server running? start it with `intelliauth serve`): %w", issuer, err)
+		return "", reachError(issuer, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

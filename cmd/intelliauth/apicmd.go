@@ -86,7 +86,7 @@ func (c *cli) runAPI(ctx context.Context, args []string, cmd apiCmd) error {
 }
 
 // connFlagNames are the flags of the connection (connFlags.register).
-var connFlagNames = map[string]bool{"issuer": true, "client-id": true, "client-secret-file": true, "data-dir": true, "output": true}
+var connFlagNames = map[string]bool{"issuer": true, "client-id": true, "client-secret-file": true, "ca-file": true, "data-dir": true, "output": true}
 
 // nameFlags renames the fields of the API's validation problems to the
 // flags that set them (display_name → --display-name), so the message

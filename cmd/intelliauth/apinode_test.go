@@ -23,6 +23,13 @@ type apiNode struct {
 // issuer is on that listener.
 func startAPINode(t *testing.T) apiNode {
 	t.Helper()
+	return startAPINodeWith(t, func(addr string) string { return "http://" + addr })
+}
+
+// startAPINodeWith is startAPINode with more serve flags (--tls-cert …) and
+// the tenant's public URL made from the listening address.
+func startAPINodeWith(t *testing.T, publicURL func(addr string) string, serveArgs ...string) apiNode {
+	t.Helper()
 	db := map[string]string{"INTELLIAUTH_DATA_DIR": t.TempDir(), "INTELLIAUTH_MASTER_KEY": testKey}
 	ctx, cancel := context.WithCancel(t.Context())
 	addrc := make(chan string, 1)
@@ -31,7 +38,7 @@ func startAPINode(t *testing.T) apiNode {
 	var errOut string
 	go func() {
 		defer close(done)
-		code, _, errOut = runCLICtx(ctx, db, func(a string) { addrc <- a }, "serve", "--addr", "127.0.0.1:0", "--log-level", "error")
+		code, _, errOut = runCLICtx(ctx, db, func(a string) { addrc <- a }, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "error"}, serveArgs...)...)
 	}()
 	var addr string
 	select {
@@ -55,7 +62,7 @@ func startAPINode(t *testing.T) apiNode {
 			ClientSecret string `json:"client_secret"`
 		} `json:"admin_client"`
 	}
-	mustJSON(t, &created, db, "tenant", "create", "acme", "--public-url", "http://"+addr, "--output", "json")
+	mustJSON(t, &created, db, "tenant", "create", "acme", "--public-url", publicURL(addr), "--output", "json")
 	ac := created.AdminClient
 	if ac.ClientID != "admin-cli" || len(ac.ClientSecret) < 43 || ac.Issuer != created.Issuer {
 		t.Fatalf("tenant create must make the admin client and show its secret once: %+v", created)

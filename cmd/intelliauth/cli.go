@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/config"
@@ -82,6 +83,13 @@ func (c *cli) run(ctx context.Context, args []string) int {
 			return 0
 		case errors.Is(err, flag.ErrHelp):
 			return 0
+		case ctx.Err() != nil:
+			// A signal (or the caller) stopped the command before it
+			// finished: what failed is the cancellation's doing, not a
+			// fault to report as a chain of "context canceled".
+			word, code := interrupted(ctx)
+			fmt.Fprintf(c.stderr, "intelliauth %s: %s\n", cmd.name, word)
+			return code
 		case errors.Is(err, errUsage):
 			fmt.Fprintf(c.stderr, "intelliauth %s: %v\n", cmd.name, err)
 			return 2
@@ -93,6 +101,17 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	fmt.Fprintf(c.stderr, "intelliauth: unknown command %q\n\n", args[0])
 	c.usage(c.stderr)
 	return 2
+}
+
+// interrupted is the word and the exit code of a command stopped by ctx:
+// 128 plus the signal's number, as shells report it (130 for Ctrl-C, 143
+// for SIGTERM); 130 when ctx was cancelled without a signal.
+func interrupted(ctx context.Context) (string, int) {
+	var sc signalCause
+	if errors.As(context.Cause(ctx), &sc) && sc.sig == syscall.SIGTERM {
+		return "terminated", 128 + int(syscall.SIGTERM)
+	}
+	return "interrupted", 128 + int(syscall.SIGINT)
 }
 
 func (c *cli) usage(w io.Writer) {
@@ -123,6 +142,11 @@ func describe(err error) string {
 			return ap.Detail + "\n  (the admin client's token lacks " + ap.Scope + ")"
 		}
 		return ap.Detail
+	}
+	// The operator commands call internal/admin directly: a refusal says
+	// its own sentence (admin.Describe), not the chain under it.
+	if d := admin.Describe(err); d.Kind != admin.KindInternal && d.Message != "" {
+		return d.Message
 	}
 	// config.Error already lists one problem per line.
 	return err.Error()
@@ -193,8 +217,8 @@ func openStore(ctx context.Context, cfg config.Config) (*sqlstore.DB, error) {
 		db, err = postgres.Open(ctx, cfg.Database)
 	} else {
 		// The data directory holds the database and key material: owner only.
-		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-			return nil, fmt.Errorf("create data directory: %w", err)
+		if err := prepareDataDir(cfg.DataDir); err != nil {
+			return nil, err
 		}
 		db, err = sqlite.Open(ctx, cfg.SQLitePath())
 	}
@@ -208,29 +232,49 @@ func openStore(ctx context.Context, cfg config.Config) (*sqlstore.DB, error) {
 	return db, nil
 }
 
-// loadSealer returns the master-key sealer: from the configured key, or
-// else from the key file (--master-key-file, or <data-dir>/master.key). With
-// create (serve --demo) a missing file is generated; otherwise it must exist,
-// which lets admin subcommands work on a demo data directory unprompted.
+// resolveMasterKey applies the one master-key rule of every command that
+// needs the key (serve and the operator commands), the rule the README's
+// configuration table states:
+//
+//  1. a key given with --master-key or INTELLIAUTH_MASTER_KEY;
+//  2. else the file named by --master-key-file or
+//     INTELLIAUTH_MASTER_KEY_FILE, which must exist (serve --demo creates it);
+//  3. else <data-dir>/master.key when it exists, which serve --demo creates
+//     when it is missing;
+//  4. else there is no key, and a command that needs one says how to make it.
+//
+// It returns cfg with MasterKeyFile set in case 3 (and for --demo), so that
+// Validate and the start-up log see where the key comes from.
+func resolveMasterKey(cfg config.Config) config.Config {
+	if cfg.MasterKey != "" || cfg.MasterKeyFile != "" {
+		return cfg
+	}
+	path := cfg.DefaultMasterKeyFile()
+	if _, err := os.Stat(path); err == nil || cfg.Demo {
+		cfg.MasterKeyFile = path
+	}
+	return cfg
+}
+
+// loadSealer returns the master-key sealer of the key resolveMasterKey
+// finds. With create (serve --demo) a missing key file is generated;
+// otherwise it must exist.
 func loadSealer(cfg config.Config, create bool) (*token.Sealer, error) {
+	cfg = resolveMasterKey(cfg)
 	var key []byte
 	var err error
-	if cfg.MasterKey != "" {
+	switch {
+	case cfg.MasterKey != "":
 		key, err = token.ParseMasterKey(cfg.MasterKey)
-	} else {
-		path := cfg.MasterKeyFile
-		if path == "" {
-			path = cfg.DefaultMasterKeyFile()
-		}
+	case cfg.MasterKeyFile != "":
 		if !create {
-			if _, serr := os.Stat(path); errors.Is(serr, fs.ErrNotExist) {
-				if cfg.MasterKeyFile != "" {
-					return nil, fmt.Errorf("master key file %s does not exist", path)
-				}
-				return nil, fmt.Errorf("no master key: set %s (generate one with `intelliauth keys master`), --master-key or --master-key-file", config.EnvMasterKey)
+			if _, serr := os.Stat(cfg.MasterKeyFile); errors.Is(serr, fs.ErrNotExist) {
+				return nil, fmt.Errorf("master key file %s does not exist: give the file the key is in with --master-key-file (or %s)", cfg.MasterKeyFile, config.EnvMasterKeyFile)
 			}
 		}
-		key, err = token.LoadOrCreateMasterKeyFile(path)
+		key, err = token.LoadOrCreateMasterKeyFile(cfg.MasterKeyFile)
+	default:
+		return nil, fmt.Errorf("no master key: set %s (generate one with `intelliauth keys master`), --master-key or --master-key-file, or put it in %s", config.EnvMasterKey, cfg.DefaultMasterKeyFile())
 	}
 	if err != nil {
 		return nil, err
@@ -262,6 +306,14 @@ func (c *cli) openAdmin(ctx context.Context, cfg config.Config, needKey bool) (*
 	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
+	}
+	if sealer != nil {
+		// Whatever it seals (a new tenant's keys, rotated keys) must open
+		// with the key the rest of the data was sealed with.
+		if _, err := checkMasterKey(ctx, db, sealer); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
 	}
 	svc := &admin.Service{Store: db, Sealer: sealer, Logger: slog.New(slog.DiscardHandler), AllowInsecureIssuer: cfg.AllowInsecureIssuer}
 	return &env{db: db, svc: svc, cfg: cfg}, nil

@@ -40,6 +40,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	if len(pos) > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
 	}
+	cfg = resolveMasterKey(cfg)
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -57,8 +58,8 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	if cfg.Demo || !cfg.Postgres() {
 		// The data directory holds the database, the demo master key and
 		// demo.json: owner only.
-		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-			return fmt.Errorf("create data directory: %w", err)
+		if err := prepareDataDir(cfg.DataDir); err != nil {
+			return err
 		}
 	}
 	sealer, err := loadSealer(cfg, cfg.Demo)
@@ -70,12 +71,21 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer db.Close()
+	// A node whose master key opens none of the stored signing keys could
+	// only answer 503: refuse to start instead, naming the tenant.
+	keys, err := checkMasterKey(ctx, db, sealer)
+	if err != nil {
+		return err
+	}
+	if w := keys.Warning(); w != "" {
+		logger.Error(w)
+	}
 
 	// Listen before seeding so that the demo's issuer carries the real port
 	// (--addr 127.0.0.1:0 picks a free one).
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		return listenError(cfg.Addr, "--addr", err)
 	}
 	defer ln.Close() // Serve closes it too; a second Close is harmless
 
@@ -138,6 +148,12 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 		defer stopDebug()
+	}
+	if ctx.Err() != nil {
+		// Interrupted while starting: say so (cli.run), rather than serve
+		// for an instant and shut down.
+		_ = auditLog.Close(context.WithoutCancel(ctx))
+		return ctx.Err()
 	}
 	if c.onListen != nil {
 		c.onListen(ln.Addr().String())
@@ -287,7 +303,7 @@ func printDemo(w io.Writer, d admin.Demo, path string) {
 func serveDebug(ctx context.Context, addr string, logger *slog.Logger) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("debug listener %s: %w", addr, err)
+		return nil, listenError(addr, "--debug-addr", err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)

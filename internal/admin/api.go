@@ -61,7 +61,7 @@ func (s *Service) CreateAPI(ctx context.Context, actor Actor, tenantID string, i
 		a.CreatedAt, a.UpdatedAt = now, now
 		if err := tx.APIs().Create(ctx, a); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return nil, fmt.Errorf("an API with ID %q or identifier %q already exists: %w", a.ID, a.Identifier, err)
+				return nil, refuse(err, "an API with ID %q or identifier %q already exists", a.ID, a.Identifier)
 			}
 			return nil, fmt.Errorf("create API %q: %w", a.Identifier, err)
 		}
@@ -126,9 +126,9 @@ func (s *Service) UpdateAPI(ctx context.Context, actor Actor, tenantID, ref stri
 		after.UpdatedAt = now
 		if out, err = tx.APIs().Update(ctx, after); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return nil, fmt.Errorf("identifier %q is taken by another API: %w", after.Identifier, err)
+				return nil, refuse(err, "identifier %q is taken by another API", after.Identifier)
 			}
-			return nil, fmt.Errorf("update API %q: %w", ref, err)
+			return nil, writeErr(err, fmt.Sprintf("API %q", ref))
 		}
 		return []event{{Type: model.EventAPIUpdated, TenantID: tenantID, Audience: out.Identifier,
 			Details: map[string]any{"before": NewAPIDoc(before), "after": NewAPIDoc(out)}}}, nil
@@ -164,11 +164,11 @@ func (s *Service) DeleteAPI(ctx context.Context, actor Actor, tenantID, ref stri
 			}
 		}
 		if len(defined) > 0 {
-			return nil, fmt.Errorf("API %q still defines scopes %s; delete them first: %w", before.Identifier, strings.Join(defined, " "), store.ErrConflict)
+			return nil, refuse(store.ErrConflict, "API %q still defines scopes %s; delete them first", before.Identifier, strings.Join(defined, " "))
 		}
 		// Only the version read: a concurrent update fails the delete.
 		if err := tx.APIs().Delete(ctx, tenantID, before.ID, before.Version); err != nil {
-			return nil, fmt.Errorf("delete API %q: %w", before.Identifier, err)
+			return nil, writeErr(err, fmt.Sprintf("API %q", before.Identifier))
 		}
 		return []event{{Type: model.EventAPIDeleted, TenantID: tenantID, Audience: before.Identifier,
 			Details: map[string]any{"before": NewAPIDoc(before)}}}, nil

@@ -112,7 +112,7 @@ func (s *Service) CreateApplication(ctx context.Context, actor Actor, tenantID s
 		a.CreatedAt, a.UpdatedAt = now, now
 		if err := tx.Applications().Create(ctx, a); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return nil, fmt.Errorf("client ID %q is taken: %w", a.ClientID, err)
+				return nil, refuse(err, "client ID %q is taken", a.ClientID)
 			}
 			return nil, fmt.Errorf("create application %q: %w", a.ClientID, err)
 		}
@@ -165,7 +165,7 @@ func checkScopesExist(ctx context.Context, tx store.Repos, tenantID string, name
 		if _, err := tx.Scopes().Get(ctx, tenantID, n); errors.Is(err, store.ErrNotFound) {
 			unknown = append(unknown, n)
 		} else if err != nil {
-			return fmt.Errorf("scope %q: %w", n, err)
+			return lookupErr(err, fmt.Sprintf("scope %q", n))
 		}
 	}
 	if len(unknown) > 0 {
@@ -246,7 +246,7 @@ func (s *Service) UpdateApplication(ctx context.Context, actor Actor, tenantID, 
 		}
 		after.UpdatedAt = now
 		if out, err = tx.Applications().Update(ctx, after); err != nil {
-			return nil, fmt.Errorf("update application %q: %w", clientID, err)
+			return nil, writeErr(err, fmt.Sprintf("application %q", clientID))
 		}
 		return []event{{Type: model.EventApplicationUpdated, TenantID: tenantID, ClientID: clientID,
 			Details: map[string]any{"before": NewApplicationDoc(before), "after": NewApplicationDoc(out)}}}, nil
@@ -288,7 +288,7 @@ func (s *Service) DeleteApplication(ctx context.Context, actor Actor, tenantID, 
 		}
 		// Only the version read: a concurrent update fails the delete.
 		if err := tx.Applications().Delete(ctx, tenantID, clientID, before.Version); err != nil {
-			return nil, fmt.Errorf("delete application %q: %w", clientID, err)
+			return nil, writeErr(err, fmt.Sprintf("application %q", clientID))
 		}
 		return []event{{Type: model.EventApplicationDeleted, TenantID: tenantID, ClientID: clientID,
 			Details: map[string]any{"before": NewApplicationDoc(before), "revoked_grants": grants}}}, nil
@@ -330,7 +330,7 @@ func (s *Service) ListApplications(ctx context.Context, actor Actor, tenantID st
 func getApp(ctx context.Context, tx store.Repos, tenantID, clientID string) (model.Application, error) {
 	a, err := tx.Applications().Get(ctx, tenantID, clientID)
 	if err != nil {
-		return a, fmt.Errorf("application %q: %w", clientID, err)
+		return a, lookupErr(err, fmt.Sprintf("application %q", clientID))
 	}
 	return a, nil
 }
@@ -410,7 +410,7 @@ func (s *Service) changeAllowlist(ctx context.Context, actor Actor, tenantID, cl
 		}
 		after.UpdatedAt = now
 		if out, err = tx.Applications().Update(ctx, after); err != nil {
-			return nil, fmt.Errorf("update allowlist of %q: %w", clientID, err)
+			return nil, writeErr(err, fmt.Sprintf("the allowlist of %q", clientID))
 		}
 		return []event{{Type: model.EventAppScopesChanged, TenantID: tenantID, ClientID: clientID,
 			Scopes: sortedSet(append(slices.Clone(added), removed...)),

@@ -110,7 +110,7 @@ func (s *Service) RevokeUserConsent(ctx context.Context, actor Actor, tenantID, 
 		}
 		c, err := tx.Consents().Get(ctx, tenantID, u.ID, clientID)
 		if err != nil {
-			return nil, fmt.Errorf("consent of %s for %q: %w", u.Username, clientID, err)
+			return nil, lookupErr(err, fmt.Sprintf("the consent of %s for %q", u.Username, clientID))
 		}
 		ev, err := revokeConsent(ctx, tx, c, "")
 		if err != nil {

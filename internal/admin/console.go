@@ -121,9 +121,9 @@ func ensureConsole(ctx context.Context, tx store.Repos, tenantID, plain string, 
 		return nil, err
 	default:
 		if !isConsoleApplication(app) {
-			return nil, fmt.Errorf("tenant %q has an application of its own with client ID %q (%s), registered before the admin console existed, "+
+			return nil, refuse(store.ErrConflict, "tenant %q has an application of its own with client ID %q (%s), registered before the admin console existed, "+
 				"which the console will not take over (by adding its redirect URIs and a secret to it); register that application under another "+
-				"client ID, delete this one, and open the console again: %w", tenantID, app.ClientID, app.Name, store.ErrConflict)
+				"client ID, delete this one, and open the console again", tenantID, app.ClientID, app.Name)
 		}
 		want := consoleApplication(t, nil, now)
 		before := app

@@ -27,8 +27,11 @@
 // scopes the actor's token lacks, or hand it an application or user holding
 // them, is an *InsufficientScopeError (ErrInsufficientScope; the one rule
 // is in escalation.go, and only the operator's System actor holds every
-// platform scope). Callers (the CLI, /api/v1 and the console) map these to
-// their own surface.
+// platform scope). A refusal carries the sentence a caller may read in an
+// *Error (errors.go: refuse, lookupErr, writeErr), written where the
+// use-case refuses; Describe is the one mapping of an error to its kind
+// (hence its HTTP status) and that sentence, which /api/v1, the console and
+// the account pages share — none of them reads err.Error().
 //
 // Who may do what is one table, in ops.go: each use-case a surface exposes
 // is an Op, and Op.Scope is the platform scope a caller's token must carry

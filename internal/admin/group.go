@@ -47,7 +47,7 @@ func (s *Service) CreateGroup(ctx context.Context, actor Actor, tenantID string,
 		g.CreatedAt, g.UpdatedAt = now, now
 		if err := tx.Groups().Create(ctx, g); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return nil, fmt.Errorf("group %q already exists in tenant %q: %w", g.Name, tenantID, err)
+				return nil, refuse(err, "group %q already exists in tenant %q", g.Name, tenantID)
 			}
 			return nil, fmt.Errorf("create group %q: %w", g.Name, err)
 		}
@@ -112,7 +112,7 @@ func (s *Service) UpdateGroup(ctx context.Context, actor Actor, tenantID, name s
 		}
 		after.UpdatedAt = now
 		if out, err = tx.Groups().Update(ctx, after); err != nil {
-			return nil, fmt.Errorf("update group %q: %w", name, err)
+			return nil, writeErr(err, fmt.Sprintf("group %q", name))
 		}
 		return []event{{Type: model.EventGroupUpdated, TenantID: tenantID,
 			Details: map[string]any{"before": NewGroupDoc(before), "after": NewGroupDoc(out)}}}, nil
@@ -139,7 +139,7 @@ func (s *Service) DeleteGroup(ctx context.Context, actor Actor, tenantID, name s
 		}
 		// Only the version read: a concurrent update fails the delete.
 		if err := tx.Groups().Delete(ctx, tenantID, name, before.Version); err != nil {
-			return nil, fmt.Errorf("delete group %q: %w", name, err)
+			return nil, writeErr(err, fmt.Sprintf("group %q", name))
 		}
 		return []event{{Type: model.EventGroupDeleted, TenantID: tenantID,
 			Details: map[string]any{"before": NewGroupDoc(before), "members": nonNil(members)}}}, nil
@@ -234,7 +234,7 @@ func (s *Service) membership(ctx context.Context, actor Actor, tenantID, group, 
 			err = tx.Groups().RemoveMember(ctx, tenantID, group, u.ID)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("membership of %q in group %q: %w", userRef, group, err)
+			return nil, writeErr(err, fmt.Sprintf("the membership of %q in group %q", userRef, group))
 		}
 		return []event{{Type: typ, TenantID: tenantID, Subject: u.ID,
 			Details: map[string]any{"group": group, "roles": nonNil(g.Roles), "user_id": u.ID, "username": u.Username}}}, nil
@@ -245,7 +245,7 @@ func (s *Service) membership(ctx context.Context, actor Actor, tenantID, group, 
 func getGroup(ctx context.Context, tx store.Repos, tenantID, name string) (model.Group, error) {
 	g, err := tx.Groups().Get(ctx, tenantID, name)
 	if err != nil {
-		return g, fmt.Errorf("group %q: %w", name, err)
+		return g, lookupErr(err, fmt.Sprintf("group %q", name))
 	}
 	return g, nil
 }

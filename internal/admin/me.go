@@ -91,7 +91,7 @@ func self(ctx context.Context, r store.Repos, actor Actor, tenantID string) (mod
 		return model.User{}, err
 	}
 	if actor.Type != model.ActorUser {
-		return model.User{}, fmt.Errorf("only a signed-in user manages their own account; this caller is a %s: %w", actor.Type, ErrForbidden)
+		return model.User{}, refuse(ErrForbidden, "only a signed-in user manages their own account; this caller is a %s", actor.Type)
 	}
 	if _, err := getTenant(ctx, r, tenantID); err != nil {
 		return model.User{}, err
@@ -99,10 +99,10 @@ func self(ctx context.Context, r store.Repos, actor Actor, tenantID string) (mod
 	// By ID only: a user ID must never resolve to another user's username.
 	u, err := r.Users().Get(ctx, tenantID, actor.ID)
 	if err != nil {
-		return model.User{}, fmt.Errorf("user %q: %w", actor.ID, err)
+		return model.User{}, lookupErr(err, fmt.Sprintf("user %q", actor.ID))
 	}
 	if u.Status != model.UserActive {
-		return model.User{}, fmt.Errorf("user %q is %s: %w", u.ID, u.Status, ErrForbidden)
+		return model.User{}, refuse(ErrForbidden, "user %q is %s", u.ID, u.Status)
 	}
 	return u, nil
 }
@@ -267,7 +267,7 @@ func (s *Service) ChangeMyPassword(ctx context.Context, actor Actor, tenantID st
 	}
 	return s.writeSelf(ctx, actor, tenantID, func(tx store.Repos, cur model.User, now time.Time) ([]event, error) {
 		if cur.PasswordHash != u.PasswordHash {
-			return nil, fmt.Errorf("the password changed meanwhile; try again: %w", store.ErrPrecondition)
+			return nil, refuse(store.ErrPrecondition, "the password changed meanwhile; try again")
 		}
 		if err := tx.Users().SetPassword(ctx, tenantID, u.ID, hash); err != nil {
 			return nil, fmt.Errorf("set password: %w", err)
@@ -310,7 +310,7 @@ func (s *Service) RevokeMyConsent(ctx context.Context, actor Actor, tenantID, cl
 	return s.writeSelf(ctx, actor, tenantID, func(tx store.Repos, u model.User, now time.Time) ([]event, error) {
 		c, err := tx.Consents().Get(ctx, tenantID, u.ID, clientID)
 		if err != nil {
-			return nil, fmt.Errorf("consent for %q: %w", clientID, err)
+			return nil, lookupErr(err, fmt.Sprintf("the consent for %q", clientID))
 		}
 		ev, err := revokeConsent(ctx, tx, c, actor.via(viaMyConsents))
 		if err != nil {
@@ -416,10 +416,10 @@ func (s *Service) EndMySession(ctx context.Context, actor Actor, tenantID, id st
 		}
 		i := slices.IndexFunc(ss, func(se model.Session) bool { return SessionSID(se.ID) == id })
 		if i < 0 {
-			return nil, fmt.Errorf("session %q: %w", id, store.ErrNotFound)
+			return nil, refuse(store.ErrNotFound, "session %q was not found in this tenant", id)
 		}
 		if err := tx.Sessions().Delete(ctx, tenantID, ss[i].ID); err != nil {
-			return nil, fmt.Errorf("end session %q: %w", id, err)
+			return nil, writeErr(err, fmt.Sprintf("session %q", id))
 		}
 		return []event{{Type: model.EventLogout, TenantID: tenantID, Subject: u.ID,
 			Details: map[string]any{"sid": id, "via": actor.via("me/sessions")}}}, nil

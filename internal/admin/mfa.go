@@ -159,7 +159,7 @@ func confirmedOthers(ctx context.Context, tx store.Repos, tenantID, userID, id s
 // getFactor loads one of the user's factors with an error that names it.
 func getFactor(ctx context.Context, tx store.Repos, tenantID, userID, id string) (model.Factor, error) {
 	if id == "" || len(id) > 64 || !model.ValidText(id) {
-		return model.Factor{}, fmt.Errorf("second factor %.64q: %w", id, store.ErrNotFound)
+		return model.Factor{}, refuse(store.ErrNotFound, "second factor %.64q was not found", id)
 	}
 	f, err := tx.Factors().Get(ctx, tenantID, userID, id)
 	if err != nil {
@@ -256,7 +256,7 @@ func (s *Service) EnrolTOTP(ctx context.Context, actor Actor, tenantID, name str
 			return nil, fmt.Errorf("second factors of %s: %w", u.ID, err)
 		}
 		if len(fs) >= MaxFactors {
-			return nil, fmt.Errorf("you have %d second factors, the most an account may hold; remove one before adding another: %w", len(fs), store.ErrConflict)
+			return nil, refuse(store.ErrConflict, "you have %d second factors, the most an account may hold; remove one before adding another", len(fs))
 		}
 		account := u.Username
 		if account == "" {
@@ -321,10 +321,10 @@ func (s *Service) ConfirmTOTP(ctx context.Context, actor Actor, tenantID, factor
 			return nil, err
 		}
 		if f.Type != model.FactorTOTP {
-			return nil, fmt.Errorf("second factor %q is not an authenticator app: %w", factorID, store.ErrNotFound)
+			return nil, refuse(store.ErrNotFound, "second factor %.64q is not an authenticator app being set up", factorID)
 		}
 		if f.Confirmed {
-			return nil, fmt.Errorf("second factor %q is already set up: %w", f.Name, store.ErrConflict)
+			return nil, refuse(store.ErrConflict, "second factor %q is already set up", f.Name)
 		}
 		secret, err := s.Sealer.Open(f.Secret, totpAD(tenantID, u.ID, f.ID))
 		if err != nil {
@@ -385,7 +385,7 @@ func (s *Service) signInUser(ctx context.Context, tenantID, userID string) (mode
 		return u, fmt.Errorf("user %q: %w", userID, err)
 	}
 	if u.Status != model.UserActive {
-		return u, fmt.Errorf("user %q is %s: %w", u.ID, u.Status, ErrForbidden)
+		return u, refuse(ErrForbidden, "user %q is %s", u.ID, u.Status)
 	}
 	return u, nil
 }

@@ -95,7 +95,7 @@ func unknownScopes(ctx context.Context, tx store.Repos, tenantID, field string, 
 		if _, err := tx.Scopes().Get(ctx, tenantID, n); errors.Is(err, store.ErrNotFound) {
 			unknown = append(unknown, n)
 		} else if err != nil {
-			return fmt.Errorf("scope %q: %w", n, err)
+			return lookupErr(err, fmt.Sprintf("scope %q", n))
 		}
 	}
 	if len(unknown) > 0 {
@@ -132,7 +132,7 @@ func (s *Service) CreateRole(ctx context.Context, actor Actor, tenantID string, 
 		r.CreatedAt, r.UpdatedAt = now, now
 		if err := tx.Roles().Create(ctx, r); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return nil, fmt.Errorf("role %q already exists in tenant %q: %w", r.Name, tenantID, err)
+				return nil, refuse(err, "role %q already exists in tenant %q", r.Name, tenantID)
 			}
 			return nil, fmt.Errorf("create role %q: %w", r.Name, err)
 		}
@@ -205,7 +205,7 @@ func (s *Service) UpdateRole(ctx context.Context, actor Actor, tenantID, name st
 		}
 		after.UpdatedAt = now
 		if out, err = tx.Roles().Update(ctx, after); err != nil {
-			return nil, fmt.Errorf("update role %q: %w", name, err)
+			return nil, writeErr(err, fmt.Sprintf("role %q", name))
 		}
 		return []event{{Type: model.EventRoleUpdated, TenantID: tenantID, Scopes: sortedSet(append(slices.Clone(added), removed...)),
 			Details: map[string]any{"before": NewRoleDoc(before), "after": NewRoleDoc(out), "added": nonNil(added), "removed": nonNil(removed)}}}, nil
@@ -240,7 +240,7 @@ func (s *Service) DeleteRole(ctx context.Context, actor Actor, tenantID, name st
 		}
 		// Only the version read: a concurrent update fails the delete.
 		if err := tx.Roles().Delete(ctx, tenantID, name, before.Version); err != nil {
-			return nil, fmt.Errorf("delete role %q: %w", name, err)
+			return nil, writeErr(err, fmt.Sprintf("role %q", name))
 		}
 		return []event{{Type: model.EventRoleDeleted, TenantID: tenantID, Scopes: before.Scopes,
 			Details: map[string]any{"before": NewRoleDoc(before), "users": nonNil(users), "groups": nonNil(groups)}}}, nil
@@ -332,7 +332,7 @@ func (s *Service) AssignRole(ctx context.Context, actor Actor, tenantID, role, u
 			return nil, err
 		}
 		if err := tx.Roles().Assign(ctx, tenantID, u.ID, role); err != nil {
-			return nil, fmt.Errorf("assign role %q to %q: %w", role, userRef, err)
+			return nil, writeErr(err, fmt.Sprintf("the assignment of role %q to %q", role, userRef))
 		}
 		return []event{{Type: model.EventRoleAssigned, TenantID: tenantID, Subject: u.ID, Scopes: r.Scopes,
 			Details: map[string]any{"role": role, "user_id": u.ID, "username": u.Username}}}, nil
@@ -381,7 +381,7 @@ func (s *Service) UnassignRole(ctx context.Context, actor Actor, tenantID, role,
 			return nil, nil
 		}
 		if err := tx.Roles().Unassign(ctx, tenantID, u.ID, role); err != nil {
-			return nil, fmt.Errorf("unassign role %q from %q: %w", role, userRef, err)
+			return nil, writeErr(err, fmt.Sprintf("the assignment of role %q to %q", role, userRef))
 		}
 		return []event{{Type: model.EventRoleUnassigned, TenantID: tenantID, Subject: u.ID, Scopes: r.Scopes,
 			Details: map[string]any{"role": role, "user_id": u.ID, "username": u.Username}}}, nil
@@ -392,7 +392,7 @@ func (s *Service) UnassignRole(ctx context.Context, actor Actor, tenantID, role,
 func getRole(ctx context.Context, tx store.Repos, tenantID, name string) (model.Role, error) {
 	r, err := tx.Roles().Get(ctx, tenantID, name)
 	if err != nil {
-		return r, fmt.Errorf("role %q: %w", name, err)
+		return r, lookupErr(err, fmt.Sprintf("role %q", name))
 	}
 	return r, nil
 }

@@ -69,7 +69,7 @@ func (s *Service) CreateScope(ctx context.Context, actor Actor, tenantID string,
 		}
 		if err := tx.Scopes().Create(ctx, sc); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return nil, fmt.Errorf("scope %q already exists in tenant %q: %w", sc.Name, tenantID, err)
+				return nil, refuse(err, "scope %q already exists in tenant %q", sc.Name, tenantID)
 			}
 			return nil, fmt.Errorf("create scope %q: %w", sc.Name, err)
 		}
@@ -116,7 +116,7 @@ func resolveAPI(ctx context.Context, tx store.Repos, tenantID, ref string) (mode
 		a, err = tx.APIs().GetByIdentifier(ctx, tenantID, ref)
 	}
 	if err != nil {
-		return a, fmt.Errorf("API %q: %w", ref, err)
+		return a, lookupErr(err, fmt.Sprintf("API %q", ref))
 	}
 	return a, nil
 }
@@ -190,7 +190,7 @@ func (s *Service) UpdateScope(ctx context.Context, actor Actor, tenantID, name s
 		}
 		after.UpdatedAt = now
 		if out, err = tx.Scopes().Update(ctx, after); err != nil {
-			return nil, fmt.Errorf("update scope %q: %w", name, err)
+			return nil, writeErr(err, fmt.Sprintf("scope %q", name))
 		}
 		return []event{{Type: model.EventScopeUpdated, TenantID: tenantID, Scopes: []string{name},
 			Details: map[string]any{"before": NewScopeDoc(before), "after": NewScopeDoc(out)}}}, nil
@@ -222,7 +222,7 @@ func (s *Service) RenameScope(ctx context.Context, actor Actor, tenantID, oldNam
 			return nil, invalid("name", "%q is a predefined %s scope and cannot be renamed", oldName, before.Kind)
 		}
 		if err := model.ValidScopeName(newName, t.ScopePattern); err != nil {
-			return nil, invalid("new_name", "%s", strings.TrimPrefix(err.Error(), model.ErrInvalid.Error()+": "))
+			return nil, invalid("new_name", "%s", err.Error())
 		}
 		if newName == oldName {
 			return nil, invalid("new_name", "is the current name")
@@ -236,9 +236,9 @@ func (s *Service) RenameScope(ctx context.Context, actor Actor, tenantID, oldNam
 		// than be carried along unseen (as in UpdateScope).
 		if out, err = tx.Scopes().Rename(ctx, tenantID, oldName, newName, before.Version); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return nil, fmt.Errorf("cannot rename %q: scope %q already exists: %w", oldName, newName, err)
+				return nil, refuse(err, "cannot rename %q: scope %q already exists", oldName, newName)
 			}
-			return nil, fmt.Errorf("rename scope %q: %w", oldName, err)
+			return nil, writeErr(err, fmt.Sprintf("scope %q", oldName))
 		}
 		return []event{{Type: model.EventScopeRenamed, TenantID: tenantID, Scopes: []string{oldName, newName},
 			Details: map[string]any{"from": oldName, "to": newName, "applications": nonNil(imp.Applications),
@@ -278,7 +278,7 @@ func (s *Service) DeleteScope(ctx context.Context, actor Actor, tenantID, name s
 		// the delete instead of being lost with the event's stale "before".
 		removed, err := tx.Scopes().Delete(ctx, tenantID, name, before.Version)
 		if err != nil {
-			return nil, fmt.Errorf("delete scope %q: %w", name, err)
+			return nil, writeErr(err, fmt.Sprintf("scope %q", name))
 		}
 		grants, err := tx.Audit().CountGrants(ctx, tenantID, name, now.Add(-GrantsWindow))
 		if err != nil {
@@ -394,7 +394,7 @@ func normPage(p store.Page) store.Page {
 func getScope(ctx context.Context, tx store.Repos, tenantID, name string) (model.Scope, error) {
 	sc, err := tx.Scopes().Get(ctx, tenantID, name)
 	if err != nil {
-		return sc, fmt.Errorf("scope %q: %w", name, err)
+		return sc, lookupErr(err, fmt.Sprintf("scope %q", name))
 	}
 	return sc, nil
 }

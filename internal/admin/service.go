@@ -104,7 +104,7 @@ func (a Actor) validate() error {
 		return err
 	}
 	if a.page != "" {
-		return fmt.Errorf("the %s page manages the signed-in user's own account only: %w", a.page, ErrForbidden)
+		return refuse(ErrForbidden, "the %s page manages the signed-in user's own account only", a.page)
 	}
 	return nil
 }
@@ -124,10 +124,10 @@ func (a Actor) validateSelf() error {
 	switch a.Type {
 	case model.ActorClient, model.ActorUser, model.ActorSystem:
 	default:
-		return fmt.Errorf("admin: %w: actor type %q must be client, user or system", model.ErrInvalid, a.Type)
+		return refuse(model.ErrInvalid, "the actor type %q must be client, user or system", a.Type)
 	}
 	if a.ID == "" {
-		return fmt.Errorf("admin: %w: actor id is empty", model.ErrInvalid)
+		return refuse(model.ErrInvalid, "the actor has no ID")
 	}
 	return nil
 }
@@ -182,7 +182,7 @@ func (s *Service) writeAt(ctx context.Context, actor Actor, version int64, fn fu
 			return err
 		}
 		if attempt == writeAttempts {
-			return fmt.Errorf("the resource changed %d times while this change ran; try again: %w", writeAttempts, store.ErrConflict)
+			return refuse(store.ErrConflict, "the resource changed %d times while this change ran; try again", writeAttempts)
 		}
 	}
 }
@@ -292,6 +292,9 @@ func (s *Service) read(ctx context.Context, actor Actor, fn func(tx store.Repos)
 // getTenant loads a tenant with an error that names it.
 func getTenant(ctx context.Context, tx store.Repos, id string) (model.Tenant, error) {
 	t, err := tx.Tenants().Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return t, refuse(err, "tenant %q was not found", id)
+	}
 	if err != nil {
 		return t, fmt.Errorf("tenant %q: %w", id, err)
 	}
@@ -322,7 +325,7 @@ func problemsOf(err error) model.Problems {
 // means "whatever is stored now".
 func checkVersion(what string, want, have int64) error {
 	if want != 0 && want != have {
-		return fmt.Errorf("%s is at version %d, not %d (changed meanwhile; reload and retry): %w", what, have, want, store.ErrPrecondition)
+		return refuse(store.ErrPrecondition, "%s is at version %d, not %d (changed meanwhile; reload and retry)", what, have, want)
 	}
 	return nil
 }

@@ -46,6 +46,12 @@ func (s *Service) CreateTenant(ctx context.Context, actor Actor, in TenantInput)
 	err := s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
 		t.CreatedAt, t.UpdatedAt = now, now
 		if err := tx.Tenants().Create(ctx, t); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				if t.Domain != "" {
+					return nil, refuse(err, "a tenant with ID %q or domain %q already exists", t.ID, t.Domain)
+				}
+				return nil, refuse(err, "a tenant with ID %q already exists", t.ID)
+			}
 			return nil, fmt.Errorf("create tenant %q: %w", t.ID, err)
 		}
 		api := platformAPI(t, now)
@@ -157,7 +163,7 @@ func (s *Service) UpdateTenant(ctx context.Context, actor Actor, id string, upd 
 		after.UpdatedAt = now
 		stored, err := tx.Tenants().Update(ctx, after)
 		if err != nil {
-			return nil, fmt.Errorf("update tenant %q: %w", id, err)
+			return nil, writeErr(err, fmt.Sprintf("tenant %q", id))
 		}
 		out = stored
 		if before.Issuer != after.Issuer {

@@ -91,13 +91,13 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, tenantID string, 
 		u.CreatedAt, u.UpdatedAt = now, now
 		if err := tx.Users().Create(ctx, u); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return nil, fmt.Errorf("%s in tenant %q: %w", takenMessage(u), tenantID, err)
+				return nil, refuse(err, "%s in tenant %q", takenMessage(u), tenantID)
 			}
 			return nil, fmt.Errorf("create user %q: %w", u.Username, err)
 		}
 		for _, r := range roles {
 			if err := tx.Roles().Assign(ctx, tenantID, u.ID, r); err != nil {
-				return nil, fmt.Errorf("assign role %q: %w", r, err)
+				return nil, writeErr(err, fmt.Sprintf("role %q", r))
 			}
 		}
 		stored, err := tx.Users().Get(ctx, tenantID, u.ID)
@@ -124,7 +124,7 @@ func resolveUser(ctx context.Context, tx store.Repos, tenantID, ref string) (mod
 	}
 	u, err := tx.Users().GetByLogin(ctx, tenantID, ref)
 	if err != nil {
-		return u, fmt.Errorf("user %q: %w", ref, err)
+		return u, lookupErr(err, fmt.Sprintf("user %q", ref))
 	}
 	return u, nil
 }
@@ -273,9 +273,9 @@ func updateUser(ctx context.Context, tx store.Repos, before model.User, upd User
 	out, err := tx.Users().Update(ctx, after)
 	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return model.User{}, nil, fmt.Errorf("%s: %w", takenMessage(after), err)
+			return model.User{}, nil, refuse(err, "%s", takenMessage(after))
 		}
-		return model.User{}, nil, fmt.Errorf("update user %q: %w", before.ID, err)
+		return model.User{}, nil, writeErr(err, fmt.Sprintf("user %q", before.ID))
 	}
 	details := map[string]any{"before": NewUserDoc(before), "after": NewUserDoc(out)}
 	if via != "" {
@@ -316,7 +316,7 @@ func (s *Service) setUserStatus(ctx context.Context, actor Actor, tenantID, ref,
 		after := before
 		after.Status, after.UpdatedAt = status, now
 		if out, err = tx.Users().Update(ctx, after); err != nil {
-			return nil, fmt.Errorf("set status of user %q: %w", ref, err)
+			return nil, writeErr(err, fmt.Sprintf("user %q", ref))
 		}
 		details := map[string]any{"before": NewUserDoc(before), "after": NewUserDoc(out)}
 		typ := model.EventUserEnabled
@@ -376,7 +376,7 @@ func (s *Service) SetPassword(ctx context.Context, actor Actor, tenantID, ref, p
 			return nil, err
 		}
 		if err := tx.Users().SetPassword(ctx, tenantID, u.ID, hash); err != nil {
-			return nil, fmt.Errorf("set password of %q: %w", ref, err)
+			return nil, writeErr(err, fmt.Sprintf("user %q", ref))
 		}
 		details := map[string]any{"user_id": u.ID, "username": u.Username, "signed_out": signOutUser}
 		if signOutUser {
@@ -422,7 +422,7 @@ func (s *Service) DeleteUser(ctx context.Context, actor Actor, tenantID, ref str
 		}
 		// Only the version read: a concurrent update fails the delete.
 		if err := tx.Users().Delete(ctx, tenantID, u.ID, u.Version); err != nil {
-			return nil, fmt.Errorf("delete user %q: %w", ref, err)
+			return nil, writeErr(err, fmt.Sprintf("user %q", ref))
 		}
 		return []event{{Type: model.EventUserDeleted, TenantID: tenantID, Subject: u.ID,
 			Details: map[string]any{"before": NewUserDoc(u), "roles": nonNil(roles), "groups": nonNil(groups), "revoked_grants": grants}}}, nil
@@ -437,7 +437,7 @@ func checkRolesExist(ctx context.Context, tx store.Repos, tenantID, field string
 		if _, err := tx.Roles().Get(ctx, tenantID, n); errors.Is(err, store.ErrNotFound) {
 			unknown = append(unknown, n)
 		} else if err != nil {
-			return fmt.Errorf("role %q: %w", n, err)
+			return lookupErr(err, fmt.Sprintf("role %q", n))
 		}
 	}
 	if len(unknown) > 0 {

@@ -227,7 +227,7 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, actor Actor, ten
 			return nil, fmt.Errorf("second factors of %s: %w", u.ID, err)
 		}
 		if len(fs) >= MaxFactors {
-			return nil, fmt.Errorf("you have %d second factors, the most an account may hold; remove one before adding another: %w", len(fs), store.ErrConflict)
+			return nil, refuse(store.ErrConflict, "you have %d second factors, the most an account may hold; remove one before adding another", len(fs))
 		}
 		opts, session, err := rp.BeginRegistration(u, fs)
 		if err != nil {
@@ -299,7 +299,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, actor Actor, te
 			return nil, fmt.Errorf("second factors of %s: %w", u.ID, err)
 		}
 		if len(fs) >= MaxFactors {
-			return nil, fmt.Errorf("you have %d second factors, the most an account may hold; remove one before adding another: %w", len(fs), store.ErrConflict)
+			return nil, refuse(store.ErrConflict, "you have %d second factors, the most an account may hold; remove one before adding another", len(fs))
 		}
 		f, err := rp.FinishRegistration(u, fs, c.Data, body)
 		if err != nil {

@@ -29,11 +29,14 @@
 //	}
 //
 // A handler returns an error instead of writing one: writeError (problem.go)
-// turns admin's and store's errors into RFC 7807 problem details in one
-// place (model.ErrInvalid → 400 with errors[], store.ErrNotFound → 404,
-// store.ErrConflict → 409, store.ErrPrecondition → 412, anything else →
-// 500 with the cause logged, never shown). Return a *Problem for an error of
-// the handler's own (badRequest, invalidField, forbidden, …).
+// turns admin's errors into RFC 7807 problem details in one place, through
+// admin.Describe — the mapping the console shares — which gives the status
+// (model.ErrInvalid → 400 with errors[], admin.ErrForbidden → 403,
+// store.ErrNotFound → 404, store.ErrConflict → 409, store.ErrPrecondition →
+// 412, anything else → 500 with the cause logged, never shown) and the
+// sentence the use-case wrote into its *admin.Error; no text is ever cut
+// out of err.Error(). Return a *Problem for an error of the handler's own
+// (badRequest, invalidField, forbidden, …).
 //
 // The router has already checked the bearer token (RFC 6750 §2.1 header
 // only; signature, typ, iss, aud = the platform API, exp, revocation) and

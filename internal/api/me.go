@@ -68,10 +68,6 @@ func (h *Handler) meError(err error) error {
 			"a sign-in with a second factor is required", "") + `, acr_values="mfa"`}}
 		p.cause = err
 		return p
-	case errors.Is(err, admin.ErrForbidden):
-		p := forbidden("%s", sentence(publicMessage(err, admin.ErrForbidden, "this account may not be managed here")))
-		p.cause = err
-		return p
 	}
 	return err
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/intelliauth/intelliauth/internal/catalog"
 	"github.com/intelliauth/intelliauth/internal/logging"
 	"github.com/intelliauth/intelliauth/internal/model"
-	"github.com/intelliauth/intelliauth/internal/store"
 	"github.com/intelliauth/intelliauth/oautherr"
 )
 
@@ -155,51 +154,36 @@ func escalationRefused(realm string, e *admin.InsufficientScopeError) *Problem {
 }
 
 // asProblem maps any error a handler returns to the problem the client
-// sees. Sentinel errors of store and model carry admin's sentences (which
-// name the entity and never a secret); the storage layer's own text (SQL,
-// constraint names) is cut off. Every other error becomes a 500 whose
-// cause is only logged.
+// sees, through admin.Describe: the one mapping of a use-case's error to
+// its status and public sentence, which the console shares. Every error
+// admin.Describe does not know becomes a 500 whose cause is only logged.
 func asProblem(err error) *Problem {
 	var p *Problem
 	if errors.As(err, &p) {
 		return p
 	}
-	var ve *model.ValidationError
-	switch {
-	case errors.As(err, &ve):
-		ps := make(model.Problems, 0, len(ve.Problems))
-		for _, q := range ve.Problems {
-			// model's name checks wrap ErrInvalid's own word into the text.
-			q.Message = strings.TrimPrefix(q.Message, model.ErrInvalid.Error()+": ")
-			ps = append(ps, q)
+	d := admin.Describe(err)
+	switch d.Kind {
+	case admin.KindInvalid:
+		p = newProblem(http.StatusBadRequest, CodeValidationFailed, sentence(d.Message))
+		p.Errors = d.Problems
+		if len(p.Errors) == 0 {
+			p.Errors = []FieldError{{Field: "", Message: d.Message}}
 		}
-		p = newProblem(http.StatusBadRequest, CodeValidationFailed, summarize(ps))
-		p.Errors = ps
-	case errors.Is(err, model.ErrInvalid):
-		msg := strings.TrimPrefix(strings.ReplaceAll(publicText(err), model.ErrInvalid.Error()+": ", ""), "admin: ")
-		p = newProblem(http.StatusBadRequest, CodeValidationFailed, sentence(msg))
-		p.Errors = []FieldError{{Field: "", Message: msg}}
-	case errors.Is(err, store.ErrPrecondition):
-		p = newProblem(http.StatusPreconditionFailed, CodePreconditionFailed,
-			sentence(publicMessage(err, store.ErrPrecondition, "the resource changed meanwhile"))+
-				" GET the resource again for its current ETag, re-apply your change and send it with that ETag in If-Match.")
-	case errors.Is(err, store.ErrNotFound):
-		p = newProblem(http.StatusNotFound, CodeNotFound, sentence(publicMessage(err, store.ErrNotFound, "the resource")+" was not found in this tenant"))
-	case errors.Is(err, store.ErrConflict):
-		p = newProblem(http.StatusConflict, CodeConflict, sentence(publicMessage(err, store.ErrConflict, "the change conflicts with what exists (a name that is taken, or something still in use)")))
+	case admin.KindForbidden:
+		p = forbidden("%s", sentence(d.Message))
+	case admin.KindPrecondition:
+		p = newProblem(d.Kind.Status(), CodePreconditionFailed,
+			sentence(d.Message)+" GET the resource again for its current ETag, re-apply your change and send it with that ETag in If-Match.")
+	case admin.KindNotFound:
+		p = newProblem(d.Kind.Status(), CodeNotFound, sentence(d.Message))
+	case admin.KindConflict:
+		p = newProblem(d.Kind.Status(), CodeConflict, sentence(d.Message))
 	default:
 		p = newProblem(http.StatusInternalServerError, CodeServerError, genericServerErrorMessage)
 	}
 	p.cause = err
 	return p
-}
-
-// publicText and publicMessage are admin's: the console shows the same
-// text for the same errors.
-func publicText(err error) string { return admin.PublicText(err) }
-
-func publicMessage(err, sentinel error, fallback string) string {
-	return admin.PublicMessage(err, sentinel, fallback)
 }
 
 // summarize joins field problems into one detail sentence.

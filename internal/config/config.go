@@ -31,8 +31,10 @@ type Config struct {
 	// It is a secret: never log it (String redacts it).
 	MasterKey string
 	// MasterKeyFile is a file holding the master key, an alternative to
-	// MasterKey for secret managers that mount files. In demo mode it
-	// defaults to <DataDir>/master.key and is created when missing.
+	// MasterKey for secret managers that mount files. With neither set,
+	// cmd/intelliauth uses <DataDir>/master.key when it exists, and serve
+	// --demo creates it when it does not (the one rule is its
+	// resolveMasterKey).
 	MasterKeyFile string
 	// TLSCert and TLSKey are PEM files; both or neither.
 	TLSCert string
@@ -283,7 +285,8 @@ func (c Config) SQLitePath() string {
 // DemoFile is where serve --demo writes what it printed.
 func (c Config) DemoFile() string { return filepath.Join(c.DataDir, "demo.json") }
 
-// DefaultMasterKeyFile is the master key file demo mode creates.
+// DefaultMasterKeyFile is the master key file used when no key is
+// configured and it exists; serve --demo creates it.
 func (c Config) DefaultMasterKeyFile() string { return filepath.Join(c.DataDir, "master.key") }
 
 // ResolvedPublicURL returns PublicURL without a trailing slash or, when it
@@ -324,7 +327,7 @@ func IsLoopbackHost(host string) bool {
 func (c Config) Validate() error {
 	errs := c.storageProblems()
 	if c.MasterKey == "" && c.MasterKeyFile == "" && !c.Demo {
-		errs.add("no master key: generate one with `intelliauth keys master` and pass it as %s (or --master-key / --master-key-file); --demo generates one in the data directory", EnvMasterKey)
+		errs.add("no master key: generate one with `intelliauth keys master` and pass it as %s (or --master-key / --master-key-file, or put it in %s); --demo generates one there", EnvMasterKey, c.DefaultMasterKeyFile())
 	}
 	if host, port, err := net.SplitHostPort(c.Addr); err != nil {
 		errs.add("addr %q must be host:port (e.g. 127.0.0.1:8080)", c.Addr)

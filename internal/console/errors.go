@@ -4,12 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/logging"
-	"github.com/intelliauth/intelliauth/internal/model"
-	"github.com/intelliauth/intelliauth/internal/store"
 )
 
 // pageError is an error of the console's own with the page that shows it:
@@ -48,36 +45,49 @@ func missingScope(op admin.Op) error {
 		Message: fmt.Sprintf("This needs the platform scope %s, which your roles do not give you. Ask an admin of this tenant for a role with %s, then sign out and in again.", sc, sc)}
 }
 
-// describe turns an error of a use-case into the page that shows it. The
-// messages are the ones /api/v1 gives for the same errors.
+// describe turns an error of a use-case into the page that shows it,
+// through admin.Describe: the status and the sentence are the ones /api/v1
+// gives for the same error; only the way out is the console's (open the
+// page again, rather than GET with an ETag). nil for an error that is the
+// server's own.
 func describe(err error) *pageError {
 	var pe *pageError
 	if errors.As(err, &pe) {
 		return pe
 	}
-	var ise *admin.InsufficientScopeError
-	var ve *model.ValidationError
-	switch {
-	case errors.As(err, &ise):
-		return &pageError{Status: http.StatusForbidden, Title: "Not allowed", Message: sentence(ise.Error()), cause: err}
-	case errors.As(err, &ve):
-		msg := "The input is not valid:"
-		for _, p := range ve.Problems {
-			msg += " " + p.Field + ": " + p.Message + "."
+	d := admin.Describe(err)
+	status := d.Kind.Status()
+	switch d.Kind {
+	case admin.KindInsufficientScope:
+		return &pageError{Status: status, Title: "Not allowed", Message: sentence(d.Message), cause: err}
+	case admin.KindForbidden:
+		return &pageError{Status: status, Title: "Not allowed", Message: sentence(d.Message), cause: err}
+	case admin.KindInvalid:
+		if len(d.Problems) > 0 {
+			msg := "The input is not valid:"
+			for _, p := range d.Problems {
+				msg += " " + p.Field + ": " + p.Message + "."
+			}
+			return &pageError{Status: status, Title: "Invalid input", Message: msg, cause: err}
 		}
-		return &pageError{Status: http.StatusBadRequest, Title: "Invalid input", Message: msg, cause: err}
-	case errors.Is(err, model.ErrInvalid):
-		msg := strings.TrimPrefix(strings.ReplaceAll(admin.PublicText(err), model.ErrInvalid.Error()+": ", ""), "admin: ")
-		return &pageError{Status: http.StatusBadRequest, Title: "Invalid input", Message: sentence(msg), cause: err}
-	case errors.Is(err, store.ErrPrecondition):
-		return &pageError{Status: http.StatusPreconditionFailed, Title: "Changed by someone else",
+		return &pageError{Status: status, Title: "Invalid input", Message: sentence(capitalize(d.Message)), cause: err}
+	case admin.KindPrecondition:
+		return &pageError{Status: status, Title: "Changed by someone else",
 			Message: "This was changed by someone else since you opened it. Open it again to see the current version, then make your change again.", cause: err}
-	case errors.Is(err, store.ErrNotFound):
-		return &pageError{Status: http.StatusNotFound, Title: "Not found", Message: sentence(admin.PublicMessage(err, store.ErrNotFound, "it") + " was not found in this tenant; it may have been deleted meanwhile"), cause: err}
-	case errors.Is(err, store.ErrConflict):
-		return &pageError{Status: http.StatusConflict, Title: "Conflict", Message: sentence(admin.PublicMessage(err, store.ErrConflict, "the change conflicts with what exists (a name that is taken, or something still in use)")), cause: err}
+	case admin.KindNotFound:
+		return &pageError{Status: status, Title: "Not found", Message: sentence(capitalize(d.Message) + "; it may have been deleted meanwhile"), cause: err}
+	case admin.KindConflict:
+		return &pageError{Status: status, Title: "Conflict", Message: sentence(capitalize(d.Message)), cause: err}
 	}
 	return nil
+}
+
+// capitalize upper-cases the first letter of a sentence.
+func capitalize(s string) string {
+	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
+		return string(s[0]-'a'+'A') + s[1:]
+	}
+	return s
 }
 
 // sentence ends s with a full stop.

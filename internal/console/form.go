@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/store"
@@ -70,8 +69,7 @@ func fieldErrors(err error) FieldErrors {
 	}
 	out := FieldErrors{}
 	for _, p := range ve.Problems {
-		// The API's messages: without the "invalid: " of a wrapped ErrInvalid.
-		msg := strings.TrimPrefix(p.Message, model.ErrInvalid.Error()+": ")
+		msg := p.Message
 		if prev, ok := out[p.Field]; ok {
 			out[p.Field] = prev + "; " + msg
 			continue

@@ -2,6 +2,7 @@ package model
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -51,3 +52,16 @@ func (e *ValidationError) Error() string {
 
 // Unwrap makes errors.Is(err, ErrInvalid) true.
 func (e *ValidationError) Unwrap() error { return ErrInvalid }
+
+// invalidText is one invalid value's sentence: its text is the sentence
+// alone (a Problem's message as it stands), and errors.Is(err, ErrInvalid)
+// holds.
+type invalidText struct{ msg string }
+
+func (e *invalidText) Error() string { return e.msg }
+func (e *invalidText) Unwrap() error { return ErrInvalid }
+
+// invalidf returns an *invalidText.
+func invalidf(format string, args ...any) error {
+	return &invalidText{msg: fmt.Sprintf(format, args...)}
+}

@@ -58,15 +58,15 @@ var scopeNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_:./-]{0,63}$`)
 // sets one, its own pattern (which must match the whole name).
 func ValidScopeName(name, tenantPattern string) error {
 	if !scopeNamePattern.MatchString(name) {
-		return fmt.Errorf("%w: scope name %q must be 1–64 characters, start with a letter, then letters, digits or _ : . - /", ErrInvalid, name)
+		return invalidf("scope name %q must be 1–64 characters, start with a letter, then letters, digits or _ : . - /", name)
 	}
 	if tenantPattern != "" {
 		re, err := regexp.Compile(tenantPattern)
 		if err != nil {
-			return fmt.Errorf("%w: tenant scope pattern: %v", ErrInvalid, err)
+			return invalidf("tenant scope pattern: %v", err)
 		}
 		if loc := re.FindStringIndex(name); loc == nil || loc[0] != 0 || loc[1] != len(name) {
-			return fmt.Errorf("%w: scope name %q does not match this tenant's naming pattern %s", ErrInvalid, name, tenantPattern)
+			return invalidf("scope name %q does not match this tenant's naming pattern %s", name, tenantPattern)
 		}
 	}
 	return nil

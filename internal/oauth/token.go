@@ -83,7 +83,9 @@ func (out *issued) overBudget() bool {
 	return b > 0 && len(out.resp.AccessToken) > b
 }
 
-// tokenResponse is the RFC 6749 §5.1 success body.
+// tokenResponse is the RFC 6749 §5.1 success body. Scope is always
+// present, empty too: §5.1 makes it REQUIRED when it differs from the
+// request, and a permissive application may get none of what it asked for.
 type tokenResponse struct {
 	AccessToken  string `json:"access_token"`
 	TokenType    string `json:"token_type"`
@@ -390,6 +392,8 @@ type tokenDetails struct {
 	OverBudget      bool   `json:"over_budget,omitempty"`
 	Error           string `json:"error,omitempty"`
 	Reason          string `json:"error_description,omitempty"`
+	// Note says why a token issued carries no scope (policy.Decision.Note).
+	Note string `json:"note,omitempty"`
 }
 
 func issuedEvent(req *tokenRequest, out *issued) model.AuditEvent {
@@ -405,6 +409,7 @@ func issuedEvent(req *tokenRequest, out *issued) model.AuditEvent {
 		RefreshFamily: out.familyID,
 		IDToken:       out.resp.IDToken != "",
 		TokenSize:     len(out.resp.AccessToken),
+		Note:          d.Note,
 	}
 	if out.overBudget() {
 		td.TokenSizeBudget, td.OverBudget = d.Audience.TokenSizeBudget, true

@@ -91,6 +91,12 @@ type Decision struct {
 	// Results has one entry per requested scope (in order), then one per
 	// implied or defaulted scope.
 	Results []Result `json:"results"`
+	// Note, when Granted is empty, says why the token carries no scope:
+	// the reason of each requested scope, all of them dropped (a permissive
+	// application, PRODUCT.md §2 step 4). The token is issued all the same,
+	// with an empty scope (RFC 6749 §5.1: scope is REQUIRED when it differs
+	// from the request). Empty otherwise.
+	Note string `json:"-"`
 }
 
 // Dropped returns the results that were not granted.
@@ -217,6 +223,15 @@ func Decide(in Input) (Decision, error) {
 		d.Results = append(d.Results, Result{Scope: name, Granted: true, Reason: Implied})
 	}
 	d.Granted = scope.New(out...)
+	if d.Granted.Empty() {
+		var dropped []string
+		for _, r := range d.Results {
+			if !r.Granted {
+				dropped = append(dropped, r.Scope)
+			}
+		}
+		d.Note = "every requested scope was dropped: " + refusal(in, d.Audience, d.Results, dropped)
+	}
 	return d, nil
 }
 

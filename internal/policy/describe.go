@@ -9,7 +9,9 @@ import (
 )
 
 // refusal is the error_description of a refused request (RFC 6749 §5.2): the
-// reason for each offending scope, in a sentence a developer can act on.
+// reason for each offending scope, in a sentence a developer can act on. It
+// also says why a permissive application's token carries no scope at all
+// (Decision.Note), so it knows every reason.
 // It names only this tenant's scopes, APIs and applications. The token
 // endpoint's writer keeps it within §5.2's character set.
 func refusal(in Input, aud model.API, results []Result, refused []string) string {
@@ -37,6 +39,14 @@ func refusal(in Input, aud model.API, results []Result, refused []string) string
 			parts = append(parts, fmt.Sprintf("%s is not on %s's allowlist", r.Scope, in.App.ClientID))
 		case NotInGrant:
 			parts = append(parts, r.Scope+" was not in the original grant (a refresh may narrow a grant, never widen it)")
+		case NoUser:
+			parts = append(parts, r.Scope+" is about a user, and this grant has none")
+		case NotEntitled:
+			parts = append(parts, r.Scope+" is not given by the user's roles")
+		case StepUpRequired:
+			parts = append(parts, r.Scope+" needs a sign-in with a second factor")
+		case NotConsented:
+			parts = append(parts, r.Scope+" was not approved by the user")
 		}
 	}
 	return strings.Join(parts, "; ")

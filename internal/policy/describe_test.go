@@ -71,3 +71,26 @@ func TestDistanceIsBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestNoteSaysWhyNothingWasGranted: a permissive application whose request
+// keeps no scope gets a decision (a token, RFC 6749 §5.1, with an empty
+// scope) whose Note gives each dropped scope's reason; a decision that
+// grants something has no Note.
+func TestNoteSaysWhyNothingWasGranted(t *testing.T) {
+	reg := fixture()
+	d, err := Decide(Input{Scope: "payments:approve read:transaction", Audience: "api.banking.example.com", Registry: reg, App: app(model.PolicyPermissive, "read:transactions")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.Granted.Empty() {
+		t.Fatalf("granted %v", d.Granted.Names())
+	}
+	want := "every requested scope was dropped: payments:approve is not on c1's allowlist; read:transaction is not a scope of this tenant (did you mean read:transactions?)"
+	if d.Note != want {
+		t.Errorf("note\n got %q\nwant %q", d.Note, want)
+	}
+	d, err = Decide(Input{Scope: "payments:approve read:transactions", Registry: reg, App: app(model.PolicyPermissive, "read:transactions")})
+	if err != nil || d.Note != "" {
+		t.Errorf("a decision that grants read:transactions: note %q, err %v", d.Note, err)
+	}
+}

@@ -273,6 +273,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 		{name: "RFC 6749 §5.2 strict: registered but not allowlisted → invalid_scope", call: tokenCall{basic: rep, body: cc + "&scope=payments:approve"}, status: 400, code: "invalid_scope"},
 		{name: "permissive: not allowlisted is dropped", call: tokenCall{basic: leg, body: cc + "&scope=read:transactions+payments:approve"}, status: 200, wantScope: "read:transactions"},
 		{name: "permissive: unregistered is dropped", call: tokenCall{basic: leg, body: cc + "&scope=read:transactions+delete:everything"}, status: 200, wantScope: "read:transactions"},
+		{name: "RFC 6749 §5.1 permissive: every scope dropped → a token whose scope is empty, present", call: tokenCall{basic: leg, body: cc + "&scope=payments:approve+read:transaction&audience=api.banking.example.com"}, status: 200, wantScope: ""},
 		{name: "RFC 8707 §2 unknown audience → invalid_target", call: tokenCall{basic: rep, body: cc + "&scope=read:transactions&audience=api.nowhere.example.com"}, status: 400, code: "invalid_target"},
 		{name: "RFC 8707 §2 two resources → invalid_target", call: tokenCall{basic: rep, body: cc + "&scope=read:transactions&resource=api.banking.example.com&resource=api.health.example.com"}, status: 400, code: "invalid_target"},
 		{name: "RFC 8707 §2 scopes of two APIs without audience → invalid_target", call: tokenCall{basic: rep, body: cc + "&scope=read:transactions+users:read"}, status: 400, code: "invalid_target"},
@@ -291,7 +292,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 				t.Errorf("RFC 6749 §5.1 Cache-Control = %q", got)
 			}
 			if c.code == "" {
-				if body["access_token"] == nil || body["scope"] != c.wantScope {
+				if sc, present := body["scope"]; body["access_token"] == nil || !present || sc != c.wantScope {
 					t.Errorf("body = %v, want scope %q", body, c.wantScope)
 				}
 				return
@@ -307,6 +308,41 @@ func TestTokenEndpointErrors(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("a token that carries no scope says why in its token_issued event", func(t *testing.T) {
+		evs, err := env.Store.Audit().Search(t.Context(), store.AuditQuery{TenantID: "banking", Type: model.EventTokenIssued, ClientID: "legacy-batch"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, e := range evs {
+			var d struct {
+				Granted []string
+				Results []struct{ Scope, Reason string }
+				Note    string
+			}
+			_ = json.Unmarshal(e.Details, &d)
+			if len(d.Granted) != 0 || len(e.Scopes) != 0 {
+				continue
+			}
+			found = true
+			reasons := map[string]string{}
+			for _, r := range d.Results {
+				reasons[r.Scope] = r.Reason
+			}
+			if reasons["payments:approve"] != "not_allowed" || reasons["read:transaction"] != "not_registered" {
+				t.Errorf("results %+v lack each dropped scope's reason", d.Results)
+			}
+			for _, want := range []string{"every requested scope was dropped", "payments:approve is not on legacy-batch's allowlist", "read:transaction is not a scope of this tenant (did you mean read:transactions?)"} {
+				if !strings.Contains(d.Note, want) {
+					t.Errorf("note %q lacks %q", d.Note, want)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no token_issued event of legacy-batch with no scope among %d", len(evs))
+		}
+	})
 
 	t.Run("refusals of authenticated clients are audited with reasons", func(t *testing.T) {
 		evs, err := env.Store.Audit().Search(t.Context(), store.AuditQuery{TenantID: "banking", Type: model.EventTokenRefused, ClientID: "reporting-job"})
@@ -541,7 +577,7 @@ func TestAllowlistChangeSeenAtOnce(t *testing.T) {
 func TestHealthAndMetrics(t *testing.T) {
 	env := servertest.Start(t)
 	for _, p := range []string{"/healthz", "/readyz"} {
-		var m map[string]string
+		var m map[string]any
 		if resp := getJSON(t, env.URL+p, &m); resp.StatusCode != 200 {
 			t.Errorf("%s = %d", p, resp.StatusCode)
 		}

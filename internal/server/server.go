@@ -108,7 +108,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusOK, "ok")
 	})
-	root.HandleFunc("GET /readyz", s.ready)
+	root.Handle("GET /readyz", newReadiness(o.Store, o.Sealer, o.Logger))
 	root.Handle("GET /metrics", s.metrics.handler())
 	root.HandleFunc("/", s.route)
 	s.handler = s.middleware(root)
@@ -241,17 +241,6 @@ func (s *Server) tenantError(w http.ResponseWriter, r *http.Request, err error) 
 		w.Header().Set("Retry-After", logging.RetryAfterSeconds)
 	}
 	writeStatus(w, http.StatusServiceUnavailable, "the tenant could not be loaded")
-}
-
-func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if err := s.opts.Store.Ping(ctx); err != nil {
-		s.log.WarnContext(ctx, "readiness: database unreachable", "err", err)
-		writeStatus(w, http.StatusServiceUnavailable, "database unreachable")
-		return
-	}
-	writeStatus(w, http.StatusOK, "ready")
 }
 
 func writeStatus(w http.ResponseWriter, code int, status string) {

@@ -40,6 +40,9 @@ type Store interface {
 	InTx(ctx context.Context, fn func(Repos) error) error
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
+	// CheckSchema reports whether every migration the binary knows is
+	// applied; it changes nothing, so a readiness probe may call it.
+	CheckSchema(ctx context.Context) error
 	// Close releases the database.
 	Close() error
 }

@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+
+	"github.com/intelliauth/intelliauth/internal/store"
 )
 
 // Migration is one versioned schema step of a dialect, read from a file
@@ -127,6 +129,30 @@ func (db *DB) apply(ctx context.Context, tx *sql.Tx, m Migration) error {
 	_, err = tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)`,
 		m.Version, m.Name, m.Checksum, micros(db.now()))
 	return err
+}
+
+// CheckSchema reports whether every migration this binary knows is
+// applied, changing nothing (it reads from the read pool, takes no lock and
+// creates no table), so a readiness probe may call it. A database migrated
+// further by a newer binary passes: Migrate leaves those versions alone,
+// and they only add to what this binary reads.
+func (db *DB) CheckSchema(ctx context.Context) error {
+	ms, err := LoadMigrations(db.dialect.Migrations)
+	if err != nil {
+		return err
+	}
+	want := ms[len(ms)-1].Version
+	var v sql.NullInt64
+	if err := db.r.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v); err != nil {
+		if err := db.classify(err); errors.Is(err, store.ErrUnavailable) || ctx.Err() != nil {
+			return fmt.Errorf("sqlstore: read the schema version: %w", err)
+		}
+		return fmt.Errorf("the database has no migrated schema (this binary needs version %d): run `intelliauth migrate`", want)
+	}
+	if have := int(v.Int64); have < want {
+		return fmt.Errorf("the database schema is at version %d and this binary needs version %d: run `intelliauth migrate`", have, want)
+	}
+	return nil
 }
 
 // SchemaVersion returns the highest applied migration version, 0 for an

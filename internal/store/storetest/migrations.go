@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -501,6 +503,23 @@ func RunMigrationTests(t *testing.T, open func(t *testing.T) MigrationEnv) {
 			t.Fatalf("schema version %d after Migrate, below the fixtures' %d", v, last)
 		}
 		checkFixtures(t, env.Store)
+	})
+	t.Run("CheckSchema: not migrated, one step behind, current", func(t *testing.T) {
+		env := open(t)
+		ctx := t.Context()
+		if err := env.Store.CheckSchema(ctx); err == nil || !strings.Contains(err.Error(), "intelliauth migrate") {
+			t.Fatalf("an empty database: %v, want an error naming intelliauth migrate", err)
+		}
+		must(t, env.Migrator.Migrate(ctx))
+		must(t, env.Store.CheckSchema(ctx))
+		latest, err := env.Migrator.SchemaVersion(ctx)
+		must(t, err)
+		behind := open(t)
+		must(t, behind.Migrator.MigrateTo(ctx, latest-1))
+		err = behind.Store.CheckSchema(ctx)
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("at version %d and this binary needs version %d", latest-1, latest)) {
+			t.Fatalf("one step behind: %v", err)
+		}
 	})
 	t.Run("Migrate is idempotent", func(t *testing.T) {
 		env := open(t)
