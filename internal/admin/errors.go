@@ -185,28 +185,8 @@ func Describe(err error) Public {
 		p.Message = ae.Public
 		return p
 	}
-	if msg, ok := declaredSentence(err); ok {
-		p.Message = msg
-		return p
-	}
 	p.Fallback = true
 	return p
-}
-
-// declaredSentence is the sentence of a refusal declared as a variable
-// wrapping its sentinel (ErrLastFactor, ErrNoFactor in mfa.go): the
-// variable's own words, matched by identity. Refusals mfa.go writes with
-// fmt.Errorf("…: %w", sentinel) carry no sentence Describe may read — the
-// storage layer wraps sentinels the same way, with table names — so they
-// get their kind's general sentence until they move to refuse.
-func declaredSentence(err error) (string, bool) {
-	for _, v := range []error{ErrLastFactor, ErrNoFactor} {
-		if errors.Is(err, v) {
-			msg, _ := strings.CutSuffix(v.Error(), ": "+store.ErrConflict.Error())
-			return msg, true
-		}
-	}
-	return "", false
 }
 
 // summarize joins field problems into one sentence (without its full

@@ -124,7 +124,7 @@ func (s *Service) writeSelf(ctx context.Context, actor Actor, tenantID string, f
 // change or remove what guards the account (else it could pass a step-up
 // the factor guards). The API answers 401 insufficient_user_authentication
 // with acr_values="mfa" (RFC 9470 §3).
-var ErrStepUpRequired = errors.New("changing your second factors needs a sign-in that passed one of them: sign in again with your second factor (acr_values=mfa)")
+var ErrStepUpRequired error = &Error{Public: "changing your second factors needs a sign-in that passed one of them; sign in again with your second factor", Err: ErrForbidden}
 
 // writeFactors is writeSelf for a use-case that changes the user's second
 // factors or recovery codes: refused with ErrStepUpRequired when the user

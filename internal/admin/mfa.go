@@ -550,7 +550,7 @@ func (s *Service) RenameMyFactor(ctx context.Context, actor Actor, tenantID, fac
 // ErrLastFactor: the factor is the user's last confirmed one and the
 // tenant's policy requires a second factor. It wraps store.ErrConflict
 // (409), with the sentence to show.
-var ErrLastFactor = fmt.Errorf("this is your last second factor and this service requires one; set up another before you remove this one: %w", store.ErrConflict)
+var ErrLastFactor error = &Error{Public: "this is your last second factor and this service requires one; set up another before you remove this one", Err: store.ErrConflict}
 
 // RemoveMyFactor removes one of the actor's factors, with an mfa.removed
 // event. Removing the last confirmed factor is refused (ErrLastFactor)
@@ -593,7 +593,7 @@ func (s *Service) RemoveMyFactor(ctx context.Context, actor Actor, tenantID, fac
 
 // ErrNoFactor: recovery codes were asked for by a user without a confirmed
 // second factor. It wraps store.ErrConflict (409).
-var ErrNoFactor = fmt.Errorf("recovery codes stand in for a second factor; set one up first: %w", store.ErrConflict)
+var ErrNoFactor error = &Error{Public: "recovery codes stand in for a second factor; set one up first", Err: store.ErrConflict}
 
 // RegenerateRecoveryCodes replaces the actor's recovery codes with a new
 // set — the old codes stop working at once — with an

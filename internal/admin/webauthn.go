@@ -56,7 +56,7 @@ const (
 // ErrPasskeysUnavailable: the tenant's issuer is an IP address, which no
 // browser accepts as a WebAuthn relying party. It wraps store.ErrConflict
 // (409), with the sentence to show.
-var ErrPasskeysUnavailable = fmt.Errorf("passkeys need this service to be reached by a host name, not an IP address; ask an administrator to change the tenant's issuer: %w", store.ErrConflict)
+var ErrPasskeysUnavailable error = &Error{Public: "passkeys need this service to be reached by a host name, not an IP address; ask an administrator to change the tenant's issuer", Err: store.ErrConflict}
 
 // Reasons of a refused passkey ceremony (PasskeyError.Reason), as the
 // audit log records them.
