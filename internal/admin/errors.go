@@ -202,16 +202,3 @@ func summarize(ps []model.Problem) string {
 	}
 	return strings.TrimSuffix(strings.Join(parts, "; "), ".")
 }
-
-// PublicMessage is Describe's sentence for err, or fallback when the
-// refusal carries none of its own.
-//
-// Deprecated: use Describe; this remains for internal/login's account
-// page until it moves.
-func PublicMessage(err, _ error, fallback string) string {
-	p := Describe(err)
-	if p.Fallback || p.Message == "" {
-		return fallback
-	}
-	return p.Message
-}

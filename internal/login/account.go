@@ -330,7 +330,7 @@ func accountRefusal(section string, err error) (int, pageState, error) {
 	case errors.Is(err, store.ErrPrecondition):
 		return http.StatusPreconditionFailed, accountRefused(section, "This changed in another window meanwhile; review it and try again."), nil
 	case errors.Is(err, store.ErrConflict):
-		return http.StatusConflict, accountRefused(section, accountSentence(admin.PublicMessage(err, store.ErrConflict, "that conflicts with what is there already"))), nil
+		return http.StatusConflict, accountRefused(section, accountSentence(refusalSentence(err, "that conflicts with what is there already"))), nil
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, accountRefused(section, "That is no longer there; the page shows what is."), nil
 	}
@@ -761,4 +761,13 @@ func (h *Handler) accountWithdraw(w http.ResponseWriter, r *http.Request, a *acc
 		return accountRefusal("apps", err)
 	}
 	return accountDone(w, a, "withdrawn")
+}
+
+// refusalSentence is the sentence a use-case refused with (admin.Error),
+// or fallback when it gave none of its own.
+func refusalSentence(err error, fallback string) string {
+	if p := admin.Describe(err); !p.Fallback && p.Message != "" {
+		return p.Message
+	}
+	return fallback
 }

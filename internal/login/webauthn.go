@@ -382,7 +382,7 @@ func (h *Handler) accountPasskeyBegin(w http.ResponseWriter, r *http.Request, sn
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		// Too many factors, or an issuer on an IP address.
-		return refused(w, http.StatusConflict, accountSentence(admin.PublicMessage(err, store.ErrConflict, "a passkey cannot be added now")))
+		return refused(w, http.StatusConflict, accountSentence(refusalSentence(err, "a passkey cannot be added now")))
 	case err != nil:
 		return internalError(err)
 	}
