@@ -494,7 +494,6 @@ var hardening = [][2]string{
 	{"Restart", "on-failure"},
 	{"Environment", "INTELLIAUTH_DATA_DIR=%S/intelliauth"},
 	{"SystemCallFilter", "~@privileged"},
-	{"RestrictAddressFamilies", "AF_INET AF_INET6 AF_UNIX"},
 }
 
 func checkSystemdUnit(t *testing.T, root, bin string) {
