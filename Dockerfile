@@ -17,8 +17,11 @@
 # scripts/build.sh, as release archives are (and as the packaging test in
 # cmd/intelliauth builds and runs it).
 
-# --- build: the Go toolchain of go.mod's major version ------------------------
-FROM golang:1.26 AS build
+# --- build: the Go toolchain of go.mod's release ----------------------------
+# It runs on the builder's own platform and cross-compiles (pure Go, no cgo),
+# so `docker buildx build --platform linux/amd64,linux/arm64` needs no
+# emulation.
+FROM --platform=$BUILDPLATFORM golang:1.26 AS build
 WORKDIR /src
 # Modules first, so that editing source does not re-download them.
 COPY go.mod go.sum ./
@@ -28,8 +31,11 @@ COPY . .
 ARG VERSION=dev
 ARG COMMIT=
 ARG DATE=
-RUN VERSION="$VERSION" COMMIT="$COMMIT" DATE="$DATE" scripts/build.sh /out/intelliauth \
-	&& /out/intelliauth version \
+# Set by BuildKit to the image's platform; empty (this machine's) otherwise.
+ARG TARGETOS
+ARG TARGETARCH
+RUN GOOS="$TARGETOS" GOARCH="$TARGETARCH" VERSION="$VERSION" COMMIT="$COMMIT" DATE="$DATE" \
+	scripts/build.sh /out/intelliauth \
 	&& mkdir -p /out/data
 
 # --- run: no shell, non-root --------------------------------------------------

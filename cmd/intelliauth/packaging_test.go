@@ -171,13 +171,14 @@ func checkDockerfile(t *testing.T, root string) {
 		t.Fatal("go.mod has no go directive")
 	}
 	build := stages[0]
-	if want := "golang:" + string(m[1]) + " AS build"; build[0].args != want {
-		t.Errorf("build stage is FROM %s, want FROM %s (go.mod's release)", build[0].args, want)
+	if want := "--platform=$BUILDPLATFORM golang:" + string(m[1]) + " AS build"; build[0].args != want {
+		t.Errorf("build stage is FROM %s, want FROM %s (go.mod's release, cross-compiling on the builder's platform)", build[0].args, want)
 	}
 	if !slices.ContainsFunc(build, func(in instruction) bool {
-		return in.cmd == "RUN" && strings.Contains(in.args, "scripts/build.sh /out/intelliauth")
+		return in.cmd == "RUN" && strings.Contains(in.args, "scripts/build.sh /out/intelliauth") &&
+			strings.Contains(in.args, `GOOS="$TARGETOS" GOARCH="$TARGETARCH"`)
 	}) {
-		t.Error("the build stage does not RUN scripts/build.sh: the image would be built unlike the release binaries this test runs")
+		t.Error("the build stage does not RUN scripts/build.sh for the target platform: the image would be built unlike the release binaries this test runs")
 	}
 
 	// The run stage.
