@@ -59,6 +59,8 @@ func commands() []command {
 		{"audit", "search or export the audit log (search|export)", runAudit},
 		{"report", "reports on the audit log (scope-usage)", runReport},
 		{"bench", "benchmark client-credentials token issuance against a running server", runBench},
+		{"healthcheck", "exit 0 when a node's /readyz answers 2xx, 1 otherwise (for container health checks)", runHealthcheck},
+		{"version", "print the version, commit, build date and Go version (also --version)", runVersion},
 	}
 }
 
@@ -72,6 +74,9 @@ func (c *cli) run(ctx context.Context, args []string) int {
 			return 2
 		}
 		return 0
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = append([]string{"version"}, args[1:]...)
 	}
 	for _, cmd := range commands() {
 		if cmd.name != args[0] {
@@ -118,7 +123,7 @@ func (c *cli) usage(w io.Writer) {
 	fmt.Fprintln(w, "IntelliAuth — a scope-centred OAuth 2.1 / OpenID Connect authorization server.")
 	fmt.Fprintln(w, "\nUsage: intelliauth <command> [flags]\n\nCommands:")
 	for _, cmd := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", cmd.name, cmd.summary)
+		fmt.Fprintf(w, "  %-11s %s\n", cmd.name, cmd.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'intelliauth <command> -h' for a command's flags.")
 }

@@ -1,6 +1,8 @@
 // Command intelliauth is the IntelliAuth binary: the authorization server
 // (serve), database migrations, the operator's admin CLI (tenants, scopes,
-// APIs, applications, keys, explain) and a token benchmark (bench).
+// APIs, applications, keys, explain), a token benchmark (bench), the build
+// stamp (version, set by scripts/build.sh through -ldflags -X) and a
+// readiness probe for shell-less container images (healthcheck).
 //
 // It is the composition root: it reads configuration (through
 // internal/config, the only other place that reads the environment), opens
