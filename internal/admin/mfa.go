@@ -53,6 +53,20 @@ var ErrCodeReplayed = mfa.ErrReplay
 // unconfirmed enrolment is pruned by the store after a while).
 const MaxFactors = 20
 
+// factorsWithRoom returns the user's factors, confirmed or not, refusing
+// (store.ErrConflict, with the way out) a user who already holds
+// MaxFactors: the one check before any new factor is stored.
+func factorsWithRoom(ctx context.Context, tx store.Repos, tenantID, userID string) ([]model.Factor, error) {
+	fs, err := tx.Factors().List(ctx, tenantID, userID)
+	if err != nil {
+		return nil, fmt.Errorf("second factors of %s: %w", userID, err)
+	}
+	if len(fs) >= MaxFactors {
+		return nil, refuse(store.ErrConflict, "you have %d second factors, the most an account may hold; remove one before adding another", len(fs))
+	}
+	return fs, nil
+}
+
 // codeError is a refused code (see ErrInvalidCode).
 type codeError struct {
 	replay bool
@@ -251,12 +265,8 @@ func (s *Service) EnrolTOTP(ctx context.Context, actor Actor, tenantID, name str
 		if err != nil {
 			return nil, err
 		}
-		fs, err := tx.Factors().List(ctx, tenantID, u.ID)
-		if err != nil {
-			return nil, fmt.Errorf("second factors of %s: %w", u.ID, err)
-		}
-		if len(fs) >= MaxFactors {
-			return nil, refuse(store.ErrConflict, "you have %d second factors, the most an account may hold; remove one before adding another", len(fs))
+		if _, err := factorsWithRoom(ctx, tx, tenantID, u.ID); err != nil {
+			return nil, err
 		}
 		account := u.Username
 		if account == "" {

@@ -222,12 +222,9 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, actor Actor, ten
 		if err != nil {
 			return nil, err
 		}
-		fs, err := tx.Factors().List(ctx, tenantID, u.ID)
+		fs, err := factorsWithRoom(ctx, tx, tenantID, u.ID)
 		if err != nil {
-			return nil, fmt.Errorf("second factors of %s: %w", u.ID, err)
-		}
-		if len(fs) >= MaxFactors {
-			return nil, refuse(store.ErrConflict, "you have %d second factors, the most an account may hold; remove one before adding another", len(fs))
+			return nil, err
 		}
 		opts, session, err := rp.BeginRegistration(u, fs)
 		if err != nil {
@@ -294,12 +291,9 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, actor Actor, te
 		if err != nil {
 			return nil, err
 		}
-		fs, err := tx.Factors().List(ctx, tenantID, u.ID)
+		fs, err := factorsWithRoom(ctx, tx, tenantID, u.ID)
 		if err != nil {
-			return nil, fmt.Errorf("second factors of %s: %w", u.ID, err)
-		}
-		if len(fs) >= MaxFactors {
-			return nil, refuse(store.ErrConflict, "you have %d second factors, the most an account may hold; remove one before adding another", len(fs))
+			return nil, err
 		}
 		f, err := rp.FinishRegistration(u, fs, c.Data, body)
 		if err != nil {
