@@ -486,3 +486,21 @@ func TestPolicyRequiredForcesEnrolment(t *testing.T) {
 		t.Errorf("forged skip: %s (status %d), want 400 on the second-factor page", p.URL, p.Status)
 	}
 }
+
+// OIDC Core 1.0 §3.1.2.6: a session whose second factor is still due
+// cannot be used silently — prompt=none answers interaction_required, it
+// does not issue a code on the password alone.
+func TestPromptNoneWithASecondFactorDue(t *testing.T) {
+	o := startOIDC(t)
+	o.enrolTOTP(t, o.people.Bob)
+	cfg := o.spaConfig("openid", "read:transactions")
+	br := servertest.NewBrowser(t)
+	a := newAuthRequest(cfg)
+	if p := br.SignIn(o.env.URL, br.Visit(o.env.URL, a.url), o.people.Bob.Username, o.people.Bob.Password); !isMFAPage(p) {
+		t.Fatalf("after the password: %s, want the second-factor page", p.URL)
+	}
+	silent := newAuthRequest(cfg, oauth2.SetAuthURLParam("prompt", "none"))
+	if got := silent.authError(t, br.Visit(o.env.URL, silent.url), o.iss); got != "interaction_required" {
+		t.Errorf("prompt=none with the second factor due: error %q, want interaction_required", got)
+	}
+}
