@@ -42,6 +42,11 @@ type AuditQuery struct {
 	Since, Until time.Time
 	// Before is the cursor of a previous page (its Next): only older events.
 	Before string
+	// ExcludeTokensOf leaves out the oauth.token_issued and
+	// oauth.token_refused events of this client ID — an admin tool's own
+	// token requests, which would otherwise fill the log it reads — and
+	// keeps that client's other events (the changes it made).
+	ExcludeTokensOf string
 	// Limit is the page length: 0 means DefaultAuditPageSize; at most
 	// MaxAuditPageSize. ExportAudit reads it as a cap on the whole export
 	// (0: no cap).
@@ -54,6 +59,7 @@ func (q AuditQuery) validate(maxLimit int) error {
 	var p model.Problems
 	for _, f := range []struct{ name, v string }{
 		{"type", q.Type}, {"client_id", q.ClientID}, {"subject", q.Subject}, {"scope", q.Scope}, {"before", q.Before},
+		{"exclude_tokens_of", q.ExcludeTokensOf},
 	} {
 		if len(f.v) > maxFilterLen || strings.ContainsFunc(f.v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 			p.Add(f.name, fmt.Sprintf("must be at most %d bytes without control characters", maxFilterLen))
@@ -76,7 +82,7 @@ func (q AuditQuery) validate(maxLimit int) error {
 
 func (q AuditQuery) store(tenantID string, limit int) store.AuditQuery {
 	return store.AuditQuery{TenantID: tenantID, Type: q.Type, ClientID: q.ClientID, Subject: q.Subject, Scope: q.Scope,
-		Since: q.Since, Until: q.Until, Before: q.Before, Limit: limit}
+		Since: q.Since, Until: q.Until, Before: q.Before, ExcludeTokensOf: q.ExcludeTokensOf, Limit: limit}
 }
 
 // AuditActor is who caused an audited event.

@@ -26,12 +26,13 @@ const JSONLinesType = "application/x-ndjson"
 
 // auditQuery reads the audit filters of the query string: type, client_id,
 // subject, scope, since and until (RFC 3339 instants), before (the
-// next_cursor of a previous page) and limit. Every bad parameter is
+// next_cursor of a previous page), exclude_tokens_of (a client whose token
+// events to leave out) and limit. Every bad parameter is
 // reported at once.
 func auditQuery(r *Request, export bool) (admin.AuditQuery, error) {
 	q := r.URL.Query()
 	aq := admin.AuditQuery{Type: q.Get("type"), ClientID: q.Get("client_id"), Subject: q.Get("subject"),
-		Scope: q.Get("scope"), Before: q.Get("before")}
+		Scope: q.Get("scope"), Before: q.Get("before"), ExcludeTokensOf: q.Get("exclude_tokens_of")}
 	var p []FieldError
 	instant := func(name string) time.Time {
 		v := q.Get(name)

@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/server/servertest"
 )
 
@@ -332,5 +334,83 @@ func TestAuditBadInput(t *testing.T) {
 		if p.Error != "validation_failed" || p.field(tc.field) == "" {
 			t.Errorf("%s: %+v, want a validation error on %s", tc.query, p, tc.field)
 		}
+	}
+}
+
+// exclude_tokens_of leaves out one client's oauth.token_issued and
+// oauth.token_refused events — the admin tool's own token requests — and
+// keeps its other events; it filters in the query, so a walk by cursor
+// with one event a page finds every remaining event and no empty page.
+func TestAuditExcludeTokensOfLeavesOutOneClientsTokenEvents(t *testing.T) {
+	e := newEnv(t)
+	auditFixture(t, e)
+	tok := e.token(t, "audit:read")
+	e.token(t, "applications:write")
+	// A refusal of the admin client: invalid_scope (not on its allowlist).
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"read:transactions"}, "audience": {e.PlatformAudience}}
+	req, err := http.NewRequestWithContext(t.Context(), "POST", e.Issuer+"/oauth2/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(e.Admin.ID, e.Admin.Secret)
+	resp, err := servertest.HTTPClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Fatalf("token request for a scope off the allowlist: %d, want 400", resp.StatusCode)
+	}
+	// A change to the admin client itself: an event about it that is no
+	// token event.
+	e.call(t, "PATCH", "/applications/"+e.Admin.ID, e.token(t, model.PlatformScopeNames()...), map[string]any{"name": "Platform admin"},
+		"If-Match", "*").want(t, 200)
+
+	var all auditPage
+	e.call(t, "GET", "/audit?limit=500", tok, nil).want(t, 200).decode(t, &all)
+	var want []string
+	kinds := map[string]int{}
+	for _, ev := range all.Items {
+		token := ev.Type == "oauth.token_issued" || ev.Type == "oauth.token_refused"
+		if ev.ClientID == e.Admin.ID {
+			kinds[ev.Type]++
+		}
+		if !(token && ev.ClientID == e.Admin.ID) {
+			want = append(want, ev.ID)
+		}
+	}
+	if kinds["oauth.token_issued"] < 2 || kinds["oauth.token_refused"] != 1 || kinds["application.updated"] != 1 {
+		t.Fatalf("the fixture holds %v of %s, want its token events, a refusal and an update", kinds, e.Admin.ID)
+	}
+	var walked []string
+	path := "/audit?limit=1&exclude_tokens_of=" + url.QueryEscape(e.Admin.ID)
+	for pages := 0; ; pages++ {
+		if pages > 100 {
+			t.Fatal("the walk does not end")
+		}
+		var p auditPage
+		e.call(t, "GET", path, tok, nil).want(t, 200).decode(t, &p)
+		if len(p.Items) != 1 {
+			t.Fatalf("page %d holds %d events, want 1 (a filter after the query would leave pages short)", pages, len(p.Items))
+		}
+		walked = append(walked, p.Items[0].ID)
+		if p.NextCursor == "" {
+			break
+		}
+		path = "/audit?limit=1&exclude_tokens_of=" + url.QueryEscape(e.Admin.ID) + "&before=" + url.QueryEscape(p.NextCursor)
+	}
+	if !slices.Equal(walked, want) {
+		t.Fatalf("walk without %s's token events = %v, want %v", e.Admin.ID, walked, want)
+	}
+	// Another client's token events stay; the export applies it too.
+	var other auditPage
+	e.call(t, "GET", "/audit?limit=500&type=oauth.token_issued&exclude_tokens_of="+e.Admin.ID, tok, nil).want(t, 200).decode(t, &other)
+	if len(other.Items) != 5 {
+		t.Errorf("token_issued without %s's: %d events, want the fixture's 5 (4 client credentials, 1 user sign-in)", e.Admin.ID, len(other.Items))
+	}
+	exp := e.call(t, "GET", "/audit?format=jsonl&exclude_tokens_of="+e.Admin.ID, tok, nil).want(t, 200)
+	if n := bytes.Count(exp.Body, []byte("\n")); n != len(want) {
+		t.Errorf("export without %s's token events: %d lines, want %d", e.Admin.ID, n, len(want))
 	}
 }

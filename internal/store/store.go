@@ -211,7 +211,11 @@ type AuditQuery struct {
 	Until    time.Time // exclusive
 	// Before is a cursor: only events with an ID smaller than Before.
 	Before string
-	Limit  int // 0 → 50
+	// ExcludeTokensOf leaves out the oauth.token_issued and
+	// oauth.token_refused events of this client ID (an admin tool's own
+	// token requests); its other events stay.
+	ExcludeTokensOf string
+	Limit           int // 0 → 50
 }
 
 // Audit is the append-only audit log.

@@ -184,6 +184,11 @@ func (r audit) Search(ctx context.Context, aq store.AuditQuery) ([]model.AuditEv
 	if aq.Before != "" {
 		c.add("e.id < $%d", aq.Before)
 	}
+	if aq.ExcludeTokensOf != "" {
+		// In the query, not after it: a page still holds Limit events and
+		// its cursor stays right.
+		c.add("NOT (e.client_id = $%d AND e.type IN ('"+model.EventTokenIssued+"', '"+model.EventTokenRefused+"'))", aq.ExcludeTokensOf)
+	}
 	limit := aq.Limit
 	if limit <= 0 {
 		limit = defaultAuditLimit
