@@ -149,44 +149,108 @@ type auditPage struct {
 func auditSearch(ctx context.Context, c *cli, args []string) error {
 	var f auditFilters
 	var q url.Values
+	var includeCLI bool
 	return c.runAPI(ctx, args, apiCmd{
 		fields: auditFields,
-		name:   "audit search", usage: "audit search [--type T] [--client ID] [--subject USER_ID] [--scope S] [--since T] [--until T] [--limit N] [--cursor C] [flags]",
+		name:   "audit search", usage: "audit search [--type T] [--client ID] [--subject USER_ID] [--scope S] [--since T] [--until T] [--limit N] [--cursor C] [--include-cli] [flags]",
 		output: true, scopes: auditScopes(),
 		flags: func(a *apiArgs) {
 			f.register(a.fs, fmt.Sprintf("events per page, 1–%d (default %d)", admin.MaxAuditPageSize, admin.DefaultAuditPageSize))
+			a.fs.BoolVar(&includeCLI, "include-cli", false, "show the token requests of this CLI's own admin client too (each command makes one; --client ID shows one client's events whatever it is)")
 		},
 		check: func(a *apiArgs, _ []string) (err error) {
 			q, err = f.query(a, time.Now(), admin.MaxAuditPageSize)
 			return err
 		},
 		call: func(ctx context.Context, a *apiArgs, cl *apiClient, _ []string) error {
+			// Every command gets a token, so the CLI's own token events
+			// would bury the rest. The server leaves them out (not the
+			// CLI after the fact), so a page stays full and its cursor
+			// right. With --client the filter is moot: another client's
+			// events hold none of them, and naming the admin client asks
+			// for them.
+			hidden := ""
+			if !includeCLI && f.client == "" {
+				hidden = cl.cn.clientID
+				q.Set("exclude_tokens_of", hidden)
+			}
 			var p auditPage
 			res, err := cl.call(ctx, request{method: "GET", path: "/audit", query: q}, &p)
 			if err != nil {
 				return err
 			}
-			return c.emit(a, res, func() error { printAuditPage(c.stdout, p); return nil })
+			return c.emit(a, res, func() error { printAuditPage(c.stdout, p, hidden); return nil })
 		},
 	})
 }
 
 // printAuditPage prints events newest first and, while older ones remain,
-// how to get the next page.
-func printAuditPage(w io.Writer, p auditPage) {
+// how to get the next page; hidden is the client whose token events the
+// search left out ("" for none).
+func printAuditPage(w io.Writer, p auditPage, hidden string) {
 	if len(p.Items) == 0 {
 		fmt.Fprintln(w, "no matching events")
-		return
+	} else {
+		table(w, "TIME\tTYPE\tACTOR\tCLIENT\tSUBJECT\tSCOPES\tREASON", func(tw io.Writer) {
+			for _, e := range p.Items {
+				fmt.Fprintf(tw, "%s\t%s\t%s:%s\t%s\t%s\t%s\t%s\n", e.Time.UTC().Format(time.RFC3339), e.Type, e.Actor.Type, e.Actor.ID,
+					dashIfEmpty(e.ClientID), dashIfEmpty(e.Subject), joined(e.Scopes), dashIfEmpty(eventReason(e)))
+			}
+		})
 	}
-	table(w, "TIME\tTYPE\tACTOR\tCLIENT\tSUBJECT\tSCOPES", func(tw io.Writer) {
-		for _, e := range p.Items {
-			fmt.Fprintf(tw, "%s\t%s\t%s:%s\t%s\t%s\t%s\n", e.Time.UTC().Format(time.RFC3339), e.Type, e.Actor.Type, e.Actor.ID,
-				dashIfEmpty(e.ClientID), dashIfEmpty(e.Subject), joined(e.Scopes))
-		}
-	})
 	if p.NextCursor != "" {
 		fmt.Fprintf(w, "more: --cursor %s (the same command with it shows older events)\n", p.NextCursor)
 	}
+	if hidden != "" {
+		fmt.Fprintf(w, "(token requests of %s, this CLI, are hidden: --include-cli shows them)\n", hidden)
+	}
+}
+
+// tokenEventDetails is the part of a token event's details the REASON
+// column shows (internal/oauth's tokenDetails).
+type tokenEventDetails struct {
+	Results []struct {
+		Scope   string `json:"scope"`
+		Granted bool   `json:"granted"`
+		Reason  string `json:"reason"`
+	} `json:"results"`
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+	Note        string `json:"note"`
+}
+
+// eventReason is the REASON column: for a token issued, the scopes the
+// decision dropped and why ("dropped payments:approve (not_allowed)") and
+// the note of a token without scope; for a token refused, the error and its
+// description; "" for other events.
+func eventReason(e admin.AuditEventDoc) string {
+	if e.Type != model.EventTokenIssued && e.Type != model.EventTokenRefused {
+		return ""
+	}
+	var d tokenEventDetails
+	if len(e.Details) == 0 || json.Unmarshal(e.Details, &d) != nil {
+		return ""
+	}
+	if e.Type == model.EventTokenRefused {
+		if d.Description == "" {
+			return d.Error
+		}
+		return d.Error + ": " + d.Description
+	}
+	var dropped []string
+	for _, r := range d.Results {
+		if !r.Granted {
+			dropped = append(dropped, r.Scope+" ("+r.Reason+")")
+		}
+	}
+	var parts []string
+	if len(dropped) > 0 {
+		parts = append(parts, "dropped "+strings.Join(dropped, ", "))
+	}
+	if d.Note != "" {
+		parts = append(parts, d.Note)
+	}
+	return strings.Join(parts, "; ")
 }
 
 func auditExport(ctx context.Context, c *cli, args []string) error {

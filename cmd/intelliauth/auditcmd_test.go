@@ -245,3 +245,82 @@ func TestAuditBadInput(t *testing.T) {
 	}
 	runFailCases(t, n.API, cases)
 }
+
+// TestAuditSearchReasonsAndOwnTokens: the REASON column says which scopes a
+// token issued dropped and why, and why a token was refused; the CLI's own
+// token requests are hidden unless --include-cli (or --client names the
+// admin client), and the table says so.
+func TestAuditSearchReasonsAndOwnTokens(t *testing.T) {
+	n := auditNode(t)
+	env := n.API
+	var lenient appTestDoc
+	mustJSON(t, &lenient, env, "app", "create", "lenient", "--type", "m2m", "--scopes", "read:tx", "--scope-policy", "permissive", "--output", "json")
+	issueTokens(t, n, "lenient", lenient.ClientSecret, "api.bank.example", "read:tx write:tx", 1)
+	var strict appTestDoc
+	mustJSON(t, &strict, env, "app", "create", "strict", "--type", "m2m", "--scopes", "read:tx", "--output", "json")
+	tokenURL, err := discoverTokenEndpoint(t.Context(), http.DefaultClient, n.Issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := clientcredentials.Config{ClientID: "strict", ClientSecret: strict.ClientSecret, TokenURL: tokenURL,
+		Scopes: []string{"write:tx"}, EndpointParams: url.Values{"audience": {"api.bank.example"}}}
+	if _, err := cc.Token(t.Context()); err == nil {
+		t.Fatal("strict got write:tx, which is not on its allowlist")
+	}
+
+	row := func(out, client, typ string) string {
+		t.Helper()
+		for l := range strings.Lines(out) {
+			if strings.Contains(l, typ) && strings.Contains(l, "client:"+client) {
+				return l
+			}
+		}
+		t.Fatalf("no %s row of %s in:\n%s", typ, client, out)
+		return ""
+	}
+	out := must(t, env, "audit", "search")
+	if head, _, _ := strings.Cut(out, "\n"); !strings.HasSuffix(strings.TrimSpace(head), "REASON") {
+		t.Fatalf("the table's last column is REASON:\n%s", out)
+	}
+	if r := row(out, "lenient", "oauth.token_issued"); !strings.Contains(r, "dropped write:tx (not_allowed)") {
+		t.Errorf("the permissive grant's row names the dropped scope and its reason: %s", r)
+	}
+	if r := row(out, "strict", "oauth.token_refused"); !strings.Contains(r, "invalid_scope: ") || !strings.Contains(r, "write:tx") {
+		t.Errorf("the refusal's row carries the error and its description: %s", r)
+	}
+	if f := strings.Fields(row(out, "job", "oauth.token_issued")); f[len(f)-2] != "read:tx" || f[len(f)-1] != "-" {
+		t.Errorf("a grant that dropped nothing has no reason: %q", f)
+	}
+	// Every command above got a token as admin-cli; none shows, but its
+	// changes do.
+	if strings.Contains(out, "oauth.token_issued  client:admin-cli") || !strings.Contains(out, "application.created") ||
+		!strings.Contains(out, "(token requests of admin-cli, this CLI, are hidden: --include-cli shows them)") {
+		t.Fatalf("admin-cli's token events are hidden by default, and the table says so:\n%s", out)
+	}
+	countCLI := func(args ...string) int {
+		t.Helper()
+		var p struct {
+			Items []auditEvent `json:"items"`
+		}
+		mustJSON(t, &p, env, append([]string{"audit", "search", "--type", "oauth.token_issued", "--limit", "500", "--output", "json"}, args...)...)
+		k := 0
+		for _, e := range p.Items {
+			if e.ClientID == "admin-cli" {
+				k++
+			}
+		}
+		return k
+	}
+	if k := countCLI(); k != 0 {
+		t.Errorf("audit search --output json: %d admin-cli token events, want none", k)
+	}
+	if k := countCLI("--include-cli"); k < 5 {
+		t.Errorf("--include-cli: %d admin-cli token events, want one per command run", k)
+	}
+	if k := countCLI("--client", "admin-cli"); k < 5 {
+		t.Errorf("--client admin-cli: %d admin-cli token events, want them (asked for by name)", k)
+	}
+	if out := must(t, env, "audit", "search", "--include-cli"); !strings.Contains(out, "client:admin-cli") || strings.Contains(out, "are hidden") {
+		t.Errorf("--include-cli shows the CLI's token events and no hint:\n%s", out)
+	}
+}
