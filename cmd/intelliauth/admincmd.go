@@ -173,20 +173,52 @@ func dashIfEmpty(s string) string {
 // joined is a space-separated list, or "-" for none.
 func joined(l []string) string { return dashIfEmpty(strings.Join(l, " ")) }
 
-// subcommand dispatches "<group> <verb> ...".
-func subcommand(ctx context.Context, c *cli, group string, args []string, verbs map[string]func(context.Context, *cli, []string) error, order []string) error {
+// verb is one subcommand of a group ("app create"): its name, the line
+// group help shows for it, and its runner.
+type verb struct {
+	name, summary string
+	run           func(ctx context.Context, c *cli, args []string) error
+}
+
+// subcommand dispatches "<group> <verb> ...". The group alone, or with -h,
+// --help or help, lists the verbs with their summaries: on stdout when
+// asked for, on stderr (exit 2) when the verb is missing.
+func subcommand(ctx context.Context, c *cli, group string, args []string, verbs []verb) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintf(c.stderr, "Usage: intelliauth %s <%s> [flags]\n", group, strings.Join(order, "|"))
 		if len(args) == 0 {
+			groupUsage(c.stderr, group, verbs)
 			return fmt.Errorf("%w: missing subcommand", errUsage)
 		}
+		groupUsage(c.stdout, group, verbs)
 		return flag.ErrHelp
 	}
-	fn, ok := verbs[args[0]]
-	if !ok {
-		return fmt.Errorf("%w: unknown subcommand %q (want one of: %s)", errUsage, args[0], strings.Join(order, ", "))
+	for _, v := range verbs {
+		if v.name == args[0] {
+			return v.run(ctx, c, args[1:])
+		}
 	}
-	return fn(ctx, c, args[1:])
+	return fmt.Errorf("%w: unknown subcommand %q (want one of: %s)", errUsage, args[0], strings.Join(verbNames(verbs), ", "))
+}
+
+// groupUsage lists a group's subcommands, one line each.
+func groupUsage(w io.Writer, group string, verbs []verb) {
+	fmt.Fprintf(w, "Usage: intelliauth %s <subcommand> [flags]\n\nSubcommands:\n", group)
+	width := 0
+	for _, v := range verbs {
+		width = max(width, len(v.name))
+	}
+	for _, v := range verbs {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, v.name, v.summary)
+	}
+	fmt.Fprintf(w, "\nRun 'intelliauth %s <subcommand> -h' for a subcommand's flags.\n", group)
+}
+
+func verbNames(verbs []verb) []string {
+	names := make([]string, len(verbs))
+	for i, v := range verbs {
+		names[i] = v.name
+	}
+	return names
 }
 
 // ---- migrate ----
@@ -216,10 +248,14 @@ func runMigrate(ctx context.Context, c *cli, args []string) error {
 
 // ---- tenant ----
 
-func runTenant(ctx context.Context, c *cli, args []string) error {
-	return subcommand(ctx, c, "tenant", args, map[string]func(context.Context, *cli, []string) error{
-		"create": tenantCreate, "list": tenantList, "get": tenantGet, "admin-client": tenantAdminClient,
-	}, []string{"create", "list", "get", "admin-client"})
+// tenantVerbs are the subcommands of tenant, in the order help lists them.
+func tenantVerbs() []verb {
+	return []verb{
+		{"create", "create a tenant with its signing keys and an admin client for this CLI", tenantCreate},
+		{"list", "list the tenants, by ID", tenantList},
+		{"get", "show one tenant: issuer, domain, scope pattern, MFA policy", tenantGet},
+		{"admin-client", "create the tenant's admin client, or give it a new secret", tenantAdminClient},
+	}
 }
 
 // printAdminClient prints an admin client's credentials as the environment

@@ -17,11 +17,19 @@ import (
 // the issuer names the tenant. Reads need applications:read, changes
 // applications:write — and each command's token carries only that one.
 
-func runApp(ctx context.Context, c *cli, args []string) error {
-	return subcommand(ctx, c, "app", args, map[string]func(context.Context, *cli, []string) error{
-		"create": appCreate, "list": appList, "get": appGet, "update": appUpdate, "delete": appDelete,
-		"allow": appAllow, "disallow": appDisallow, "set-scopes": appSetScopes, "rotate-secret": appRotateSecret,
-	}, []string{"create", "list", "get", "update", "delete", "allow", "disallow", "set-scopes", "rotate-secret"})
+// appVerbs are the subcommands of app, in the order help lists them.
+func appVerbs() []verb {
+	return []verb{
+		{"create", "register an application (spa, web, native or m2m); prints its secret once", appCreate},
+		{"list", "list the applications, by client_id", appList},
+		{"get", "show one application", appGet},
+		{"update", "change an application's settings", appUpdate},
+		{"delete", "delete an application", appDelete},
+		{"allow", "add scopes to an application's allowlist", appAllow},
+		{"disallow", "remove scopes from an application's allowlist", appDisallow},
+		{"set-scopes", "replace an application's allowlist", appSetScopes},
+		{"rotate-secret", "give a confidential application a new secret, the old one valid for a grace period", appRotateSecret},
+	}
 }
 
 // appPath is the API path of one application (or of a sub-resource).
@@ -133,16 +141,27 @@ func appCreate(ctx context.Context, c *cli, args []string) error {
 	})
 }
 
+// printApp prints an application. An m2m application has no user: its
+// redirect URIs, consent mode and second-factor setting mean nothing, so
+// they are not shown (--output json still has them, as the API sends
+// them).
 func printApp(w io.Writer, app admin.ApplicationDoc) {
-	fmt.Fprintf(w, "client_id       %s\nname            %s\ntype            %s\ngrant types     %s\nredirect URIs   %s\n", app.ClientID, app.Name, app.Type,
-		strings.Join(app.GrantTypes, " "), joined(app.RedirectURIs))
+	m2m := app.Type == string(model.AppM2M)
+	fmt.Fprintf(w, "client_id       %s\nname            %s\ntype            %s\ngrant types     %s\n", app.ClientID, app.Name, app.Type,
+		strings.Join(app.GrantTypes, " "))
+	if !m2m {
+		fmt.Fprintf(w, "redirect URIs   %s\n", joined(app.RedirectURIs))
+	}
 	if len(app.PostLogoutURIs) > 0 {
 		fmt.Fprintf(w, "post-logout     %s\n", joined(app.PostLogoutURIs))
 	}
 	if len(app.AllowedOrigins) > 0 {
 		fmt.Fprintf(w, "origins         %s\n", joined(app.AllowedOrigins))
 	}
-	fmt.Fprintf(w, "allowed scopes  %s\nscope policy    %s\nconsent         %s\nmfa             %s\n", joined(app.AllowedScopes), app.ScopePolicy, app.Consent, app.MFA)
+	fmt.Fprintf(w, "allowed scopes  %s\nscope policy    %s\n", joined(app.AllowedScopes), app.ScopePolicy)
+	if !m2m {
+		fmt.Fprintf(w, "consent         %s\nmfa             %s\n", app.Consent, app.MFA)
+	}
 	for _, t := range []struct{ label, v string }{
 		{"access TTL      ", app.AccessTokenTTL}, {"refresh idle    ", app.RefreshIdleTTL}, {"refresh max     ", app.RefreshAbsoluteTTL},
 	} {

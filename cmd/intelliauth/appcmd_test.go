@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -319,4 +320,83 @@ func TestAppCommandErrors(t *testing.T) {
 		{"grace beyond the limit", []string{"app", "rotate-secret", "admin-cli", "--grace", "1000h"}, 1, []string{"grace_period", "720h"}},
 	}
 	runFailCases(t, n.API, cases)
+}
+
+// TestListsSortedAndPaged: every paged list is sorted by its first column
+// (client_id, name, identifier, username), the same on every page, and a
+// page with more after it ends with the --page that shows them; following
+// those hints walks the whole list, each item once.
+func TestListsSortedAndPaged(t *testing.T) {
+	n := startAPINode(t)
+	env := n.API
+	appBankScopes(t, env)
+	must(t, env, "api", "create", "api.audit.example", "--id", "audit")
+	must(t, env, "api", "create", "api.zoo.example", "--id", "zoo")
+	for _, id := range []string{"zeta", "alpha", "mid-job"} {
+		must(t, env, "app", "create", id, "--type", "m2m")
+	}
+	for _, name := range []string{"zed", "amy", "kim"} {
+		createUser(t, env, name)
+	}
+	for _, name := range []string{"tellers", "auditors", "managers"} {
+		must(t, env, "role", "create", name, "--scopes", "read:tx")
+		must(t, env, "group", "create", name+"-group", "--roles", name)
+	}
+	for _, list := range [][]string{
+		{"app", "list"}, {"scope", "list"}, {"api", "list"}, {"user", "list"}, {"role", "list"}, {"group", "list"},
+	} {
+		t.Run(strings.Join(list, " "), func(t *testing.T) {
+			var keys []string
+			page, pages := 1, 0
+			for ; ; pages++ {
+				if pages > 50 {
+					t.Fatal("the walk does not end")
+				}
+				out := must(t, env, append(list, "--per-page", "2", "--page", fmt.Sprint(page))...)
+				lines := strings.Split(strings.TrimSpace(out), "\n")
+				var more string
+				for i, l := range lines[1:] {
+					if strings.HasPrefix(l, "page ") {
+						if i+2 < len(lines) {
+							more = lines[i+2]
+						}
+						break
+					}
+					keys = append(keys, strings.Fields(l)[0])
+				}
+				next, ok := strings.CutPrefix(more, "more: --page ")
+				if !ok {
+					if more != "" || !strings.Contains(out, fmt.Sprintf("page %d of %d", page, page)) {
+						t.Fatalf("the last page has no more: line:\n%s", out)
+					}
+					break
+				}
+				next, _, _ = strings.Cut(next, " ")
+				if next != fmt.Sprint(page+1) {
+					t.Fatalf("page %d points at --page %s:\n%s", page, next, out)
+				}
+				page++
+			}
+			if pages < 1 || !slices.IsSorted(keys) || len(slices.Compact(slices.Clone(keys))) != len(keys) {
+				t.Fatalf("%d pages, items %v: want at least 2 pages, sorted, each once", pages+1, keys)
+			}
+		})
+	}
+}
+
+// TestAppGetM2MHasNoConsent: an m2m application has no user, so app get
+// shows no consent mode, second factor or redirect URIs; a web one does.
+func TestAppGetM2MHasNoConsent(t *testing.T) {
+	n := startAPINode(t)
+	env := n.API
+	must(t, env, "app", "create", "job", "--type", "m2m")
+	must(t, env, "app", "create", "portal", "--type", "web", "--redirect-uri", "https://portal.example/cb")
+	for _, args := range [][]string{{"app", "get", "job"}, {"app", "list"}} {
+		if out := must(t, env, args...); strings.Contains(out, "consent") || strings.Contains(strings.ToLower(out), "mfa") || strings.Contains(out, "redirect") {
+			t.Errorf("%v shows a user-facing setting of an m2m application:\n%s", args, out)
+		}
+	}
+	if out := must(t, env, "app", "get", "portal"); !strings.Contains(out, "consent         required") || !strings.Contains(out, "redirect URIs   https://portal.example/cb") {
+		t.Errorf("app get of a web application:\n%s", out)
+	}
 }

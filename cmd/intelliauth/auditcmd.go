@@ -23,16 +23,19 @@ import (
 // /api/v1/audit and /api/v1/reports (scope audit:read): who got which
 // scopes when, and which allowed scopes nobody uses.
 
-func runAudit(ctx context.Context, c *cli, args []string) error {
-	return subcommand(ctx, c, "audit", args, map[string]func(context.Context, *cli, []string) error{
-		"search": auditSearch, "export": auditExport,
-	}, []string{"search", "export"})
+// auditVerbs are the subcommands of audit, in the order help lists them.
+func auditVerbs() []verb {
+	return []verb{
+		{"search", "one page of matching events, newest first, with why each token event dropped or refused scopes", auditSearch},
+		{"export", "every matching event as JSON Lines, for an archive or a SIEM", auditExport},
+	}
 }
 
-func runReport(ctx context.Context, c *cli, args []string) error {
-	return subcommand(ctx, c, "report", args, map[string]func(context.Context, *cli, []string) error{
-		"scope-usage": reportScopeUsage,
-	}, []string{"scope-usage"})
+// reportVerbs are the subcommands of report, in the order help lists them.
+func reportVerbs() []verb {
+	return []verb{
+		{"scope-usage", "per application, how often each allowed scope was granted; the unused ones", reportScopeUsage},
+	}
 }
 
 // auditScopes are what every audit and report command's token carries.

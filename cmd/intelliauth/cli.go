@@ -36,31 +36,43 @@ type cli struct {
 	onListen func(addr string)
 }
 
-// command is one subcommand: a name, a one-line summary and its runner.
+// command is one top-level command: a name, a one-line summary and its
+// runner; a group (app, scope, …) has verbs instead, and its run
+// dispatches to them.
 type command struct {
 	name, summary string
 	run           func(ctx context.Context, c *cli, args []string) error
+	verbs         []verb
+}
+
+// group is the command of a group of subcommands; its summary ends with
+// their names, from the one list that dispatches them.
+func group(name, summary string, verbs []verb) command {
+	return command{
+		name: name, summary: summary + " (" + strings.Join(verbNames(verbs), "|") + ")", verbs: verbs,
+		run: func(ctx context.Context, c *cli, args []string) error { return subcommand(ctx, c, name, args, verbs) },
+	}
 }
 
 func commands() []command {
 	return []command{
-		{"serve", "run the authorization server", runServe},
-		{"migrate", "apply database migrations", runMigrate},
-		{"tenant", "create and list tenants; give one an admin client (create|list|get|admin-client)", runTenant},
-		{"scope", "manage the scope registry (create|list|get|update|rename|delete|impact)", runScope},
-		{"api", "manage APIs / audiences (create|list|get|update|delete)", runAPIs},
-		{"app", "manage applications (create|list|get|update|delete|allow|disallow|set-scopes|rotate-secret)", runApp},
-		{"user", "manage end users (create|list|get|update|disable|enable|delete|set-password)", runUser},
-		{"role", "manage roles and assignments (create|list|get|update|delete|assign|unassign)", runRole},
-		{"group", "manage groups and members (create|list|get|update|delete|add|remove)", runGroup},
-		{"settings", "the tenant's settings: its second-factor policy (mfa|set-mfa)", runSettings},
-		{"keys", "signing and master keys (list|rotate|master)", runKeys},
-		{"explain", "show the scope decision for an app, audience and scopes", runExplain},
-		{"audit", "search or export the audit log (search|export)", runAudit},
-		{"report", "reports on the audit log (scope-usage)", runReport},
-		{"bench", "benchmark client-credentials token issuance against a running server", runBench},
-		{"healthcheck", "exit 0 when a node's /readyz answers 2xx, 1 otherwise (for container health checks)", runHealthcheck},
-		{"version", "print the version, commit, build date and Go version (also --version)", runVersion},
+		{name: "serve", summary: "run the authorization server", run: runServe},
+		{name: "migrate", summary: "apply database migrations", run: runMigrate},
+		group("tenant", "create and list tenants; give one an admin client", tenantVerbs()),
+		group("scope", "manage the scope registry", scopeVerbs()),
+		group("api", "manage APIs / audiences", apiVerbs()),
+		group("app", "manage applications", appVerbs()),
+		group("user", "manage end users", userVerbs()),
+		group("role", "manage roles and assignments", roleVerbs()),
+		group("group", "manage groups and members", groupVerbs()),
+		group("settings", "the tenant's settings: its second-factor policy", settingsVerbs()),
+		group("keys", "signing and master keys", keysVerbs()),
+		{name: "explain", summary: "show the scope decision for an app, audience and scopes", run: runExplain},
+		group("audit", "search or export the audit log", auditVerbs()),
+		group("report", "reports on the audit log", reportVerbs()),
+		{name: "bench", summary: "benchmark client-credentials token issuance against a running server", run: runBench},
+		{name: "healthcheck", summary: "exit 0 when a node's /readyz answers 2xx, 1 otherwise (for container health checks)", run: runHealthcheck},
+		{name: "version", summary: "print the version, commit, build date and Go version (also --version)", run: runVersion},
 	}
 }
 
@@ -122,10 +134,14 @@ func interrupted(ctx context.Context) (string, int) {
 func (c *cli) usage(w io.Writer) {
 	fmt.Fprintln(w, "IntelliAuth — a scope-centred OAuth 2.1 / OpenID Connect authorization server.")
 	fmt.Fprintln(w, "\nUsage: intelliauth <command> [flags]\n\nCommands:")
+	width := 0
 	for _, cmd := range commands() {
-		fmt.Fprintf(w, "  %-11s %s\n", cmd.name, cmd.summary)
+		width = max(width, len(cmd.name))
 	}
-	fmt.Fprintln(w, "\nRun 'intelliauth <command> -h' for a command's flags.")
+	for _, cmd := range commands() {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, cmd.name, cmd.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'intelliauth <command> -h' for a command's flags, or its subcommands with one line each.")
 }
 
 // describe renders an error for an operator: validation problems one per

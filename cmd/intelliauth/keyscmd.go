@@ -17,10 +17,13 @@ import (
 
 // ---- keys ----
 
-func runKeys(ctx context.Context, c *cli, args []string) error {
-	return subcommand(ctx, c, "keys", args, map[string]func(context.Context, *cli, []string) error{
-		"list": keysList, "rotate": keysRotate, "master": keysMaster,
-	}, []string{"list", "rotate", "master"})
+// keysVerbs are the subcommands of keys, in the order help lists them.
+func keysVerbs() []verb {
+	return []verb{
+		{"list", "list a tenant's signing keys and their states", keysList},
+		{"rotate", "start signing with the published next key; the current one stays published to verify", keysRotate},
+		{"master", "print a new random master key", keysMaster},
+	}
 }
 
 func printKeys(w io.Writer, output string, keys []admin.KeyDoc) error {

@@ -129,3 +129,63 @@ func runFailCases(t *testing.T, env map[string]string, cases []failCase) {
 		t.Run(tc.name, func(t *testing.T) { mustFail(t, env, tc.code, tc.args, tc.mentions...) })
 	}
 }
+
+// TestGroupHelp: every group lists each of its subcommands with one line —
+// alone (a usage error, exit 2, on stderr) or with --help (exit 0, on
+// stdout) — and every subcommand answers -h with its flags.
+func TestGroupHelp(t *testing.T) {
+	groups := 0
+	for _, cmd := range commands() {
+		if cmd.verbs == nil {
+			continue
+		}
+		groups++
+		t.Run(cmd.name, func(t *testing.T) {
+			check := func(how, out string) {
+				t.Helper()
+				if !strings.Contains(out, "Usage: intelliauth "+cmd.name+" <subcommand>") {
+					t.Errorf("%s: no usage line:\n%s", how, out)
+				}
+				for _, v := range cmd.verbs {
+					if v.summary == "" || strings.Contains(v.summary, "\n") {
+						t.Errorf("%s %s: the summary must be one line: %q", cmd.name, v.name, v.summary)
+					}
+					found := false
+					for l := range strings.Lines(out) {
+						if f := strings.Fields(l); len(f) > 1 && f[0] == v.name && strings.Contains(l, v.summary) {
+							found = true
+						}
+					}
+					if !found {
+						t.Errorf("%s: %s is not listed with its summary:\n%s", how, v.name, out)
+					}
+				}
+			}
+			code, out, errOut := runCLI(t, nil, cmd.name)
+			if code != 2 || out != "" {
+				t.Errorf("intelliauth %s: exit %d, stdout %q; want 2 and the help on stderr", cmd.name, code, out)
+			}
+			check("intelliauth "+cmd.name, errOut)
+			for _, h := range []string{"--help", "-h", "help"} {
+				code, out, _ := runCLI(t, nil, cmd.name, h)
+				if code != 0 {
+					t.Errorf("intelliauth %s %s: exit %d", cmd.name, h, code)
+				}
+				check("intelliauth "+cmd.name+" "+h, out)
+			}
+			for _, v := range cmd.verbs {
+				if code, _, errOut := runCLI(t, nil, cmd.name, v.name, "-h"); code != 0 || !strings.Contains(errOut, "Usage: intelliauth "+cmd.name+" "+v.name) {
+					t.Errorf("intelliauth %s %s -h: exit %d\n%s", cmd.name, v.name, code, errOut)
+				}
+			}
+		})
+	}
+	if groups < 11 {
+		t.Fatalf("%d groups, want every one (tenant, scope, api, app, user, role, group, settings, keys, audit, report)", groups)
+	}
+	// The top-level help names each group's subcommands from the same list.
+	_, out, _ := runCLI(t, nil, "help")
+	if !strings.Contains(out, "manage applications (create|list|get|update|delete|allow|disallow|set-scopes|rotate-secret)") {
+		t.Errorf("top-level help:\n%s", out)
+	}
+}

@@ -14,11 +14,17 @@ import (
 
 // ---- scope ----
 
-func runScope(ctx context.Context, c *cli, args []string) error {
-	return subcommand(ctx, c, "scope", args, map[string]func(context.Context, *cli, []string) error{
-		"create": scopeCreate, "list": scopeList, "get": scopeGet, "update": scopeUpdate,
-		"rename": scopeRename, "delete": scopeDelete, "impact": scopeImpact,
-	}, []string{"create", "list", "get", "update", "rename", "delete", "impact"})
+// scopeVerbs are the subcommands of scope, in the order help lists them.
+func scopeVerbs() []verb {
+	return []verb{
+		{"create", "register a scope of an API", scopeCreate},
+		{"list", "list the scopes, by name", scopeList},
+		{"get", "show one scope and what it implies", scopeGet},
+		{"update", "change a scope's description, implications or MFA requirement", scopeUpdate},
+		{"rename", "rename a scope everywhere it is used, in one change", scopeRename},
+		{"delete", "delete a scope and remove it from every allowlist, role and consent", scopeDelete},
+		{"impact", "what renaming or deleting a scope would touch", scopeImpact},
+	}
 }
 
 // requiresMFAUsage is the help of --requires-mfa.
@@ -215,10 +221,15 @@ func scopeImpact(ctx context.Context, c *cli, args []string) error {
 
 // ---- api ----
 
-func runAPIs(ctx context.Context, c *cli, args []string) error {
-	return subcommand(ctx, c, "api", args, map[string]func(context.Context, *cli, []string) error{
-		"create": apiCreate, "list": apiList, "get": apiGet, "update": apiUpdate, "delete": apiDelete,
-	}, []string{"create", "list", "get", "update", "delete"})
+// apiVerbs are the subcommands of api, in the order help lists them.
+func apiVerbs() []verb {
+	return []verb{
+		{"create", "register an API (an audience of tokens)", apiCreate},
+		{"list", "list the APIs, by identifier", apiList},
+		{"get", "show one API", apiGet},
+		{"update", "change an API's identifier, name, signing algorithm, token lifetime or size budget", apiUpdate},
+		{"delete", "delete an API that has no scopes left", apiDelete},
+	}
 }
 
 // tokenSizeBudgetUsage is the help of --token-size-budget.
@@ -389,7 +400,11 @@ func (p *pageFlags) query() url.Values {
 	return url.Values{"page": {strconv.Itoa(p.page)}, "per_page": {strconv.Itoa(p.perPage)}}
 }
 
-// printPage prints where a table of a list is.
+// printPage prints where a table of a list is and, while later pages
+// remain, how to get the next one (as audit search does with its cursor).
 func printPage[T any](w io.Writer, l listPage[T], what string) {
 	fmt.Fprintf(w, "page %d of %d (%d %s)\n", l.Page, l.pages(), l.Total, what)
+	if l.Page < l.pages() {
+		fmt.Fprintf(w, "more: --page %d (the same command with it shows the next page)\n", l.Page+1)
+	}
 }

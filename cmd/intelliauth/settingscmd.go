@@ -14,10 +14,12 @@ import (
 // tenant. The second-factor policy is the users' authority: reading it
 // needs users:read, changing it users:write.
 
-func runSettings(ctx context.Context, c *cli, args []string) error {
-	return subcommand(ctx, c, "settings", args, map[string]func(context.Context, *cli, []string) error{
-		"mfa": settingsMFA, "set-mfa": settingsSetMFA,
-	}, []string{"mfa", "set-mfa"})
+// settingsVerbs are the subcommands of settings, in the order help lists them.
+func settingsVerbs() []verb {
+	return []verb{
+		{"mfa", "show the tenant's second-factor policy", settingsMFA},
+		{"set-mfa", "set the second-factor policy: off, optional or required", settingsSetMFA},
+	}
 }
 
 func settingsMFA(ctx context.Context, c *cli, args []string) error {

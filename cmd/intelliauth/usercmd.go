@@ -71,11 +71,18 @@ func firstLine(r io.Reader) (string, error) {
 
 // ---- user ----
 
-func runUser(ctx context.Context, c *cli, args []string) error {
-	return subcommand(ctx, c, "user", args, map[string]func(context.Context, *cli, []string) error{
-		"create": userCreate, "list": userList, "get": userGet, "update": userUpdate,
-		"disable": userDisable, "enable": userEnable, "delete": userDelete, "set-password": userSetPassword,
-	}, []string{"create", "list", "get", "update", "disable", "enable", "delete", "set-password"})
+// userVerbs are the subcommands of user, in the order help lists them.
+func userVerbs() []verb {
+	return []verb{
+		{"create", "create an end user with a password", userCreate},
+		{"list", "list the users, by username", userList},
+		{"get", "show one user with their roles and groups", userGet},
+		{"update", "change a user's email, name or other attributes", userUpdate},
+		{"disable", "stop a user signing in: end their sessions, revoke their refresh tokens", userDisable},
+		{"enable", "let a disabled user sign in again", userEnable},
+		{"delete", "delete a user with their roles, memberships, consents and tokens", userDelete},
+		{"set-password", "set a user's password", userSetPassword},
+	}
 }
 
 // userPath is the path of a user; the API takes an ID, a username or an
@@ -379,11 +386,17 @@ func (c *cli) runLink(ctx context.Context, args []string, l linkCmd) error {
 
 // ---- role ----
 
-func runRole(ctx context.Context, c *cli, args []string) error {
-	return subcommand(ctx, c, "role", args, map[string]func(context.Context, *cli, []string) error{
-		"create": roleCreate, "list": roleList, "get": roleGet, "update": roleUpdate, "delete": roleDelete,
-		"assign": roleAssign, "unassign": roleUnassign,
-	}, []string{"create", "list", "get", "update", "delete", "assign", "unassign"})
+// roleVerbs are the subcommands of role, in the order help lists them.
+func roleVerbs() []verb {
+	return []verb{
+		{"create", "create a role that grants scopes", roleCreate},
+		{"list", "list the roles, by name", roleList},
+		{"get", "show one role", roleGet},
+		{"update", "change a role's scopes or description", roleUpdate},
+		{"delete", "delete a role", roleDelete},
+		{"assign", "give a user a role", roleAssign},
+		{"unassign", "take a role from a user", roleUnassign},
+	}
 }
 
 func rolePath(name string) string { return "/roles/" + url.PathEscape(name) }
@@ -530,11 +543,17 @@ func roleUnassign(ctx context.Context, c *cli, args []string) error {
 
 // ---- group ----
 
-func runGroup(ctx context.Context, c *cli, args []string) error {
-	return subcommand(ctx, c, "group", args, map[string]func(context.Context, *cli, []string) error{
-		"create": groupCreate, "list": groupList, "get": groupGet, "update": groupUpdate, "delete": groupDelete,
-		"add": groupAdd, "remove": groupRemove,
-	}, []string{"create", "list", "get", "update", "delete", "add", "remove"})
+// groupVerbs are the subcommands of group, in the order help lists them.
+func groupVerbs() []verb {
+	return []verb{
+		{"create", "create a group whose members get its roles", groupCreate},
+		{"list", "list the groups, by name", groupList},
+		{"get", "show one group and its members", groupGet},
+		{"update", "change a group's roles or description", groupUpdate},
+		{"delete", "delete a group", groupDelete},
+		{"add", "add a user to a group", groupAdd},
+		{"remove", "remove a user from a group", groupRemove},
+	}
 }
 
 func groupPath(name string) string { return "/groups/" + url.PathEscape(name) }
