@@ -136,6 +136,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		Playground:          play,
 		DemoConsole:         demoConsole,
 		AccessLog:           cfg.AccessLog,
+		MetricsMaxClients:   cfg.MetricsMaxClients,
 	})
 	if err != nil {
 		_ = auditLog.Close(context.WithoutCancel(ctx))

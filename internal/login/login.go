@@ -184,18 +184,19 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request, snap *cata
 	} else if err != nil {
 		return internalError(err)
 	}
-	reason := ""
+	reason, outcome := "", ""
 	switch {
 	case a.user == nil:
-		reason = "unknown_user"
+		reason, outcome = "unknown_user", OutcomeUnknownUser
 	case a.user.PasswordHash == "":
-		reason = "no_password"
+		reason, outcome = "no_password", OutcomeNoPassword
 	case !match:
-		reason = "wrong_password"
+		reason, outcome = "wrong_password", OutcomeBadPassword
 	case a.user.Status != model.UserActive:
-		reason = "disabled"
+		reason, outcome = "disabled", OutcomeDisabled
 	}
 	if reason != "" {
+		h.count(snap.Tenant.ID, outcome)
 		slotHeld = false // failed counts the failure in its place
 		return h.failed(w, r, snap, t, a, reason, login)
 	}
@@ -351,6 +352,7 @@ func (h *Handler) openSession(w http.ResponseWriter, r *http.Request, snap *cata
 	}); err != nil {
 		return internalError(err)
 	}
+	h.count(tenant, OutcomeSuccess)
 	h.setSessionCookie(w, r, snap, value, s.ExpiresAt)
 	return nil
 }
@@ -484,6 +486,7 @@ func (h *Handler) recordLocked(ctx context.Context, snap *catalog.Snapshot, t ta
 	if a.user != nil {
 		subject = a.user.ID
 	}
+	h.count(snap.Tenant.ID, OutcomeLocked)
 	// The key of an unknown login is a hash; it names nobody.
 	details, _ := json.Marshal(map[string]any{"keys": keys, "locked_until": until, "engaged": engaged, "ip": a.ip, "request": t.ar.ID})
 	return h.record(ctx, model.AuditEvent{

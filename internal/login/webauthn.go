@@ -338,7 +338,8 @@ func (h *Handler) passkeyFinish(w http.ResponseWriter, r *http.Request, snap *ca
 			}
 			return internalError(err)
 		}
-		h.logger().InfoContext(ctx, "passkey sign-in refused", "tenant", snap.Tenant.ID, "reason", pe.Reason, "cause", err.Error())
+		h.count(snap.Tenant.ID, OutcomePasskeyFailed)
+		h.logger().InfoContext(ctx, "passkey sign-in refused", "tenant", snap.Tenant.ID, "user_id", pe.UserID, "reason", pe.Reason, "cause", err.Error())
 		details, _ := json.Marshal(map[string]any{"reason": pe.Reason, "ip": ip, "request": t.ar.ID, "method": methodPasskey})
 		if err := h.record(ctx, model.AuditEvent{
 			TenantID: snap.Tenant.ID, Type: model.EventLoginFailed,

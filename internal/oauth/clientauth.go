@@ -215,6 +215,9 @@ type authFailureDetails struct {
 // bytes, because it is not a known client's. A failure to write is logged:
 // the refusal stands either way.
 func (h *Handler) recordAuthFailure(r *http.Request, snap *catalog.Snapshot, c credentials, reason string) {
+	if h.Metrics != nil {
+		h.Metrics.ClientAuthFailed(snap.Tenant.ID, reason)
+	}
 	id, peer := presentedClientID(c.clientID), h.clientIP(r)
 	a := h.authFailures.Admit(h.now(), snap.Tenant.ID, id+"\x00"+peer)
 	if !a.Write {

@@ -9,6 +9,8 @@ import (
 	"github.com/intelliauth/intelliauth/internal/catalog"
 	"github.com/intelliauth/intelliauth/internal/logging"
 	"github.com/intelliauth/intelliauth/internal/login"
+	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/internal/policy"
 	"github.com/intelliauth/intelliauth/internal/store"
 	"github.com/intelliauth/intelliauth/oautherr"
 )
@@ -49,12 +51,57 @@ type Handler struct {
 
 // TokenMetrics is what the token endpoint reports to the server's metrics.
 // Its methods must be safe for concurrent use and cheap: they run on the
-// token endpoint's path.
+// token endpoint's path. Every label value this package passes is bounded:
+// clientID is a client of the tenant's snapshot (or UnknownClient), never
+// an ID as presented; grantType is one of GrantLabels; reason is one of
+// RefusalReasons or a policy.Reason. Bounding the number of clients per
+// tenant is the implementation's.
 type TokenMetrics interface {
 	// TokenOverBudget counts one access token issued longer than the
 	// token-size budget of its API (audience, the API's identifier).
 	TokenOverBudget(tenantID, audience string)
+	// TokenIssued counts one token response.
+	TokenIssued(tenantID, clientID, grantType string)
+	// TokenRefused counts one refused token request with its reason: the
+	// scope decision's (policy.NotAllowed, …) when it refused, else the
+	// RFC 6749 §5.2 error code.
+	TokenRefused(tenantID, clientID, grantType, reason string)
+	// ScopeDropped counts one requested scope left out of an issued token,
+	// with the decision's reason (policy.NotEntitled, …).
+	ScopeDropped(tenantID, clientID string, reason policy.Reason)
+	// ClientAuthFailed counts one failed client authentication at the
+	// token, introspection or revocation endpoint (reason: one of
+	// ClientAuthReasons), before the audit event's throttle.
+	ClientAuthFailed(tenantID, reason string)
 }
+
+// UnknownClient is the client label of a request whose client ID is not a
+// client of the tenant: IDs as presented never become label values.
+const UnknownClient = "unknown"
+
+// OtherLabel is the label value of anything outside a fixed vocabulary.
+const OtherLabel = "other"
+
+// GrantLabels are the grant_type label values TokenMetrics receives:
+// the grant types this server supports, "none" when the request named
+// none, else OtherLabel.
+var GrantLabels = []string{model.GrantClientCredentials, model.GrantAuthorizationCode, model.GrantRefreshToken, "none", OtherLabel}
+
+// grantLabel bounds a grant_type parameter to GrantLabels.
+func grantLabel(gt string) string {
+	switch gt {
+	case model.GrantClientCredentials, model.GrantAuthorizationCode, model.GrantRefreshToken:
+		return gt
+	case "":
+		return "none"
+	}
+	return OtherLabel
+}
+
+// ClientAuthReasons are the reasons of a failed client authentication, as
+// oauth.client_authentication_failed and TokenMetrics.ClientAuthFailed
+// name them.
+var ClientAuthReasons = []string{reasonMalformed, reasonMissingID, reasonUnknownClient, reasonWrongSecret, reasonMissingSecret, reasonPublicSecret}
 
 func (h *Handler) now() time.Time {
 	if h.Now != nil {

@@ -173,14 +173,23 @@ func grantFor(grantType string) (grantHook, bool) {
 // oauth.token_refused.
 func (h *Handler) token(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot) error {
 	ctx := r.Context()
-	values, _, snap, app, err := h.authenticatedForm(w, r, snap)
+	values, creds, snap, app, err := h.authenticatedForm(w, r, snap)
 	if err != nil {
+		if h.Metrics != nil {
+			client := UnknownClient
+			if _, ok := snap.App(creds.clientID); ok {
+				client = creds.clientID
+			}
+			h.Metrics.TokenRefused(snap.Tenant.ID, client, grantLabel(values.Get("grant_type")), refusalReason(ctx, err, nil))
+		}
 		return err
 	}
 	allowClientOrigin(w, r, app)
 	form := parseTokenForm(values)
 	if form.grantType == "" {
-		return oautherr.New(oautherr.InvalidRequest, "grant_type is required")
+		err := oautherr.New(oautherr.InvalidRequest, "grant_type is required")
+		h.countRefusal(ctx, snap, app, form, nil, err)
+		return err
 	}
 	req := &tokenRequest{snap: snap, app: app, form: form}
 	plan, out, err := h.runGrant(ctx, req)
@@ -200,13 +209,71 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, snap *catalog.Sn
 	}
 	if err != nil {
 		h.recordRefusal(ctx, req, out, err)
+		h.countRefusal(ctx, req.snap, req.app, req.form, out, err)
 		return err
 	}
-	if h.Metrics != nil && out.overBudget() {
-		h.Metrics.TokenOverBudget(req.snap.Tenant.ID, out.decision.Audience.Identifier)
+	if m := h.Metrics; m != nil {
+		tenant, client := req.snap.Tenant.ID, req.app.ClientID
+		m.TokenIssued(tenant, client, grantLabel(req.form.grantType))
+		for _, r := range out.decision.Results {
+			if !r.Granted {
+				m.ScopeDropped(tenant, client, r.Reason)
+			}
+		}
+		if out.overBudget() {
+			m.TokenOverBudget(tenant, out.decision.Audience.Identifier)
+		}
 	}
 	writeJSON(w, http.StatusOK, out.resp)
 	return nil
+}
+
+// countRefusal counts a refused token request of an authenticated client
+// (TokenMetrics.TokenRefused).
+func (h *Handler) countRefusal(ctx context.Context, snap *catalog.Snapshot, app *catalog.App, form tokenForm, out *issued, err error) {
+	if h.Metrics == nil {
+		return
+	}
+	h.Metrics.TokenRefused(snap.Tenant.ID, app.ClientID, grantLabel(form.grantType), refusalReason(ctx, err, out))
+}
+
+// RefusalReasons are the reason label values of TokenMetrics.TokenRefused
+// besides the scope decision's refusing reasons (policy.NotRegistered,
+// policy.WrongAudience, policy.NotAllowed, policy.NotInGrant): the RFC 6749
+// §5.2 and RFC 8707 error codes the token endpoint answers with,
+// "client_gone" for a client that hung up, and OtherLabel.
+var RefusalReasons = []string{
+	oautherr.InvalidRequest, oautherr.InvalidClient, oautherr.InvalidGrant, oautherr.UnauthorizedClient,
+	oautherr.UnsupportedGrantType, oautherr.InvalidScope, oautherr.InvalidTarget, oautherr.ServerError,
+	oautherr.TemporarilyUnavailable, "client_gone", OtherLabel,
+}
+
+// refusalReason is the reason label of a refusal: the scope decision's
+// first refusing reason when it refused, else the error code the client
+// is answered with (writeError's classification), bounded to
+// RefusalReasons.
+func refusalReason(ctx context.Context, err error, out *issued) string {
+	switch logging.Classify(ctx, err) {
+	case logging.ClientGone:
+		return "client_gone"
+	case logging.Unavailable:
+		return oautherr.TemporarilyUnavailable
+	}
+	code := oautherr.As(err).Code
+	if out != nil && (code == oautherr.InvalidScope || code == oautherr.InvalidTarget) {
+		for _, r := range out.decision.Results {
+			switch r.Reason {
+			case policy.NotRegistered, policy.WrongAudience, policy.NotAllowed, policy.NotInGrant:
+				return string(r.Reason)
+			}
+		}
+	}
+	for _, c := range RefusalReasons {
+		if c == code {
+			return code
+		}
+	}
+	return OtherLabel
 }
 
 // refusedByConfig reports whether an error follows from the tenant's

@@ -60,6 +60,11 @@ type Options struct {
 	// the node's root page links to. Empty elsewhere: the root page lists
 	// no tenants.
 	DemoConsole string
+	// MetricsMaxClients bounds the distinct client_id label values of the
+	// token metrics per tenant; the clients past it are counted as
+	// "other". Zero or less means DefaultMetricsMaxClients; serve passes
+	// internal/config's value.
+	MetricsMaxClients int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }

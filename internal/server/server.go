@@ -74,13 +74,16 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		log:     o.Logger,
 		catalog: catalog.New(o.Store, o.Sealer, o.Logger),
 		tenant:  http.NewServeMux(),
-		metrics: newMetrics(),
+		metrics: newMetrics(o.MetricsMaxClients),
 	}
+	s.catalog.Metrics = s.metrics
+	o.Audit.SetMetrics(s.metrics)
 	adm := &admin.Service{Store: o.Store, Sealer: o.Sealer, Now: o.Now, Logger: o.Logger, AllowInsecureIssuer: o.AllowInsecureIssuer}
 	lh := &login.Handler{
 		Catalog: s.catalog, Store: o.Store, Admin: adm, Audit: o.Audit, Logger: o.Logger, Now: o.Now,
 		ClientIP: ClientIP, Secure: secureRequest,
 		MaxFailures: o.LoginMaxFailures, Window: o.LoginWindow, LockFor: o.LoginLockFor, SessionTTL: o.SessionTTL,
+		Metrics: s.metrics,
 	}
 	lh.Register(s.tenant)
 	oh := &oauth.Handler{Catalog: s.catalog, Store: o.Store, Audit: o.Audit, Logger: o.Logger, Now: o.Now, Login: lh, ClientIP: ClientIP, Metrics: s.metrics,
