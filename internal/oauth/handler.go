@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/intelliauth/intelliauth/internal/audit"
 	"github.com/intelliauth/intelliauth/internal/catalog"
 	"github.com/intelliauth/intelliauth/internal/logging"
@@ -43,6 +45,11 @@ type Handler struct {
 	// The server passes its Prometheus series (this package imports no
 	// metrics library).
 	Metrics TokenMetrics
+	// Tracer, when set, traces the token pipeline: client authentication,
+	// the grant's own checks, the scope decision, signing and the commit
+	// with its audit event, as children of the request's span. nil traces
+	// nothing (and costs nothing).
+	Tracer trace.Tracer
 
 	// authFailures rate-limits oauth.client_authentication_failed (in
 	// memory, per node).

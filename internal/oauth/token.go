@@ -5,9 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/intelliauth/intelliauth/internal/catalog"
 	"github.com/intelliauth/intelliauth/internal/logging"
@@ -173,7 +177,13 @@ func grantFor(grantType string) (grantHook, bool) {
 // oauth.token_refused.
 func (h *Handler) token(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot) error {
 	ctx := r.Context()
-	values, creds, snap, app, err := h.authenticatedForm(w, r, snap)
+	ar := r
+	actx, sp := h.span(ctx, spanClientAuth)
+	if h.Tracer != nil {
+		ar = r.WithContext(actx) // a copy of the request only when tracing
+	}
+	values, creds, snap, app, err := h.authenticatedForm(w, ar, snap)
+	endSpan(sp, err)
 	if err != nil {
 		if h.Metrics != nil {
 			client := UnknownClient
@@ -191,6 +201,10 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, snap *catalog.Sn
 		h.countRefusal(ctx, snap, app, form, nil, err)
 		return err
 	}
+	if sp := trace.SpanFromContext(ctx); sp.IsRecording() {
+		sp.SetAttributes(attribute.String("tenant", snap.Tenant.ID), attribute.String("client_id", app.ClientID),
+			attribute.String("grant_type", grantLabel(form.grantType)))
+	}
 	req := &tokenRequest{snap: snap, app: app, form: form}
 	plan, out, err := h.runGrant(ctx, req)
 	if err != nil && refusedByConfig(err) {
@@ -205,7 +219,9 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, snap *catalog.Sn
 		}
 	}
 	if err == nil {
-		err = h.commitGrant(ctx, req, plan, out)
+		cctx, sp := h.span(ctx, spanAuditCommit)
+		err = h.commitGrant(cctx, req, plan, out)
+		endSpan(sp, err)
 	}
 	if err != nil {
 		h.recordRefusal(ctx, req, out, err)
@@ -301,22 +317,59 @@ func (h *Handler) runGrant(ctx context.Context, req *tokenRequest) (*grantPlan, 
 	if err := req.form.audienceErr; err != nil {
 		return nil, nil, err
 	}
-	plan, err := hook(h, ctx, req)
+	gctx, sp := h.span(ctx, spanGrant)
+	plan, err := hook(h, gctx, req)
+	endSpan(sp, err)
 	if err != nil {
 		if plan != nil {
 			return nil, &issued{subject: plan.subject}, err
 		}
 		return nil, nil, err
 	}
+	_, sp = h.span(ctx, spanDecide)
 	d, err := policy.Decide(req.decisionInput(plan.input))
+	if sp.IsRecording() {
+		sp.SetAttributes(attribute.Int("scopes.granted", d.Granted.Len()), attribute.Int("scopes.dropped", len(d.Results)-countGranted(d)))
+	}
+	endSpan(sp, err)
+	h.logDecision(ctx, req, d)
 	if err != nil {
 		return nil, &issued{decision: d, subject: plan.subject}, err
 	}
-	out, err := plan.mint(ctx, d)
+	mctx, sp := h.span(ctx, spanSign)
+	out, err := plan.mint(mctx, d)
+	endSpan(sp, err)
 	if err != nil {
 		return nil, &issued{decision: d, subject: plan.subject}, err
 	}
 	return plan, out, nil
+}
+
+// countGranted counts the results of a decision that were granted.
+func countGranted(d policy.Decision) int {
+	n := 0
+	for _, r := range d.Results {
+		if r.Granted {
+			n++
+		}
+	}
+	return n
+}
+
+// logDecision logs the scope decision, one line per scope, at debug level:
+// what `explain` would say about this request. Nothing is built when debug
+// is off.
+func (h *Handler) logDecision(ctx context.Context, req *tokenRequest, d policy.Decision) {
+	if !h.Logger.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	for _, r := range d.Results {
+		h.Logger.DebugContext(ctx, "scope decision", "tenant", req.snap.Tenant.ID, "client_id", req.app.ClientID,
+			"grant_type", req.form.grantType, "audience", d.Audience.Identifier, "scope", r.Scope, "granted", r.Granted, "reason", string(r.Reason))
+	}
+	if d.Note != "" {
+		h.Logger.DebugContext(ctx, "scope decision", "tenant", req.snap.Tenant.ID, "client_id", req.app.ClientID, "note", d.Note)
+	}
 }
 
 // decisionInput completes a grant's part of the decision's input with what

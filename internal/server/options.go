@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/intelliauth/intelliauth/internal/audit"
 	"github.com/intelliauth/intelliauth/internal/store"
 	"github.com/intelliauth/intelliauth/internal/token"
@@ -65,6 +67,12 @@ type Options struct {
 	// "other". Zero or less means DefaultMetricsMaxClients; serve passes
 	// internal/config's value.
 	MetricsMaxClients int
+	// TracerProvider, when set, traces every request (a server span, a
+	// child of the caller's W3C traceparent when the header is present)
+	// and the token pipeline within it (internal/oauth). nil traces
+	// nothing. The store's spans are the store's (sqlstore
+	// WithTracerProvider); serve passes the same provider to both.
+	TracerProvider trace.TracerProvider
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
