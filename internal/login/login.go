@@ -179,7 +179,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request, snap *cata
 	}
 	match, err := h.verifyPassword(ctx, hash, pw)
 	if errors.Is(err, password.ErrMalformed) {
-		h.logger().ErrorContext(ctx, "stored password hash is malformed", "tenant", snap.Tenant.ID, "user", a.user.ID, "err", err)
+		h.logger().ErrorContext(ctx, "stored password hash is malformed", "tenant", snap.Tenant.ID, "user_id", a.user.ID, "err", err)
 		match = false
 	} else if err != nil {
 		return internalError(err)
@@ -278,9 +278,9 @@ func (h *Handler) succeeded(w http.ResponseWriter, r *http.Request, snap *catalo
 	// rehash with the current parameters while the password is at hand.
 	if password.NeedsRehash(u.PasswordHash) {
 		if nh, err := h.hashPassword(ctx, pw); err != nil {
-			h.logger().WarnContext(ctx, "rehash password", "tenant", tenant, "user", u.ID, "err", err)
+			h.logger().WarnContext(ctx, "rehash password", "tenant", tenant, "user_id", u.ID, "err", err)
 		} else if err := h.Store.Users().SetPassword(ctx, tenant, u.ID, nh); err != nil {
-			h.logger().WarnContext(ctx, "store rehashed password", "tenant", tenant, "user", u.ID, "err", err)
+			h.logger().WarnContext(ctx, "store rehashed password", "tenant", tenant, "user_id", u.ID, "err", err)
 		}
 	}
 	if err := h.openSession(w, r, snap, t, u, a.ip, methodPassword, []string{model.AMRPassword}); err != nil {

@@ -289,7 +289,7 @@ func (h *Handler) secondFactorRefused(w http.ResponseWriter, r *http.Request, sn
 		return internalError(err)
 	}
 	h.logger().Log(r.Context(), logging.Level(logging.Classify(r.Context(), err), status), "second-factor passkey refused",
-		"tenant", snap.Tenant.ID, "user", st.user.ID, "reason", reason, "cause", err.Error())
+		"tenant", snap.Tenant.ID, "user_id", st.user.ID, "reason", reason, "cause", err.Error())
 	if err := h.recordFactor(r.Context(), snap, st, string(model.FactorWebAuthn), "failure", reason); err != nil {
 		return internalError(err)
 	}

@@ -155,10 +155,11 @@ func (h *Handler) withTenant(f tenantHandler) http.HandlerFunc {
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot, err error) {
 	e := oautherr.As(err)
 	k := logging.Classify(r.Context(), err)
+	clientID, reason := refusalOf(err, e.Code)
 	switch k {
 	case logging.ClientGone:
 		h.Logger.DebugContext(r.Context(), "client went away",
-			"tenant", snap.Tenant.ID, "path", r.URL.Path, "cause", errText(err))
+			"tenant", snap.Tenant.ID, "client_id", clientID, "path", r.URL.Path, "cause", errText(err))
 		w.WriteHeader(logging.StatusClientClosedRequest)
 		return
 	case logging.Unavailable:
@@ -173,8 +174,11 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, snap *catal
 			"the authorization server's storage is unavailable; retry after the Retry-After delay", err)
 		w.Header().Set("Retry-After", logging.RetryAfterSeconds)
 	}
+	if reason == oautherr.ServerError && e.Code == oautherr.TemporarilyUnavailable {
+		reason = e.Code
+	}
 	h.Logger.Log(r.Context(), logging.Level(k, e.Status), "oauth request refused",
-		"tenant", snap.Tenant.ID, "path", r.URL.Path, "error", e.Code, "cause", errText(e.Cause))
+		"tenant", snap.Tenant.ID, "client_id", clientID, "path", r.URL.Path, "error", e.Code, "reason", reason, "cause", errText(e.Cause))
 	oautherr.Write(w, e)
 }
 

@@ -199,7 +199,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, snap *catalog.Sn
 	if form.grantType == "" {
 		err := oautherr.New(oautherr.InvalidRequest, "grant_type is required")
 		h.countRefusal(ctx, snap, app, form, nil, err)
-		return err
+		return refused(err, app.ClientID, "")
 	}
 	if sp := trace.SpanFromContext(ctx); sp.IsRecording() {
 		sp.SetAttributes(attribute.String("tenant", snap.Tenant.ID), attribute.String("client_id", app.ClientID),
@@ -226,7 +226,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, snap *catalog.Sn
 	if err != nil {
 		h.recordRefusal(ctx, req, out, err)
 		h.countRefusal(ctx, req.snap, req.app, req.form, out, err)
-		return err
+		return refused(err, req.app.ClientID, refusalReason(ctx, err, out))
 	}
 	if m := h.Metrics; m != nil {
 		tenant, client := req.snap.Tenant.ID, req.app.ClientID
