@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/url"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -41,6 +42,13 @@ func newTracerProvider(ctx context.Context, endpoint string, logger *slog.Logger
 	if err != nil {
 		return nil, fmt.Errorf("OTLP trace exporter for %s: %w", target, err)
 	}
+	// The SDK reports export failures through OpenTelemetry's process-wide
+	// error handler (by default plain text on stderr): route them to the
+	// one logger, so they are JSON lines like every other. The composition
+	// root owns the process, so it may set this one global.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		logger.Warn("trace export failed; spans are dropped until the collector answers", "otlp_endpoint", redactedURL(target), "err", err)
+	}))
 	b := currentBuild()
 	res := resource.NewWithAttributes(semconv.SchemaURL,
 		semconv.ServiceName("intelliauth"), semconv.ServiceVersion(b.Version))
