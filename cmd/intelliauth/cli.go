@@ -231,17 +231,17 @@ func (c *cli) loadConfig() (config.Config, error) {
 }
 
 // openStore opens and migrates the configured database.
-func openStore(ctx context.Context, cfg config.Config) (*sqlstore.DB, error) {
+func openStore(ctx context.Context, cfg config.Config, opts ...sqlstore.Option) (*sqlstore.DB, error) {
 	var db *sqlstore.DB
 	var err error
 	if cfg.Postgres() {
-		db, err = postgres.Open(ctx, cfg.Database)
+		db, err = postgres.Open(ctx, cfg.Database, opts...)
 	} else {
 		// The data directory holds the database and key material: owner only.
 		if err := prepareDataDir(cfg.DataDir); err != nil {
 			return nil, err
 		}
-		db, err = sqlite.Open(ctx, cfg.SQLitePath())
+		db, err = sqlite.Open(ctx, cfg.SQLitePath(), opts...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", cfg.RedactedDatabase(), err)

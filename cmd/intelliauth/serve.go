@@ -21,6 +21,9 @@ import (
 	"github.com/intelliauth/intelliauth/internal/logging"
 	"github.com/intelliauth/intelliauth/internal/playground"
 	"github.com/intelliauth/intelliauth/internal/server"
+	"github.com/intelliauth/intelliauth/internal/store/sqlstore"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // serveGCPercent is serve's GC target unless GOGC is set.
@@ -66,7 +69,29 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := openStore(ctx, cfg)
+	// Tracing (OpenTelemetry over OTLP/HTTP) only when an endpoint is set:
+	// otherwise neither the server nor the store is given a tracer, and
+	// starts no span at all.
+	var tp trace.TracerProvider
+	var storeOpts []sqlstore.Option
+	if cfg.OTLPEndpoint != "" {
+		sdk, err := newTracerProvider(ctx, cfg.OTLPEndpoint, logger)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			// Flush the spans still queued, bounded: a collector that is
+			// gone must not hold up the exit.
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := sdk.Shutdown(sctx); err != nil {
+				logger.Warn("flush traces", "err", err)
+			}
+		}()
+		tp = sdk
+		storeOpts = append(storeOpts, sqlstore.WithTracerProvider(sdk))
+	}
+	db, err := openStore(ctx, cfg, storeOpts...)
 	if err != nil {
 		return err
 	}
@@ -136,6 +161,8 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		Playground:          play,
 		DemoConsole:         demoConsole,
 		AccessLog:           cfg.AccessLog,
+		MetricsMaxClients:   cfg.MetricsMaxClients,
+		TracerProvider:      tp,
 	})
 	if err != nil {
 		_ = auditLog.Close(context.WithoutCancel(ctx))

@@ -237,8 +237,8 @@ func (s *Service) commit(ctx context.Context, actor Actor, fn func(tx store.Repo
 		return err
 	}
 	for _, e := range written {
-		s.logger().LogAttrs(ctx, slog.LevelInfo, "admin change", slog.String("event", e.Type), slog.String("tenant", e.TenantID),
-			slog.String("actor_type", actor.Type), slog.String("actor_id", actor.ID))
+		s.logger().LogAttrs(ctx, slog.LevelInfo, "admin change", append([]slog.Attr{slog.String("event", e.Type), slog.String("tenant", e.TenantID),
+			slog.String("actor_type", actor.Type), slog.String("actor_id", actor.ID)}, changeAttrs(e)...)...)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/intelliauth/intelliauth/internal/model"
@@ -77,6 +78,30 @@ type Log struct {
 	// spare holds event slices of committed batches for reuse, so the
 	// steady state allocates no event storage.
 	spare [][]model.AuditEvent
+
+	// metrics, when set (SetMetrics), is told of every group commit.
+	metrics atomic.Pointer[Metrics]
+}
+
+// Metrics is what the group commit reports to the server's metrics. Its
+// method runs on the writer goroutine after every Append, so it must be
+// cheap and safe for concurrent use.
+type Metrics interface {
+	// AuditCommitted reports one group commit: how many events its one
+	// Append stored (or failed to), how long the Append took, and its
+	// error (nil on success).
+	AuditCommitted(events int, took time.Duration, err error)
+}
+
+// SetMetrics makes the Log report its group commits to m (nil stops it).
+// It may be called while the Log is in use: the composition root creates
+// the Log before the server whose metrics it reports to.
+func (l *Log) SetMetrics(m Metrics) {
+	if m == nil {
+		l.metrics.Store(nil)
+		return
+	}
+	l.metrics.Store(&m)
 }
 
 // batch is one Append's worth of events. done is closed after Append
@@ -312,7 +337,11 @@ func (l *Log) commit(b *batch) {
 		// Close gave up: fail fast rather than start a transaction.
 		err = fmt.Errorf("log closed before the batch was written: %w", cerr)
 	} else {
+		start := time.Now()
 		err = l.repo.Append(l.ctx, b.events)
+		if m := l.metrics.Load(); m != nil {
+			(*m).AuditCommitted(n, time.Since(start), err)
+		}
 	}
 	if err != nil {
 		l.logger.LogAttrs(l.ctx, slog.LevelError, "audit append failed; the requests of this batch fail",

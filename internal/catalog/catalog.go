@@ -69,6 +69,9 @@ type Catalog struct {
 	// one tenant by Recheck; zero means DefaultRecheckInterval. Set it before
 	// the catalog is used.
 	RecheckInterval time.Duration
+	// Metrics, when set, is told of every snapshot load. Set it before the
+	// catalog is used.
+	Metrics Metrics
 
 	mu       sync.RWMutex
 	tenants  map[string]*Snapshot
@@ -82,6 +85,14 @@ type Catalog struct {
 
 	rmu    sync.Mutex
 	checks map[string]*checks
+}
+
+// Metrics is what the catalog reports to the server's metrics. Its method
+// must be safe for concurrent use.
+type Metrics interface {
+	// CatalogReloaded reports one load of a tenant's snapshot from the
+	// store: how long it took and its error (nil on success).
+	CatalogReloaded(tenantID string, took time.Duration, err error)
 }
 
 type load struct {
@@ -268,6 +279,7 @@ func (c *Catalog) Refresh(ctx context.Context) error {
 	defer c.mu.Unlock()
 	for id, s := range c.tenants {
 		if rev, ok := revs[id]; !ok || rev > s.Rev {
+			c.logger.DebugContext(ctx, "catalog dropped a stale snapshot", "tenant", id, "rev", s.Rev, "current_rev", rev)
 			c.dropLocked(id)
 		}
 	}
@@ -308,7 +320,16 @@ func (c *Catalog) reload(ctx context.Context, id string) (*Snapshot, error) {
 	c.mu.Unlock()
 
 	// The load must not die with one caller's request: others share it.
+	start := time.Now()
 	l.snap, l.err = c.loadTenant(context.WithoutCancel(ctx), id)
+	took := time.Since(start)
+	if c.Metrics != nil {
+		c.Metrics.CatalogReloaded(id, took, l.err)
+	}
+	if l.err == nil {
+		c.logger.DebugContext(ctx, "catalog loaded tenant", "tenant", id, "rev", l.snap.Rev,
+			"applications", len(l.snap.apps), "took", took)
+	}
 
 	c.mu.Lock()
 	if c.loading[id] == l {

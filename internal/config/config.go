@@ -67,6 +67,17 @@ type Config struct {
 	// Off by default: most deployments sit behind a proxy that already logs
 	// requests, and the line costs a few percent of token throughput.
 	AccessLog bool
+	// MetricsMaxClients bounds the distinct client_id label values of the
+	// token metrics per tenant (/metrics); clients past it are counted
+	// under "other", so a tenant with thousands of clients cannot blow up
+	// the scrape. At least 1.
+	MetricsMaxClients int
+	// OTLPEndpoint, when set, exports OpenTelemetry traces over OTLP/HTTP
+	// to this collector URL (e.g. http://localhost:4318); empty disables
+	// tracing. OTEL_EXPORTER_OTLP_ENDPOINT and
+	// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, the standard variables, set it
+	// too (EnvOTLPEndpoint wins).
+	OTLPEndpoint string
 }
 
 // Defaults of the bounds on unfinished authorization requests: enough for
@@ -75,6 +86,10 @@ type Config struct {
 const (
 	DefaultMaxPendingPerClient = 10000
 	DefaultMaxPendingPerPeer   = 200
+	// DefaultMetricsMaxClients keeps a tenant's token series to a few
+	// thousand (× grant types and reasons) while naming every client of
+	// most tenants.
+	DefaultMetricsMaxClients = 100
 )
 
 // Defaults returns the configuration before environment and flags.
@@ -87,6 +102,7 @@ func Defaults() Config {
 
 		MaxPendingPerClient: DefaultMaxPendingPerClient,
 		MaxPendingPerPeer:   DefaultMaxPendingPerPeer,
+		MetricsMaxClients:   DefaultMetricsMaxClients,
 	}
 }
 
@@ -109,6 +125,13 @@ const (
 	EnvMaxPendingPerClient = "INTELLIAUTH_MAX_PENDING_PER_CLIENT"
 	EnvMaxPendingPerPeer   = "INTELLIAUTH_MAX_PENDING_PER_PEER"
 	EnvAccessLog           = "INTELLIAUTH_ACCESS_LOG"
+	EnvMetricsMaxClients   = "INTELLIAUTH_METRICS_MAX_CLIENTS"
+	EnvOTLPEndpoint        = "INTELLIAUTH_OTLP_ENDPOINT"
+	// EnvOTELEndpoint and EnvOTELTracesEndpoint are the OpenTelemetry
+	// standard variables, read when EnvOTLPEndpoint is not set (the traces
+	// one first).
+	EnvOTELEndpoint       = "OTEL_EXPORTER_OTLP_ENDPOINT"
+	EnvOTELTracesEndpoint = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
 )
 
 // Error lists every configuration problem found.
@@ -178,6 +201,10 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
 	integer(EnvMaxPendingPerClient, &c.MaxPendingPerClient)
 	integer(EnvMaxPendingPerPeer, &c.MaxPendingPerPeer)
 	boolean(EnvAccessLog, &c.AccessLog)
+	integer(EnvMetricsMaxClients, &c.MetricsMaxClients)
+	str(EnvOTELEndpoint, &c.OTLPEndpoint)
+	str(EnvOTELTracesEndpoint, &c.OTLPEndpoint)
+	str(EnvOTLPEndpoint, &c.OTLPEndpoint)
 	if v, ok := lookup(EnvTrustedProxies); ok && v != "" {
 		c.TrustedProxies = nil
 		for _, s := range strings.Split(v, ",") {
@@ -233,6 +260,8 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxPendingPerClient, "max-pending-per-client", c.MaxPendingPerClient, "most unfinished authorization requests of one application [$"+EnvMaxPendingPerClient+"]")
 	fs.IntVar(&c.MaxPendingPerPeer, "max-pending-per-peer", c.MaxPendingPerPeer, "most unfinished authorization requests from one client address (IPv6: /64) [$"+EnvMaxPendingPerPeer+"]")
 	fs.BoolVar(&c.AccessLog, "access-log", c.AccessLog, "log one line per request: method, path (never the query), status, duration, bytes, tenant, request_id [$"+EnvAccessLog+"]")
+	fs.IntVar(&c.MetricsMaxClients, "metrics-max-clients", c.MetricsMaxClients, "most client_id label values per tenant in /metrics; more clients count as \"other\" [$"+EnvMetricsMaxClients+"]")
+	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", c.OTLPEndpoint, "export OpenTelemetry traces over OTLP/HTTP to this URL, e.g. http://localhost:4318 (empty: tracing off) [$"+EnvOTLPEndpoint+", $"+EnvOTELEndpoint+"]")
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "seed the demo tenant, generate a master key in the data directory, write demo.json [$"+EnvDemo+"]")
 }
 
@@ -361,6 +390,14 @@ func (c Config) Validate() error {
 	if c.MaxPendingPerClient < 1 {
 		errs.add("max pending per client %d must be at least 1 (--max-pending-per-client or %s; default %d)", c.MaxPendingPerClient, EnvMaxPendingPerClient, DefaultMaxPendingPerClient)
 	}
+	if c.MetricsMaxClients < 1 {
+		errs.add("metrics max clients %d must be at least 1 (--metrics-max-clients or %s; default %d)", c.MetricsMaxClients, EnvMetricsMaxClients, DefaultMetricsMaxClients)
+	}
+	if c.OTLPEndpoint != "" {
+		if u, err := url.Parse(c.OTLPEndpoint); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			errs.add("OTLP endpoint %q must be an http(s) URL such as http://localhost:4318 (--otlp-endpoint or %s)", redactURL(c.OTLPEndpoint), EnvOTLPEndpoint)
+		}
+	}
 	if c.MaxPendingPerPeer < 1 {
 		errs.add("max pending per peer %d must be at least 1 (--max-pending-per-peer or %s; default %d)", c.MaxPendingPerPeer, EnvMaxPendingPerPeer, DefaultMaxPendingPerPeer)
 	}
@@ -442,6 +479,16 @@ func (c Config) String() string {
 	case c.MasterKeyFile != "":
 		mk = "file " + c.MasterKeyFile
 	}
-	return fmt.Sprintf("addr=%s data_dir=%s database=%s public_url=%s master_key=%s tls=%t trusted_proxies=%d allow_insecure_issuer=%t demo=%t access_log=%t",
-		c.Addr, c.DataDir, c.RedactedDatabase(), c.PublicURL, mk, c.TLSCert != "", len(c.TrustedProxies), c.AllowInsecureIssuer, c.Demo, c.AccessLog)
+	return fmt.Sprintf("addr=%s data_dir=%s database=%s public_url=%s master_key=%s tls=%t trusted_proxies=%d allow_insecure_issuer=%t demo=%t access_log=%t metrics_max_clients=%d otlp_endpoint=%s",
+		c.Addr, c.DataDir, c.RedactedDatabase(), c.PublicURL, mk, c.TLSCert != "", len(c.TrustedProxies), c.AllowInsecureIssuer, c.Demo, c.AccessLog,
+		c.MetricsMaxClients, otlpForLog(c.OTLPEndpoint))
+}
+
+// otlpForLog is the OTLP endpoint for logs: "off" when unset, else without
+// any password.
+func otlpForLog(endpoint string) string {
+	if endpoint == "" {
+		return "off"
+	}
+	return redactURL(endpoint)
 }

@@ -246,3 +246,58 @@ func TestAccessLogSetting(t *testing.T) {
 		t.Error("a non-boolean INTELLIAUTH_ACCESS_LOG is accepted")
 	}
 }
+
+// TestObservabilitySettings: the client label cap has a default and is
+// bounded below; tracing is off by default, on from the flag, our variable
+// or the standard OTEL_* ones (ours first, then the traces-specific one),
+// and a malformed endpoint is a configuration problem that names the flag.
+func TestObservabilitySettings(t *testing.T) {
+	c := Defaults()
+	if c.MetricsMaxClients != DefaultMetricsMaxClients || c.OTLPEndpoint != "" {
+		t.Fatalf("defaults: metrics max clients %d, OTLP endpoint %q", c.MetricsMaxClients, c.OTLPEndpoint)
+	}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"none: off", nil, ""},
+		{"standard base endpoint", map[string]string{EnvOTELEndpoint: "http://otel:4318"}, "http://otel:4318"},
+		{"traces endpoint wins over the base one", map[string]string{EnvOTELEndpoint: "http://a:4318", EnvOTELTracesEndpoint: "http://b:4318/v1/traces"}, "http://b:4318/v1/traces"},
+		{"ours wins over both", map[string]string{EnvOTELEndpoint: "http://a:4318", EnvOTELTracesEndpoint: "http://b:4318", EnvOTLPEndpoint: "http://c:4318"}, "http://c:4318"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Defaults()
+			if err := c.ApplyEnv(env(tc.env)); err != nil {
+				t.Fatal(err)
+			}
+			if c.OTLPEndpoint != tc.want {
+				t.Errorf("OTLPEndpoint = %q, want %q", c.OTLPEndpoint, tc.want)
+			}
+		})
+	}
+
+	c = Defaults()
+	c.Demo = true
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	c.ServeFlags(fs)
+	if err := fs.Parse([]string{"--otlp-endpoint", "collector:4318", "--metrics-max-clients", "0"}); err != nil {
+		t.Fatal(err)
+	}
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("an endpoint without scheme and a cap of 0 were accepted")
+	}
+	for _, want := range []string{"--otlp-endpoint", "--metrics-max-clients"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("problems do not name %s: %v", want, err)
+		}
+	}
+	c.OTLPEndpoint, c.MetricsMaxClients = "https://user:pw@collector:4318", 5
+	if err := c.Validate(); err != nil {
+		t.Fatalf("valid settings refused: %v", err)
+	}
+	if s := c.String(); strings.Contains(s, "pw") || !strings.Contains(s, "metrics_max_clients=5") {
+		t.Errorf("String() = %q: must show the cap and hide the endpoint's password", s)
+	}
+}

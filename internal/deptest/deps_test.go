@@ -32,7 +32,11 @@ var (
 	cborLibs     = []string{"github.com/fxamacker/cbor/v2", "github.com/x448/float16"}
 	webauthnLibs = append(slices.Clone(cborLibs), "github.com/go-webauthn/", "github.com/go-viper/mapstructure/v2", "github.com/google/go-tpm", "github.com/golang-jwt/jwt/v5", "github.com/google/uuid", "github.com/tinylib/msgp", "github.com/philhofer/fwd", "golang.org/x/crypto/ocsp", "golang.org/x/sys")
 	// mfaLibs are what a package that imports internal/mfa pulls in.
-	mfaLibs    = append(slices.Clone(otpLibs), webauthnLibs...)
+	mfaLibs = append(slices.Clone(otpLibs), webauthnLibs...)
+	// otelAPI is OpenTelemetry's tracing API (what the traced packages
+	// import to start spans), never its SDK or exporters: only the
+	// composition root builds a tracer provider and sends spans anywhere.
+	otelAPI    = []string{"go.opentelemetry.io/otel/trace", "go.opentelemetry.io/otel/attribute", "go.opentelemetry.io/otel/codes", "go.opentelemetry.io/otel/semconv/", "go.opentelemetry.io/otel/propagation", "go.opentelemetry.io/otel/baggage", "go.opentelemetry.io/otel/internal/", "github.com/cespare/xxhash"}
 	prometheus = []string{"github.com/prometheus/", "github.com/beorn7/perks", "github.com/cespare/xxhash", "github.com/munnerz/goautoneg", "google.golang.org/protobuf", "golang.org/x/sys"}
 )
 
@@ -59,9 +63,9 @@ var rules = map[string]rule{
 
 	"internal/store":           {may: []string{"internal/model", "scope"}},
 	"internal/store/storetest": {may: []string{"internal/store", "internal/model", "scope"}},
-	"internal/store/sqlstore":  {may: []string{"internal/store", "internal/model", "scope"}},
-	"internal/store/sqlite":    {may: []string{"internal/store/sqlstore", "internal/store", "internal/model", "scope"}, external: []string{"modernc.org/", "github.com/dustin/go-humanize", "github.com/google/uuid", "github.com/mattn/go-isatty", "github.com/ncruces/go-strftime", "github.com/remyoudompheng/bigfft", "golang.org/x/sys"}},
-	"internal/store/postgres":  {may: []string{"internal/store/sqlstore", "internal/store", "internal/model", "scope"}, external: []string{"github.com/jackc/", "golang.org/x/text", "golang.org/x/sync"}},
+	"internal/store/sqlstore":  {may: []string{"internal/store", "internal/model", "scope"}, external: otelAPI},
+	"internal/store/sqlite":    {may: []string{"internal/store/sqlstore", "internal/store", "internal/model", "scope"}, external: append([]string{"modernc.org/", "github.com/dustin/go-humanize", "github.com/google/uuid", "github.com/mattn/go-isatty", "github.com/ncruces/go-strftime", "github.com/remyoudompheng/bigfft", "golang.org/x/sys"}, otelAPI...)},
+	"internal/store/postgres":  {may: []string{"internal/store/sqlstore", "internal/store", "internal/model", "scope"}, external: append([]string{"github.com/jackc/", "golang.org/x/text", "golang.org/x/sync"}, otelAPI...)},
 
 	"internal/token": {may: []string{"internal/store", "internal/model", "scope"}, external: jose},
 	// The one slog handler, the access log and the failure classification:
@@ -71,13 +75,13 @@ var rules = map[string]rule{
 	"internal/config":  {may: []string{"internal/token", "internal/store", "internal/model", "scope"}, external: jose},
 
 	"internal/catalog": {may: []string{"internal/token", "internal/policy", "internal/store", "internal/model", "scope", "oautherr"}, external: jose},
-	"internal/oauth":   {may: []string{"internal/logging", "internal/login", "internal/admin", "internal/mfa", "internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(append(slices.Clone(jose), argon2...), mfaLibs...)},
+	"internal/oauth":   {may: []string{"internal/logging", "internal/login", "internal/admin", "internal/mfa", "internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(append(append(slices.Clone(jose), argon2...), mfaLibs...), otelAPI...)},
 	"internal/admin":   {may: []string{"internal/mfa", "internal/password", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(append(slices.Clone(jose), argon2...), mfaLibs...)},
 	"internal/api":     {may: []string{"internal/logging", "internal/admin", "internal/mfa", "internal/password", "internal/audit", "internal/catalog", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(append(slices.Clone(jose), argon2...), mfaLibs...)},
 	// The admin console: pages over admin, signed in through the tenant's
 	// own OAuth endpoints over HTTP (never importing oauth or login).
 	"internal/console": {may: []string{"internal/logging", "internal/admin", "internal/mfa", "internal/password", "internal/audit", "internal/catalog", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(append(slices.Clone(jose), argon2...), mfaLibs...)},
-	"internal/server":  {may: []string{"internal/logging", "internal/console", "internal/api", "internal/admin", "internal/mfa", "internal/oauth", "internal/login", "internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(append(append(slices.Clone(jose), prometheus...), argon2...), mfaLibs...)},
+	"internal/server":  {may: []string{"internal/logging", "internal/console", "internal/api", "internal/admin", "internal/mfa", "internal/oauth", "internal/login", "internal/password", "internal/catalog", "internal/audit", "internal/token", "internal/policy", "internal/secret", "internal/store", "internal/model", "scope", "oautherr"}, external: append(append(append(append(slices.Clone(jose), prometheus...), argon2...), mfaLibs...), otelAPI...)},
 
 	// The demo's relying-party page: talks to the server over HTTP only.
 	"internal/playground": {may: []string{"internal/catalog", "internal/token", "internal/policy", "internal/store", "internal/model", "scope", "oautherr"}, external: jose},

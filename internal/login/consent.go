@@ -183,7 +183,7 @@ func (h *Handler) consentSubmit(w http.ResponseWriter, r *http.Request, snap *ca
 		if err := h.Store.AuthRequests().Update(ctx, ar); err != nil {
 			return internalError(fmt.Errorf("record denial: %w", err))
 		}
-		h.logger().InfoContext(ctx, "consent denied", "tenant", tenant, "client_id", ar.ClientID, "user", u.ID)
+		h.logger().InfoContext(ctx, "consent denied", "tenant", tenant, "client_id", ar.ClientID, "user_id", u.ID)
 		resume(w, snap, ar.ID)
 		return nil
 	}

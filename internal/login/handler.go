@@ -75,6 +75,10 @@ type Handler struct {
 	Window, LockFor time.Duration
 	// SessionTTL is the lifetime of a session from sign-in (default 12h).
 	SessionTTL time.Duration
+	// Metrics counts sign-in outcomes; nil counts nothing. The server
+	// passes its Prometheus series (this package imports no metrics
+	// library).
+	Metrics Metrics
 	// MaxHashing bounds the password checks running at once; each holds
 	// 64 MiB. 0 means GOMAXPROCS: more would only queue on the CPUs while
 	// holding memory.
@@ -376,6 +380,37 @@ func resume(w http.ResponseWriter, snap *catalog.Snapshot, requestID string) {
 }
 
 // record writes one audit event of the tenant, durably.
+// Metrics is what the sign-in pages report to the server's metrics. Its
+// methods must be safe for concurrent use.
+type Metrics interface {
+	// LoginOutcome counts one sign-in step's outcome, one of Outcomes.
+	LoginOutcome(tenantID, outcome string)
+}
+
+// Sign-in outcomes, the fixed vocabulary of Metrics.LoginOutcome.
+const (
+	OutcomeSuccess       = "success"        // a session was opened (password or passkey)
+	OutcomeBadPassword   = "bad_password"   // a known user, a wrong password
+	OutcomeUnknownUser   = "unknown_user"   // no such user
+	OutcomeNoPassword    = "no_password"    // the user has no password (passkey only, or not set yet)
+	OutcomeDisabled      = "disabled"       // the right password of a disabled user
+	OutcomeLocked        = "locked"         // refused, or just locked, by the failure throttle
+	OutcomePasskeyFailed = "passkey_failed" // a passkey sign-in refused
+	OutcomeMFAPassed     = "mfa_passed"     // a second factor passed
+	OutcomeMFAFailed     = "mfa_failed"     // a second factor refused
+)
+
+// Outcomes lists every outcome Metrics.LoginOutcome receives.
+var Outcomes = []string{OutcomeSuccess, OutcomeBadPassword, OutcomeUnknownUser, OutcomeNoPassword, OutcomeDisabled,
+	OutcomeLocked, OutcomePasskeyFailed, OutcomeMFAPassed, OutcomeMFAFailed}
+
+// count reports a sign-in outcome to Metrics, if set.
+func (h *Handler) count(tenantID, outcome string) {
+	if h.Metrics != nil {
+		h.Metrics.LoginOutcome(tenantID, outcome)
+	}
+}
+
 func (h *Handler) record(ctx context.Context, ev model.AuditEvent) error {
 	if h.Audit == nil {
 		return errors.New("login: no audit log configured")

@@ -179,23 +179,24 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request, snap *cata
 	}
 	match, err := h.verifyPassword(ctx, hash, pw)
 	if errors.Is(err, password.ErrMalformed) {
-		h.logger().ErrorContext(ctx, "stored password hash is malformed", "tenant", snap.Tenant.ID, "user", a.user.ID, "err", err)
+		h.logger().ErrorContext(ctx, "stored password hash is malformed", "tenant", snap.Tenant.ID, "user_id", a.user.ID, "err", err)
 		match = false
 	} else if err != nil {
 		return internalError(err)
 	}
-	reason := ""
+	reason, outcome := "", ""
 	switch {
 	case a.user == nil:
-		reason = "unknown_user"
+		reason, outcome = "unknown_user", OutcomeUnknownUser
 	case a.user.PasswordHash == "":
-		reason = "no_password"
+		reason, outcome = "no_password", OutcomeNoPassword
 	case !match:
-		reason = "wrong_password"
+		reason, outcome = "wrong_password", OutcomeBadPassword
 	case a.user.Status != model.UserActive:
-		reason = "disabled"
+		reason, outcome = "disabled", OutcomeDisabled
 	}
 	if reason != "" {
+		h.count(snap.Tenant.ID, outcome)
 		slotHeld = false // failed counts the failure in its place
 		return h.failed(w, r, snap, t, a, reason, login)
 	}
@@ -277,9 +278,9 @@ func (h *Handler) succeeded(w http.ResponseWriter, r *http.Request, snap *catalo
 	// rehash with the current parameters while the password is at hand.
 	if password.NeedsRehash(u.PasswordHash) {
 		if nh, err := h.hashPassword(ctx, pw); err != nil {
-			h.logger().WarnContext(ctx, "rehash password", "tenant", tenant, "user", u.ID, "err", err)
+			h.logger().WarnContext(ctx, "rehash password", "tenant", tenant, "user_id", u.ID, "err", err)
 		} else if err := h.Store.Users().SetPassword(ctx, tenant, u.ID, nh); err != nil {
-			h.logger().WarnContext(ctx, "store rehashed password", "tenant", tenant, "user", u.ID, "err", err)
+			h.logger().WarnContext(ctx, "store rehashed password", "tenant", tenant, "user_id", u.ID, "err", err)
 		}
 	}
 	if err := h.openSession(w, r, snap, t, u, a.ip, methodPassword, []string{model.AMRPassword}); err != nil {
@@ -351,6 +352,7 @@ func (h *Handler) openSession(w http.ResponseWriter, r *http.Request, snap *cata
 	}); err != nil {
 		return internalError(err)
 	}
+	h.count(tenant, OutcomeSuccess)
 	h.setSessionCookie(w, r, snap, value, s.ExpiresAt)
 	return nil
 }
@@ -484,6 +486,7 @@ func (h *Handler) recordLocked(ctx context.Context, snap *catalog.Snapshot, t ta
 	if a.user != nil {
 		subject = a.user.ID
 	}
+	h.count(snap.Tenant.ID, OutcomeLocked)
 	// The key of an unknown login is a hash; it names nobody.
 	details, _ := json.Marshal(map[string]any{"keys": keys, "locked_until": until, "engaged": engaged, "ip": a.ip, "request": t.ar.ID})
 	return h.record(ctx, model.AuditEvent{

@@ -326,6 +326,11 @@ func (h *Handler) passed(ctx context.Context, snap *catalog.Snapshot, st mfaStat
 }
 
 func (h *Handler) recordFactor(ctx context.Context, snap *catalog.Snapshot, st mfaState, factor, result, reason string) error {
+	if result == "success" {
+		h.count(snap.Tenant.ID, OutcomeMFAPassed)
+	} else {
+		h.count(snap.Tenant.ID, OutcomeMFAFailed)
+	}
 	d := map[string]any{"factor": factor, "result": result, "request": st.t.ar.ID}
 	if reason != "" {
 		d["reason"] = reason

@@ -289,7 +289,7 @@ func (h *Handler) secondFactorRefused(w http.ResponseWriter, r *http.Request, sn
 		return internalError(err)
 	}
 	h.logger().Log(r.Context(), logging.Level(logging.Classify(r.Context(), err), status), "second-factor passkey refused",
-		"tenant", snap.Tenant.ID, "user", st.user.ID, "reason", reason, "cause", err.Error())
+		"tenant", snap.Tenant.ID, "user_id", st.user.ID, "reason", reason, "cause", err.Error())
 	if err := h.recordFactor(r.Context(), snap, st, string(model.FactorWebAuthn), "failure", reason); err != nil {
 		return internalError(err)
 	}
@@ -338,7 +338,8 @@ func (h *Handler) passkeyFinish(w http.ResponseWriter, r *http.Request, snap *ca
 			}
 			return internalError(err)
 		}
-		h.logger().InfoContext(ctx, "passkey sign-in refused", "tenant", snap.Tenant.ID, "reason", pe.Reason, "cause", err.Error())
+		h.count(snap.Tenant.ID, OutcomePasskeyFailed)
+		h.logger().InfoContext(ctx, "passkey sign-in refused", "tenant", snap.Tenant.ID, "user_id", pe.UserID, "reason", pe.Reason, "cause", err.Error())
 		details, _ := json.Marshal(map[string]any{"reason": pe.Reason, "ip": ip, "request": t.ar.ID, "method": methodPasskey})
 		if err := h.record(ctx, model.AuditEvent{
 			TenantID: snap.Tenant.ID, Type: model.EventLoginFailed,

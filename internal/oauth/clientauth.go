@@ -170,20 +170,25 @@ func verifyClient(app *catalog.App, c credentials, now time.Time) string {
 func (h *Handler) authenticatedForm(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot) (url.Values, credentials, *catalog.Snapshot, *catalog.App, error) {
 	form, err := readForm(w, r)
 	if err != nil {
-		return nil, credentials{}, snap, nil, err
+		// The log line still names the client the Authorization header
+		// presents, if it can be read.
+		c, _ := readCredentials(r, nil)
+		return nil, credentials{}, snap, nil, refused(err, presentedClientID(c.clientID), "")
 	}
 	creds, err := readCredentials(r, form)
 	if err != nil {
+		reason := ""
 		if oautherr.As(err).Code == oautherr.InvalidClient {
-			h.recordAuthFailure(r, snap, creds, reasonMalformed)
+			reason = reasonMalformed
+			h.recordAuthFailure(r, snap, creds, reason)
 		}
-		return form, creds, snap, nil, err
+		return form, creds, snap, nil, refused(err, presentedClientID(form.Get("client_id")), reason)
 	}
 	snap, app, reason, err := h.authenticate(r.Context(), snap, creds)
 	if reason != "" {
 		h.recordAuthFailure(r, snap, creds, reason)
 	}
-	return form, creds, snap, app, err
+	return form, creds, snap, app, refused(err, presentedClientID(creds.clientID), reason)
 }
 
 // Bounds of oauth.client_authentication_failed.
@@ -215,6 +220,9 @@ type authFailureDetails struct {
 // bytes, because it is not a known client's. A failure to write is logged:
 // the refusal stands either way.
 func (h *Handler) recordAuthFailure(r *http.Request, snap *catalog.Snapshot, c credentials, reason string) {
+	if h.Metrics != nil {
+		h.Metrics.ClientAuthFailed(snap.Tenant.ID, reason)
+	}
 	id, peer := presentedClientID(c.clientID), h.clientIP(r)
 	a := h.authFailures.Admit(h.now(), snap.Tenant.ID, id+"\x00"+peer)
 	if !a.Write {

@@ -162,7 +162,7 @@ func (h *Handler) codeReplayed(ctx context.Context, req *tokenRequest, ac model.
 	tenant := req.snap.Tenant.ID
 	now := h.now()
 	log := func(what string, err error) {
-		h.Logger.ErrorContext(ctx, "code replay: "+what, "tenant", tenant, "client", ac.ClientID, "err", err)
+		h.Logger.ErrorContext(ctx, "code replay: "+what, "tenant", tenant, "client_id", ac.ClientID, "err", err)
 	}
 	if ac.IssuedJTI != "" {
 		if err := h.Store.Revocations().Revoke(ctx, model.Revocation{

@@ -5,10 +5,14 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/intelliauth/intelliauth/internal/audit"
 	"github.com/intelliauth/intelliauth/internal/catalog"
 	"github.com/intelliauth/intelliauth/internal/logging"
 	"github.com/intelliauth/intelliauth/internal/login"
+	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/internal/policy"
 	"github.com/intelliauth/intelliauth/internal/store"
 	"github.com/intelliauth/intelliauth/oautherr"
 )
@@ -41,6 +45,11 @@ type Handler struct {
 	// The server passes its Prometheus series (this package imports no
 	// metrics library).
 	Metrics TokenMetrics
+	// Tracer, when set, traces the token pipeline: client authentication,
+	// the grant's own checks, the scope decision, signing and the commit
+	// with its audit event, as children of the request's span. nil traces
+	// nothing (and costs nothing).
+	Tracer trace.Tracer
 
 	// authFailures rate-limits oauth.client_authentication_failed (in
 	// memory, per node).
@@ -49,12 +58,57 @@ type Handler struct {
 
 // TokenMetrics is what the token endpoint reports to the server's metrics.
 // Its methods must be safe for concurrent use and cheap: they run on the
-// token endpoint's path.
+// token endpoint's path. Every label value this package passes is bounded:
+// clientID is a client of the tenant's snapshot (or UnknownClient), never
+// an ID as presented; grantType is one of GrantLabels; reason is one of
+// RefusalReasons or a policy.Reason. Bounding the number of clients per
+// tenant is the implementation's.
 type TokenMetrics interface {
 	// TokenOverBudget counts one access token issued longer than the
 	// token-size budget of its API (audience, the API's identifier).
 	TokenOverBudget(tenantID, audience string)
+	// TokenIssued counts one token response.
+	TokenIssued(tenantID, clientID, grantType string)
+	// TokenRefused counts one refused token request with its reason: the
+	// scope decision's (policy.NotAllowed, …) when it refused, else the
+	// RFC 6749 §5.2 error code.
+	TokenRefused(tenantID, clientID, grantType, reason string)
+	// ScopeDropped counts one requested scope left out of an issued token,
+	// with the decision's reason (policy.NotEntitled, …).
+	ScopeDropped(tenantID, clientID string, reason policy.Reason)
+	// ClientAuthFailed counts one failed client authentication at the
+	// token, introspection or revocation endpoint (reason: one of
+	// ClientAuthReasons), before the audit event's throttle.
+	ClientAuthFailed(tenantID, reason string)
 }
+
+// UnknownClient is the client label of a request whose client ID is not a
+// client of the tenant: IDs as presented never become label values.
+const UnknownClient = "unknown"
+
+// OtherLabel is the label value of anything outside a fixed vocabulary.
+const OtherLabel = "other"
+
+// GrantLabels are the grant_type label values TokenMetrics receives:
+// the grant types this server supports, "none" when the request named
+// none, else OtherLabel.
+var GrantLabels = []string{model.GrantClientCredentials, model.GrantAuthorizationCode, model.GrantRefreshToken, "none", OtherLabel}
+
+// grantLabel bounds a grant_type parameter to GrantLabels.
+func grantLabel(gt string) string {
+	switch gt {
+	case model.GrantClientCredentials, model.GrantAuthorizationCode, model.GrantRefreshToken:
+		return gt
+	case "":
+		return "none"
+	}
+	return OtherLabel
+}
+
+// ClientAuthReasons are the reasons of a failed client authentication, as
+// oauth.client_authentication_failed and TokenMetrics.ClientAuthFailed
+// name them.
+var ClientAuthReasons = []string{reasonMalformed, reasonMissingID, reasonUnknownClient, reasonWrongSecret, reasonMissingSecret, reasonPublicSecret}
 
 func (h *Handler) now() time.Time {
 	if h.Now != nil {
@@ -101,10 +155,11 @@ func (h *Handler) withTenant(f tenantHandler) http.HandlerFunc {
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot, err error) {
 	e := oautherr.As(err)
 	k := logging.Classify(r.Context(), err)
+	clientID, reason := refusalOf(err, e.Code)
 	switch k {
 	case logging.ClientGone:
 		h.Logger.DebugContext(r.Context(), "client went away",
-			"tenant", snap.Tenant.ID, "path", r.URL.Path, "cause", errText(err))
+			"tenant", snap.Tenant.ID, "client_id", clientID, "path", r.URL.Path, "cause", errText(err))
 		w.WriteHeader(logging.StatusClientClosedRequest)
 		return
 	case logging.Unavailable:
@@ -119,8 +174,11 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, snap *catal
 			"the authorization server's storage is unavailable; retry after the Retry-After delay", err)
 		w.Header().Set("Retry-After", logging.RetryAfterSeconds)
 	}
+	if reason == oautherr.ServerError && e.Code == oautherr.TemporarilyUnavailable {
+		reason = e.Code
+	}
 	h.Logger.Log(r.Context(), logging.Level(k, e.Status), "oauth request refused",
-		"tenant", snap.Tenant.ID, "path", r.URL.Path, "error", e.Code, "cause", errText(e.Cause))
+		"tenant", snap.Tenant.ID, "client_id", clientID, "path", r.URL.Path, "error", e.Code, "reason", reason, "cause", errText(e.Cause))
 	oautherr.Write(w, e)
 }
 

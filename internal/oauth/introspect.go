@@ -35,11 +35,12 @@ type introspection struct {
 // another tenant, an expired, revoked or malformed one, or one whose
 // application or user was deleted or whose user is disabled is simply
 // inactive (§2.2).
-func (h *Handler) introspect(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot) error {
+func (h *Handler) introspect(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot) (err error) {
 	form, creds, snap, _, err := h.authenticatedForm(w, r, snap)
 	if err != nil {
 		return err
 	}
+	defer func() { err = refused(err, creds.clientID, "") }() // the caller, authenticated, for the log
 	if creds.method == authNone {
 		return errClientAuth(creds.method, "introspection needs a confidential client")
 	}

@@ -116,9 +116,13 @@ func (h *Handler) withPage(f pageHandler) http.HandlerFunc {
 	}
 }
 
+// logRefusal logs a refused authorization request with the client ID as
+// the request presented it (made printable and short: it is not known to
+// be a client of the tenant).
 func (h *Handler) logRefusal(r *http.Request, snap *catalog.Snapshot, level slog.Level, code string, cause error) {
 	h.Logger.Log(r.Context(), level, "authorization request refused",
-		"tenant", snap.Tenant.ID, "path", r.URL.Path, "error", code, "cause", errText(cause))
+		"tenant", snap.Tenant.ID, "client_id", presentedClientID(r.URL.Query().Get("client_id")), "path", r.URL.Path,
+		"error", code, "reason", code, "cause", errText(cause))
 }
 
 // redirect sends the browser to target with q merged into its query. The

@@ -25,12 +25,13 @@ import (
 // token issued to another client is refused (§2.1: the server "verifies
 // whether the token was issued to the client making the revocation request.
 // If this validation fails, the request is refused").
-func (h *Handler) revoke(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot) error {
+func (h *Handler) revoke(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot) (err error) {
 	ctx := r.Context()
 	form, _, snap, app, err := h.authenticatedForm(w, r, snap)
 	if err != nil {
 		return err
 	}
+	defer func() { err = refused(err, app.ClientID, "") }() // the caller, authenticated, for the log
 	allowClientOrigin(w, r, app)
 	raw := form.Get("token")
 	if raw == "" {

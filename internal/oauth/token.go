@@ -5,9 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/intelliauth/intelliauth/internal/catalog"
 	"github.com/intelliauth/intelliauth/internal/logging"
@@ -173,14 +177,33 @@ func grantFor(grantType string) (grantHook, bool) {
 // oauth.token_refused.
 func (h *Handler) token(w http.ResponseWriter, r *http.Request, snap *catalog.Snapshot) error {
 	ctx := r.Context()
-	values, _, snap, app, err := h.authenticatedForm(w, r, snap)
+	ar := r
+	actx, sp := h.span(ctx, spanClientAuth)
+	if h.Tracer != nil {
+		ar = r.WithContext(actx) // a copy of the request only when tracing
+	}
+	values, creds, snap, app, err := h.authenticatedForm(w, ar, snap)
+	endSpan(sp, err)
 	if err != nil {
+		if h.Metrics != nil {
+			client := UnknownClient
+			if _, ok := snap.App(creds.clientID); ok {
+				client = creds.clientID
+			}
+			h.Metrics.TokenRefused(snap.Tenant.ID, client, grantLabel(values.Get("grant_type")), refusalReason(ctx, err, nil))
+		}
 		return err
 	}
 	allowClientOrigin(w, r, app)
 	form := parseTokenForm(values)
 	if form.grantType == "" {
-		return oautherr.New(oautherr.InvalidRequest, "grant_type is required")
+		err := oautherr.New(oautherr.InvalidRequest, "grant_type is required")
+		h.countRefusal(ctx, snap, app, form, nil, err)
+		return refused(err, app.ClientID, "")
+	}
+	if sp := trace.SpanFromContext(ctx); sp.IsRecording() {
+		sp.SetAttributes(attribute.String("tenant", snap.Tenant.ID), attribute.String("client_id", app.ClientID),
+			attribute.String("grant_type", grantLabel(form.grantType)))
 	}
 	req := &tokenRequest{snap: snap, app: app, form: form}
 	plan, out, err := h.runGrant(ctx, req)
@@ -196,17 +219,77 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, snap *catalog.Sn
 		}
 	}
 	if err == nil {
-		err = h.commitGrant(ctx, req, plan, out)
+		cctx, sp := h.span(ctx, spanAuditCommit)
+		err = h.commitGrant(cctx, req, plan, out)
+		endSpan(sp, err)
 	}
 	if err != nil {
 		h.recordRefusal(ctx, req, out, err)
-		return err
+		h.countRefusal(ctx, req.snap, req.app, req.form, out, err)
+		return refused(err, req.app.ClientID, refusalReason(ctx, err, out))
 	}
-	if h.Metrics != nil && out.overBudget() {
-		h.Metrics.TokenOverBudget(req.snap.Tenant.ID, out.decision.Audience.Identifier)
+	if m := h.Metrics; m != nil {
+		tenant, client := req.snap.Tenant.ID, req.app.ClientID
+		m.TokenIssued(tenant, client, grantLabel(req.form.grantType))
+		for _, r := range out.decision.Results {
+			if !r.Granted {
+				m.ScopeDropped(tenant, client, r.Reason)
+			}
+		}
+		if out.overBudget() {
+			m.TokenOverBudget(tenant, out.decision.Audience.Identifier)
+		}
 	}
 	writeJSON(w, http.StatusOK, out.resp)
 	return nil
+}
+
+// countRefusal counts a refused token request of an authenticated client
+// (TokenMetrics.TokenRefused).
+func (h *Handler) countRefusal(ctx context.Context, snap *catalog.Snapshot, app *catalog.App, form tokenForm, out *issued, err error) {
+	if h.Metrics == nil {
+		return
+	}
+	h.Metrics.TokenRefused(snap.Tenant.ID, app.ClientID, grantLabel(form.grantType), refusalReason(ctx, err, out))
+}
+
+// RefusalReasons are the reason label values of TokenMetrics.TokenRefused
+// besides the scope decision's refusing reasons (policy.NotRegistered,
+// policy.WrongAudience, policy.NotAllowed, policy.NotInGrant): the RFC 6749
+// §5.2 and RFC 8707 error codes the token endpoint answers with,
+// "client_gone" for a client that hung up, and OtherLabel.
+var RefusalReasons = []string{
+	oautherr.InvalidRequest, oautherr.InvalidClient, oautherr.InvalidGrant, oautherr.UnauthorizedClient,
+	oautherr.UnsupportedGrantType, oautherr.InvalidScope, oautherr.InvalidTarget, oautherr.ServerError,
+	oautherr.TemporarilyUnavailable, "client_gone", OtherLabel,
+}
+
+// refusalReason is the reason label of a refusal: the scope decision's
+// first refusing reason when it refused, else the error code the client
+// is answered with (writeError's classification), bounded to
+// RefusalReasons.
+func refusalReason(ctx context.Context, err error, out *issued) string {
+	switch logging.Classify(ctx, err) {
+	case logging.ClientGone:
+		return "client_gone"
+	case logging.Unavailable:
+		return oautherr.TemporarilyUnavailable
+	}
+	code := oautherr.As(err).Code
+	if out != nil && (code == oautherr.InvalidScope || code == oautherr.InvalidTarget) {
+		for _, r := range out.decision.Results {
+			switch r.Reason {
+			case policy.NotRegistered, policy.WrongAudience, policy.NotAllowed, policy.NotInGrant:
+				return string(r.Reason)
+			}
+		}
+	}
+	for _, c := range RefusalReasons {
+		if c == code {
+			return code
+		}
+	}
+	return OtherLabel
 }
 
 // refusedByConfig reports whether an error follows from the tenant's
@@ -234,22 +317,59 @@ func (h *Handler) runGrant(ctx context.Context, req *tokenRequest) (*grantPlan, 
 	if err := req.form.audienceErr; err != nil {
 		return nil, nil, err
 	}
-	plan, err := hook(h, ctx, req)
+	gctx, sp := h.span(ctx, spanGrant)
+	plan, err := hook(h, gctx, req)
+	endSpan(sp, err)
 	if err != nil {
 		if plan != nil {
 			return nil, &issued{subject: plan.subject}, err
 		}
 		return nil, nil, err
 	}
+	_, sp = h.span(ctx, spanDecide)
 	d, err := policy.Decide(req.decisionInput(plan.input))
+	if sp.IsRecording() {
+		sp.SetAttributes(attribute.Int("scopes.granted", d.Granted.Len()), attribute.Int("scopes.dropped", len(d.Results)-countGranted(d)))
+	}
+	endSpan(sp, err)
+	h.logDecision(ctx, req, d)
 	if err != nil {
 		return nil, &issued{decision: d, subject: plan.subject}, err
 	}
-	out, err := plan.mint(ctx, d)
+	mctx, sp := h.span(ctx, spanSign)
+	out, err := plan.mint(mctx, d)
+	endSpan(sp, err)
 	if err != nil {
 		return nil, &issued{decision: d, subject: plan.subject}, err
 	}
 	return plan, out, nil
+}
+
+// countGranted counts the results of a decision that were granted.
+func countGranted(d policy.Decision) int {
+	n := 0
+	for _, r := range d.Results {
+		if r.Granted {
+			n++
+		}
+	}
+	return n
+}
+
+// logDecision logs the scope decision, one line per scope, at debug level:
+// what `explain` would say about this request. Nothing is built when debug
+// is off.
+func (h *Handler) logDecision(ctx context.Context, req *tokenRequest, d policy.Decision) {
+	if !h.Logger.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	for _, r := range d.Results {
+		h.Logger.DebugContext(ctx, "scope decision", "tenant", req.snap.Tenant.ID, "client_id", req.app.ClientID,
+			"grant_type", req.form.grantType, "audience", d.Audience.Identifier, "scope", r.Scope, "granted", r.Granted, "reason", string(r.Reason))
+	}
+	if d.Note != "" {
+		h.Logger.DebugContext(ctx, "scope decision", "tenant", req.snap.Tenant.ID, "client_id", req.app.ClientID, "note", d.Note)
+	}
 }
 
 // decisionInput completes a grant's part of the decision's input with what

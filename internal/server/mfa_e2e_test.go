@@ -267,6 +267,13 @@ func TestSecondFactorAtSignIn(t *testing.T) {
 	if got := amrOf(unverifiedClaims(t, tok.Extra("id_token").(string))); !slices.Equal(got, []string{"pwd", "otp", "mfa"}) {
 		t.Errorf("ID token amr %v, want [pwd otp mfa]", got)
 	}
+	// The metrics count the second factor's outcomes (docs/observability.md).
+	m := scrape(t, o.env)
+	for outcome, want := range map[string]float64{"success": 1, "mfa_failed": 1, "mfa_passed": 1} {
+		if got := m.get("intelliauth_login_outcomes_total", "tenant", "banking", "outcome", outcome); got != want {
+			t.Errorf("intelliauth_login_outcomes_total{outcome=%q} = %v, want %v", outcome, got, want)
+		}
+	}
 
 	// The same code, in another browser within its window: refused.
 	br2, _, p2 := signIn()

@@ -11,6 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	otelcodes "go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/intelliauth/intelliauth/internal/logging"
 	"github.com/intelliauth/intelliauth/oautherr"
 )
@@ -125,6 +130,15 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		ctx = context.WithValue(ctx, peerKey{}, p)
 		tenant := &tenantNote{}
 		ctx = context.WithValue(ctx, tenantKey{}, tenant)
+		var span trace.Span
+		if s.tracer != nil {
+			// W3C Trace Context: continue the caller's trace when it sent
+			// a traceparent.
+			ctx = propagation.TraceContext{}.Extract(ctx, propagation.HeaderCarrier(r.Header))
+			ctx, span = s.tracer.Start(ctx, r.Method+" "+routeLabel(r.URL.Path), trace.WithSpanKind(trace.SpanKindServer),
+				trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("http.route", routeLabel(r.URL.Path)),
+					attribute.String("request_id", id)))
+		}
 		r = r.WithContext(ctx)
 
 		h := w.Header()
@@ -155,6 +169,17 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			}
 			d := time.Since(start)
 			s.metrics.observe(routeLabel(r.URL.Path), status, d)
+			if span != nil {
+				st := status
+				if st == 0 {
+					st = http.StatusOK
+				}
+				span.SetAttributes(attribute.Int("http.response.status_code", st), attribute.String("tenant", tenant.id))
+				if st >= 500 {
+					span.SetStatus(otelcodes.Error, http.StatusText(status))
+				}
+				span.End()
+			}
 			if s.opts.AccessLog {
 				if status == 0 {
 					status = http.StatusOK

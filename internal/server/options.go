@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/intelliauth/intelliauth/internal/audit"
 	"github.com/intelliauth/intelliauth/internal/store"
 	"github.com/intelliauth/intelliauth/internal/token"
@@ -60,6 +62,17 @@ type Options struct {
 	// the node's root page links to. Empty elsewhere: the root page lists
 	// no tenants.
 	DemoConsole string
+	// MetricsMaxClients bounds the distinct client_id label values of the
+	// token metrics per tenant; the clients past it are counted as
+	// "other". Zero or less means DefaultMetricsMaxClients; serve passes
+	// internal/config's value.
+	MetricsMaxClients int
+	// TracerProvider, when set, traces every request (a server span, a
+	// child of the caller's W3C traceparent when the header is present)
+	// and the token pipeline within it (internal/oauth). nil traces
+	// nothing. The store's spans are the store's (sqlstore
+	// WithTracerProvider); serve passes the same provider to both.
+	TracerProvider trace.TracerProvider
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/api"
 	"github.com/intelliauth/intelliauth/internal/catalog"
@@ -30,6 +32,8 @@ type Server struct {
 	catalog *catalog.Catalog
 	tenant  *http.ServeMux // endpoints relative to a tenant's issuer
 	metrics *metrics
+	// tracer is nil when tracing is off (Options.TracerProvider).
+	tracer  trace.Tracer
 	handler http.Handler
 }
 
@@ -74,16 +78,22 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		log:     o.Logger,
 		catalog: catalog.New(o.Store, o.Sealer, o.Logger),
 		tenant:  http.NewServeMux(),
-		metrics: newMetrics(),
+		metrics: newMetrics(o.MetricsMaxClients),
 	}
+	if o.TracerProvider != nil {
+		s.tracer = o.TracerProvider.Tracer("github.com/intelliauth/intelliauth/internal/server")
+	}
+	s.catalog.Metrics = s.metrics
+	o.Audit.SetMetrics(s.metrics)
 	adm := &admin.Service{Store: o.Store, Sealer: o.Sealer, Now: o.Now, Logger: o.Logger, AllowInsecureIssuer: o.AllowInsecureIssuer}
 	lh := &login.Handler{
 		Catalog: s.catalog, Store: o.Store, Admin: adm, Audit: o.Audit, Logger: o.Logger, Now: o.Now,
 		ClientIP: ClientIP, Secure: secureRequest,
 		MaxFailures: o.LoginMaxFailures, Window: o.LoginWindow, LockFor: o.LoginLockFor, SessionTTL: o.SessionTTL,
+		Metrics: s.metrics,
 	}
 	lh.Register(s.tenant)
-	oh := &oauth.Handler{Catalog: s.catalog, Store: o.Store, Audit: o.Audit, Logger: o.Logger, Now: o.Now, Login: lh, ClientIP: ClientIP, Metrics: s.metrics,
+	oh := &oauth.Handler{Catalog: s.catalog, Store: o.Store, Audit: o.Audit, Logger: o.Logger, Now: o.Now, Login: lh, ClientIP: ClientIP, Metrics: s.metrics, Tracer: s.tracer,
 		MaxPendingPerClient: o.MaxPendingPerClient, MaxPendingPerPeer: o.MaxPendingPerPeer}
 	oh.Register(s.tenant)
 	ah := &api.Handler{

@@ -29,6 +29,7 @@ import (
 	"github.com/intelliauth/intelliauth/internal/store"
 	"github.com/intelliauth/intelliauth/internal/store/postgres"
 	"github.com/intelliauth/intelliauth/internal/store/sqlite"
+	"github.com/intelliauth/intelliauth/internal/store/sqlstore"
 	"github.com/intelliauth/intelliauth/internal/token"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // schema set-up for PostgreSQL runs
@@ -131,7 +132,7 @@ const PostgresEnv = "INTELLIAUTH_TEST_POSTGRES"
 
 // OpenStore opens a fresh, migrated store: PostgreSQL in a schema of its own
 // when INTELLIAUTH_TEST_POSTGRES holds a DSN, else SQLite in a temp dir.
-func OpenStore(t testing.TB) store.Store {
+func OpenStore(t testing.TB, opts ...sqlstore.Option) store.Store {
 	t.Helper()
 	ctx := context.Background()
 	var db interface {
@@ -139,13 +140,13 @@ func OpenStore(t testing.TB) store.Store {
 		Migrate(context.Context) error
 	}
 	if dsn := os.Getenv(PostgresEnv); dsn != "" {
-		pg, err := postgres.Open(ctx, PostgresSchema(t, dsn))
+		pg, err := postgres.Open(ctx, PostgresSchema(t, dsn), opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		db = pg
 	} else {
-		lite, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "intelliauth.db"))
+		lite, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "intelliauth.db"), opts...)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/intelliauth/intelliauth/internal/store"
 )
 
@@ -59,7 +61,19 @@ func (d Dialect) validate() error {
 type Option func(*options)
 
 type options struct {
-	now func() time.Time
+	now    func() time.Time
+	tracer trace.Tracer
+}
+
+// WithTracerProvider makes every query and transaction a span of tp
+// (OpenTelemetry), a child of the span in the call's context. Without it
+// the store starts no span at all.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(o *options) {
+		if tp != nil {
+			o.tracer = tp.Tracer("github.com/intelliauth/intelliauth/internal/store/sqlstore")
+		}
+	}
 }
 
 // WithClock sets the clock that stamps CreatedAt (when the caller left it
@@ -84,6 +98,8 @@ type DB struct {
 	w       *sql.DB
 	r       *sql.DB
 	now     func() time.Time
+	// tracer, when set, traces queries and transactions (tracing.go).
+	tracer trace.Tracer
 }
 
 var _ store.Store = (*DB)(nil)
@@ -104,7 +120,7 @@ func New(d Dialect, write, read *sql.DB, opts ...Option) (*DB, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return &DB{dialect: d, w: write, r: read, now: o.now}, nil
+	return &DB{dialect: d, w: write, r: read, now: o.now, tracer: o.tracer}, nil
 }
 
 // Ping checks that both pools answer.
@@ -150,6 +166,11 @@ func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 func (db *DB) runTx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+	if db.tracer != nil {
+		var sp trace.Span
+		ctx, sp = db.startSpan(ctx, "db.transaction", "")
+		defer func() { endSpan(sp, err) }()
+	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlstore: begin: %w", err)
@@ -279,8 +300,11 @@ func (x repos) write(ctx context.Context, fn func(q querier) error) error {
 // other call.
 func (x repos) exec1(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if x.tx == nil {
+		ctx, sp := x.db.startSpan(ctx, "db.exec", query)
 		res, err := x.db.w.ExecContext(ctx, query, args...)
-		return res, x.db.classify(err)
+		err = x.db.classify(err)
+		endSpan(sp, err)
+		return res, err
 	}
 	var res sql.Result
 	err := x.write(ctx, func(q querier) error {

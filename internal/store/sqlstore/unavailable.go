@@ -59,17 +59,28 @@ type classified struct {
 }
 
 func (c classified) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx, sp := c.db.startSpan(ctx, "db.exec", query)
 	res, err := c.q.ExecContext(ctx, query, args...)
-	return res, c.db.classify(err)
+	err = c.db.classify(err)
+	endSpan(sp, err)
+	return res, err
 }
 
 func (c classified) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx, sp := c.db.startSpan(ctx, "db.query", query)
 	rows, err := c.q.QueryContext(ctx, query, args...)
-	return rows, c.db.classify(err)
+	err = c.db.classify(err)
+	endSpan(sp, err)
+	return rows, err
 }
 
+// QueryRowContext's span covers running the query; its error, if any,
+// surfaces at Scan.
 func (c classified) QueryRowContext(ctx context.Context, query string, args ...any) scanner {
-	return classifiedRow{row: c.q.QueryRowContext(ctx, query, args...), db: c.db}
+	ctx, sp := c.db.startSpan(ctx, "db.query", query)
+	row := c.q.QueryRowContext(ctx, query, args...)
+	endSpan(sp, nil)
+	return classifiedRow{row: row, db: c.db}
 }
 
 // PrepareContext is for execEach (SQLite's audit inserts).
