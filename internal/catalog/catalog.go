@@ -126,7 +126,16 @@ func New(st store.Store, sealer *token.Sealer, logger *slog.Logger) *Catalog {
 
 // Tenant returns the tenant's snapshot, loading it on first use.
 // store.ErrNotFound if the tenant does not exist.
+//
+// The cached snapshot is used only while the store's cluster says this node
+// is Current (it has applied every configuration change other nodes
+// committed); otherwise — the change feed lost, the lease lapsed — the
+// tenant's revision is read from the database for this request, one
+// primary-key query, and a moved revision reloads the tenant.
 func (c *Catalog) Tenant(ctx context.Context, id string) (*Snapshot, error) {
+	if !c.store.Cluster().Current() {
+		return c.fresh(ctx, id)
+	}
 	c.mu.RLock()
 	s, ok := c.tenants[id]
 	c.mu.RUnlock()
@@ -222,8 +231,9 @@ func (c *Catalog) runCheck(ctx context.Context, id string, tc *checks, k, prev *
 }
 
 // fresh checks the tenant's revision in the database and returns the
-// current snapshot if nothing changed, else a reloaded one. Only Recheck
-// calls it, so the rate limit holds.
+// current snapshot if nothing changed, else a reloaded one. Recheck calls
+// it under its rate limit; Tenant calls it per request only while the node
+// is not Current, when the cache cannot be trusted without it.
 func (c *Catalog) fresh(ctx context.Context, id string) (*Snapshot, error) {
 	t, err := c.store.Tenants().Get(ctx, id)
 	if err != nil {
@@ -256,6 +266,34 @@ func (c *Catalog) dropLocked(id string) {
 	delete(c.tenants, id)
 	delete(c.loading, id)
 	c.gen[id]++
+}
+
+// Follow applies the configuration changes of every node sharing the
+// store, as the store's cluster delivers them, until ctx ends: each drops
+// the changed tenant's snapshot before the change is acknowledged to the
+// writer (store.Cluster). The revision poll (Run) stays as a fallback.
+func (c *Catalog) Follow(ctx context.Context) {
+	_ = c.store.Cluster().Follow(ctx, func(id string) {
+		if id == "" {
+			c.InvalidateAll()
+			return
+		}
+		c.Invalidate(id)
+	}, func(err error) {
+		c.logger.WarnContext(ctx, "configuration change feed lost; checking tenant revisions per request until it is back", "err", err)
+	})
+}
+
+// InvalidateAll drops every snapshot, as Invalidate does one.
+func (c *Catalog) InvalidateAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id := range c.tenants {
+		c.dropLocked(id)
+	}
+	for id := range c.loading {
+		c.dropLocked(id)
+	}
 }
 
 // Refresh polls every tenant's revision and drops stale snapshots.

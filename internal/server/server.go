@@ -76,6 +76,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		tenant:  http.NewServeMux(),
 		metrics: newMetrics(),
 	}
+	s.catalog.RecheckInterval = o.RecheckInterval
 	adm := &admin.Service{Store: o.Store, Sealer: o.Sealer, Now: o.Now, Logger: o.Logger, AllowInsecureIssuer: o.AllowInsecureIssuer}
 	lh := &login.Handler{
 		Catalog: s.catalog, Store: o.Store, Admin: adm, Audit: o.Audit, Logger: o.Logger, Now: o.Now,
@@ -277,6 +278,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	refreshCtx, stopRefresh := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRefresh()
 	go s.catalog.Run(refreshCtx, s.opts.CacheRefresh)
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		s.catalog.Follow(refreshCtx)
+	}()
 	go s.runJanitor(refreshCtx, s.opts.PruneInterval)
 
 	errc := make(chan error, 1)
@@ -304,6 +310,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		serveErr = errors.Join(serveErr, fmt.Errorf("shutdown: %w", err))
 	}
 	stopRefresh()
+	// The node gives up its lease before it stops, so writers stop waiting
+	// for it at once rather than when the lease lapses.
+	<-followed
 	if err := s.opts.Audit.Close(sctx); err != nil {
 		serveErr = errors.Join(serveErr, fmt.Errorf("flush audit log: %w", err))
 	}

@@ -124,6 +124,8 @@ func Open(ctx context.Context, dsn string, opts ...sqlstore.Option) (*sqlstore.D
 		_ = db.Close()
 		return nil, fmt.Errorf("postgres: connect to %s/%s: %w", cfg.Host, cfg.Database, err)
 	}
+	// The cluster goes first: an option the caller passes may replace it.
+	opts = append([]sqlstore.Option{sqlstore.WithCluster(newCluster(cfg, db))}, opts...)
 	s, err := sqlstore.New(Dialect(), db, db, opts...)
 	if err != nil {
 		_ = db.Close()
