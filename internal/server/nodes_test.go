@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/internal/password"
 	"github.com/intelliauth/intelliauth/internal/server"
 	"github.com/intelliauth/intelliauth/internal/server/servertest"
 	"github.com/intelliauth/intelliauth/internal/store"
@@ -134,7 +136,7 @@ func nodeTrials(t *testing.T) int {
 	}
 	switch {
 	case raceEnabled:
-		return 15
+		return 4
 	case testing.Short():
 		return 20
 	}
@@ -290,6 +292,10 @@ func TestRemovalIsEffectiveAtOnce(t *testing.T) {
 	// legacy is the legacy batch with its current secret: the secret
 	// rotation kind replaces it (before its probes start).
 	legacy := b.Legacy
+	// Every trial's user has one password, hashed once.
+	const pw = "correct horse battery"
+	hash, err := password.Hash(pw)
+	must(t, err)
 
 	removals := []removal{
 		{
@@ -391,7 +397,7 @@ func TestRemovalIsEffectiveAtOnce(t *testing.T) {
 		{
 			name: "user disabled",
 			prepare: func(t *testing.T, i int) any {
-				u := a.CreateUser(t, "banking", model.User{Username: fmt.Sprintf("dis%d", i)}, "correct horse battery", "user")
+				u := a.CreateUser(t, "banking", model.User{Username: fmt.Sprintf("dis%d", i), PasswordHash: hash}, pw, "user")
 				return userRefresh(t, o, u)
 			},
 			remove: func(t *testing.T, st any) any {
@@ -406,7 +412,7 @@ func TestRemovalIsEffectiveAtOnce(t *testing.T) {
 		{
 			name: "user deleted",
 			prepare: func(t *testing.T, i int) any {
-				u := a.CreateUser(t, "banking", model.User{Username: fmt.Sprintf("del%d", i)}, "correct horse battery", "user")
+				u := a.CreateUser(t, "banking", model.User{Username: fmt.Sprintf("del%d", i), PasswordHash: hash}, pw, "user")
 				return userRefresh(t, o, u)
 			},
 			remove: func(t *testing.T, st any) any {
@@ -483,4 +489,103 @@ func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+// Issue 12: a node whose change feed is cut (its LISTEN connection
+// terminated by the database, again and again) keeps answering correctly —
+// it is not Current, so it checks the tenant's revision per request — and
+// catches up when the feed is back.
+func TestNodeWithoutItsFeedFallsBackAndCatchesUp(t *testing.T) {
+	c := startCluster(t, 2)
+	a, b := c.nodes[0], c.nodes[1]
+	seed := a.Seed(t, "banking")
+	c.waitCurrent(t)
+	ctx := t.Context()
+	feed, ok := c.dbs[1].Cluster().(*postgres.Cluster)
+	if !ok {
+		t.Fatalf("node B's cluster is %T, want *postgres.Cluster", c.dbs[1].Cluster())
+	}
+	kill, err := sql.Open("pgx", c.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kill.Close()
+	cut := func() {
+		if pid := feed.ListenerPID(); pid != 0 {
+			_, _ = kill.ExecContext(ctx, `SELECT pg_terminate_backend($1)`, int(pid))
+		}
+	}
+
+	// Cut the feed, and keep cutting it whenever the node reconnects.
+	stop := make(chan struct{})
+	cutting := make(chan struct{})
+	go func() {
+		defer close(cutting)
+		for {
+			cut()
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for feed.Current() {
+		if time.Now().After(deadline) {
+			t.Fatal("node B is still Current 5s after its feed was cut")
+		}
+		time.Sleep(time.Millisecond)
+	}
+
+	iss := b.Issuer("banking")
+	adm, actor := a.Admin, admin.CLI()
+	trials := max(nodeTrials(t)/4, 3)
+	notCurrent := 0
+	for i := range trials {
+		_, err := adm.AddAllowedScopes(ctx, actor, "banking", seed.Reporting.ID, []string{"read:transactions"}, 0)
+		must(t, err)
+		// No false refusal either: what was just allowed is granted.
+		if g := ccGrant(ctx, iss, seed.Reporting, "read:transactions"); g.err != nil || g.status != 200 {
+			t.Fatalf("trial %d: allowed scope at node B without its feed: %d %v", i, g.status, g.err)
+		}
+		_, err = adm.RemoveAllowedScopes(ctx, actor, "banking", seed.Reporting.ID, []string{"read:transactions"}, 0)
+		must(t, err)
+		if !feed.Current() {
+			notCurrent++
+		}
+		for range 4 {
+			g := ccGrant(ctx, iss, seed.Reporting, "read:transactions")
+			if g.err != nil {
+				t.Fatal(g.err)
+			}
+			if g.status == 200 && hasScope(g.scope, "read:transactions") {
+				t.Fatalf("trial %d: node B without its feed granted a scope removed from the allowlist", i)
+			}
+		}
+	}
+	if notCurrent == 0 {
+		t.Fatal("node B was Current in every trial: the feed was not cut, the test proves nothing")
+	}
+
+	// The feed back, the node catches up and answers from its cache again.
+	close(stop)
+	<-cutting
+	deadline = time.Now().Add(10 * time.Second)
+	for !feed.Current() {
+		if time.Now().After(deadline) {
+			t.Fatal("node B did not follow the feed again within 10s of it being restored")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	_, err = adm.AddAllowedScopes(ctx, actor, "banking", seed.Reporting.ID, []string{"read:transactions"}, 0)
+	must(t, err)
+	if g := ccGrant(ctx, iss, seed.Reporting, "read:transactions"); g.status != 200 || !hasScope(g.scope, "read:transactions") {
+		t.Fatalf("after catching up, an allowed scope: %d %q %v", g.status, g.scope, g.err)
+	}
+	_, err = adm.RemoveAllowedScopes(ctx, actor, "banking", seed.Reporting.ID, []string{"read:transactions"}, 0)
+	must(t, err)
+	if g := ccGrant(ctx, iss, seed.Reporting, "read:transactions"); g.status == 200 && hasScope(g.scope, "read:transactions") {
+		t.Fatal("after catching up, node B granted a scope removed from the allowlist")
+	}
 }

@@ -113,9 +113,7 @@ func (c *Cluster) ListenerPID() uint32 {
 func (c *Cluster) Follow(ctx context.Context, apply func(tenantID string), warn func(error)) error {
 	defer func() {
 		c.valid.Store(0)
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		defer cancel()
-		_, _ = c.db.ExecContext(lctx, `DELETE FROM catalog_nodes WHERE id = $1`, c.id)
+		c.leave(ctx)
 	}()
 	backoff := 50 * time.Millisecond
 	for {
@@ -125,6 +123,10 @@ func (c *Cluster) Follow(ctx context.Context, apply func(tenantID string), warn 
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		// No longer Current, the node gives up its lease, so writers stop
+		// waiting for it at once (if the database answers) rather than when
+		// the lease lapses; it checks revisions per request meanwhile.
+		c.leave(ctx)
 		if warn != nil {
 			warn(err)
 		}
@@ -140,6 +142,13 @@ func (c *Cluster) Follow(ctx context.Context, apply func(tenantID string), warn 
 		}
 		backoff = min(2*backoff, 2*time.Second)
 	}
+}
+
+// leave deletes the node's lease; Current must already be false.
+func (c *Cluster) leave(ctx context.Context) {
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	_, _ = c.db.ExecContext(lctx, `DELETE FROM catalog_nodes WHERE id = $1`, c.id)
 }
 
 // follow is one connection's life: listen, catch up, then apply
