@@ -462,9 +462,16 @@ type userToken struct {
 
 func userRefresh(t *testing.T, o *oidcEnv, u servertest.User) userToken {
 	t.Helper()
+	return userRefreshIn(t, o, servertest.NewBrowser(t), u)
+}
+
+// userRefreshIn is userRefresh in a browser that may already be signed in
+// as u (then it costs no password check).
+func userRefreshIn(t *testing.T, o *oidcEnv, br *servertest.Browser, u servertest.User) userToken {
+	t.Helper()
 	spa := o.spaConfig("openid", "offline_access", "read:transactions")
 	a := newAuthRequest(spa)
-	code := o.codeFor(t, servertest.NewBrowser(t), a, u)
+	code := o.codeFor(t, br, a, u)
 	status, body := postForm(t, o.iss+"/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
 		"code_verifier": {a.verifier}, "client_id": {spa.ClientID}, "redirect_uri": {spa.RedirectURL}})
 	rt, _ := body["refresh_token"].(string)

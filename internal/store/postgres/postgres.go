@@ -52,6 +52,7 @@ func Dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
 		MultiRowInsert:        true,
 		ForUpdate:             " FOR UPDATE",
+		ForKeyShare:           " FOR KEY SHARE",
 		Name:                  "postgres",
 		Migrations:            sub,
 		IsUniqueViolation:     func(err error) bool { return sqlState(err) == uniqueViolation },

@@ -40,6 +40,11 @@ type Dialect struct {
 	// until the transaction ends (PostgreSQL: " FOR UPDATE"). SQLite needs
 	// none: a write transaction already excludes every other writer.
 	ForUpdate string
+	// ForKeyShare, appended with " OF …", takes the lock a foreign-key
+	// check takes on the parent rows it names (PostgreSQL: " FOR KEY
+	// SHARE"), ahead of time so that locks are taken in one order. SQLite
+	// needs none, and the statement that would take it is skipped.
+	ForKeyShare string
 	// IsUnavailable, when set, reports whether a driver error means the
 	// database did not answer (connection refused or lost, server shutting
 	// down, lock held beyond the busy timeout, disk full or failing); DB
