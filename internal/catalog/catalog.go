@@ -131,10 +131,25 @@ func New(st store.Store, sealer *token.Sealer, logger *slog.Logger) *Catalog {
 // is Current (it has applied every configuration change other nodes
 // committed); otherwise — the change feed lost, the lease lapsed — the
 // tenant's revision is read from the database for this request, one
-// primary-key query, and a moved revision reloads the tenant.
+// primary-key query, and a moved revision reloads the tenant. If the
+// database does not answer that check, the cached snapshot is returned: the
+// request fails at its first write (every grant writes its audit event), as
+// its surface answers an outage.
 func (c *Catalog) Tenant(ctx context.Context, id string) (*Snapshot, error) {
 	if !c.store.Cluster().Current() {
-		return c.fresh(ctx, id)
+		s, err := c.fresh(ctx, id)
+		if errors.Is(err, store.ErrUnavailable) {
+			// The database does not answer: the request cannot grant
+			// anything either (every grant writes to it), so let it fail
+			// where it would, with its own surface's 503, rather than here.
+			c.mu.RLock()
+			cached, ok := c.tenants[id]
+			c.mu.RUnlock()
+			if ok {
+				return cached, nil
+			}
+		}
+		return s, err
 	}
 	c.mu.RLock()
 	s, ok := c.tenants[id]

@@ -42,7 +42,7 @@ type cluster struct {
 
 // startCluster starts n nodes on a fresh schema of the test PostgreSQL, or
 // skips when none is configured.
-func startCluster(t *testing.T, n int) *cluster {
+func startCluster(t testing.TB, n int) *cluster {
 	t.Helper()
 	base := os.Getenv(servertest.PostgresEnv)
 	if base == "" {
@@ -110,7 +110,7 @@ func (f slowFeed) Follow(ctx context.Context, apply func(string), warn func(erro
 }
 
 // waitCurrent waits until every node follows the change feed.
-func (c *cluster) waitCurrent(t *testing.T) {
+func (c *cluster) waitCurrent(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for _, db := range c.dbs {
@@ -594,5 +594,37 @@ func TestNodeWithoutItsFeedFallsBackAndCatchesUp(t *testing.T) {
 	must(t, err)
 	if g := ccGrant(ctx, iss, seed.Reporting, "read:transactions"); g.status == 200 && hasScope(g.scope, "read:transactions") {
 		t.Fatal("after catching up, node B granted a scope removed from the allowlist")
+	}
+}
+
+// BenchmarkAdminWriteNodes is the latency of one admin write (an allowlist
+// change: the command, its commit, and the settling until every node has
+// applied it) with one and with three nodes on the test PostgreSQL. It
+// reports the median; ns/op is the mean.
+func BenchmarkAdminWriteNodes(b *testing.B) {
+	for _, n := range []int{1, 3} {
+		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+			c := startCluster(b, n)
+			a := c.nodes[0]
+			seed := a.Seed(b, "banking")
+			c.waitCurrent(b)
+			ctx := context.Background()
+			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for i := range b.N {
+				t0 := time.Now()
+				var err error
+				if i%2 == 0 {
+					_, err = a.Admin.RemoveAllowedScopes(ctx, admin.CLI(), "banking", seed.Reporting.ID, []string{"read:transactions"}, 0)
+				} else {
+					_, err = a.Admin.AddAllowedScopes(ctx, admin.CLI(), "banking", seed.Reporting.ID, []string{"read:transactions"}, 0)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			b.ReportMetric(float64(median(lat).Microseconds())/1000, "p50-ms")
+		})
 	}
 }
