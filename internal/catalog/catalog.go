@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/intelliauth/intelliauth/internal/model"
@@ -82,6 +83,11 @@ type Catalog struct {
 
 	rmu    sync.Mutex
 	checks map[string]*checks
+
+	// following is true while Follow runs: only then is the cluster's
+	// Current about this catalog's cache (another catalog over the same
+	// store may be the one following).
+	following atomic.Bool
 }
 
 type load struct {
@@ -127,16 +133,16 @@ func New(st store.Store, sealer *token.Sealer, logger *slog.Logger) *Catalog {
 // Tenant returns the tenant's snapshot, loading it on first use.
 // store.ErrNotFound if the tenant does not exist.
 //
-// The cached snapshot is used only while the store's cluster says this node
-// is Current (it has applied every configuration change other nodes
-// committed); otherwise — the change feed lost, the lease lapsed — the
+// The cached snapshot is used only while this catalog follows the store's
+// changes (Follow runs) and the store's cluster says the node is Current
+// (it has applied every configuration change committed); otherwise — the change feed lost, the lease lapsed — the
 // tenant's revision is read from the database for this request, one
 // primary-key query, and a moved revision reloads the tenant. If the
 // database does not answer that check, the cached snapshot is returned: the
 // request fails at its first write (every grant writes its audit event), as
 // its surface answers an outage.
 func (c *Catalog) Tenant(ctx context.Context, id string) (*Snapshot, error) {
-	if !c.store.Cluster().Current() {
+	if !c.following.Load() || !c.store.Cluster().Current() {
 		s, err := c.fresh(ctx, id)
 		if errors.Is(err, store.ErrUnavailable) {
 			// The database does not answer: the request cannot grant
@@ -287,8 +293,13 @@ func (c *Catalog) dropLocked(id string) {
 // store, as the store's cluster delivers them, until ctx ends: each drops
 // the changed tenant's snapshot before the change is acknowledged to the
 // writer (store.Cluster). The revision poll (Run) stays as a fallback.
+//
+// One catalog per store handle follows: the cluster's lease is the
+// handle's.
 func (c *Catalog) Follow(ctx context.Context) {
-	_ = c.store.Cluster().Follow(ctx, func(id string) {
+	c.following.Store(true)
+	defer c.following.Store(false)
+	err := c.store.Cluster().Follow(ctx, func(id string) {
 		if id == "" {
 			c.InvalidateAll()
 			return
@@ -297,6 +308,9 @@ func (c *Catalog) Follow(ctx context.Context) {
 	}, func(err error) {
 		c.logger.WarnContext(ctx, "configuration change feed lost; checking tenant revisions per request until it is back", "err", err)
 	})
+	if err != nil && ctx.Err() == nil {
+		c.logger.ErrorContext(ctx, "cannot follow configuration changes; checking tenant revisions per request", "err", err)
+	}
 }
 
 // InvalidateAll drops every snapshot, as Invalidate does one.
@@ -418,14 +432,15 @@ func (c *Catalog) loadTenant(ctx context.Context, id string) (*Snapshot, error) 
 		origins:  map[string]bool{},
 		Rev:      t.Rev,
 	}
+	// One query for every application's secrets, not one per application.
+	secrets, err := st.Applications().AllSecrets(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("load client secrets of %q: %w", id, err)
+	}
 	for _, a := range apps {
 		app := &App{Application: a}
 		if a.Type.Confidential() {
-			secrets, err := st.Applications().Secrets(ctx, id, a.ClientID)
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return nil, fmt.Errorf("load secrets of %q: %w", a.ClientID, err)
-			}
-			app.Secrets = secrets
+			app.Secrets = secrets[a.ClientID]
 		}
 		s.apps[a.ClientID] = app
 		for _, o := range a.Origins() {

@@ -58,6 +58,8 @@ type Cluster struct {
 	start time.Time    // monotonic origin of validUntil
 	valid atomic.Int64 // ns since start until which the node may answer from cache
 	conn  atomic.Pointer[pgconn.PgConn]
+	// followed is true while Follow runs.
+	followed atomic.Bool
 }
 
 var _ store.Cluster = (*Cluster)(nil)
@@ -110,7 +112,15 @@ func (c *Cluster) ListenerPID() uint32 {
 // Follow listens for changes until ctx ends, reconnecting after a loss.
 // While it is not connected, Current is false. On return the node's lease
 // is given up, so writers stop waiting for it.
+//
+// One caller follows a Cluster at a time: acknowledgements are the node's,
+// so a second follower's could vouch for a cache the first has not yet
+// cleared. A second call returns an error at once.
 func (c *Cluster) Follow(ctx context.Context, apply func(tenantID string), warn func(error)) error {
+	if !c.followed.CompareAndSwap(false, true) {
+		return errors.New("postgres: this store handle's change feed is already followed (one catalog per store handle)")
+	}
+	defer c.followed.Store(false)
 	defer func() {
 		c.valid.Store(0)
 		c.leave(ctx)
