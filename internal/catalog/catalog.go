@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/intelliauth/intelliauth/internal/model"
@@ -85,6 +86,11 @@ type Catalog struct {
 
 	rmu    sync.Mutex
 	checks map[string]*checks
+
+	// following is true while Follow runs: only then is the cluster's
+	// Current about this catalog's cache (another catalog over the same
+	// store may be the one following).
+	following atomic.Bool
 }
 
 // Metrics is what the catalog reports to the server's metrics. Its method
@@ -137,7 +143,31 @@ func New(st store.Store, sealer *token.Sealer, logger *slog.Logger) *Catalog {
 
 // Tenant returns the tenant's snapshot, loading it on first use.
 // store.ErrNotFound if the tenant does not exist.
+//
+// The cached snapshot is used only while this catalog follows the store's
+// changes (Follow runs) and the store's cluster says the node is Current
+// (it has applied every configuration change committed); otherwise — the change feed lost, the lease lapsed — the
+// tenant's revision is read from the database for this request, one
+// primary-key query, and a moved revision reloads the tenant. If the
+// database does not answer that check, the cached snapshot is returned: the
+// request fails at its first write (every grant writes its audit event), as
+// its surface answers an outage.
 func (c *Catalog) Tenant(ctx context.Context, id string) (*Snapshot, error) {
+	if !c.following.Load() || !c.store.Cluster().Current() {
+		s, err := c.fresh(ctx, id)
+		if errors.Is(err, store.ErrUnavailable) {
+			// The database does not answer: the request cannot grant
+			// anything either (every grant writes to it), so let it fail
+			// where it would, with its own surface's 503, rather than here.
+			c.mu.RLock()
+			cached, ok := c.tenants[id]
+			c.mu.RUnlock()
+			if ok {
+				return cached, nil
+			}
+		}
+		return s, err
+	}
 	c.mu.RLock()
 	s, ok := c.tenants[id]
 	c.mu.RUnlock()
@@ -233,8 +263,9 @@ func (c *Catalog) runCheck(ctx context.Context, id string, tc *checks, k, prev *
 }
 
 // fresh checks the tenant's revision in the database and returns the
-// current snapshot if nothing changed, else a reloaded one. Only Recheck
-// calls it, so the rate limit holds.
+// current snapshot if nothing changed, else a reloaded one. Recheck calls
+// it under its rate limit; Tenant calls it per request only while the node
+// is not Current, when the cache cannot be trusted without it.
 func (c *Catalog) fresh(ctx context.Context, id string) (*Snapshot, error) {
 	t, err := c.store.Tenants().Get(ctx, id)
 	if err != nil {
@@ -267,6 +298,42 @@ func (c *Catalog) dropLocked(id string) {
 	delete(c.tenants, id)
 	delete(c.loading, id)
 	c.gen[id]++
+}
+
+// Follow applies the configuration changes of every node sharing the
+// store, as the store's cluster delivers them, until ctx ends: each drops
+// the changed tenant's snapshot before the change is acknowledged to the
+// writer (store.Cluster). The revision poll (Run) stays as a fallback.
+//
+// One catalog per store handle follows: the cluster's lease is the
+// handle's.
+func (c *Catalog) Follow(ctx context.Context) {
+	c.following.Store(true)
+	defer c.following.Store(false)
+	err := c.store.Cluster().Follow(ctx, func(id string) {
+		if id == "" {
+			c.InvalidateAll()
+			return
+		}
+		c.Invalidate(id)
+	}, func(err error) {
+		c.logger.WarnContext(ctx, "configuration change feed lost; checking tenant revisions per request until it is back", "err", err)
+	})
+	if err != nil && ctx.Err() == nil {
+		c.logger.ErrorContext(ctx, "cannot follow configuration changes; checking tenant revisions per request", "err", err)
+	}
+}
+
+// InvalidateAll drops every snapshot, as Invalidate does one.
+func (c *Catalog) InvalidateAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id := range c.tenants {
+		c.dropLocked(id)
+	}
+	for id := range c.loading {
+		c.dropLocked(id)
+	}
 }
 
 // Refresh polls every tenant's revision and drops stale snapshots.
@@ -386,14 +453,15 @@ func (c *Catalog) loadTenant(ctx context.Context, id string) (*Snapshot, error) 
 		origins:  map[string]bool{},
 		Rev:      t.Rev,
 	}
+	// One query for every application's secrets, not one per application.
+	secrets, err := st.Applications().AllSecrets(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("load client secrets of %q: %w", id, err)
+	}
 	for _, a := range apps {
 		app := &App{Application: a}
 		if a.Type.Confidential() {
-			secrets, err := st.Applications().Secrets(ctx, id, a.ClientID)
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return nil, fmt.Errorf("load secrets of %q: %w", a.ClientID, err)
-			}
-			app.Secrets = secrets
+			app.Secrets = secrets[a.ClientID]
 		}
 		s.apps[a.ClientID] = app
 		for _, o := range a.Origins() {

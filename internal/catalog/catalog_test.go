@@ -15,6 +15,7 @@ import (
 	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/server/servertest"
 	"github.com/intelliauth/intelliauth/internal/store"
+	"github.com/intelliauth/intelliauth/internal/token"
 )
 
 func TestCatalog(t *testing.T) {
@@ -67,21 +68,25 @@ func TestCatalog(t *testing.T) {
 			t.Fatalf("Recheck reloaded an unchanged tenant: %v", err)
 		}
 	})
-	t.Run("Recheck sees a change made behind its back", func(t *testing.T) {
+	t.Run("a catalog not following the changes sees one made behind its back at once", func(t *testing.T) {
 		if _, err := env.Admin.AddAllowedScopes(ctx, admin.CLI(), "banking", "legacy-batch", []string{"write:settings"}, 0); err != nil {
 			t.Fatal(err)
 		}
-		if s, _ := c.Tenant(ctx, "banking"); s != s1 {
-			t.Fatal("cached lookup should not query the database")
+		// c does not Follow: its cache is trusted only after a revision
+		// check (issue 12: no stale answer once a write has returned).
+		s, err := c.Tenant(ctx, "banking")
+		if err != nil || s == s1 || s.Rev <= s1.Rev {
+			t.Fatalf("the lookup served the stale cache: %v", err)
 		}
-		f, err := c.Recheck(ctx, "banking")
-		if err != nil || f == s1 || f.Rev <= s1.Rev {
-			t.Fatalf("Recheck did not reload: %v", err)
-		}
-		app, _ := f.App("legacy-batch")
+		app, _ := s.App("legacy-batch")
 		if len(app.AllowedScopes) != 2 {
 			t.Errorf("allowlist = %v", app.AllowedScopes)
 		}
+		f, err := c.Recheck(ctx, "banking")
+		if err != nil || f != s {
+			t.Fatalf("Recheck reloaded an unchanged tenant: %v", err)
+		}
+		s1 = s
 	})
 	t.Run("MFA settings reach the snapshot (issue 11)", func(t *testing.T) {
 		before, _ := c.Tenant(ctx, "banking")
@@ -369,4 +374,51 @@ func TestInvalidateIsNotUndoneByALoadInFlight(t *testing.T) {
 			t.Error("the load in flight overwrote the newer snapshot")
 		}
 	})
+}
+
+// Issue 12: a catalog following the store's changes answers from its
+// cache, without a query — the token path's steady state — and one that
+// does not follow them checks the revision on every lookup.
+func TestFollowingCatalogAnswersFromItsCache(t *testing.T) {
+	st := servertest.OpenStore(t)
+	key := make([]byte, 32)
+	sealer, err := token.NewSealer(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adm := &admin.Service{Store: st, Sealer: sealer, Now: time.Now}
+	ctx := t.Context()
+	if _, err := adm.CreateTenant(ctx, admin.CLI(), admin.TenantInput{ID: "banking", Name: "Banking", Issuer: "https://id.example.com/t/banking"}); err != nil {
+		t.Fatal(err)
+	}
+	p := newProbe(st)
+	c := catalog.New(p, sealer, slog.New(slog.DiscardHandler))
+	reads := func() int64 {
+		p.revReads.Store(0)
+		for range 50 {
+			if _, err := c.Tenant(ctx, "banking"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return p.revReads.Load()
+	}
+	if n := reads(); n < 50 {
+		t.Fatalf("not following: %d revision reads for 50 lookups, want one each", n)
+	}
+	fctx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan struct{})
+	go func() { defer close(done); c.Follow(fctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for reads() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a following catalog still reads the revision on every lookup after 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop()
+	<-done
+	if n := reads(); n < 50 {
+		t.Fatalf("after Follow returned: %d revision reads for 50 lookups, want one each", n)
+	}
 }

@@ -34,6 +34,10 @@ type Options struct {
 	// CacheRefresh is how often a node polls tenant revisions to drop stale
 	// caches written by other nodes (default 1s).
 	CacheRefresh time.Duration
+	// RecheckInterval bounds how often a failed lookup (unknown client,
+	// wrong secret) re-reads a tenant's revision (catalog.Catalog's
+	// RecheckInterval); zero is the catalog's default.
+	RecheckInterval time.Duration
 	// PruneInterval is how often the node deletes expired requests, codes,
 	// sessions, refresh tokens and revocations (default 5m).
 	PruneInterval time.Duration

@@ -84,6 +84,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		s.tracer = o.TracerProvider.Tracer("github.com/intelliauth/intelliauth/internal/server")
 	}
 	s.catalog.Metrics = s.metrics
+	s.catalog.RecheckInterval = o.RecheckInterval
 	o.Audit.SetMetrics(s.metrics)
 	adm := &admin.Service{Store: o.Store, Sealer: o.Sealer, Now: o.Now, Logger: o.Logger, AllowInsecureIssuer: o.AllowInsecureIssuer}
 	lh := &login.Handler{
@@ -287,6 +288,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	refreshCtx, stopRefresh := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRefresh()
 	go s.catalog.Run(refreshCtx, s.opts.CacheRefresh)
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		s.catalog.Follow(refreshCtx)
+	}()
 	go s.runJanitor(refreshCtx, s.opts.PruneInterval)
 
 	errc := make(chan error, 1)
@@ -314,6 +320,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		serveErr = errors.Join(serveErr, fmt.Errorf("shutdown: %w", err))
 	}
 	stopRefresh()
+	// The node gives up its lease before it stops, so writers stop waiting
+	// for it at once rather than when the lease lapses.
+	<-followed
 	if err := s.opts.Audit.Close(sctx); err != nil {
 		serveErr = errors.Join(serveErr, fmt.Errorf("flush audit log: %w", err))
 	}

@@ -45,7 +45,56 @@ type Store interface {
 	CheckSchema(ctx context.Context) error
 	// Close releases the database.
 	Close() error
+	// Cluster is how the nodes sharing this database learn of each other's
+	// configuration writes (see Cluster).
+	Cluster() Cluster
 }
+
+// Cluster is the contract that makes a configuration write effective at
+// once on every node sharing the database: after a write that bumped a
+// tenant's Rev has committed, Settle returns only when every node that may
+// answer from its cache has applied the change (or has lost the right to
+// answer from its cache), and a node answers from its cache only while
+// Current. The store calls Settle itself after every such commit, so every
+// writer — an API handler, the console, the CLI — settles.
+//
+// A backend for one node (SQLite) satisfies it trivially: Settle returns at
+// once, Current is always true, Follow only waits.
+type Cluster interface {
+	// Follow delivers, in commit order, the tenant ID of every configuration
+	// change committed by any node, calling apply before the change is
+	// acknowledged to writers; apply("") means "everything may have
+	// changed" (after a reconnection). It runs until ctx ends, reconnecting
+	// when the feed is lost (each loss is passed to warn), and returns ctx's
+	// error.
+	Follow(ctx context.Context, apply func(tenantID string), warn func(error)) error
+	// Current reports whether this node may answer from cached
+	// configuration: it holds a valid lease and has applied every change it
+	// was sent. When false, a node checks the tenant's revision in the
+	// database before answering.
+	Current() bool
+	// Settle waits until every node holding a lease has acknowledged every
+	// change committed so far, or its lease has expired. It is bounded by
+	// the lease length.
+	Settle(ctx context.Context) error
+}
+
+// SingleNode is the Cluster of a database only one process serves (SQLite):
+// every write is made through the node's own store, so there is nothing to
+// wait for.
+type SingleNode struct{}
+
+// Follow waits for ctx to end: no other node writes.
+func (SingleNode) Follow(ctx context.Context, _ func(string), _ func(error)) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// Current is always true.
+func (SingleNode) Current() bool { return true }
+
+// Settle returns at once.
+func (SingleNode) Settle(context.Context) error { return nil }
 
 // Repos is the set of repositories, either auto-commit or inside a tx.
 type Repos interface {
@@ -170,6 +219,11 @@ type Applications interface {
 	// Secrets returns the application's secrets, newest first, including
 	// expired ones not yet pruned.
 	Secrets(ctx context.Context, tenantID, clientID string) ([]model.ClientSecret, error)
+	// AllSecrets returns the secrets of every application of the tenant by
+	// client ID, each newest first as Secrets orders them, in one query
+	// (a node loading a tenant of 10,000 applications asks once, not
+	// 10,000 times). An application without secrets has no entry.
+	AllSecrets(ctx context.Context, tenantID string) (map[string][]model.ClientSecret, error)
 	// ExpireSecrets makes every secret of the application except keepID
 	// stop working at expiresAt at the latest (rotation with a grace period):
 	// open-ended secrets get that expiry, and secrets still in an earlier,

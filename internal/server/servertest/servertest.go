@@ -103,6 +103,8 @@ func StartOn(t testing.TB, st store.Store, opts ...func(*server.Options)) *Env {
 	for _, f := range opts {
 		f(&o)
 	}
+	// Nodes sharing one database share its master key (an option sets it).
+	sealer = o.Sealer
 	srv, err := server.New(ctx, o)
 	if err != nil {
 		t.Fatal(err)

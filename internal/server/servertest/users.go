@@ -104,14 +104,18 @@ func (e *Env) SeedUsers(t testing.TB, tenantID string) People {
 }
 
 // CreateUser stores an active user with an argon2id hash of pw and
-// assigns the roles. Zero ID, timestamps and status are filled in.
+// assigns the roles. Zero ID, timestamps and status are filled in; a set
+// PasswordHash (of pw) is kept, so a test creating many users hashes once.
 func (e *Env) CreateUser(t testing.TB, tenantID string, u model.User, pw string, roles ...string) User {
 	t.Helper()
 	ctx := context.Background()
-	hash, err := password.Hash(pw)
-	must(t, err)
+	if u.PasswordHash == "" {
+		hash, err := password.Hash(pw)
+		must(t, err)
+		u.PasswordHash = hash
+	}
 	now := e.Clock.Now()
-	u.TenantID, u.PasswordHash = tenantID, hash
+	u.TenantID = tenantID
 	if u.ID == "" {
 		u.ID = "usr_" + u.Username
 	}

@@ -52,6 +52,7 @@ func Dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
 		MultiRowInsert:        true,
 		ForUpdate:             " FOR UPDATE",
+		ForKeyShare:           " FOR KEY SHARE",
 		Name:                  "postgres",
 		Migrations:            sub,
 		IsUniqueViolation:     func(err error) bool { return sqlState(err) == uniqueViolation },
@@ -124,6 +125,8 @@ func Open(ctx context.Context, dsn string, opts ...sqlstore.Option) (*sqlstore.D
 		_ = db.Close()
 		return nil, fmt.Errorf("postgres: connect to %s/%s: %w", cfg.Host, cfg.Database, err)
 	}
+	// The cluster goes first: an option the caller passes may replace it.
+	opts = append([]sqlstore.Option{sqlstore.WithCluster(newCluster(cfg, db))}, opts...)
 	s, err := sqlstore.New(Dialect(), db, db, opts...)
 	if err != nil {
 		_ = db.Close()

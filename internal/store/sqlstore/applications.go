@@ -252,6 +252,21 @@ func (r applications) Secrets(ctx context.Context, tenantID, clientID string) ([
 	return out, nil
 }
 
+// AllSecrets returns every application's secrets in one query.
+func (r applications) AllSecrets(ctx context.Context, tenantID string) (map[string][]model.ClientSecret, error) {
+	rows, err := r.read().QueryContext(ctx, `SELECT tenant_id, client_id, id, hash, created_at, expires_at FROM client_secrets
+		WHERE tenant_id = $1 ORDER BY client_id, created_at DESC, id DESC`, tenantID)
+	all, err := collect(rows, err, scanSecret)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: secrets of the applications of %s: %w", tenantID, err)
+	}
+	out := make(map[string][]model.ClientSecret)
+	for _, s := range all {
+		out[s.ClientID] = append(out[s.ClientID], s)
+	}
+	return out, nil
+}
+
 func scanSecret(s scanner) (model.ClientSecret, error) {
 	var (
 		cs      model.ClientSecret

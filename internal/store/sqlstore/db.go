@@ -42,6 +42,11 @@ type Dialect struct {
 	// until the transaction ends (PostgreSQL: " FOR UPDATE"). SQLite needs
 	// none: a write transaction already excludes every other writer.
 	ForUpdate string
+	// ForKeyShare, appended with " OF …", takes the lock a foreign-key
+	// check takes on the parent rows it names (PostgreSQL: " FOR KEY
+	// SHARE"), ahead of time so that locks are taken in one order. SQLite
+	// needs none, and the statement that would take it is skipped.
+	ForKeyShare string
 	// IsUnavailable, when set, reports whether a driver error means the
 	// database did not answer (connection refused or lost, server shutting
 	// down, lock held beyond the busy timeout, disk full or failing); DB
@@ -61,8 +66,9 @@ func (d Dialect) validate() error {
 type Option func(*options)
 
 type options struct {
-	now    func() time.Time
-	tracer trace.Tracer
+	now     func() time.Time
+	tracer  trace.Tracer
+	cluster store.Cluster
 }
 
 // WithTracerProvider makes every query and transaction a span of tp
@@ -72,6 +78,17 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 	return func(o *options) {
 		if tp != nil {
 			o.tracer = tp.Tracer("github.com/intelliauth/intelliauth/internal/store/sqlstore")
+		}
+	}
+}
+
+// WithCluster sets how the nodes sharing the database learn of each
+// other's configuration writes; DB settles through it after every commit
+// that bumped a tenant's revision. The default is store.SingleNode.
+func WithCluster(c store.Cluster) Option {
+	return func(o *options) {
+		if c != nil {
+			o.cluster = c
 		}
 	}
 }
@@ -99,7 +116,8 @@ type DB struct {
 	r       *sql.DB
 	now     func() time.Time
 	// tracer, when set, traces queries and transactions (tracing.go).
-	tracer trace.Tracer
+	tracer  trace.Tracer
+	cluster store.Cluster
 }
 
 var _ store.Store = (*DB)(nil)
@@ -116,12 +134,16 @@ func New(d Dialect, write, read *sql.DB, opts ...Option) (*DB, error) {
 	if read == nil {
 		read = write
 	}
-	o := options{now: time.Now}
+	o := options{now: time.Now, cluster: store.SingleNode{}}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return &DB{dialect: d, w: write, r: read, now: o.now, tracer: o.tracer}, nil
+	return &DB{dialect: d, w: write, r: read, now: o.now, tracer: o.tracer, cluster: o.cluster}, nil
 }
+
+// Cluster returns how the nodes sharing the database learn of each other's
+// configuration writes.
+func (db *DB) Cluster() store.Cluster { return db.cluster }
 
 // Ping checks that both pools answer.
 func (db *DB) Ping(ctx context.Context) error {
@@ -153,19 +175,30 @@ func (db *DB) Close() error {
 // refuse every later statement). fn's error is returned as is (wrapped
 // with store.ErrUnavailable when it says the database went away).
 func (db *DB) InTx(ctx context.Context, fn func(store.Repos) error) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		return fn(txRepos{repos{db: db, q: classified{q: tx, db: db}, tx: tx}})
+	return db.inTx(ctx, func(tx *sql.Tx, st *txState) error {
+		return fn(txRepos{repos{db: db, q: classified{q: tx, db: db, st: st}, tx: tx, st: st}})
 	})
+}
+
+// txState is what one transaction learns as it runs.
+type txState struct {
+	// bumped: a tenant's revision moved, so the commit is settled
+	// (store.Cluster.Settle) before the write returns.
+	bumped bool
 }
 
 // inTx runs fn in a transaction on the write pool. Its error, fn's
 // included, is classified: a transaction that failed because the database
 // went away says store.ErrUnavailable.
-func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx, *txState) error) error {
 	return db.classify(db.runTx(ctx, fn))
 }
 
-func (db *DB) runTx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+// runTx runs fn in a transaction and commits it. A commit that bumped a
+// tenant's revision is settled before runTx returns: every node that may
+// answer from its cache has then applied it — the one place every
+// configuration write passes, so no caller can forget it.
+func (db *DB) runTx(ctx context.Context, fn func(*sql.Tx, *txState) error) (err error) {
 	if db.tracer != nil {
 		var sp trace.Span
 		ctx, sp = db.startSpan(ctx, "db.transaction", "")
@@ -183,12 +216,18 @@ func (db *DB) runTx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
 			_ = tx.Rollback()
 		}
 	}()
-	if err := fn(tx); err != nil {
+	st := &txState{}
+	if err := fn(tx, st); err != nil {
 		return err
 	}
 	done = true
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlstore: commit: %w", err)
+	}
+	if st.bumped {
+		if err := db.cluster.Settle(ctx); err != nil {
+			return fmt.Errorf("sqlstore: the change is saved, but not every node confirmed it: %w", err)
+		}
 	}
 	return nil
 }
@@ -262,8 +301,9 @@ type querier interface {
 // InTx, the transaction every call joins.
 type repos struct {
 	db *DB
-	q  querier // reads: the read pool, or the transaction inside InTx
-	tx *sql.Tx // nil for auto-commit repositories
+	q  querier  // reads: the read pool, or the transaction inside InTx
+	tx *sql.Tx  // nil for auto-commit repositories
+	st *txState // the state of tx; nil with it
 }
 
 func (x repos) read() querier { return x.q }
@@ -277,12 +317,12 @@ const savepoint = "sqlstore_call"
 // inside InTx, rolled back to when fn fails.
 func (x repos) write(ctx context.Context, fn func(q querier) error) error {
 	if x.tx == nil {
-		return x.db.inTx(ctx, func(tx *sql.Tx) error { return fn(classified{q: tx, db: x.db}) })
+		return x.db.inTx(ctx, func(tx *sql.Tx, st *txState) error { return fn(classified{q: tx, db: x.db, st: st}) })
 	}
 	if _, err := x.tx.ExecContext(ctx, "SAVEPOINT "+savepoint); err != nil {
 		return fmt.Errorf("sqlstore: savepoint: %w", x.db.classify(err))
 	}
-	if err := fn(classified{q: x.tx, db: x.db}); err != nil {
+	if err := fn(classified{q: x.tx, db: x.db, st: x.st}); err != nil {
 		if _, rbErr := x.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+savepoint); rbErr != nil {
 			return errors.Join(err, fmt.Errorf("sqlstore: rollback to savepoint: %w", rbErr))
 		}
@@ -320,7 +360,10 @@ func (x repos) exec1(ctx context.Context, query string, args ...any) (sql.Result
 // transaction: first, so that on PostgreSQL the tenant row lock is always the
 // first lock taken and concurrent configuration writes of one tenant queue
 // there instead of deadlocking on each other's rows.
+//
+// It marks the transaction for settling (store.Cluster.Settle) after commit.
 func (x repos) bumpRev(ctx context.Context, q querier, tenantID string) error {
+	markBumped(q)
 	res, err := q.ExecContext(ctx, `UPDATE tenants SET rev = rev + 1 WHERE id = $1`, tenantID)
 	if err != nil {
 		return fmt.Errorf("sqlstore: bump revision of tenant %q: %w", tenantID, err)
@@ -382,3 +425,12 @@ func (t txRepos) ConsoleSessions() store.ConsoleSessions { return consoleSession
 func (t txRepos) Factors() store.Factors                 { return factors{t.r} }
 
 var _ store.Repos = txRepos{}
+
+// markBumped records, on the transaction q runs in, that a tenant's
+// revision moved. Every write runs through classified (write, InTx), so
+// the mark is never lost.
+func markBumped(q querier) {
+	if c, ok := q.(classified); ok && c.st != nil {
+		c.st.bumped = true
+	}
+}

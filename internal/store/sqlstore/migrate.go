@@ -93,7 +93,7 @@ func (db *DB) MigrateTo(ctx context.Context, target int) error {
 		if target >= 0 && m.Version > target {
 			break
 		}
-		if err := db.inTx(ctx, func(tx *sql.Tx) error { return db.apply(ctx, tx, m) }); err != nil {
+		if err := db.inTx(ctx, func(tx *sql.Tx, _ *txState) error { return db.apply(ctx, tx, m) }); err != nil {
 			return fmt.Errorf("sqlstore: %s migration %04d_%s: %w", db.dialect.Name, m.Version, m.Name, err)
 		}
 	}
@@ -159,7 +159,7 @@ func (db *DB) CheckSchema(ctx context.Context) error {
 // empty database. It creates the empty bookkeeping table if it is missing.
 func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 	var v sql.NullInt64
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx *sql.Tx, _ *txState) error {
 		if db.dialect.LockMigrations != nil {
 			if err := db.dialect.LockMigrations(ctx, tx); err != nil {
 				return fmt.Errorf("lock: %w", err)

@@ -115,6 +115,9 @@ func (r refreshTokens) Rotate(ctx context.Context, tenantID, oldHash string, nex
 	}
 	var out model.RefreshToken
 	err := r.write(ctx, func(q querier) error {
+		if err := r.lockGrantParents(ctx, q, tenantID, oldHash); err != nil {
+			return err
+		}
 		old, err := useOnce(ctx, q, tenantID, oldHash, now)
 		if err != nil {
 			out = old
@@ -148,6 +151,31 @@ func (r refreshTokens) Rotate(ctx context.Context, tenantID, oldHash string, nex
 	return out, nil
 }
 
+// lockGrantParents takes, before the token's own row, the key-share locks
+// on its user and application rows that the successor's foreign keys would
+// take after it. Disabling or deleting the user (RevokeByUser, a cascade)
+// and deleting the application (RevokeByClient) lock those parents first
+// and the tokens second; a rotation locking the token first and a parent
+// second would deadlock with them on PostgreSQL (SQLSTATE 40P01, a 500 to
+// the client). Taken first, the lock makes the revocation wait for the
+// rotation, which then revokes its successor too (revokeUntilDone).
+func (r refreshTokens) lockGrantParents(ctx context.Context, q querier, tenantID, hash string) error {
+	if r.db.dialect.ForKeyShare == "" {
+		return nil
+	}
+	rows, err := q.QueryContext(ctx, `SELECT 1 FROM refresh_tokens t
+		JOIN users u ON u.tenant_id = t.tenant_id AND u.id = t.user_id
+		JOIN applications a ON a.tenant_id = t.tenant_id AND a.client_id = t.client_id
+		WHERE t.tenant_id = $1 AND t.hash = $2`+r.db.dialect.ForKeyShare+` OF u, a`, tenantID, hash)
+	if err != nil {
+		return fmt.Errorf("lock the grant's user and application: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+	}
+	return rows.Err()
+}
+
 // useOnce is the single use of a refresh token: one conditional UPDATE
 // (… AND rotated_at IS NULL AND NOT revoked) marks it rotated at now, so of
 // concurrent callers exactly one matches. It returns the token as stored
@@ -178,6 +206,9 @@ func useOnce(ctx context.Context, q querier, tenantID, hash string, now time.Tim
 func (r refreshTokens) Retire(ctx context.Context, tenantID, hash string, now time.Time) (model.RefreshToken, error) {
 	var old model.RefreshToken
 	err := r.write(ctx, func(q querier) error {
+		if err := r.lockGrantParents(ctx, q, tenantID, hash); err != nil {
+			return err
+		}
 		var err error
 		old, err = useOnce(ctx, q, tenantID, hash, now)
 		return err

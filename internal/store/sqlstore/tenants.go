@@ -90,6 +90,7 @@ func (r tenants) List(ctx context.Context) ([]model.Tenant, error) {
 func (r tenants) Update(ctx context.Context, t model.Tenant) (model.Tenant, error) {
 	var out model.Tenant
 	err := r.write(ctx, func(q querier) error {
+		markBumped(q)
 		res, err := q.ExecContext(ctx, `UPDATE tenants
 			SET name = $3, domain = $4, scope_pattern = $5, updated_at = $6, issuer = $7,
 				mfa_policy = $8, mfa_grace_until = $9, version = version + 1, rev = rev + 1

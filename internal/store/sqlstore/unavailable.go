@@ -56,6 +56,7 @@ type rawQuerier interface {
 type classified struct {
 	q  rawQuerier
 	db *DB
+	st *txState // the transaction's state when q is one
 }
 
 func (c classified) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {

@@ -157,6 +157,36 @@ var secretTests = []test{
 		old.CreatedAt, cur.CreatedAt = us(old.CreatedAt), us(cur.CreatedAt)
 		equal(t, "secrets", got, []model.ClientSecret{cur, old})
 	}},
+	{"AllSecrets is Secrets of every application of the tenant, in one call", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		seed(t, s, "a")
+		seed(t, s, "b")
+		for _, id := range []string{"x", "y", "none"} {
+			must(t, s.Applications().Create(ctx, newApp("a", id)))
+		}
+		must(t, s.Applications().Create(ctx, newApp("b", "x")))
+		add := func(tenant, client, id string, at time.Time) {
+			must(t, s.Applications().AddSecret(ctx, model.ClientSecret{TenantID: tenant, ClientID: client, ID: id, Hash: []byte(tenant + id), CreatedAt: at}))
+		}
+		add("a", "x", "x1", t0)
+		add("a", "x", "x2", t0.Add(time.Hour))
+		add("a", "y", "y1", t0)
+		add("b", "x", "bx", t0)
+		got, err := s.Applications().AllSecrets(ctx, "a")
+		must(t, err)
+		for _, client := range []string{"x", "y", "none"} {
+			want, err := s.Applications().Secrets(ctx, "a", client)
+			must(t, err)
+			if len(want) == 0 {
+				want = nil
+			}
+			equal(t, "secrets of "+client, got[client], want)
+		}
+		equal(t, "applications with secrets", len(got), 2)
+		none, err := s.Applications().AllSecrets(ctx, "nope")
+		must(t, err)
+		equal(t, "an unknown tenant", len(none), 0)
+	}},
 	{"AddSecret is ErrNotFound for a missing application, ErrConflict for a taken ID", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		seed(t, s, "a")

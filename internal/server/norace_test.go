@@ -1,0 +1,6 @@
+//go:build !race
+
+package server_test
+
+// raceEnabled: the test binary runs with the race detector.
+const raceEnabled = false
