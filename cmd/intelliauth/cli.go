@@ -58,7 +58,7 @@ func commands() []command {
 		{"explain", "show the scope decision for an app, audience and scopes", runExplain},
 		{"audit", "search or export the audit log (search|export)", runAudit},
 		{"report", "reports on the audit log (scope-usage)", runReport},
-		{"bench", "benchmark client-credentials token issuance against a running server", runBench},
+		{"bench", "benchmark token issuance or introspection against a running server, beside the ES256 signing ceiling", runBench},
 		{"healthcheck", "exit 0 when a node's /readyz answers 2xx, 1 otherwise (for container health checks)", runHealthcheck},
 		{"version", "print the version, commit, build date and Go version (also --version)", runVersion},
 	}
