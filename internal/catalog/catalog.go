@@ -34,6 +34,11 @@ type Snapshot struct {
 type App struct {
 	model.Application
 	Secrets []model.ClientSecret
+	// Allowance is the application's allowlist closed under implication
+	// and split per audience, computed once with the snapshot's Registry so
+	// that a scope decision costs the same whatever the allowlist's size
+	// (policy.Input.Allowance).
+	Allowance *policy.Allowance
 }
 
 // AllowsOrigin reports whether origin (scheme://host[:port]) is a web
@@ -366,7 +371,7 @@ func (c *Catalog) loadTenant(ctx context.Context, id string) (*Snapshot, error) 
 		Rev:      t.Rev,
 	}
 	for _, a := range apps {
-		app := &App{Application: a}
+		app := &App{Application: a, Allowance: policy.NewAllowance(s.Registry, a)}
 		if a.Type.Confidential() {
 			secrets, err := st.Applications().Secrets(ctx, id, a.ClientID)
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
