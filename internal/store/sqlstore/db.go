@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"sync"
 	"time"
 
 	"github.com/intelliauth/intelliauth/internal/store"
@@ -84,6 +85,10 @@ type DB struct {
 	w       *sql.DB
 	r       *sql.DB
 	now     func() time.Time
+	// isRevoked is the revocation lookup prepared on the read pool
+	// (introspection's hot path), prepared on first use.
+	isRevokedMu   sync.Mutex
+	isRevokedStmt *sql.Stmt
 }
 
 var _ store.Store = (*DB)(nil)
@@ -123,6 +128,12 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close closes the pools. Transactions still open are rolled back by the
 // database.
 func (db *DB) Close() error {
+	db.isRevokedMu.Lock()
+	if db.isRevokedStmt != nil {
+		_ = db.isRevokedStmt.Close()
+		db.isRevokedStmt = nil
+	}
+	db.isRevokedMu.Unlock()
 	var errR error
 	if db.r != db.w {
 		errR = db.r.Close()
