@@ -73,6 +73,17 @@ func TestBigAllowlistBigRequest(t *testing.T) {
 		t.Fatalf("introspection of the %d-byte token: HTTP %d active=%v", len(access), status, in["active"])
 	}
 
+	// The same token in an Authorization header (RFC 6750 §2.1) reaches
+	// the handler, which refuses it for its audience — not a 431 from a
+	// header bound smaller than the tokens the server issues.
+	req, _ := http.NewRequest(http.MethodGet, env.Issuer("banking")+"/api/v1/applications", nil)
+	req.Header.Set("Authorization", "Bearer "+access+strings.Repeat("A", 60<<10))
+	if resp, err := servertest.HTTPClient().Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a %d-byte bearer token: %v %v, want 401 from the handler", len(access)+60<<10, resp.Status, err)
+	} else {
+		resp.Body.Close()
+	}
+
 	status, e := post("/oauth2/token", url.Values{"grant_type": {"client_credentials"}, "audience": {seed.Bank.Identifier}, "scope": {strings.Join(names, " ") + " one:more"}})
 	desc, _ := e["error_description"].(string)
 	if status != http.StatusBadRequest || e["error"] != "invalid_scope" || !strings.Contains(desc, "too large") || strings.Contains(desc, "malformed") {
