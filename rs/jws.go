@@ -15,9 +15,11 @@ import (
 )
 
 // MaxTokenSize bounds the compact JWS Verify will look at, in bytes. An
-// IntelliAuth access token is well under 2 KiB; the bound keeps hostile
-// input cheap.
-const MaxTokenSize = 8 << 10
+// IntelliAuth access token is usually under 2 KiB, but one may carry up to
+// scope.MaxTokens scopes in a scope claim of up to scope.MaxLength (64
+// KiB) bytes, ~88 KiB once base64url-encoded; the bound covers that and
+// still keeps hostile input cheap.
+const MaxTokenSize = 128 << 10
 
 // b64 is base64url without padding (RFC 7515 §2), strict: non-zero
 // trailing bits are refused, so one token has exactly one spelling.

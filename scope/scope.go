@@ -7,15 +7,23 @@ import (
 	"strings"
 )
 
-// MaxTokens bounds how many scope tokens one request may carry. Nothing a
-// real client sends comes close; the bound keeps hostile input cheap.
-const MaxTokens = 256
+// MaxTokens bounds how many scope tokens one value may carry: generous (an
+// application allowed a thousand scopes may ask for all of them at once),
+// while parsing stays linear and cheap for hostile input.
+const MaxTokens = 1000
 
-// MaxLength bounds the raw scope parameter in bytes.
-const MaxLength = 8192
+// MaxLength bounds the raw scope value in bytes (64 KiB).
+const MaxLength = 64 << 10
 
-// ErrMalformed is wrapped by every Parse error.
-var ErrMalformed = errors.New("malformed scope")
+// Errors of Parse; compare with errors.Is.
+var (
+	// ErrMalformed: the value breaks the RFC 6749 §3.3 grammar.
+	ErrMalformed = errors.New("malformed scope")
+	// ErrTooLarge: the value is well-formed as far as read but exceeds
+	// MaxTokens or MaxLength — a size limit, not a syntax error, and
+	// reported as such.
+	ErrTooLarge = errors.New("scope value too large")
+)
 
 // ValidToken reports whether s is one RFC 6749 §3.3 scope-token:
 //
@@ -39,18 +47,19 @@ func ValidToken(s string) bool {
 // parameter is expressed as a list of space-delimited, case-sensitive
 // strings." Duplicates collapse. Any character outside the scope-token
 // grammar, a tab, or a leading, trailing or doubled space makes the whole
-// value malformed; an empty value yields an empty Set.
+// value malformed (ErrMalformed); more than MaxLength bytes or MaxTokens
+// scopes is ErrTooLarge. An empty value yields an empty Set.
 func Parse(raw string) (Set, error) {
 	if raw == "" {
 		return Set{}, nil
 	}
 	if len(raw) > MaxLength {
-		return Set{}, fmt.Errorf("%w: longer than %d bytes", ErrMalformed, MaxLength)
+		return Set{}, fmt.Errorf("%w: %d bytes, longer than %d", ErrTooLarge, len(raw), MaxLength)
+	}
+	if n := strings.Count(raw, " ") + 1; n > MaxTokens {
+		return Set{}, fmt.Errorf("%w: %d scopes, more than %d", ErrTooLarge, n, MaxTokens)
 	}
 	parts := strings.Split(raw, " ")
-	if len(parts) > MaxTokens {
-		return Set{}, fmt.Errorf("%w: more than %d scopes", ErrMalformed, MaxTokens)
-	}
 	for _, p := range parts {
 		if p == "" {
 			return Set{}, fmt.Errorf("%w: scopes must be separated by single spaces", ErrMalformed)

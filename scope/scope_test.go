@@ -2,6 +2,8 @@ package scope
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -52,15 +54,25 @@ func TestParseBounds(t *testing.T) {
 	for i := range long {
 		long[i] = 'a'
 	}
-	if _, err := Parse(string(long)); !errors.Is(err, ErrMalformed) {
-		t.Fatalf("over-long scope accepted: %v", err)
+	if _, err := Parse(string(long)); !errors.Is(err, ErrTooLarge) || errors.Is(err, ErrMalformed) {
+		t.Fatalf("over-long scope: %v, want ErrTooLarge (a size, not malformed)", err)
 	}
-	many := "a"
-	for i := 0; i < MaxTokens; i++ {
-		many += " a"
+	if _, err := Parse(string(long[:MaxLength])); err != nil {
+		t.Fatalf("exactly MaxLength bytes refused: %v", err)
 	}
-	if _, err := Parse(many); !errors.Is(err, ErrMalformed) {
-		t.Fatalf("too many scopes accepted: %v", err)
+	// Issue 12: a thousand distinct scopes is a legitimate request.
+	names := make([]string, MaxTokens)
+	for i := range names {
+		names[i] = fmt.Sprintf("api:scope-%04d", i)
+	}
+	if got, err := Parse(strings.Join(names, " ")); err != nil || got.Len() != MaxTokens {
+		t.Fatalf("%d scopes: %d parsed, %v", MaxTokens, got.Len(), err)
+	}
+	if MaxTokens < 1000 || MaxLength < 64<<10 {
+		t.Fatalf("limits %d scopes / %d bytes are below issue 12's 1,000 / 64 KiB", MaxTokens, MaxLength)
+	}
+	if _, err := Parse(strings.Join(append(names, "one-more"), " ")); !errors.Is(err, ErrTooLarge) || errors.Is(err, ErrMalformed) {
+		t.Fatalf("too many scopes: %v, want ErrTooLarge", err)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,10 +38,31 @@ type benchOptions struct {
 	demoFile                       string
 	allowRemote                    bool
 	output                         string
+	// mode is what each request does: "token" (client credentials) or
+	// "introspect" (RFC 7662 on one token fetched first).
+	mode string
+	// runs is how many measuring rounds (load, then signing) to take;
+	// the figures reported are their medians.
+	runs int
+	// serverPID, when set, is the server process whose CPU time (utime +
+	// stime from /proc/PID/stat) over each measuring window is divided by
+	// the operations counted in it.
+	serverPID int
 }
 
-// BenchResult is what bench measured; --output json prints it.
+// Bench modes.
+const (
+	benchToken      = "token"
+	benchIntrospect = "introspect"
+)
+
+// BenchResult is what bench measured; --output json prints it. With several
+// rounds, every figure is the median of the rounds' (each computed on its
+// own), and Rounds holds them all.
 type BenchResult struct {
+	// Mode is "token" (client credentials) or "introspect"; in introspect
+	// mode Tokens counts introspections answered active.
+	Mode        string  `json:"mode"`
 	TokenURL    string  `json:"token_url"`
 	Concurrency int     `json:"concurrency"`
 	Duration    string  `json:"duration"`
@@ -48,14 +70,36 @@ type BenchResult struct {
 	TokensPerS  float64 `json:"tokens_per_second"`
 	// Errors counts failed requests by cause ("HTTP 401", "no access_token",
 	// "transport"); they are not in Tokens nor in the latencies.
-	Errors     map[string]int64 `json:"errors"`
-	P50Ms      float64          `json:"p50_ms"`
-	P99Ms      float64          `json:"p99_ms"`
-	MaxMs      float64          `json:"max_ms"`
-	Cores      int              `json:"cores"`
-	SignsPerS  float64          `json:"es256_signs_per_second"`
-	Ratio      float64          `json:"ratio"`
-	SampleBody string           `json:"-"`
+	Errors    map[string]int64 `json:"errors"`
+	P50Ms     float64          `json:"p50_ms"`
+	P99Ms     float64          `json:"p99_ms"`
+	MaxMs     float64          `json:"max_ms"`
+	Cores     int              `json:"cores"`
+	SignsPerS float64          `json:"es256_signs_per_second"`
+	Ratio     float64          `json:"ratio"`
+	// ServerCPUMicros is the server's CPU time per successful operation in
+	// the measuring window (utime + stime of --server-pid), 0 when no PID
+	// was given. It survives a noisy machine better than throughput does.
+	ServerCPUMicros float64 `json:"server_cpu_us_per_op,omitempty"`
+	// ServerCores is that CPU time divided by the window: how many cores
+	// the server kept busy.
+	ServerCores float64      `json:"server_cores,omitempty"`
+	Runs        int          `json:"runs"`
+	Rounds      []BenchRound `json:"rounds,omitempty"`
+	SampleBody  string       `json:"-"`
+}
+
+// BenchRound is one measuring round: the load, then the signing rate.
+type BenchRound struct {
+	Tokens          int64   `json:"tokens"`
+	TokensPerS      float64 `json:"tokens_per_second"`
+	P50Ms           float64 `json:"p50_ms"`
+	P99Ms           float64 `json:"p99_ms"`
+	MaxMs           float64 `json:"max_ms"`
+	SignsPerS       float64 `json:"es256_signs_per_second"`
+	Ratio           float64 `json:"ratio"`
+	ServerCPUMicros float64 `json:"server_cpu_us_per_op,omitempty"`
+	ServerCores     float64 `json:"server_cores,omitempty"`
 }
 
 func runBench(ctx context.Context, c *cli, args []string) error {
@@ -73,6 +117,9 @@ func runBench(ctx context.Context, c *cli, args []string) error {
 	fs.StringVar(&o.demoFile, "demo-file", "", "take --url, client and secret from a demo.json (reporting-job, api.banking.example.com, read:transactions)")
 	fs.BoolVar(&o.allowRemote, "allow-remote", false, "allow a target that is not loopback")
 	fs.StringVar(&o.output, "output", "table", "output format: table or json")
+	fs.StringVar(&o.mode, "mode", benchToken, "what to measure: token (client credentials) or introspect (RFC 7662 on one token)")
+	fs.IntVar(&o.runs, "runs", 1, "measuring rounds (load, then signing); figures are their medians")
+	fs.IntVar(&o.serverPID, "server-pid", 0, "PID of the server on this machine: report its CPU µs per operation and cores used (from /proc/PID/stat)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -158,6 +205,19 @@ func (o *benchOptions) validate() (string, error) {
 	if o.output != "table" && o.output != "json" {
 		p = append(p, "--output must be table or json")
 	}
+	if o.mode != benchToken && o.mode != benchIntrospect {
+		p = append(p, "--mode must be token or introspect")
+	}
+	if o.runs < 1 || o.runs > 100 {
+		p = append(p, "--runs must be between 1 and 100")
+	}
+	if o.serverPID < 0 {
+		p = append(p, "--server-pid must be a process ID")
+	} else if o.serverPID > 0 {
+		if _, err := processCPU(o.serverPID); err != nil {
+			p = append(p, fmt.Sprintf("--server-pid %d: %v", o.serverPID, err))
+		}
+	}
 	var tokenURL string
 	if o.issuer != "" {
 		u, err := url.Parse(strings.TrimRight(o.issuer, "/"))
@@ -177,10 +237,10 @@ func (o *benchOptions) validate() (string, error) {
 	return tokenURL, nil
 }
 
-// bench drives concurrent client-credentials requests, then measures the
-// raw signing rate, and relates the two.
+// bench takes o.runs measuring rounds and reports their medians.
 func bench(ctx context.Context, o benchOptions, tokenURL string) (BenchResult, error) {
-	res := BenchResult{TokenURL: tokenURL, Concurrency: o.concurrency, Duration: o.duration.String(), Errors: map[string]int64{}, Cores: runtime.GOMAXPROCS(0)}
+	res := BenchResult{Mode: o.mode, TokenURL: tokenURL, Concurrency: o.concurrency, Duration: o.duration.String(),
+		Errors: map[string]int64{}, Cores: runtime.GOMAXPROCS(0), Runs: o.runs}
 	form := url.Values{"grant_type": {"client_credentials"}}
 	if o.audience != "" {
 		form.Set("audience", o.audience)
@@ -197,7 +257,89 @@ func bench(ctx context.Context, o benchOptions, tokenURL string) (BenchResult, e
 	if err != nil {
 		return res, err
 	}
+	ok := hasAccessToken
+	if o.mode == benchIntrospect {
+		// One token, introspected over and over by the same client.
+		tok, err := fetchToken(ctx, wire, target)
+		if err != nil {
+			return res, err
+		}
+		introspectURL := strings.TrimSuffix(tokenURL, "/token") + "/introspect"
+		res.TokenURL = introspectURL
+		if wire, _, err = requestBytes(introspectURL, url.Values{"token": {tok}}.Encode(), o.clientID, o.clientSecret); err != nil {
+			return res, err
+		}
+		ok = isActive
+	}
+	for range o.runs {
+		r, err := benchRound(ctx, o, wire, target, ok, &res)
+		if err != nil {
+			return res, err
+		}
+		res.Rounds = append(res.Rounds, r)
+	}
+	med := func(f func(BenchRound) float64) float64 {
+		v := make([]float64, len(res.Rounds))
+		for i, r := range res.Rounds {
+			v[i] = f(r)
+		}
+		return median(v)
+	}
+	res.TokensPerS = med(func(r BenchRound) float64 { return r.TokensPerS })
+	res.Tokens = int64(med(func(r BenchRound) float64 { return float64(r.Tokens) }))
+	res.P50Ms = med(func(r BenchRound) float64 { return r.P50Ms })
+	res.P99Ms = med(func(r BenchRound) float64 { return r.P99Ms })
+	res.MaxMs = med(func(r BenchRound) float64 { return r.MaxMs })
+	res.SignsPerS = med(func(r BenchRound) float64 { return r.SignsPerS })
+	res.Ratio = med(func(r BenchRound) float64 { return r.Ratio })
+	res.ServerCPUMicros = med(func(r BenchRound) float64 { return r.ServerCPUMicros })
+	res.ServerCores = med(func(r BenchRound) float64 { return r.ServerCores })
+	if o.runs == 1 {
+		res.Rounds = nil // the top-level figures are the round
+	}
+	return res, nil
+}
 
+// median returns the median of v (the mean of the middle two for an even
+// count), 0 for none.
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// fetchToken gets one access token for the introspection benchmark.
+func fetchToken(ctx context.Context, wire []byte, target benchTarget) (string, error) {
+	c, err := dialBench(ctx, target)
+	if err != nil {
+		return "", fmt.Errorf("bench: connect: %w", err)
+	}
+	defer c.close()
+	status, body, _, err := c.roundTrip(wire, nil)
+	if err != nil {
+		return "", fmt.Errorf("bench: token request: %w", err)
+	}
+	var tr struct {
+		AccessToken string `json:"access_token"`
+	}
+	if status != http.StatusOK || json.Unmarshal(body, &tr) != nil || tr.AccessToken == "" {
+		return "", fmt.Errorf("no token to introspect; the token endpoint answered HTTP %d %s", status, truncateBody(body))
+	}
+	return tr.AccessToken, nil
+}
+
+// benchRound drives concurrent requests for the warm-up and the measuring
+// window, then measures the raw signing rate, and relates the two. Errors
+// and the first failing body are added to res.
+func benchRound(ctx context.Context, o benchOptions, wire []byte, target benchTarget, ok func([]byte) bool, res *BenchResult) (BenchRound, error) {
+	var round BenchRound
 	// The run is timed by wall-clock windows, not by cancelling requests:
 	// a request cut off mid-flight would make the server log a spurious
 	// failure. A response counts when it was both sent and received inside
@@ -209,6 +351,11 @@ func bench(ctx context.Context, o benchOptions, tokenURL string) (BenchResult, e
 	type worker struct {
 		lat    []time.Duration
 		errors map[string]int64
+	}
+	// The server's CPU is read at both ends of the measuring window.
+	cpu := make(chan cpuSample, 1)
+	if o.serverPID > 0 {
+		go func() { cpu <- sampleCPU(ctx, o.serverPID, measureFrom, measureTo) }()
 	}
 	workers := make([]*worker, o.concurrency)
 	var wg sync.WaitGroup
@@ -245,8 +392,12 @@ func bench(ctx context.Context, o benchOptions, tokenURL string) (BenchResult, e
 					cause = "transport"
 				case status != http.StatusOK:
 					cause = fmt.Sprintf("HTTP %d", status)
-				case !hasAccessToken(body):
-					cause = "no access_token"
+				case !ok(body):
+					if o.mode == benchIntrospect {
+						cause = "not active"
+					} else {
+						cause = "no access_token"
+					}
 				}
 				if err != nil || !keep {
 					c.close()
@@ -269,7 +420,7 @@ func bench(ctx context.Context, o benchOptions, tokenURL string) (BenchResult, e
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return res, err
+		return round, err
 	}
 	elapsed := o.duration
 
@@ -281,25 +432,109 @@ func bench(ctx context.Context, o benchOptions, tokenURL string) (BenchResult, e
 		}
 	}
 	slices.Sort(all)
-	res.Tokens = int64(len(all))
-	res.TokensPerS = float64(res.Tokens) / elapsed.Seconds()
+	round.Tokens = int64(len(all))
+	round.TokensPerS = float64(round.Tokens) / elapsed.Seconds()
 	if n := len(all); n > 0 {
-		res.P50Ms = ms(all[n*50/100])
-		res.P99Ms = ms(all[min(n-1, n*99/100)])
-		res.MaxMs = ms(all[n-1])
+		round.P50Ms = ms(all[n*50/100])
+		round.P99Ms = ms(all[min(n-1, n*99/100)])
+		round.MaxMs = ms(all[n-1])
 	}
-	if s, ok := sample.Load().(string); ok {
+	if s, ok := sample.Load().(string); ok && res.SampleBody == "" {
 		res.SampleBody = s
+	}
+	if o.serverPID > 0 {
+		cs := <-cpu
+		if cs.err != nil {
+			return round, cs.err
+		}
+		if round.Tokens > 0 {
+			round.ServerCPUMicros = float64(cs.cpu.Microseconds()) / float64(round.Tokens)
+		}
+		round.ServerCores = cs.cpu.Seconds() / cs.wall.Seconds()
 	}
 	signs, err := signRate(ctx, o.signDuration)
 	if err != nil {
-		return res, err
+		return round, err
 	}
-	res.SignsPerS = signs
+	round.SignsPerS = signs
 	if signs > 0 {
-		res.Ratio = res.TokensPerS / signs
+		round.Ratio = round.TokensPerS / signs
 	}
-	return res, nil
+	return round, nil
+}
+
+// cpuSample is a server's CPU time over a wall-clock window.
+type cpuSample struct {
+	cpu, wall time.Duration
+	err       error
+}
+
+// sampleCPU reads pid's CPU time at from and at to.
+func sampleCPU(ctx context.Context, pid int, from, to time.Time) cpuSample {
+	wait := func(t time.Time) error {
+		select {
+		case <-time.After(time.Until(t)):
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if err := wait(from); err != nil {
+		return cpuSample{err: err}
+	}
+	c0, err := processCPU(pid)
+	t0 := time.Now()
+	if err != nil {
+		return cpuSample{err: fmt.Errorf("bench: server CPU: %w", err)}
+	}
+	if err := wait(to); err != nil {
+		return cpuSample{err: err}
+	}
+	c1, err := processCPU(pid)
+	if err != nil {
+		return cpuSample{err: fmt.Errorf("bench: server CPU (did the server exit?): %w", err)}
+	}
+	return cpuSample{cpu: c1 - c0, wall: time.Since(t0)}
+}
+
+// processCPU returns pid's user + system CPU time so far, from
+// /proc/PID/stat (Linux only).
+func processCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("cannot read the process's CPU time (Linux /proc only): %w", err)
+	}
+	return parseProcStat(string(b))
+}
+
+// clockTicks is the kernel's USER_HZ, the unit of /proc/PID/stat's CPU
+// times: 100 on every Linux architecture Go supports (sysconf(_SC_CLK_TCK)
+// would need cgo).
+const clockTicks = 100
+
+// parseProcStat returns utime + stime (fields 14 and 15, proc(5)) of a
+// /proc/PID/stat line. The command name (field 2) is in parentheses and
+// may itself hold spaces and parentheses, so fields are counted after the
+// last ')'.
+func parseProcStat(line string) (time.Duration, error) {
+	i := strings.LastIndexByte(line, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("unexpected /proc stat line %.60q", line)
+	}
+	f := strings.Fields(line[i+1:])
+	// f[0] is field 3 (state), so field n is f[n-3].
+	if len(f) < 13 {
+		return 0, fmt.Errorf("unexpected /proc stat line %.60q", line)
+	}
+	var total int64
+	for _, s := range f[11:13] {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || v < 0 {
+			return 0, fmt.Errorf("unexpected CPU time %q in /proc stat", s)
+		}
+		total += v
+	}
+	return time.Duration(total) * time.Second / clockTicks, nil
 }
 
 // hasAccessToken reports whether a token response carries a non-empty
@@ -316,6 +551,19 @@ func hasAccessToken(b []byte) bool {
 	}
 	rest = bytes.TrimLeft(rest[1:], " \t\r\n")
 	return len(rest) > 1 && rest[0] == '"' && rest[1] != '"'
+}
+
+// isActive reports whether an introspection response says "active":true.
+func isActive(b []byte) bool {
+	i := bytes.Index(b, []byte(`"active"`))
+	if i < 0 {
+		return false
+	}
+	rest := bytes.TrimLeft(b[i+len(`"active"`):], " \t\r\n")
+	if len(rest) == 0 || rest[0] != ':' {
+		return false
+	}
+	return bytes.HasPrefix(bytes.TrimLeft(rest[1:], " \t\r\n"), []byte("true"))
 }
 
 func truncateBody(b []byte) string {
@@ -373,10 +621,18 @@ func signRate(ctx context.Context, d time.Duration) (float64, error) {
 }
 
 func printBench(w io.Writer, r BenchResult) {
+	what, unit := "tokens", "tokens/s"
+	if r.Mode == benchIntrospect {
+		what, unit = "introspected", "introspections/s"
+	}
 	fmt.Fprintf(w, "target        %s\n", r.TokenURL)
 	fmt.Fprintf(w, "clients       %d concurrent, keep-alive\n", r.Concurrency)
-	fmt.Fprintf(w, "duration      %s\n", r.Duration)
-	fmt.Fprintf(w, "tokens        %d (%.1f tokens/s)\n", r.Tokens, r.TokensPerS)
+	if r.Runs > 1 {
+		fmt.Fprintf(w, "duration      %s × %d rounds (figures are medians)\n", r.Duration, r.Runs)
+	} else {
+		fmt.Fprintf(w, "duration      %s\n", r.Duration)
+	}
+	fmt.Fprintf(w, "%-13s %d (%.1f/s)\n", what, r.Tokens, r.TokensPerS)
 	var errs []string
 	for k, v := range r.Errors {
 		errs = append(errs, fmt.Sprintf("%s: %d", k, v))
@@ -387,8 +643,17 @@ func printBench(w io.Writer, r BenchResult) {
 	}
 	fmt.Fprintf(w, "errors        %s\n", strings.Join(errs, ", "))
 	fmt.Fprintf(w, "latency       p50 %.2f ms   p99 %.2f ms   max %.2f ms\n", r.P50Ms, r.P99Ms, r.MaxMs)
+	if r.ServerCPUMicros > 0 {
+		fmt.Fprintf(w, "server CPU    %.0f µs per operation, %.2f cores busy\n", r.ServerCPUMicros, r.ServerCores)
+	}
 	fmt.Fprintf(w, "ES256 signing %.1f signs/s on %d cores (raw ecdsa.Sign, same run)\n", r.SignsPerS, r.Cores)
-	fmt.Fprintf(w, "ratio         %.3f tokens/s ÷ signs/s\n", r.Ratio)
+	fmt.Fprintf(w, "ratio         %.3f %s ÷ signs/s\n", r.Ratio, unit)
+	if len(r.Rounds) > 1 {
+		fmt.Fprintf(w, "rounds        %8s %8s %8s %10s %9s %7s\n", "ops/s", "p50 ms", "p99 ms", "CPU µs/op", "signs/s", "ratio")
+		for _, x := range r.Rounds {
+			fmt.Fprintf(w, "              %8.0f %8.2f %8.2f %10.0f %9.0f %7.3f\n", x.TokensPerS, x.P50Ms, x.P99Ms, x.ServerCPUMicros, x.SignsPerS, x.Ratio)
+		}
+	}
 	if r.SampleBody != "" {
 		fmt.Fprintf(w, "first error   %s\n", r.SampleBody)
 	}

@@ -70,7 +70,7 @@ func commands() []command {
 		{name: "explain", summary: "show the scope decision for an app, audience and scopes", run: runExplain},
 		group("audit", "search or export the audit log", auditVerbs()),
 		group("report", "reports on the audit log", reportVerbs()),
-		{name: "bench", summary: "benchmark client-credentials token issuance against a running server", run: runBench},
+		{name: "bench", summary: "benchmark token issuance or introspection against a running server, beside the ES256 signing ceiling", run: runBench},
 		{name: "healthcheck", summary: "exit 0 when a node's /readyz answers 2xx, 1 otherwise (for container health checks)", run: runHealthcheck},
 		{name: "version", summary: "print the version, commit, build date and Go version (also --version)", run: runVersion},
 	}

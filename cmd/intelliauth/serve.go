@@ -13,6 +13,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -332,6 +333,11 @@ func serveDebug(ctx context.Context, addr string, logger *slog.Logger) (stop fun
 	if err != nil {
 		return nil, listenError(addr, "--debug-addr", err)
 	}
+	// Lock contention and blocking are where a latency tail hides (a
+	// connection pool's queue, a mutex): sample them while profiling is on.
+	// Both cost a little on every contended lock, so only with --debug-addr.
+	runtime.SetMutexProfileFraction(100)
+	runtime.SetBlockProfileRate(int((100 * time.Microsecond).Nanoseconds()))
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)

@@ -51,18 +51,24 @@ func hashPassword(plain string) (string, error) {
 // Username and email are unique in the tenant, case-insensitively
 // (store.ErrConflict).
 func (s *Service) CreateUser(ctx context.Context, actor Actor, tenantID string, in UserInput) (model.User, error) {
+	return s.createUser(ctx, actor, tenantID, in, password.Default())
+}
+
+// createUser is CreateUser hashing the password with p (the demo seeds its
+// generated passwords with password.Generated).
+func (s *Service) createUser(ctx context.Context, actor Actor, tenantID string, in UserInput, p password.Params) (model.User, error) {
 	u := model.User{
 		TenantID: tenantID, Username: in.Username, Email: in.Email, EmailVerified: in.EmailVerified,
 		Name: in.Name, GivenName: in.GivenName, FamilyName: in.FamilyName, Picture: in.Picture, Locale: in.Locale,
 		Address: in.Address, PhoneNumber: in.PhoneNumber, PhoneNumberVerified: in.PhoneNumberVerified,
 		Status: model.UserActive,
 	}
-	p := problemsOf(u.Validate())
+	problems := problemsOf(u.Validate())
 	if err := password.Check(in.Password); err != nil {
-		p.Add("password", strings.TrimPrefix(err.Error(), "password "))
+		problems.Add("password", strings.TrimPrefix(err.Error(), "password "))
 	}
 	roles := sortedSet(in.Roles)
-	if err := p.Err(); err != nil {
+	if err := problems.Err(); err != nil {
 		return model.User{}, err
 	}
 	id, err := randomID(UserIDPrefix, 10)
@@ -70,7 +76,7 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, tenantID string, 
 		return model.User{}, err
 	}
 	u.ID = id
-	if u.PasswordHash, err = password.Hash(in.Password); err != nil {
+	if u.PasswordHash, err = password.HashWith(in.Password, p); err != nil {
 		return model.User{}, fmt.Errorf("admin: hash password: %w", err)
 	}
 	var out model.User
@@ -361,6 +367,12 @@ func (s *Service) SetPassword(ctx context.Context, actor Actor, tenantID, ref, p
 	if err != nil {
 		return err
 	}
+	return s.setPasswordHash(ctx, actor, tenantID, ref, hash, signOutUser)
+}
+
+// setPasswordHash is SetPassword with the hash already made (the demo hashes
+// its generated passwords with password.Generated).
+func (s *Service) setPasswordHash(ctx context.Context, actor Actor, tenantID, ref, hash string, signOutUser bool) error {
 	return s.write(ctx, actor, func(tx store.Repos, now time.Time) ([]event, error) {
 		u, err := resolveUser(ctx, tx, tenantID, ref)
 		if err != nil {

@@ -35,6 +35,11 @@ type Snapshot struct {
 type App struct {
 	model.Application
 	Secrets []model.ClientSecret
+	// Allowance is the application's allowlist closed under implication
+	// and split per audience, computed once with the snapshot's Registry so
+	// that a scope decision costs the same whatever the allowlist's size
+	// (policy.Input.Allowance).
+	Allowance *policy.Allowance
 }
 
 // AllowsOrigin reports whether origin (scheme://host[:port]) is a web
@@ -459,7 +464,7 @@ func (c *Catalog) loadTenant(ctx context.Context, id string) (*Snapshot, error) 
 		return nil, fmt.Errorf("load client secrets of %q: %w", id, err)
 	}
 	for _, a := range apps {
-		app := &App{Application: a}
+		app := &App{Application: a, Allowance: policy.NewAllowance(s.Registry, a)}
 		if a.Type.Confidential() {
 			app.Secrets = secrets[a.ClientID]
 		}

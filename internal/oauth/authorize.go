@@ -192,7 +192,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, snap *catalo
 	precheck := func(snap *catalog.Snapshot, app *catalog.App) error {
 		_, err := policy.Decide(policy.Input{
 			Scope: params.Get("scope"), Audience: aud, App: app.Application,
-			Registry: snap.Registry, User: &policy.User{},
+			Registry: snap.Registry, User: &policy.User{}, Allowance: app.Allowance,
 		})
 		return err
 	}

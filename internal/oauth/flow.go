@@ -245,13 +245,13 @@ func (f *flow) effectiveScope(ctx context.Context) (string, error) {
 		return "", f.serverError(fmt.Errorf("load consent: %w", err))
 	}
 	reg := f.snap.Registry
-	base := policy.Input{Scope: f.req.Scope, Audience: f.req.Audience, App: f.app.Application, Registry: reg, User: &policy.User{}}
+	base := policy.Input{Scope: f.req.Scope, Audience: f.req.Audience, App: f.app.Application, Registry: reg, User: &policy.User{}, Allowance: f.app.Allowance}
 	d, err := policy.Decide(base)
 	if err != nil {
 		return "", &redirectError{err: oautherr.As(err), redirectURI: f.req.RedirectURI, state: f.req.State, issuer: f.snap.Tenant.Issuer}
 	}
 	requested, _ := scope.Parse(f.req.Scope)
-	allowed := reg.Closure(scope.New(f.app.AllowedScopes...))
+	allowed := base.EffectiveAllowance().Allowed()
 	var extra []string
 	for _, n := range c.Scopes {
 		s, ok := reg.Scope(n)
@@ -282,7 +282,7 @@ func (h *Handler) userInput(ctx context.Context, snap *catalog.Snapshot, app *ca
 		return policy.Input{}, fmt.Errorf("entitlements of %s: %w", userID, err)
 	}
 	in := policy.Input{
-		Scope: scopeParam, Audience: aud, App: app.Application, Registry: snap.Registry,
+		Scope: scopeParam, Audience: aud, App: app.Application, Registry: snap.Registry, Allowance: app.Allowance,
 		User: &policy.User{Entitled: snap.Registry.Closure(scope.New(names...)), MFA: model.HasMFA(amr)},
 	}
 	if app.Consent != model.ConsentImplicit {

@@ -13,8 +13,11 @@ import (
 )
 
 // maxFormBytes bounds a request body. Real token requests are well under
-// 2 KiB; the bound keeps hostile bodies cheap.
-const maxFormBytes = 64 << 10
+// 2 KiB; the bound keeps hostile bodies cheap while leaving room for the
+// largest scope parameter (scope.MaxLength, 64 KiB, which form encoding may
+// grow up to threefold: ':' is sent as %3A) and a token to introspect
+// (token.MaxTokenSize).
+const maxFormBytes = 256 << 10
 
 // multiValued are the parameters RFC 8707 §2 allows more than once.
 var multiValued = map[string]bool{"resource": true}

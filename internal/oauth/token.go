@@ -383,6 +383,7 @@ func (req *tokenRequest) decisionInput(g decisionInput) policy.Input {
 		User:      g.user,
 		Consented: g.consented,
 		Ceiling:   g.ceiling,
+		Allowance: req.app.Allowance,
 	}
 	if g.permissive {
 		in.App.ScopePolicy = model.PolicyPermissive

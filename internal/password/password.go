@@ -32,6 +32,18 @@ func Default() Params {
 	return Params{MemoryKiB: 64 * 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 }
 
+// Generated returns the parameters for a password the server generated
+// itself with at least 80 random bits (serve --demo's users): the OWASP
+// Password Storage Cheat Sheet's argon2id floor, m=19 MiB, t=2, p=1. Against
+// 2^80 guesses the hash's cost adds nothing an attacker would notice, so the
+// floor suffices and a start-up that seeds several such users stays small in
+// memory (19 MiB per hash instead of 64). A chosen password must never use
+// them: Hash and Default are for those. The next successful sign-in
+// rehashes with Default (NeedsRehash).
+func Generated() Params {
+	return Params{MemoryKiB: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+}
+
 // Bounds on parameters read from a stored string. A string outside them is
 // malformed: Verify refuses it rather than spend what it asks for.
 const (

@@ -1,7 +1,9 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/oautherr"
@@ -78,6 +80,10 @@ type Input struct {
 	// Ceiling, when set, bounds the request: a refresh may narrow the
 	// original grant's scopes but never widen them (RFC 6749 §6).
 	Ceiling *scope.Set
+	// Allowance is App's precomputed allowance (NewAllowance over
+	// Registry; the catalog snapshot holds one per application). Nil, or
+	// one built for another registry or allowlist, is computed afresh.
+	Allowance *Allowance
 }
 
 // Decision is the outcome of Decide.
@@ -120,21 +126,26 @@ func Decide(in Input) (Decision, error) {
 	var d Decision
 	// 1. parse (RFC 6749 §3.3).
 	req, err := scope.Parse(in.Scope)
+	if errors.Is(err, scope.ErrTooLarge) {
+		return d, oautherr.Wrap(oautherr.InvalidScope, fmt.Sprintf("the scope parameter is too large: at most %d scopes and %d bytes", scope.MaxTokens, scope.MaxLength), err)
+	}
 	if err != nil {
 		return d, oautherr.Wrap(oautherr.InvalidScope, "the scope parameter is malformed", err)
 	}
 	d.Requested = req
 	reg := in.Registry
+	// The allowlist as the application may use it (listed or implied),
+	// precomputed per configuration revision.
+	al := in.EffectiveAllowance()
 
 	// 3a. audience: the target API.
-	target, err := resolveAudience(in, req)
+	target, err := resolveAudience(in, al, req)
 	if err != nil {
 		return d, err
 	}
 	d.Audience = target
 
-	// The allowlist as the application may use it: listed or implied.
-	allowed := reg.Closure(scope.New(in.App.AllowedScopes...))
+	allowed := al.allowed
 	fits := func(s model.Scope) bool { return s.Kind == model.KindOIDC || s.APIID == target.ID }
 
 	defaulted := false
@@ -142,11 +153,9 @@ func Decide(in Input) (Decision, error) {
 		// RFC 6749 §3.3: with no scope parameter the server "MUST either
 		// process the request using a pre-defined default value or fail".
 		// The default is everything the allowlist gives for this audience.
-		var names []string
-		for _, n := range in.App.AllowedScopes {
-			if s, ok := reg.Scope(n); ok && fits(s) && (in.User != nil || s.Kind != model.KindOIDC) {
-				names = append(names, n)
-			}
+		names := al.defaults[target.ID]
+		if in.User != nil {
+			names = append(slices.Clip(names), al.oidc...)
 		}
 		if len(names) == 0 {
 			return d, oautherr.New(oautherr.InvalidScope, "no scope was requested and the application has no default scope for this audience")
@@ -238,7 +247,7 @@ func Decide(in Input) (Decision, error) {
 // resolveAudience applies PRODUCT.md §2 step 3: the audience or resource
 // parameter if given (unknown → invalid_target); else the single API that
 // defines the requested non-OIDC scopes; else the platform API.
-func resolveAudience(in Input, req scope.Set) (model.API, error) {
+func resolveAudience(in Input, al *Allowance, req scope.Set) (model.API, error) {
 	reg := in.Registry
 	if in.Audience != "" {
 		a, ok := reg.API(in.Audience)
@@ -251,7 +260,7 @@ func resolveAudience(in Input, req scope.Set) (model.API, error) {
 	if names.Empty() {
 		// A request without scopes and without an audience defaults to the
 		// single API the application's allowlist points at, if there is one.
-		names = defaultAPIs(in)
+		names = al.nonOIDC
 	}
 	var found model.API
 	n := 0
@@ -280,16 +289,4 @@ func resolveAudience(in Input, req scope.Set) (model.API, error) {
 		return model.API{}, oautherr.New(oautherr.InvalidTarget, "this tenant has no platform API")
 	}
 	return p, nil
-}
-
-// defaultAPIs returns the non-OIDC scopes of the allowlist, to find the
-// audience of a request that names neither scopes nor audience.
-func defaultAPIs(in Input) scope.Set {
-	var names []string
-	for _, n := range in.App.AllowedScopes {
-		if s, ok := in.Registry.Scope(n); ok && s.Kind != model.KindOIDC {
-			names = append(names, n)
-		}
-	}
-	return scope.New(names...)
 }

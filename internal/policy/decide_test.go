@@ -144,41 +144,60 @@ func TestDecide(t *testing.T) {
 			wantReasons: map[string]Reason{"statements:export": Granted, "read:records": ""}},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			in := c.in
-			in.Registry = reg
-			d, err := Decide(in)
-			if c.wantErr != "" {
-				var oe *oautherr.Error
-				if !errors.As(err, &oe) || oe.Code != c.wantErr {
-					t.Fatalf("err = %v, want %s", err, c.wantErr)
-				}
-				if !d.Granted.Empty() {
-					t.Fatalf("refused decision granted %q", d.Granted)
-				}
-			} else if err != nil {
-				t.Fatalf("unexpected error: %v", err)
+		// Each case twice: computing the allowance in Decide, and with it
+		// precomputed as the catalog snapshot does (issue 12).
+		for _, pre := range []bool{false, true} {
+			name := c.name
+			if pre {
+				name += " (precomputed allowance)"
 			}
-			if c.wantAud != "" && d.Audience.Identifier != c.wantAud {
-				t.Errorf("audience = %q, want %q", d.Audience.Identifier, c.wantAud)
-			}
-			if c.wantErr == "" && d.Granted.String() != c.wantGranted {
-				t.Errorf("granted = %q, want %q", d.Granted, c.wantGranted)
-			}
-			got := map[string]Reason{}
-			for _, r := range d.Results {
-				got[r.Scope] = r.Reason
-				if r.Granted != (r.Reason == Granted || r.Reason == Implied || r.Reason == Default) {
-					t.Errorf("%s: Granted=%v inconsistent with reason %s", r.Scope, r.Granted, r.Reason)
-				}
-			}
-			for s, want := range c.wantReasons {
-				if got[s] != want {
-					t.Errorf("reason[%s] = %q, want %q (all: %v)", s, got[s], want, d.Results)
-				}
-			}
-		})
+			runDecideCase(t, name, reg, c.in, pre, c.wantErr, c.wantAud, c.wantGranted, c.wantReasons)
+		}
 	}
+}
+
+func runDecideCase(t *testing.T, name string, reg *Registry, in Input, pre bool, wantErr, wantAud, wantGranted string, wantReasons map[string]Reason) {
+	t.Helper()
+	c := struct {
+		wantErr, wantAud, wantGranted string
+		wantReasons                   map[string]Reason
+	}{wantErr, wantAud, wantGranted, wantReasons}
+	t.Run(name, func(t *testing.T) {
+		in.Registry = reg
+		if pre {
+			in.Allowance = NewAllowance(reg, in.App)
+		}
+		d, err := Decide(in)
+		if c.wantErr != "" {
+			var oe *oautherr.Error
+			if !errors.As(err, &oe) || oe.Code != c.wantErr {
+				t.Fatalf("err = %v, want %s", err, c.wantErr)
+			}
+			if !d.Granted.Empty() {
+				t.Fatalf("refused decision granted %q", d.Granted)
+			}
+		} else if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		if c.wantAud != "" && d.Audience.Identifier != c.wantAud {
+			t.Errorf("audience = %q, want %q", d.Audience.Identifier, c.wantAud)
+		}
+		if c.wantErr == "" && d.Granted.String() != c.wantGranted {
+			t.Errorf("granted = %q, want %q", d.Granted, c.wantGranted)
+		}
+		got := map[string]Reason{}
+		for _, r := range d.Results {
+			got[r.Scope] = r.Reason
+			if r.Granted != (r.Reason == Granted || r.Reason == Implied || r.Reason == Default) {
+				t.Errorf("%s: Granted=%v inconsistent with reason %s", r.Scope, r.Granted, r.Reason)
+			}
+		}
+		for s, want := range c.wantReasons {
+			if got[s] != want {
+				t.Errorf("reason[%s] = %q, want %q (all: %v)", s, got[s], want, d.Results)
+			}
+		}
+	})
 }
 
 // PRODUCT.md §2 step 6b: a scope that requires a second factor is
@@ -276,9 +295,12 @@ func TestDroppedAndEveryRequestedScopeHasAReason(t *testing.T) {
 	}
 }
 
+// BenchmarkDecide is the token path's decision: the allowance precomputed,
+// as the catalog snapshot holds it.
 func BenchmarkDecide(b *testing.B) {
 	reg := fixture()
 	in := Input{Scope: "read:transactions write:settings", Registry: reg, App: app(model.PolicyStrict, "read:transactions", "write:settings", "users:read")}
+	in.Allowance = NewAllowance(reg, in.App)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := Decide(in); err != nil {

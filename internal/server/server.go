@@ -23,6 +23,7 @@ import (
 	"github.com/intelliauth/intelliauth/internal/login"
 	"github.com/intelliauth/intelliauth/internal/oauth"
 	"github.com/intelliauth/intelliauth/internal/store"
+	"github.com/intelliauth/intelliauth/internal/token"
 )
 
 // Server is one stateless IntelliAuth node.
@@ -281,9 +282,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		// An access token may be up to token.MaxTokenSize (128 KiB: a
+		// thousand scopes) and travels in the Authorization header of
+		// userinfo and /api/v1; the rest of a request's headers fit in
+		// the remainder.
+		MaxHeaderBytes: token.MaxTokenSize + 64<<10,
+		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:    func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	refreshCtx, stopRefresh := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRefresh()

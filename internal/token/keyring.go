@@ -29,10 +29,12 @@ const (
 	TypeJWT = "JWT"
 )
 
-// MaxTokenSize bounds the compact JWS VerifyAccessToken will parse. Our
-// access tokens are well under 1 KiB; the limit keeps hostile input from
-// costing decoding work.
-const MaxTokenSize = 8 << 10
+// MaxTokenSize bounds the compact JWS VerifyAccessToken will parse. An
+// IntelliAuth access token is usually under 2 KiB, but one may carry up to
+// scope.MaxTokens scopes in a scope claim of up to scope.MaxLength (64
+// KiB) bytes, ~88 KiB once base64url-encoded; the bound covers that and
+// still keeps hostile input cheap.
+const MaxTokenSize = 128 << 10
 
 // ErrInvalidToken is wrapped by every VerifyAccessToken failure that is the
 // token's fault (malformed, wrong type or algorithm, unknown key, bad

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -118,6 +119,10 @@ type DB struct {
 	// tracer, when set, traces queries and transactions (tracing.go).
 	tracer  trace.Tracer
 	cluster store.Cluster
+	// isRevoked is the revocation lookup prepared on the read pool
+	// (introspection's hot path), prepared on first use.
+	isRevokedMu   sync.Mutex
+	isRevokedStmt *sql.Stmt
 }
 
 var _ store.Store = (*DB)(nil)
@@ -161,6 +166,12 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close closes the pools. Transactions still open are rolled back by the
 // database.
 func (db *DB) Close() error {
+	db.isRevokedMu.Lock()
+	if db.isRevokedStmt != nil {
+		_ = db.isRevokedStmt.Close()
+		db.isRevokedStmt = nil
+	}
+	db.isRevokedMu.Unlock()
 	var errR error
 	if db.r != db.w {
 		errR = db.r.Close()

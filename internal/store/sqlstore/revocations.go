@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -26,10 +27,27 @@ func (r revocations) Revoke(ctx context.Context, rv model.Revocation) error {
 	return nil
 }
 
+// isRevokedQuery is the lookup behind IsRevoked.
+const isRevokedQuery = `SELECT COUNT(*) FROM revocations WHERE tenant_id = $1 AND jti = $2`
+
+// IsRevoked reports whether the jti was revoked. Outside a transaction it
+// runs a statement prepared once on the read pool (database/sql keeps it
+// prepared on each connection): introspection calls it on every request,
+// and parsing the SQL each time was a measurable share of its CPU.
 func (r revocations) IsRevoked(ctx context.Context, tenantID, jti string) (bool, error) {
+	if r.tx == nil {
+		st, err := r.db.isRevokedPrepared(ctx)
+		if err != nil {
+			return false, fmt.Errorf("sqlstore: is %s/%s revoked: %w", tenantID, jti, err)
+		}
+		var n int
+		if err := st.QueryRowContext(ctx, tenantID, jti).Scan(&n); err != nil {
+			return false, fmt.Errorf("sqlstore: is %s/%s revoked: %w", tenantID, jti, r.db.classify(err))
+		}
+		return n > 0, nil
+	}
 	var n int
-	if err := r.read().QueryRowContext(ctx, `SELECT COUNT(*) FROM revocations WHERE tenant_id = $1 AND jti = $2`,
-		tenantID, jti).Scan(&n); err != nil {
+	if err := r.read().QueryRowContext(ctx, isRevokedQuery, tenantID, jti).Scan(&n); err != nil {
 		return false, fmt.Errorf("sqlstore: is %s/%s revoked: %w", tenantID, jti, err)
 	}
 	return n > 0, nil
@@ -47,4 +65,19 @@ func (r revocations) Prune(ctx context.Context, t time.Time) (int, error) {
 		return 0, fmt.Errorf("sqlstore: prune revocations: %w", err)
 	}
 	return int(n), nil
+}
+
+// isRevokedPrepared returns IsRevoked's statement prepared on the read
+// pool, preparing it on first use.
+func (db *DB) isRevokedPrepared(ctx context.Context) (*sql.Stmt, error) {
+	db.isRevokedMu.Lock()
+	defer db.isRevokedMu.Unlock()
+	if db.isRevokedStmt == nil {
+		st, err := db.r.PrepareContext(ctx, isRevokedQuery)
+		if err != nil {
+			return nil, db.classify(err)
+		}
+		db.isRevokedStmt = st
+	}
+	return db.isRevokedStmt, nil
 }

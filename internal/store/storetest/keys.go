@@ -1,6 +1,9 @@
 package storetest
 
 import (
+	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -85,6 +88,41 @@ var revocationTests = []test{
 		ok, err = s.Revocations().IsRevoked(ctx, "a", "jti-2")
 		must(t, err)
 		equal(t, "other jti", ok, false)
+	}},
+	{"IsRevoked answers many concurrent callers of two tenants each for its own jti", func(t *testing.T, s store.Store) {
+		// Backends may answer concurrent lookups together (sqlstore batches
+		// them into one query); each caller must still get its own answer,
+		// within its tenant, and a revocation committed before the call.
+		ctx := t.Context()
+		must(t, s.Tenants().Create(ctx, newTenant("a")))
+		must(t, s.Tenants().Create(ctx, newTenant("b")))
+		const n = 300
+		for i := range n {
+			if i%3 == 0 {
+				must(t, s.Revocations().Revoke(ctx, model.Revocation{TenantID: "a", JTI: fmt.Sprintf("jti-%d", i), ExpiresAt: t0.Add(time.Hour), RevokedAt: t0}))
+			}
+		}
+		errs := make([]error, 2*n)
+		var wg sync.WaitGroup
+		for i := range 2 * n {
+			wg.Go(func() {
+				tenant, jti := "a", fmt.Sprintf("jti-%d", i%n)
+				if i >= n {
+					tenant = "b" // nothing is revoked in b
+				}
+				ok, err := s.Revocations().IsRevoked(ctx, tenant, jti)
+				if want := tenant == "a" && (i%n)%3 == 0; err != nil || ok != want {
+					errs[i] = fmt.Errorf("IsRevoked(%s, %s) = %v, %v; want %v", tenant, jti, ok, err, want)
+				}
+			})
+		}
+		wg.Wait()
+		must(t, errors.Join(errs...))
+		// Revoked now, seen by the very next call.
+		must(t, s.Revocations().Revoke(ctx, model.Revocation{TenantID: "b", JTI: "jti-1", ExpiresAt: t0.Add(time.Hour), RevokedAt: t0}))
+		ok, err := s.Revocations().IsRevoked(ctx, "b", "jti-1")
+		must(t, err)
+		equal(t, "revoked a moment ago", ok, true)
 	}},
 	{"Prune deletes what expired before t, across tenants, and counts it", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
