@@ -57,7 +57,10 @@ func (h *Handler) guard(op admin.Op, f handlerFunc) http.HandlerFunc {
 			err = f(w, req)
 		}
 		if err != nil {
-			h.writeError(w, r, err)
+			if req == nil {
+				req = &Request{Request: r, Snap: snap}
+			}
+			h.writeError(w, r, req, err)
 		}
 	}
 }

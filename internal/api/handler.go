@@ -177,8 +177,9 @@ func (h *Handler) public(f handlerFunc) http.HandlerFunc {
 			http.NotFound(w, r)
 			return
 		}
-		if err := f(w, &Request{Request: r, Snap: snap}); err != nil {
-			h.writeError(w, r, err)
+		req := &Request{Request: r, Snap: snap}
+		if err := f(w, req); err != nil {
+			h.writeError(w, r, req, err)
 		}
 	}
 }

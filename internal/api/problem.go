@@ -220,7 +220,11 @@ func sentence(s string) string {
 // nothing (status 499 in the access log, a Debug line); a storage outage is
 // a 503 with Retry-After, whatever the handler made of the failed read
 // (logging.Classify decides both).
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+//
+// who names the caller in the refusal line (tenant, and client_id/user_id
+// once the token was verified), so an operator can tell whose request it
+// was; nil before the tenant is known.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, who *Request, err error) {
 	k := logging.Classify(r.Context(), err)
 	if k == logging.ClientGone {
 		h.logger().DebugContext(r.Context(), "client went away", "method", r.Method, "path", r.URL.Path, "cause", err)
@@ -247,8 +251,17 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	if p.cause != nil {
 		cause = p.cause.Error()
 	}
-	h.logger().Log(r.Context(), logging.Level(k, p.Status), "api request refused", "method", r.Method, "path", r.URL.Path,
-		"status", p.Status, "error", p.Code, "cause", cause)
+	attrs := []any{"method", r.Method, "path", r.URL.Path, "status", p.Status, "error", p.Code, "cause", cause}
+	if who != nil && who.Snap != nil {
+		attrs = append(attrs, "tenant", who.Snap.Tenant.ID)
+		switch who.Actor.Type {
+		case model.ActorClient:
+			attrs = append(attrs, "client_id", who.Actor.ID)
+		case model.ActorUser:
+			attrs = append(attrs, "user_id", who.Actor.ID, "client_id", who.Actor.Via)
+		}
+	}
+	h.logger().Log(r.Context(), logging.Level(k, p.Status), "api request refused", attrs...)
 	writeProblem(w, p)
 }
 

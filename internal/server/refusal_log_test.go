@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
@@ -84,5 +85,48 @@ func TestRefusalLinesCarryClientTenantAndReason(t *testing.T) {
 	}
 	if s := buf.String(); strings.Contains(s, "wrong-secret-7f3a") {
 		t.Error("the log holds a presented client secret")
+	}
+}
+
+// TestAPIRefusalLineNamesTheCaller: a refused /api/v1 request is logged
+// with the tenant, and once the token was verified, with the client_id
+// whose token it was — the same keys as the OAuth endpoints' refusals.
+func TestAPIRefusalLineNamesTheCaller(t *testing.T) {
+	o, buf := startLogged(t)
+	rep := basicAuth(o.b.Reporting.ID, o.b.Reporting.Secret)
+	code, body := send(t, "POST", o.iss+"/oauth2/token", rep, url.Values{"grant_type": {"client_credentials"}, "scope": {"users:read"}}.Encode())
+	if code != 200 {
+		t.Fatalf("token: %d %s", code, body)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal([]byte(body), &tok); err != nil {
+		t.Fatal(err)
+	}
+	// users:read but not roles:write → 403; a bad token → 401.
+	if code, body := send(t, "POST", o.iss+"/api/v1/roles", "Bearer "+tok.AccessToken, ""); code != 403 {
+		t.Fatalf("POST /api/v1/roles with users:read: %d %s", code, body)
+	}
+	if code, _ := send(t, "GET", o.iss+"/api/v1/users", "Bearer not-a-token", ""); code != 401 {
+		t.Fatalf("bad token: %d", code)
+	}
+	var forbidden, unauthorized bool
+	for _, l := range buf.lines(t) {
+		if l["msg"] != "api request refused" {
+			continue
+		}
+		switch l["path"] {
+		case "/api/v1/roles":
+			forbidden = l["tenant"] == "banking" && l["client_id"] == "reporting-job" && l["status"] == float64(403)
+		case "/api/v1/users":
+			unauthorized = l["tenant"] == "banking" && l["client_id"] == nil && l["status"] == float64(401)
+		}
+	}
+	if !forbidden {
+		t.Error("no 403 refusal line with tenant banking and client_id reporting-job")
+	}
+	if !unauthorized {
+		t.Error("no 401 refusal line with tenant banking and no client_id")
 	}
 }
