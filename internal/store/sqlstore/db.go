@@ -84,6 +84,9 @@ type DB struct {
 	w       *sql.DB
 	r       *sql.DB
 	now     func() time.Time
+	// names and codec serve the audit log (auditnames.go).
+	names *names
+	codec *codec
 }
 
 var _ store.Store = (*DB)(nil)
@@ -104,7 +107,11 @@ func New(d Dialect, write, read *sql.DB, opts ...Option) (*DB, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return &DB{dialect: d, w: write, r: read, now: o.now}, nil
+	c, err := newCodec()
+	if err != nil {
+		return nil, err
+	}
+	return &DB{dialect: d, w: write, r: read, now: o.now, names: newNames(), codec: c}, nil
 }
 
 // Ping checks that both pools answer.
@@ -127,6 +134,7 @@ func (db *DB) Close() error {
 	if db.r != db.w {
 		errR = db.r.Close()
 	}
+	db.codec.dec.Close()
 	return errors.Join(db.w.Close(), errR)
 }
 
