@@ -31,7 +31,6 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_client  ON audit_log (tenant, client, id);
 CREATE INDEX audit_log_subject ON audit_log (tenant, subject, id) WHERE subject <> 2;
 CREATE INDEX audit_log_type    ON audit_log (tenant, type, id) WHERE type <> 1;
-CREATE INDEX audit_log_time    ON audit_log (tenant, time);
 
 CREATE TABLE audit_log_scopes (
 	tenant BIGINT NOT NULL,
