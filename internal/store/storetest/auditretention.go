@@ -14,7 +14,9 @@ import (
 func retentionFixture(t *testing.T, s store.Store) time.Time {
 	t.Helper()
 	now := time.Date(2025, 6, 1, 18, 0, 0, 0, time.UTC)
-	ago := func(days int) time.Time { return now.Add(-time.Duration(days) * 24 * time.Hour).Truncate(24 * time.Hour).Add(12 * time.Hour) }
+	ago := func(days int) time.Time {
+		return now.Add(-time.Duration(days) * 24 * time.Hour).Truncate(24 * time.Hour).Add(12 * time.Hour)
+	}
 	for _, tenant := range []string{"a", "b"} {
 		mk := func(id string, at time.Time, typ, client string, scopes ...string) model.AuditEvent {
 			return model.AuditEvent{ID: id, TenantID: tenant, Type: typ, Time: at, ActorType: model.ActorClient, ActorID: client,
