@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
@@ -75,13 +76,14 @@ func (r audit) Append(ctx context.Context, events []model.AuditEvent) error {
 		var list []byte
 		for i, e := range events {
 			tenant, typ, client, t := want[e.TenantID], want[e.Type], want[e.ClientID], micros(e.Time)
+			key := eventKey(e.ID)
 			list = list[:0]
 			for j, s := range scopeLists[i] {
 				if j > 0 {
 					list = append(list, ',')
 				}
 				list = strconv.AppendInt(list, want[s], 10)
-				scopeArgs = append(scopeArgs, tenant, want[s], t, e.ID, typ, client)
+				scopeArgs = append(scopeArgs, tenant, want[s], t, key, typ, client)
 				if typ == nameTokenIssued {
 					k := dayKey{tenant, want[s], t - mod(t, dayMicros), client}
 					d := days[k]
@@ -97,7 +99,7 @@ func (r audit) Append(ctx context.Context, events []model.AuditEvent) error {
 			if len(e.Details) > 0 {
 				details = r.db.codec.compress(e.Details)
 			}
-			eventArgs = append(eventArgs, tenant, e.ID, t, typ, want[e.ActorType], want[e.ActorID],
+			eventArgs = append(eventArgs, tenant, key, t, typ, want[e.ActorType], want[e.ActorID],
 				client, want[e.Subject], want[e.Audience], string(list), details)
 		}
 		if err := r.insert(ctx, q, `INSERT INTO audit_log (`+auditCols+`) VALUES `, 11, auditEventsPerInsert, eventArgs); err != nil {
@@ -301,20 +303,26 @@ func (r audit) Search(ctx context.Context, aq store.AuditQuery) ([]model.AuditEv
 			c.add("s.time < $%d", micros(aq.Until))
 		}
 		if aq.Before != "" {
-			c.add("s.id < $%d", aq.Before)
+			c.add("s.id < $%d", eventKey(aq.Before))
 		}
 		query = auditSelect + ` FROM audit_log_scopes s JOIN audit_log e ON e.tenant = s.tenant AND e.id = s.id` +
 			c.where() + ` ORDER BY s.time DESC, s.id DESC LIMIT ` + c.next(limit)
 	} else {
 		c.add("e.tenant = $%d", ref[aq.TenantID])
 		if aq.Type != "" {
-			c.add("e.type = $%d", ref[aq.Type])
+			if ref[aq.Type] == nameTokenIssued {
+				c.add("e.type = $%d", ref[aq.Type])
+			} else {
+				// The literal lets SQLite use the partial index (type <> 1).
+				c.add("e.type = $%d AND e.type <> 1", ref[aq.Type])
+			}
 		}
 		if aq.ClientID != "" {
 			c.add("e.client = $%d", ref[aq.ClientID])
 		}
 		if aq.Subject != "" {
-			c.add("e.subject = $%d", ref[aq.Subject])
+			// The literal lets SQLite use the partial index (subject <> 2).
+			c.add("e.subject = $%d AND e.subject <> 2", ref[aq.Subject])
 		}
 		if !aq.Since.IsZero() {
 			c.add("e.time >= $%d", micros(aq.Since))
@@ -323,17 +331,17 @@ func (r audit) Search(ctx context.Context, aq store.AuditQuery) ([]model.AuditEv
 			c.add("e.time < $%d", micros(aq.Until))
 		}
 		if aq.Before != "" {
-			c.add("e.id < $%d", aq.Before)
+			c.add("e.id < $%d", eventKey(aq.Before))
 		}
 		query = auditSelect + ` FROM audit_log e` + c.where() + ` ORDER BY e.id DESC LIMIT ` + c.next(limit)
 	}
 	rows, err := r.read().QueryContext(ctx, query, c.args...)
 	raw, err := collect(rows, err, scanRow)
 	if err == nil {
+		// Newest first by key (the Scope filter reads in time order).
+		slices.SortFunc(raw, func(a, b row) int { return bytes.Compare(b.id, a.id) })
 		var out []model.AuditEvent
-		out, err = r.events(ctx, aq.TenantID, raw)
-		if err == nil {
-			slices.SortFunc(out, func(a, b model.AuditEvent) int { return strings.Compare(b.ID, a.ID) })
+		if out, err = r.events(ctx, aq.TenantID, raw); err == nil {
 			return out, nil
 		}
 	}
@@ -342,11 +350,12 @@ func (r audit) Search(ctx context.Context, aq store.AuditQuery) ([]model.AuditEv
 
 // row is an audit_log row before its names are looked up.
 type row struct {
-	id                                               string
+	id                                               []byte
 	time                                             int64
 	typ, actorType, actor, client, subject, audience int64
 	scopes                                           string
 	details                                          []byte
+	eid                                              string // the event ID of id
 }
 
 func scanRow(s scanner) (row, error) {
@@ -364,6 +373,7 @@ func (r audit) events(ctx context.Context, tenantID string, rows []row) ([]model
 	refs := map[int64]string{}
 	lists := make([][]int64, len(rows))
 	for i, w := range rows {
+		rows[i].eid = eventID(w.id)
 		for _, id := range []int64{w.typ, w.actorType, w.actor, w.client, w.subject, w.audience} {
 			refs[id] = ""
 		}
@@ -373,7 +383,7 @@ func (r audit) events(ctx context.Context, tenantID string, rows []row) ([]model
 		for _, f := range strings.Split(w.scopes, ",") {
 			id, err := strconv.ParseInt(f, 10, 64)
 			if err != nil {
-				return nil, fmt.Errorf("event %s: scope list %q: %w", w.id, w.scopes, err)
+				return nil, fmt.Errorf("event %s: scope list %q: %w", rows[i].eid, w.scopes, err)
 			}
 			lists[i] = append(lists[i], id)
 			refs[id] = ""
@@ -384,7 +394,7 @@ func (r audit) events(ctx context.Context, tenantID string, rows []row) ([]model
 	}
 	out := make([]model.AuditEvent, len(rows))
 	for i, w := range rows {
-		e := model.AuditEvent{TenantID: tenantID, ID: w.id, Time: fromMicros(w.time), Type: refs[w.typ],
+		e := model.AuditEvent{TenantID: tenantID, ID: w.eid, Time: fromMicros(w.time), Type: refs[w.typ],
 			ActorType: refs[w.actorType], ActorID: refs[w.actor], ClientID: refs[w.client], Subject: refs[w.subject],
 			Audience: refs[w.audience]}
 		for _, id := range lists[i] {
@@ -393,7 +403,7 @@ func (r audit) events(ctx context.Context, tenantID string, rows []row) ([]model
 		if len(w.details) > 0 {
 			d, err := r.db.codec.decompress(w.details)
 			if err != nil {
-				return nil, fmt.Errorf("event %s: %w", w.id, err)
+				return nil, fmt.Errorf("event %s: %w", w.eid, err)
 			}
 			e.Details = json.RawMessage(d)
 		}

@@ -117,7 +117,7 @@ func (r audit) Prune(ctx context.Context, p store.AuditPrune) (int, error) {
 	err = r.write(ctx, func(q querier) error {
 		rows, err := q.QueryContext(ctx, `SELECT id, time, scopes FROM audit_log`+c.where()+` ORDER BY id LIMIT `+c.next(limit), c.args...)
 		type victim struct {
-			id     string
+			id     []byte
 			time   int64
 			scopes string
 		}
@@ -135,7 +135,7 @@ func (r audit) Prune(ctx context.Context, p store.AuditPrune) (int, error) {
 			for _, f := range strings.Split(v.scopes, ",") {
 				sc, err := strconv.ParseInt(f, 10, 64)
 				if err != nil {
-					return fmt.Errorf("event %s: scope list %q: %w", v.id, v.scopes, err)
+					return fmt.Errorf("event %s: scope list %q: %w", eventID(v.id), v.scopes, err)
 				}
 				scopeArgs = append(scopeArgs, sc, v.time, v.id)
 			}
@@ -153,13 +153,13 @@ func (r audit) Prune(ctx context.Context, p store.AuditPrune) (int, error) {
 			eventArgs = eventArgs[k:]
 		}
 		for len(scopeArgs) > 0 {
-			k := min(len(scopeArgs)/3, 200)
-			tuples := make([]string, k)
+			k := min(len(scopeArgs)/3, 100)
+			ors := make([]string, k)
 			for i := range k {
-				tuples[i] = fmt.Sprintf("(CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS TEXT))", 3*i+2, 3*i+3, 3*i+4)
+				ors[i] = fmt.Sprintf("(scope = $%d AND time = $%d AND id = $%d)", 3*i+2, 3*i+3, 3*i+4)
 			}
-			if _, err := q.ExecContext(ctx, `DELETE FROM audit_log_scopes WHERE tenant = $1 AND (scope, time, id) IN (VALUES `+
-				strings.Join(tuples, ", ")+`)`, append([]any{tenant}, scopeArgs[:3*k]...)...); err != nil {
+			if _, err := q.ExecContext(ctx, `DELETE FROM audit_log_scopes WHERE tenant = $1 AND (`+strings.Join(ors, " OR ")+`)`,
+				append([]any{tenant}, scopeArgs[:3*k]...)...); err != nil {
 				return err
 			}
 			scopeArgs = scopeArgs[3*k:]

@@ -15,7 +15,7 @@ SELECT setval(pg_get_serial_sequence('audit_names', 'id'), 2);
 
 CREATE TABLE audit_log (
 	tenant     BIGINT NOT NULL,
-	id         TEXT COLLATE "C" NOT NULL,
+	id         BYTEA  NOT NULL,   -- the event ID as a key: a ULID in 16 bytes, any other ID as 0x00 || its text
 	time       BIGINT NOT NULL,
 	type       BIGINT NOT NULL,
 	actor_type BIGINT NOT NULL,
@@ -36,7 +36,7 @@ CREATE TABLE audit_log_scopes (
 	tenant BIGINT NOT NULL,
 	scope  BIGINT NOT NULL,
 	time   BIGINT NOT NULL,
-	id     TEXT COLLATE "C" NOT NULL,
+	id     BYTEA  NOT NULL,
 	type   BIGINT NOT NULL,
 	client BIGINT NOT NULL,
 	PRIMARY KEY (tenant, scope, time, id)
@@ -67,7 +67,13 @@ INSERT INTO audit_names (name)
 	ON CONFLICT (name) DO NOTHING;
 
 INSERT INTO audit_log (tenant, id, time, type, actor_type, actor, client, subject, audience, scopes, details)
-	SELECT (SELECT id FROM audit_names WHERE name = e.tenant_id), e.id, e.time,
+	SELECT (SELECT id FROM audit_names WHERE name = e.tenant_id),
+		CASE WHEN e.id ~ '^[0-7][0-9A-HJKMNP-TV-Z]{25}$' AND substr(e.id, 1, 2) <> '00'
+		THEN decode(lpad(to_hex(((strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 1, 1)) - 1)::bigint * 35184372088832 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 2, 1)) - 1)::bigint * 1099511627776 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 3, 1)) - 1)::bigint * 34359738368 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 4, 1)) - 1)::bigint * 1073741824 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 5, 1)) - 1)::bigint * 33554432 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 6, 1)) - 1)::bigint * 1048576 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 7, 1)) - 1)::bigint * 32768 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 8, 1)) - 1)::bigint * 1024 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 9, 1)) - 1)::bigint * 32 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 10, 1)) - 1)::bigint * 1)), 12, '0') ||
+			lpad(to_hex(((strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 11, 1)) - 1)::bigint * 34359738368 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 12, 1)) - 1)::bigint * 1073741824 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 13, 1)) - 1)::bigint * 33554432 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 14, 1)) - 1)::bigint * 1048576 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 15, 1)) - 1)::bigint * 32768 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 16, 1)) - 1)::bigint * 1024 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 17, 1)) - 1)::bigint * 32 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 18, 1)) - 1)::bigint * 1)), 10, '0') ||
+			lpad(to_hex(((strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 19, 1)) - 1)::bigint * 34359738368 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 20, 1)) - 1)::bigint * 1073741824 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 21, 1)) - 1)::bigint * 33554432 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 22, 1)) - 1)::bigint * 1048576 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 23, 1)) - 1)::bigint * 32768 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 24, 1)) - 1)::bigint * 1024 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 25, 1)) - 1)::bigint * 32 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 26, 1)) - 1)::bigint * 1)), 10, '0'), 'hex')
+		ELSE '\x00'::bytea || convert_to(e.id, 'UTF8') END,
+		e.time,
 		(SELECT id FROM audit_names WHERE name = e.type),
 		(SELECT id FROM audit_names WHERE name = e.actor_type),
 		(SELECT id FROM audit_names WHERE name = e.actor_id),
@@ -81,11 +87,15 @@ INSERT INTO audit_log (tenant, id, time, type, actor_type, actor, client, subjec
 	FROM audit_events e;
 
 INSERT INTO audit_log_scopes (tenant, scope, time, id, type, client)
-	SELECT l.tenant, n.id, s.time, s.event_id, (SELECT id FROM audit_names WHERE name = s.type), l.client
+	SELECT t.id, n.id, s.time, CASE WHEN s.event_id ~ '^[0-7][0-9A-HJKMNP-TV-Z]{25}$' AND substr(s.event_id, 1, 2) <> '00'
+		THEN decode(lpad(to_hex(((strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 1, 1)) - 1)::bigint * 35184372088832 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 2, 1)) - 1)::bigint * 1099511627776 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 3, 1)) - 1)::bigint * 34359738368 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 4, 1)) - 1)::bigint * 1073741824 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 5, 1)) - 1)::bigint * 33554432 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 6, 1)) - 1)::bigint * 1048576 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 7, 1)) - 1)::bigint * 32768 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 8, 1)) - 1)::bigint * 1024 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 9, 1)) - 1)::bigint * 32 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 10, 1)) - 1)::bigint * 1)), 12, '0') ||
+			lpad(to_hex(((strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 11, 1)) - 1)::bigint * 34359738368 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 12, 1)) - 1)::bigint * 1073741824 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 13, 1)) - 1)::bigint * 33554432 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 14, 1)) - 1)::bigint * 1048576 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 15, 1)) - 1)::bigint * 32768 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 16, 1)) - 1)::bigint * 1024 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 17, 1)) - 1)::bigint * 32 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 18, 1)) - 1)::bigint * 1)), 10, '0') ||
+			lpad(to_hex(((strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 19, 1)) - 1)::bigint * 34359738368 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 20, 1)) - 1)::bigint * 1073741824 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 21, 1)) - 1)::bigint * 33554432 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 22, 1)) - 1)::bigint * 1048576 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 23, 1)) - 1)::bigint * 32768 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 24, 1)) - 1)::bigint * 1024 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 25, 1)) - 1)::bigint * 32 + (strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 26, 1)) - 1)::bigint * 1)), 10, '0'), 'hex')
+		ELSE '\x00'::bytea || convert_to(s.event_id, 'UTF8') END,
+		(SELECT id FROM audit_names WHERE name = s.type), (SELECT id FROM audit_names WHERE name = s.client_id)
 	FROM audit_event_scopes s
 	JOIN audit_names t ON t.name = s.tenant_id
-	JOIN audit_names n ON n.name = s.scope
-	JOIN audit_log l ON l.tenant = t.id AND l.id = s.event_id;
+	JOIN audit_names n ON n.name = s.scope;
 
 INSERT INTO audit_scope_days (tenant, scope, day, client, grants, last)
 	SELECT s.tenant, s.scope, s.time - s.time % 86400000000, s.client, COUNT(*), MAX(s.time)

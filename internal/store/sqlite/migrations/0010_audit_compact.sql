@@ -6,8 +6,10 @@
 -- indexes, and one string row per (event, scope). After:
 --   * audit_names interns every string the log repeats; rows and indexes
 --     hold small integers (1–3 bytes in a SQLite record);
---   * audit_log keeps the event ID as its key (newest first is ORDER BY id
---     DESC, as before), the scopes as a list of name IDs, and details
+--   * audit_log keeps the event ID as its key, a ULID (what the audit
+--     package makes) in its 16 bytes, any other ID as a zero byte and its
+--     text — bytes that sort as the IDs do, so newest first is still ORDER
+--     BY id DESC (IDs of another shape sort before every ULID); the scopes as a list of name IDs, and details
 --     compressed (zstd with a dictionary of the token events' keys, written
 --     by sqlstore; rows migrated here keep their JSON text, which sqlstore
 --     tells apart by the zstd magic number);
@@ -38,7 +40,7 @@ INSERT INTO audit_names (id, name) VALUES (1, 'oauth.token_issued'), (2, '');
 
 CREATE TABLE audit_log (
 	tenant     INTEGER NOT NULL,   -- audit_names
-	id         TEXT    NOT NULL,   -- the event ID, time-sortable
+	id         BLOB    NOT NULL,   -- the event ID as a key: a ULID in 16 bytes, any other ID as 0x00 || its text
 	time       INTEGER NOT NULL,   -- unix µs
 	type       INTEGER NOT NULL,   -- audit_names
 	actor_type INTEGER NOT NULL,   -- audit_names
@@ -59,7 +61,7 @@ CREATE TABLE audit_log_scopes (
 	tenant INTEGER NOT NULL,
 	scope  INTEGER NOT NULL,
 	time   INTEGER NOT NULL,   -- the event's time
-	id     TEXT    NOT NULL,   -- the event's ID
+	id     BLOB    NOT NULL,   -- the event's key
 	type   INTEGER NOT NULL,   -- the event's type
 	client INTEGER NOT NULL,   -- the event's client
 	PRIMARY KEY (tenant, scope, time, id)
@@ -90,7 +92,14 @@ INSERT OR IGNORE INTO audit_names (name)
 	UNION SELECT audience FROM audit_events UNION SELECT scope FROM audit_event_scopes;
 
 INSERT INTO audit_log (tenant, id, time, type, actor_type, actor, client, subject, audience, scopes, details)
-	SELECT (SELECT id FROM audit_names WHERE name = e.tenant_id), e.id, e.time,
+	SELECT (SELECT id FROM audit_names WHERE name = e.tenant_id),
+		CASE WHEN length(e.id) = 26 AND e.id GLOB '[0-7]*' AND substr(e.id, 1, 2) <> '00' AND e.id NOT GLOB '*[^0-9A-HJKMNP-TV-Z]*'
+		THEN unhex(printf('%012X%010X%010X',
+			((instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 1, 1)) - 1) * 35184372088832 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 2, 1)) - 1) * 1099511627776 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 3, 1)) - 1) * 34359738368 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 4, 1)) - 1) * 1073741824 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 5, 1)) - 1) * 33554432 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 6, 1)) - 1) * 1048576 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 7, 1)) - 1) * 32768 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 8, 1)) - 1) * 1024 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 9, 1)) - 1) * 32 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 10, 1)) - 1) * 1),
+			((instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 11, 1)) - 1) * 34359738368 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 12, 1)) - 1) * 1073741824 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 13, 1)) - 1) * 33554432 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 14, 1)) - 1) * 1048576 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 15, 1)) - 1) * 32768 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 16, 1)) - 1) * 1024 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 17, 1)) - 1) * 32 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 18, 1)) - 1) * 1),
+			((instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 19, 1)) - 1) * 34359738368 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 20, 1)) - 1) * 1073741824 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 21, 1)) - 1) * 33554432 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 22, 1)) - 1) * 1048576 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 23, 1)) - 1) * 32768 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 24, 1)) - 1) * 1024 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 25, 1)) - 1) * 32 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(e.id, 26, 1)) - 1) * 1)))
+		ELSE CAST(X'00' || e.id AS BLOB) END,
+		e.time,
 		(SELECT id FROM audit_names WHERE name = e.type),
 		(SELECT id FROM audit_names WHERE name = e.actor_type),
 		(SELECT id FROM audit_names WHERE name = e.actor_id),
@@ -103,11 +112,16 @@ INSERT INTO audit_log (tenant, id, time, type, actor_type, actor, client, subjec
 	FROM audit_events e;
 
 INSERT INTO audit_log_scopes (tenant, scope, time, id, type, client)
-	SELECT l.tenant, n.id, s.time, s.event_id, (SELECT id FROM audit_names WHERE name = s.type), l.client
+	SELECT t.id, n.id, s.time, CASE WHEN length(s.event_id) = 26 AND s.event_id GLOB '[0-7]*' AND substr(s.event_id, 1, 2) <> '00' AND s.event_id NOT GLOB '*[^0-9A-HJKMNP-TV-Z]*'
+		THEN unhex(printf('%012X%010X%010X',
+			((instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 1, 1)) - 1) * 35184372088832 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 2, 1)) - 1) * 1099511627776 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 3, 1)) - 1) * 34359738368 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 4, 1)) - 1) * 1073741824 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 5, 1)) - 1) * 33554432 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 6, 1)) - 1) * 1048576 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 7, 1)) - 1) * 32768 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 8, 1)) - 1) * 1024 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 9, 1)) - 1) * 32 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 10, 1)) - 1) * 1),
+			((instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 11, 1)) - 1) * 34359738368 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 12, 1)) - 1) * 1073741824 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 13, 1)) - 1) * 33554432 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 14, 1)) - 1) * 1048576 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 15, 1)) - 1) * 32768 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 16, 1)) - 1) * 1024 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 17, 1)) - 1) * 32 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 18, 1)) - 1) * 1),
+			((instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 19, 1)) - 1) * 34359738368 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 20, 1)) - 1) * 1073741824 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 21, 1)) - 1) * 33554432 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 22, 1)) - 1) * 1048576 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 23, 1)) - 1) * 32768 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 24, 1)) - 1) * 1024 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 25, 1)) - 1) * 32 + (instr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(s.event_id, 26, 1)) - 1) * 1)))
+		ELSE CAST(X'00' || s.event_id AS BLOB) END,
+		(SELECT id FROM audit_names WHERE name = s.type), (SELECT id FROM audit_names WHERE name = s.client_id)
 	FROM audit_event_scopes s
 	JOIN audit_names t ON t.name = s.tenant_id
-	JOIN audit_names n ON n.name = s.scope
-	JOIN audit_log l ON l.tenant = t.id AND l.id = s.event_id;
+	JOIN audit_names n ON n.name = s.scope;
 
 INSERT INTO audit_scope_days (tenant, scope, day, client, grants, last)
 	SELECT s.tenant, s.scope, s.time - s.time % 86400000000, s.client, COUNT(*), MAX(s.time)
