@@ -28,6 +28,20 @@ type AuditLoad struct {
 	Seed uint64
 }
 
+// loadULID returns a ULID as the audit package makes them: the
+// millisecond of t, then 80 bits (here the event's number).
+func loadULID(t time.Time, n uint64) string {
+	const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	hi, lo := uint64(t.UnixMilli())<<16, n // 48-bit ms || 80 bits
+	var out [26]byte
+	for i := 25; i >= 0; i-- {
+		out[i] = crockford[lo&31]
+		lo = lo>>5 | hi<<59
+		hi >>= 5
+	}
+	return string(out[:])
+}
+
 // loadDetails has the fields of the token endpoint's details document, in
 // its order (internal/oauth tokenDetails), so the load compresses as the
 // real log does.
@@ -63,8 +77,8 @@ const LoadRareScope = "admin:audit"
 // or two scopes), 15% by authorization code or refresh (a user, three or
 // four scopes), 4% oauth.token_refused, 1% admin changes — with details
 // documents like the ones the token endpoint writes. It goes through
-// Append, the path the server takes, in batches; IDs are time-sortable
-// 26-character strings. It returns the client IDs used ("app-0" …).
+// Append, the path the server takes, in batches; IDs are ULIDs of the
+// event's time, as the server's are. It returns the client IDs used ("app-0" …).
 func LoadAudit(ctx context.Context, s store.Store, l AuditLoad) error {
 	if l.Clients <= 0 {
 		l.Clients = 50
@@ -82,7 +96,7 @@ func LoadAudit(ctx context.Context, s store.Store, l AuditLoad) error {
 		t := l.From.Add(time.Duration(i) * step).UTC()
 		client := fmt.Sprintf("app-%d", rng.IntN(l.Clients))
 		ev := model.AuditEvent{
-			ID: fmt.Sprintf("%010X%016X", t.UnixMilli(), uint64(i)), TenantID: l.TenantID, Time: t,
+			ID: loadULID(t, uint64(i)), TenantID: l.TenantID, Time: t,
 			Type: model.EventTokenIssued, ActorType: model.ActorClient, ActorID: client, ClientID: client,
 			Audience: "https://api.bank.example.com",
 		}
