@@ -25,8 +25,8 @@ import (
 
 func runAudit(ctx context.Context, c *cli, args []string) error {
 	return subcommand(ctx, c, "audit", args, map[string]func(context.Context, *cli, []string) error{
-		"search": auditSearch, "export": auditExport,
-	}, []string{"search", "export"})
+		"search": auditSearch, "export": auditExport, "retention": auditRetention,
+	}, []string{"search", "export", "retention"})
 }
 
 func runReport(ctx context.Context, c *cli, args []string) error {
