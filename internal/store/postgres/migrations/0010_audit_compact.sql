@@ -5,7 +5,7 @@
 -- Gaps in the migration numbers are allowed (0009 belongs to another change).
 
 CREATE TABLE audit_names (
-	id   BIGSERIAL PRIMARY KEY,
+	id   SERIAL PRIMARY KEY,
 	name TEXT COLLATE "C" NOT NULL UNIQUE
 );
 
@@ -13,18 +13,20 @@ CREATE TABLE audit_names (
 INSERT INTO audit_names (id, name) VALUES (1, 'oauth.token_issued'), (2, '');
 SELECT setval(pg_get_serial_sequence('audit_names', 'id'), 2);
 
+-- Name IDs are INTEGER (4 bytes) and the 8-byte column comes first, so a
+-- row has no alignment padding.
 CREATE TABLE audit_log (
-	tenant     BIGINT NOT NULL,
-	id         BYTEA  NOT NULL,   -- the event ID as a key: a ULID in 16 bytes, any other ID as 0x00 || its text
-	time       BIGINT NOT NULL,
-	type       BIGINT NOT NULL,
-	actor_type BIGINT NOT NULL,
-	actor      BIGINT NOT NULL,
-	client     BIGINT NOT NULL,
-	subject    BIGINT NOT NULL,
-	audience   BIGINT NOT NULL,
-	scopes     TEXT   NOT NULL,   -- audit_names IDs, comma-separated, as listed
-	details    BYTEA,             -- zstd frame, or JSON text (rows migrated here)
+	time       BIGINT  NOT NULL,
+	tenant     INTEGER NOT NULL,
+	type       INTEGER NOT NULL,
+	actor_type INTEGER NOT NULL,
+	actor      INTEGER NOT NULL,
+	client     INTEGER NOT NULL,
+	subject    INTEGER NOT NULL,
+	audience   INTEGER NOT NULL,
+	id         BYTEA   NOT NULL,   -- the event ID as a key: a ULID in 16 bytes, any other ID as 0x00 || its text
+	scopes     TEXT    NOT NULL,   -- audit_names IDs, comma-separated, as listed
+	details    BYTEA,              -- zstd frame, or JSON text (rows migrated here)
 	PRIMARY KEY (tenant, id)
 );
 
@@ -33,22 +35,22 @@ CREATE INDEX audit_log_subject ON audit_log (tenant, subject, id) WHERE subject 
 CREATE INDEX audit_log_type    ON audit_log (tenant, type, id) WHERE type <> 1;
 
 CREATE TABLE audit_log_scopes (
-	tenant BIGINT NOT NULL,
-	scope  BIGINT NOT NULL,
-	time   BIGINT NOT NULL,
-	id     BYTEA  NOT NULL,
-	type   BIGINT NOT NULL,
-	client BIGINT NOT NULL,
+	time   BIGINT  NOT NULL,
+	tenant INTEGER NOT NULL,
+	scope  INTEGER NOT NULL,
+	type   INTEGER NOT NULL,
+	client INTEGER NOT NULL,
+	id     BYTEA   NOT NULL,
 	PRIMARY KEY (tenant, scope, time, id)
 );
 
 CREATE TABLE audit_scope_days (
-	tenant BIGINT NOT NULL,
-	scope  BIGINT NOT NULL,
-	day    BIGINT NOT NULL,
-	client BIGINT NOT NULL,
-	grants BIGINT NOT NULL,
-	last   BIGINT NOT NULL,
+	day    BIGINT  NOT NULL,
+	grants BIGINT  NOT NULL,
+	last   BIGINT  NOT NULL,
+	tenant INTEGER NOT NULL,
+	scope  INTEGER NOT NULL,
+	client INTEGER NOT NULL,
 	PRIMARY KEY (tenant, scope, day, client)
 );
 
