@@ -25,7 +25,6 @@ type audit struct{ repos }
 const (
 	auditCols      = `tenant, id, time, type, actor_type, actor, client, subject, audience, scopes, details`
 	auditScopeCols = `tenant, scope, time, id, type, client`
-	auditDayCols   = `tenant, scope, day, client, grants, last`
 )
 
 // How a batch of rows is inserted depends on Dialect.MultiRowInsert: SQLite
@@ -38,7 +37,7 @@ const (
 	auditScopesPerInsert = 96 // × 6 parameters
 )
 
-// dayKey is one counter of audit_scope_days.
+// dayKey is one counter of audit_scope_days or audit_scope_hours.
 type dayKey struct{ tenant, scope, day, client int64 }
 
 // Append stores every event, a row per (event, scope) for the Scope filter,
@@ -72,7 +71,7 @@ func (r audit) Append(ctx context.Context, events []model.AuditEvent) error {
 		}
 		eventArgs := make([]any, 0, len(events)*11)
 		var scopeArgs []any
-		days := map[dayKey][2]int64{}
+		days, hours := map[dayKey][2]int64{}, map[dayKey][2]int64{}
 		var list []byte
 		for i, e := range events {
 			tenant, typ, client, t := want[e.TenantID], want[e.Type], want[e.ClientID], micros(e.Time)
@@ -85,14 +84,8 @@ func (r audit) Append(ctx context.Context, events []model.AuditEvent) error {
 				list = strconv.AppendInt(list, want[s], 10)
 				scopeArgs = append(scopeArgs, tenant, want[s], t, key, typ, client)
 				if typ == nameTokenIssued {
-					k := dayKey{tenant, want[s], t - mod(t, dayMicros), client}
-					d := days[k]
-					d[0]++
-					d[1] = max(d[1], t)
-					if d[0] == 1 {
-						d[1] = t
-					}
-					days[k] = d
+					count(days, dayKey{tenant, want[s], t - mod(t, dayMicros), client}, t)
+					count(hours, dayKey{tenant, want[s], t - mod(t, hourMicros), client}, t)
 				}
 			}
 			var details []byte
@@ -108,7 +101,10 @@ func (r audit) Append(ctx context.Context, events []model.AuditEvent) error {
 		if err := r.insert(ctx, q, `INSERT INTO audit_log_scopes (`+auditScopeCols+`) VALUES `, 6, auditScopesPerInsert, scopeArgs); err != nil {
 			return r.onInsert(err)
 		}
-		return r.addDays(ctx, q, days)
+		if err := r.addCounts(ctx, q, "audit_scope_days", "day", days); err != nil {
+			return err
+		}
+		return r.addCounts(ctx, q, "audit_scope_hours", "hour", hours)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: append %d audit events: %w", len(events), err)
@@ -119,9 +115,20 @@ func (r audit) Append(ctx context.Context, events []model.AuditEvent) error {
 	return nil
 }
 
-// addDays adds counts to audit_scope_days. The keys are distinct, as one
-// PostgreSQL upsert statement requires.
-func (r audit) addDays(ctx context.Context, q querier, days map[dayKey][2]int64) error {
+// count adds one grant at t to the counter k of m.
+func count(m map[dayKey][2]int64, k dayKey, t int64) {
+	d := m[k]
+	if d[0] == 0 || t > d[1] {
+		d[1] = t
+	}
+	d[0]++
+	m[k] = d
+}
+
+// addCounts adds counts to audit_scope_days or audit_scope_hours (unit is
+// its time column). The keys are distinct, as one PostgreSQL upsert
+// statement requires.
+func (r audit) addCounts(ctx context.Context, q querier, table, unit string, days map[dayKey][2]int64) error {
 	if len(days) == 0 {
 		return nil
 	}
@@ -134,12 +141,12 @@ func (r audit) addDays(ctx context.Context, q querier, days map[dayKey][2]int64)
 	slices.SortFunc(keys, func(a, b dayKey) int {
 		return cmp.Or(cmp.Compare(a.tenant, b.tenant), cmp.Compare(a.scope, b.scope), cmp.Compare(a.day, b.day), cmp.Compare(a.client, b.client))
 	})
-	const upsert = ` ON CONFLICT (tenant, scope, day, client) DO UPDATE SET grants = audit_scope_days.grants + excluded.grants,
-		last = CASE WHEN excluded.last > audit_scope_days.last THEN excluded.last ELSE audit_scope_days.last END`
+	upsert := ` ON CONFLICT (tenant, scope, ` + unit + `, client) DO UPDATE SET grants = ` + table + `.grants + excluded.grants,
+		last = CASE WHEN excluded.last > ` + table + `.last THEN excluded.last ELSE ` + table + `.last END`
 	for len(keys) > 0 {
 		n := min(len(keys), 64)
 		var b strings.Builder
-		b.WriteString(`INSERT INTO audit_scope_days (` + auditDayCols + `) VALUES `)
+		b.WriteString(`INSERT INTO ` + table + ` (tenant, scope, ` + unit + `, client, grants, last) VALUES `)
 		args := make([]any, 0, n*6)
 		for i, k := range keys[:n] {
 			if i > 0 {
@@ -430,12 +437,12 @@ type grantCount struct {
 // grants counts the tenant's grants at or after since, per scope (only
 // scope when not 0), client and, with byDay, UTC day.
 //
-// Whole days are read from audit_scope_days, which outlives the raw events.
-// The part of since's day at or after since is counted from
-// audit_log_scopes (a range of its key per scope), unless the day's raw
-// events were pruned (the first day's rollup then holds more grants than the
-// raw rows of the whole day): then the whole day's rollup is counted, and
-// the window starts at since's UTC midnight.
+// Whole days are read from audit_scope_days, the whole hours of since's day
+// after since from audit_scope_hours — both outlive the raw events — and
+// only the part of since's hour at or after since from audit_log_scopes (a
+// range of its key per scope: at most an hour of rows, however long the
+// log). If that hour's raw events were pruned, its whole counter is counted
+// (partialHour).
 func (r audit) grants(ctx context.Context, tenantID, scopeName string, since time.Time, byDay bool) ([]grantCount, error) {
 	filters := []string{tenantID}
 	if scopeName != "" {
@@ -468,58 +475,38 @@ func (r audit) grants(ctx context.Context, tenantID, scopeName string, since tim
 	}
 	var out []grantCount
 	head := map[[2]int64]int64{} // (scope, client) → grants of day0 in the rollup
-	scopesOfHead := map[int64]bool{}
 	for _, g := range days {
 		if g.day < whole {
 			head[[2]int64{g.scope, g.client}] = g.grants
-			scopesOfHead[g.scope] = true
 			continue
 		}
 		out = append(out, g)
 	}
 	if from != day0 && len(head) > 0 {
-		// since's day, from raw rows: only scopes with grants that day.
-		var raw []grantCount
-		var rawDay int64 // raw rows of the whole day, to tell a pruned day
-		for sc := range scopesOfHead {
-			rows, err := q.QueryContext(ctx, `SELECT client, COUNT(*), MAX(time), MIN(CASE WHEN time >= $5 THEN 1 ELSE 0 END)
-				FROM audit_log_scopes WHERE tenant = $1 AND scope = $2 AND time >= $3 AND time < $4 AND type = $6
-				GROUP BY client, time >= $5`, tenant, sc, day0, whole, from, nameTokenIssued)
-			got, err := collect(rows, err, func(s scanner) (g grantCount, err error) {
-				var inWindow int64
-				g.scope = sc
-				if err := s.Scan(&g.client, &g.grants, &g.last, &inWindow); err != nil {
-					return g, err
-				}
-				if inWindow == 0 {
-					g.scope = -1 - sc // before since: counted for the pruned-day check only
-				}
-				return g, nil
-			})
+		// since's day: whole hours from audit_scope_hours, the part of
+		// since's hour from raw rows.
+		hour0 := from - mod(from, hourMicros)
+		firstWhole := hour0
+		if from != hour0 {
+			firstWhole = hour0 + hourMicros
+		}
+		hours, err := r.hourCounts(ctx, tenant, scopeFilter(ids), firstWhole, whole)
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range hours {
+			g.day = day0
+			out = append(out, g)
+		}
+		if from != hour0 {
+			part, err := r.partialHour(ctx, tenant, scopeFilter(ids), hour0, from)
 			if err != nil {
-				return nil, fmt.Errorf("count grants of the first day: %w", err)
+				return nil, err
 			}
-			for _, g := range got {
-				rawDay += g.grants
-				if g.scope >= 0 {
-					g.day = day0
-					raw = append(raw, g)
-				}
+			for _, g := range part {
+				g.day = day0
+				out = append(out, g)
 			}
-		}
-		var rolled int64
-		for _, n := range head {
-			rolled += n
-		}
-		if rawDay < rolled {
-			// Pruned: the whole first day, from the rollup.
-			for _, g := range days {
-				if g.day < whole {
-					out = append(out, g)
-				}
-			}
-		} else {
-			out = append(out, raw...)
 		}
 	} else {
 		for _, g := range days {
@@ -545,6 +532,88 @@ func (r audit) grants(ctx context.Context, tenantID, scopeName string, since tim
 		out = append(out, g)
 	}
 	return out, nil
+}
+
+// hourMicros is one hour in the unit of the time columns.
+const hourMicros = int64(time.Hour / time.Microsecond)
+
+// scopeFilter is the scope ID of a grants query, or 0 for every scope.
+func scopeFilter(ids []int64) int64 {
+	if len(ids) > 1 {
+		return ids[1]
+	}
+	return 0
+}
+
+// hourCounts sums audit_scope_hours over [from, to) per scope and client.
+func (r audit) hourCounts(ctx context.Context, tenant, scope, from, to int64) ([]grantCount, error) {
+	if from >= to {
+		return nil, nil
+	}
+	var c conds
+	c.add("tenant = $%d", tenant)
+	if scope != 0 {
+		c.add("scope = $%d", scope)
+	}
+	c.add("hour >= $%d", from)
+	c.add("hour < $%d", to)
+	rows, err := r.read().QueryContext(ctx, `SELECT scope, client, SUM(grants), MAX(last) FROM audit_scope_hours`+c.where()+
+		` GROUP BY scope, client`, c.args...)
+	out, err := collect(rows, err, func(s scanner) (g grantCount, err error) {
+		return g, s.Scan(&g.scope, &g.client, &g.grants, &g.last)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read hourly scope counters: %w", err)
+	}
+	return out, nil
+}
+
+// partialHour counts the grants of [from, hour0 + 1h) from raw scope rows
+// (at most an hour of them, one range per scope granted that hour). When
+// the hour's raw rows were pruned (fewer than its counter says), the whole
+// hour's counter is counted instead: the window then starts at hour0.
+func (r audit) partialHour(ctx context.Context, tenant, scope, hour0, from int64) ([]grantCount, error) {
+	counters, err := r.hourCounts(ctx, tenant, scope, hour0, hour0+hourMicros)
+	if err != nil || len(counters) == 0 {
+		return nil, err
+	}
+	scopes := map[int64]bool{}
+	var rolled int64
+	for _, g := range counters {
+		scopes[g.scope] = true
+		rolled += g.grants
+	}
+	var raw []grantCount
+	var rawHour int64
+	for sc := range scopes {
+		rows, err := r.read().QueryContext(ctx, `SELECT client, COUNT(*), MAX(time), MIN(CASE WHEN time >= $5 THEN 1 ELSE 0 END)
+			FROM audit_log_scopes WHERE tenant = $1 AND scope = $2 AND time >= $3 AND time < $4 AND type = $6
+			GROUP BY client, time >= $5`, tenant, sc, hour0, hour0+hourMicros, from, nameTokenIssued)
+		got, err := collect(rows, err, func(s scanner) (g grantCount, err error) {
+			var inWindow int64
+			g.scope = sc
+			if err := s.Scan(&g.client, &g.grants, &g.last, &inWindow); err != nil {
+				return g, err
+			}
+			if inWindow == 0 {
+				g.scope = -1 // before since: counted for the pruned-hour check only
+			}
+			return g, nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("count grants of the first hour: %w", err)
+		}
+		for _, g := range got {
+			rawHour += g.grants
+			if g.scope >= 0 {
+				raw = append(raw, g)
+			}
+		}
+	}
+	if rawHour < rolled {
+		return counters, nil
+	}
+	return raw, nil
 }
 
 // ScopeUsage reads audit_scope_days (see grants): the cost is the number of

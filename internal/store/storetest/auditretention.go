@@ -81,6 +81,12 @@ var auditRetentionTests = []test{
 		if mid != 1 {
 			t.Fatalf("grants of openid from inside the pruned day = %d, want 1", mid)
 		}
+		// Inside the pruned event's hour, after it: the whole hour's counter.
+		mid, err = s.Audit().CountGrants(ctx, "a", "openid", now.Add(-100*24*time.Hour).Truncate(24*time.Hour).Add(12*time.Hour+30*time.Second))
+		must(t, err)
+		if mid != 1 {
+			t.Fatalf("grants of openid from inside the pruned hour = %d, want 1 (the hour's counter)", mid)
+		}
 
 		// Every other type: the admin change goes, the sign-in failure is not older than its time.
 		n, err = s.Audit().Prune(ctx, store.AuditPrune{TenantID: "a", Before: now.Add(-90 * 24 * time.Hour),

@@ -54,6 +54,16 @@ CREATE TABLE audit_scope_days (
 	PRIMARY KEY (tenant, scope, day, client)
 );
 
+CREATE TABLE audit_scope_hours (
+	hour   BIGINT  NOT NULL,
+	grants BIGINT  NOT NULL,
+	last   BIGINT  NOT NULL,
+	tenant INTEGER NOT NULL,
+	scope  INTEGER NOT NULL,
+	client INTEGER NOT NULL,
+	PRIMARY KEY (tenant, scope, hour, client)
+);
+
 CREATE TABLE audit_retention (
 	tenant_id TEXT COLLATE "C" NOT NULL,
 	class     TEXT COLLATE "C" NOT NULL,
@@ -103,6 +113,11 @@ INSERT INTO audit_scope_days (tenant, scope, day, client, grants, last)
 	SELECT s.tenant, s.scope, s.time - s.time % 86400000000, s.client, COUNT(*), MAX(s.time)
 	FROM audit_log_scopes s WHERE s.type = 1
 	GROUP BY s.tenant, s.scope, s.time - s.time % 86400000000, s.client;
+
+INSERT INTO audit_scope_hours (tenant, scope, hour, client, grants, last)
+	SELECT s.tenant, s.scope, s.time - s.time % 3600000000, s.client, COUNT(*), MAX(s.time)
+	FROM audit_log_scopes s WHERE s.type = 1
+	GROUP BY s.tenant, s.scope, s.time - s.time % 3600000000, s.client;
 
 DROP TABLE audit_event_scopes;
 DROP TABLE audit_events;

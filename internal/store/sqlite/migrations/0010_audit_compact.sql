@@ -26,6 +26,8 @@
 --     client), maintained in the transaction that appends the events, so the
 --     scope-usage report reads days, not events, and stays right after raw
 --     events are pruned;
+--   * audit_scope_hours holds the same counters per hour, for the report's
+--     first day (docs/audit.md);
 --   * audit_retention holds a tenant's retention per class of event.
 --
 -- Gaps in the migration numbers are allowed (0009 belongs to another change).
@@ -75,6 +77,18 @@ CREATE TABLE audit_scope_days (
 	grants INTEGER NOT NULL,
 	last   INTEGER NOT NULL,   -- unix µs of the latest grant counted
 	PRIMARY KEY (tenant, scope, day, client)
+) STRICT, WITHOUT ROWID;
+
+-- The same counters per UTC hour: the report's first day is counted from
+-- them, so that it reads at most an hour of raw scope rows.
+CREATE TABLE audit_scope_hours (
+	tenant INTEGER NOT NULL,
+	scope  INTEGER NOT NULL,
+	hour   INTEGER NOT NULL,   -- unix µs of the hour's start
+	client INTEGER NOT NULL,
+	grants INTEGER NOT NULL,
+	last   INTEGER NOT NULL,
+	PRIMARY KEY (tenant, scope, hour, client)
 ) STRICT, WITHOUT ROWID;
 
 CREATE TABLE audit_retention (
@@ -127,6 +141,11 @@ INSERT INTO audit_scope_days (tenant, scope, day, client, grants, last)
 	SELECT s.tenant, s.scope, s.time - s.time % 86400000000, s.client, COUNT(*), MAX(s.time)
 	FROM audit_log_scopes s WHERE s.type = 1
 	GROUP BY s.tenant, s.scope, s.time - s.time % 86400000000, s.client;
+
+INSERT INTO audit_scope_hours (tenant, scope, hour, client, grants, last)
+	SELECT s.tenant, s.scope, s.time - s.time % 3600000000, s.client, COUNT(*), MAX(s.time)
+	FROM audit_log_scopes s WHERE s.type = 1
+	GROUP BY s.tenant, s.scope, s.time - s.time % 3600000000, s.client;
 
 DROP TABLE audit_event_scopes;
 DROP TABLE audit_events;
