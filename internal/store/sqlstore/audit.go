@@ -490,7 +490,16 @@ func (r audit) grants(ctx context.Context, tenantID, scopeName string, since tim
 		if from != hour0 {
 			firstWhole = hour0 + hourMicros
 		}
-		hours, err := r.hourCounts(ctx, tenant, scopeFilter(ids), firstWhole, whole)
+		// Only the scopes granted that day have hour counters in it.
+		var scopes []int64
+		seen := map[int64]bool{}
+		for k := range head {
+			if !seen[k[0]] {
+				seen[k[0]] = true
+				scopes = append(scopes, k[0])
+			}
+		}
+		hours, err := r.hourCounts(ctx, tenant, scopes, firstWhole, whole)
 		if err != nil {
 			return nil, err
 		}
@@ -499,7 +508,7 @@ func (r audit) grants(ctx context.Context, tenantID, scopeName string, since tim
 			out = append(out, g)
 		}
 		if from != hour0 {
-			part, err := r.partialHour(ctx, tenant, scopeFilter(ids), hour0, from)
+			part, err := r.partialHour(ctx, tenant, scopes, hour0, from)
 			if err != nil {
 				return nil, err
 			}
@@ -537,33 +546,24 @@ func (r audit) grants(ctx context.Context, tenantID, scopeName string, since tim
 // hourMicros is one hour in the unit of the time columns.
 const hourMicros = int64(time.Hour / time.Microsecond)
 
-// scopeFilter is the scope ID of a grants query, or 0 for every scope.
-func scopeFilter(ids []int64) int64 {
-	if len(ids) > 1 {
-		return ids[1]
-	}
-	return 0
-}
-
-// hourCounts sums audit_scope_hours over [from, to) per scope and client.
-func (r audit) hourCounts(ctx context.Context, tenant, scope, from, to int64) ([]grantCount, error) {
+// hourCounts sums audit_scope_hours over [from, to) per scope and client,
+// for each of scopes: one range of the key (tenant, scope, hour) each.
+func (r audit) hourCounts(ctx context.Context, tenant int64, scopes []int64, from, to int64) ([]grantCount, error) {
 	if from >= to {
 		return nil, nil
 	}
-	var c conds
-	c.add("tenant = $%d", tenant)
-	if scope != 0 {
-		c.add("scope = $%d", scope)
-	}
-	c.add("hour >= $%d", from)
-	c.add("hour < $%d", to)
-	rows, err := r.read().QueryContext(ctx, `SELECT scope, client, SUM(grants), MAX(last) FROM audit_scope_hours`+c.where()+
-		` GROUP BY scope, client`, c.args...)
-	out, err := collect(rows, err, func(s scanner) (g grantCount, err error) {
-		return g, s.Scan(&g.scope, &g.client, &g.grants, &g.last)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read hourly scope counters: %w", err)
+	var out []grantCount
+	for _, sc := range scopes {
+		rows, err := r.read().QueryContext(ctx, `SELECT client, SUM(grants), MAX(last) FROM audit_scope_hours
+			WHERE tenant = $1 AND scope = $2 AND hour >= $3 AND hour < $4 GROUP BY client`, tenant, sc, from, to)
+		got, err := collect(rows, err, func(s scanner) (g grantCount, err error) {
+			g.scope = sc
+			return g, s.Scan(&g.client, &g.grants, &g.last)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read hourly scope counters: %w", err)
+		}
+		out = append(out, got...)
 	}
 	return out, nil
 }
@@ -572,20 +572,20 @@ func (r audit) hourCounts(ctx context.Context, tenant, scope, from, to int64) ([
 // (at most an hour of them, one range per scope granted that hour). When
 // the hour's raw rows were pruned (fewer than its counter says), the whole
 // hour's counter is counted instead: the window then starts at hour0.
-func (r audit) partialHour(ctx context.Context, tenant, scope, hour0, from int64) ([]grantCount, error) {
-	counters, err := r.hourCounts(ctx, tenant, scope, hour0, hour0+hourMicros)
+func (r audit) partialHour(ctx context.Context, tenant int64, scopes []int64, hour0, from int64) ([]grantCount, error) {
+	counters, err := r.hourCounts(ctx, tenant, scopes, hour0, hour0+hourMicros)
 	if err != nil || len(counters) == 0 {
 		return nil, err
 	}
-	scopes := map[int64]bool{}
+	granted := map[int64]bool{}
 	var rolled int64
 	for _, g := range counters {
-		scopes[g.scope] = true
+		granted[g.scope] = true
 		rolled += g.grants
 	}
 	var raw []grantCount
 	var rawHour int64
-	for sc := range scopes {
+	for sc := range granted {
 		rows, err := r.read().QueryContext(ctx, `SELECT client, COUNT(*), MAX(time), MIN(CASE WHEN time >= $5 THEN 1 ELSE 0 END)
 			FROM audit_log_scopes WHERE tenant = $1 AND scope = $2 AND time >= $3 AND time < $4 AND type = $6
 			GROUP BY client, time >= $5`, tenant, sc, hour0, hour0+hourMicros, from, nameTokenIssued)
