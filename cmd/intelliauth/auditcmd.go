@@ -28,6 +28,7 @@ func auditVerbs() []verb {
 	return []verb{
 		{"search", "one page of matching events, newest first, with why each token event dropped or refused scopes", auditSearch},
 		{"export", "every matching event as JSON Lines, for an archive or a SIEM", auditExport},
+		{"retention", "show or set how long each class of events is kept (issuance, security, admin)", auditRetention},
 	}
 }
 

@@ -59,6 +59,12 @@ const (
 	// policy governs how users sign in.
 	OpGetMFAPolicy Op = "settings.mfa_policy"
 	OpSetMFAPolicy Op = "settings.set_mfa_policy"
+	// OpGetAuditRetention reads how long the tenant keeps raw audit
+	// events; OpSetAuditRetention changes it. Both are the audit log's
+	// authority (audit:read): there is no other audit scope, and the
+	// change is itself audited and never touches the grant counters.
+	OpGetAuditRetention Op = "settings.audit_retention"
+	OpSetAuditRetention Op = "settings.set_audit_retention"
 
 	OpListGroups        Op = "groups.list"
 	OpGetGroup          Op = "groups.get"
@@ -157,6 +163,9 @@ func opScopes() map[Op]string {
 
 		OpGetMFAPolicy: "users:read",
 		OpSetMFAPolicy: "users:write",
+
+		OpGetAuditRetention: "audit:read",
+		OpSetAuditRetention: "audit:read",
 
 		OpListGroups:        "groups:read",
 		OpGetGroup:          "groups:read",

@@ -5,6 +5,7 @@ import (
 
 	"github.com/intelliauth/intelliauth/internal/admin"
 	"github.com/intelliauth/intelliauth/internal/model"
+	"github.com/intelliauth/intelliauth/internal/store"
 )
 
 // settingsRoutes mounts the tenant's settings. The second-factor policy is
@@ -13,6 +14,38 @@ import (
 func (h *Handler) settingsRoutes(rt *router) {
 	rt.handle("GET", Prefix+"/settings/mfa", admin.OpGetMFAPolicy, h.getMFAPolicy)
 	rt.handle("PUT", Prefix+"/settings/mfa", admin.OpSetMFAPolicy, h.putMFAPolicy)
+	rt.handle("GET", Prefix+"/settings/audit-retention", admin.OpGetAuditRetention, h.getAuditRetention)
+	rt.handle("PUT", Prefix+"/settings/audit-retention", admin.OpSetAuditRetention, h.putAuditRetention)
+}
+
+func (h *Handler) getAuditRetention(w http.ResponseWriter, r *Request) error {
+	doc, err := h.Admin.GetAuditRetention(r.Context(), r.Actor, r.TenantID())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, doc)
+}
+
+// auditRetentionPut is the body of PUT /settings/audit-retention: the days
+// per class (absent or 0: the default).
+type auditRetentionPut struct {
+	IssuanceDays int `json:"issuance_days"`
+	SecurityDays int `json:"security_days"`
+	AdminDays    int `json:"admin_days"`
+}
+
+// putAuditRetention replaces the tenant's audit retention.
+func (h *Handler) putAuditRetention(w http.ResponseWriter, r *Request) error {
+	var in auditRetentionPut
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	doc, err := h.Admin.SetAuditRetention(r.Context(), r.Actor, r.TenantID(), store.AuditRetention{
+		IssuanceDays: in.IssuanceDays, SecurityDays: in.SecurityDays, AdminDays: in.AdminDays})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, doc)
 }
 
 func (h *Handler) getMFAPolicy(w http.ResponseWriter, r *Request) error {

@@ -63,6 +63,18 @@ func (f *fakeAudit) ScopeUsageByDay(context.Context, string, time.Time) ([]store
 	return nil, errors.New("fakeAudit: ScopeUsageByDay is not implemented")
 }
 
+func (f *fakeAudit) Retention(context.Context, string) (store.AuditRetention, error) {
+	return store.AuditRetention{}, errors.New("fakeAudit: Retention is not implemented")
+}
+
+func (f *fakeAudit) SetRetention(context.Context, string, store.AuditRetention) error {
+	return errors.New("fakeAudit: SetRetention is not implemented")
+}
+
+func (f *fakeAudit) Prune(context.Context, store.AuditPrune) (int, error) {
+	return 0, errors.New("fakeAudit: Prune is not implemented")
+}
+
 func (f *fakeAudit) callSizes() []int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

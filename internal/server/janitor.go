@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"time"
+
+	"github.com/intelliauth/intelliauth/internal/audit"
 )
 
 // codeReplayWindow keeps redeemed and expired authorization codes this long
@@ -24,7 +26,9 @@ const unconfirmedFactorRetention = time.Hour
 // prune deletes what has expired: authorization requests, codes (after the
 // replay window), sessions, refresh-token families, revocation records
 // of expired access tokens, idle sign-in throttles, expired WebAuthn
-// challenges and abandoned second-factor enrolments. Every node may run it;
+// challenges and abandoned second-factor enrolments, and raw audit events
+// past their tenant's retention (audit.Prune: short batches, grant counters
+// kept). Every node may run it;
 // the deletes are idempotent.
 func (s *Server) prune(ctx context.Context) {
 	now := s.opts.Now()
@@ -47,6 +51,24 @@ func (s *Server) prune(ctx context.Context) {
 			return st.Throttles().Prune(ctx, now.Add(-max(throttleRetention, 2*s.opts.LoginWindow)), now)
 		}},
 	}
+	steps = append(steps, struct {
+		what string
+		run  func() (int, error)
+	}{"audit events past retention", func() (int, error) {
+		tenants, err := st.Tenants().List(ctx)
+		if err != nil {
+			return 0, err
+		}
+		total := 0
+		for _, t := range tenants {
+			n, err := audit.Prune(ctx, st, nil, t.ID, now, audit.PruneOptions{})
+			total += n
+			if err != nil {
+				return total, err
+			}
+		}
+		return total, nil
+	}})
 	for _, step := range steps {
 		n, err := step.run()
 		if err != nil {

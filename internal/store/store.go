@@ -295,6 +295,39 @@ type Audit interface {
 	// since that granted the scope to the client, ordered by client ID,
 	// scope, then day. Days without a grant are absent.
 	ScopeUsageByDay(ctx context.Context, tenantID string, since time.Time) ([]DailyScopeUsage, error)
+	// Retention returns the tenant's retention settings (zero fields: the
+	// class's default, which the caller applies).
+	Retention(ctx context.Context, tenantID string) (AuditRetention, error)
+	// SetRetention replaces the tenant's retention settings.
+	SetRetention(ctx context.Context, tenantID string, r AuditRetention) error
+	// Prune deletes at most p.Limit of the tenant's raw events older than
+	// p.Before whose type is (or, with ExceptTypes, is not) in p.Types, in
+	// one short transaction, oldest first, and returns how many it deleted:
+	// the caller repeats while it gets p.Limit. The daily scope counters
+	// are not touched, so ScopeUsage stays right.
+	Prune(ctx context.Context, p AuditPrune) (int, error)
+}
+
+// AuditRetention is how many days a tenant keeps raw audit events, per
+// class of event (internal/audit names the classes); 0 is the class's
+// default.
+type AuditRetention struct {
+	IssuanceDays int
+	SecurityDays int
+	AdminDays    int
+}
+
+// AuditPrune selects raw audit events to delete.
+type AuditPrune struct {
+	TenantID string
+	// Before is exclusive: events at Before are kept.
+	Before time.Time
+	// Types selects the events by type; ExceptTypes selects every other
+	// type instead.
+	Types       []string
+	ExceptTypes bool
+	// Limit is the most events one call deletes (0: 1,000).
+	Limit int
 }
 
 // DailyScopeUsage is how often one application was granted one scope on

@@ -215,3 +215,35 @@ func BenchmarkAuditAppend(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
 }
+
+// TestAuditAtSize measures the audit log at $INTELLIAUTH_AUDIT_SIZE events
+// (storetest.MeasureAudit): bytes on disk per event (tables, indexes and
+// TOAST of every audit table) and query latencies.
+func TestAuditAtSize(t *testing.T) {
+	requirePostgres(t)
+	dsn := freshSchema(t)
+	db, err := Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	storetest.MeasureAudit(t, db, func() (int64, error) {
+		cfg, err := pgx.ParseConfig(dsn)
+		if err != nil {
+			return 0, err
+		}
+		raw := stdlib.OpenDB(*cfg)
+		defer raw.Close()
+		if _, err := raw.ExecContext(t.Context(), `VACUUM ANALYZE`); err != nil {
+			return 0, err
+		}
+		var n int64
+		err = raw.QueryRowContext(t.Context(), `SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c
+			JOIN pg_namespace ns ON ns.oid = c.relnamespace
+			WHERE ns.nspname = current_schema() AND c.relkind = 'r' AND c.relname LIKE 'audit%'`).Scan(&n)
+		return n, err
+	})
+}

@@ -226,3 +226,34 @@ func BenchmarkIsRevoked(b *testing.B) {
 		b.ReportMetric(float64(lat[min(n-1, n*99/100)].Microseconds()), "p99-µs")
 	}
 }
+
+// TestAuditAtSize measures the audit log at $INTELLIAUTH_AUDIT_SIZE events
+// (storetest.MeasureAudit): bytes on disk per event and query latencies.
+//
+//	INTELLIAUTH_AUDIT_SIZE=1000000 go test ./internal/store/sqlite -run TestAuditAtSize -v -timeout 60m
+func TestAuditAtSize(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "intelliauth.db")
+	db := openPath(t, path)
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	storetest.MeasureAudit(t, db, func() (int64, error) {
+		raw, err := openPool(path, true)
+		if err != nil {
+			return 0, err
+		}
+		defer raw.Close()
+		if _, err := raw.ExecContext(t.Context(), `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+			return 0, err
+		}
+		// The audit tables' pages only (dbstat), so other tables do not count.
+		var pages, pageSize int64
+		if err := raw.QueryRowContext(t.Context(), `PRAGMA page_size`).Scan(&pageSize); err != nil {
+			return 0, err
+		}
+		if err := raw.QueryRowContext(t.Context(), `SELECT count(*) FROM dbstat WHERE name LIKE 'audit%' OR name LIKE 'sqlite_autoindex_audit%'`).Scan(&pages); err != nil {
+			return 0, err
+		}
+		return pages * pageSize, nil
+	})
+}

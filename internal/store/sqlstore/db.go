@@ -123,6 +123,9 @@ type DB struct {
 	// (introspection's hot path), prepared on first use.
 	isRevokedMu   sync.Mutex
 	isRevokedStmt *sql.Stmt
+	// names and codec serve the audit log (auditnames.go).
+	names *names
+	codec *codec
 }
 
 var _ store.Store = (*DB)(nil)
@@ -143,7 +146,11 @@ func New(d Dialect, write, read *sql.DB, opts ...Option) (*DB, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return &DB{dialect: d, w: write, r: read, now: o.now, tracer: o.tracer, cluster: o.cluster}, nil
+	c, err := newCodec()
+	if err != nil {
+		return nil, err
+	}
+	return &DB{dialect: d, w: write, r: read, now: o.now, tracer: o.tracer, cluster: o.cluster, names: newNames(), codec: c}, nil
 }
 
 // Cluster returns how the nodes sharing the database learn of each other's
@@ -176,6 +183,7 @@ func (db *DB) Close() error {
 	if db.r != db.w {
 		errR = db.r.Close()
 	}
+	db.codec.dec.Close()
 	return errors.Join(db.w.Close(), errR)
 }
 

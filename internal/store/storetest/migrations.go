@@ -221,6 +221,23 @@ var migrationFixtures = []fixture{
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		[]any{"fx", "rt_fx8", "fam_fx8", "spa", "usr_fx", "ses_fx8", `["openid","offline_access"]`, "aud", fixtureMicros,
 			fixtureMicros, farMicros, farMicros, nil, false, nil, nil, `["pwd","hwk","mfa"]`}},
+
+	// Before 0010_audit_compact: events of tenant "fz" with a ULID ID (0010
+	// stores it in 16 bytes) and with another ID (a zero byte and its text),
+	// the ULID one a day after the other.
+	{8, `INSERT INTO audit_events (tenant_id, id, type, time, actor_type, actor_id, client_id, subject, audience, scopes, details)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		[]any{"fz", "01KBMZ3Q4W8Y2V6N0R5T7X9A1C", "oauth.token_issued", fixtureMicros + 24*hourMicros, "client", "web", "web", "", "aud",
+			`["me:read","openid"]`, `{"granted":["me:read","openid"]}`}},
+	{8, `INSERT INTO audit_event_scopes (tenant_id, scope, time, event_id, type, client_id) VALUES ($1, $2, $3, $4, $5, $6)`,
+		[]any{"fz", "me:read", fixtureMicros + 24*hourMicros, "01KBMZ3Q4W8Y2V6N0R5T7X9A1C", "oauth.token_issued", "web"}},
+	{8, `INSERT INTO audit_event_scopes (tenant_id, scope, time, event_id, type, client_id) VALUES ($1, $2, $3, $4, $5, $6)`,
+		[]any{"fz", "openid", fixtureMicros + 24*hourMicros, "01KBMZ3Q4W8Y2V6N0R5T7X9A1C", "oauth.token_issued", "web"}},
+	{8, `INSERT INTO audit_events (tenant_id, id, type, time, actor_type, actor_id, client_id, subject, audience, scopes, details)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		[]any{"fz", "evt-zz", "oauth.token_issued", fixtureMicros, "client", "web", "web", "usr_fz", "aud", `["me:read"]`, nil}},
+	{8, `INSERT INTO audit_event_scopes (tenant_id, scope, time, event_id, type, client_id) VALUES ($1, $2, $3, $4, $5, $6)`,
+		[]any{"fz", "me:read", fixtureMicros, "evt-zz", "oauth.token_issued", "web"}},
 }
 
 // farMicros is an instant no test run reaches, in the stored unit.
@@ -289,6 +306,41 @@ func checkFixtures(t *testing.T, s store.Store) {
 	checkFixtures6(t, s)
 	checkFixtures7(t, s)
 	checkFixtures8(t, s)
+	checkFixtures10(t, s)
+}
+
+// checkFixtures10 reads back the audit events 0010_audit_compact copied:
+// IDs (the ULID through its 16-byte key), order, cursor, scope rows and
+// the daily grant counters it computed.
+func checkFixtures10(t *testing.T, s store.Store) {
+	t.Helper()
+	ctx := t.Context()
+	at := us(t0)
+	ulid := model.AuditEvent{ID: "01KBMZ3Q4W8Y2V6N0R5T7X9A1C", TenantID: "fz", Type: "oauth.token_issued", Time: at.Add(24 * time.Hour),
+		ActorType: "client", ActorID: "web", ClientID: "web", Audience: "aud", Scopes: []string{"me:read", "openid"},
+		Details: json.RawMessage(`{"granted":["me:read","openid"]}`)}
+	other := model.AuditEvent{ID: "evt-zz", TenantID: "fz", Type: "oauth.token_issued", Time: at, ActorType: "client", ActorID: "web",
+		ClientID: "web", Subject: "usr_fz", Audience: "aud", Scopes: []string{"me:read"}}
+	events, err := s.Audit().Search(ctx, store.AuditQuery{TenantID: "fz"})
+	must(t, err)
+	equal(t, "0010 events, newest first", events, []model.AuditEvent{ulid, other})
+	events, err = s.Audit().Search(ctx, store.AuditQuery{TenantID: "fz", Before: ulid.ID})
+	must(t, err)
+	equal(t, "0010 events before the ULID", eventIDs(events), []string{"evt-zz"})
+	events, err = s.Audit().Search(ctx, store.AuditQuery{TenantID: "fz", Scope: "openid"})
+	must(t, err)
+	equal(t, "0010 scope rows", eventIDs(events), []string{ulid.ID})
+	events, err = s.Audit().Search(ctx, store.AuditQuery{TenantID: "fz", Subject: "usr_fz"})
+	must(t, err)
+	equal(t, "0010 subject", eventIDs(events), []string{"evt-zz"})
+	byDay, err := s.Audit().ScopeUsageByDay(ctx, "fz", time.Time{})
+	must(t, err)
+	day := at.Truncate(24 * time.Hour)
+	equal(t, "0010 counters", byDay, []store.DailyScopeUsage{
+		{ClientID: "web", Scope: "me:read", Day: day, Grants: 1},
+		{ClientID: "web", Scope: "me:read", Day: day.Add(24 * time.Hour), Grants: 1},
+		{ClientID: "web", Scope: "openid", Day: day.Add(24 * time.Hour), Grants: 1},
+	})
 }
 
 // checkFixtures8 reads back the rows written in the shape of 0008_mfa, and

@@ -29,6 +29,7 @@ func RunTests(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Keys", keyTests},
 		{"Revocations", revocationTests},
 		{"Audit", auditTests},
+		{"AuditRetention", auditRetentionTests},
 		{"Users", userTests},
 		{"Roles", roleTests},
 		{"Groups", groupTests},
