@@ -183,14 +183,24 @@ func (c *Catalog) TenantByDomain(ctx context.Context, host string) (*Snapshot, e
 	c.mu.RLock()
 	id, ok := c.byDomain[host]
 	c.mu.RUnlock()
-	if !ok {
-		t, err := c.store.Tenants().GetByDomain(ctx, host)
-		if err != nil {
-			return nil, err
+	if ok {
+		s, err := c.Tenant(ctx, id)
+		if err != nil || s.Tenant.Domain == host {
+			return s, err
 		}
-		id = t.ID
+		// The snapshot, as fresh as Tenant makes it, no longer has this
+		// domain (it was moved or removed): the mapping is stale.
+		c.mu.Lock()
+		if c.byDomain[host] == id {
+			delete(c.byDomain, host)
+		}
+		c.mu.Unlock()
 	}
-	return c.Tenant(ctx, id)
+	t, err := c.store.Tenants().GetByDomain(ctx, host)
+	if err != nil {
+		return nil, err
+	}
+	return c.Tenant(ctx, t.ID)
 }
 
 // Recheck returns the tenant's snapshot as of a revision check that
@@ -407,10 +417,13 @@ func (c *Catalog) reload(ctx context.Context, id string) (*Snapshot, error) {
 	// load again.
 	if l.err == nil && c.gen[id] == gen {
 		if old, ok := c.tenants[id]; !ok || old.Rev <= l.snap.Rev {
+			if ok && old.Tenant.Domain != l.snap.Tenant.Domain && c.byDomain[old.Tenant.Domain] == id {
+				delete(c.byDomain, old.Tenant.Domain)
+			}
 			c.tenants[id] = l.snap
-		}
-		if d := l.snap.Tenant.Domain; d != "" {
-			c.byDomain[d] = id
+			if d := l.snap.Tenant.Domain; d != "" {
+				c.byDomain[d] = id
+			}
 		}
 	}
 	c.mu.Unlock()
