@@ -287,7 +287,19 @@ func (c *Catalog) fresh(ctx context.Context, id string) (*Snapshot, error) {
 	if ok && s.Rev >= t.Rev {
 		return s, nil
 	}
-	return c.reload(ctx, id)
+	// A load in flight may have begun before the change behind t.Rev (on
+	// another node: nothing dropped it here), so joining it is not enough:
+	// a snapshot older than t.Rev is loaded again, by a load that began
+	// after this check.
+	for {
+		s, err := c.reload(ctx, id)
+		if err != nil || s.Rev >= t.Rev {
+			return s, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // Invalidate drops a tenant's snapshot; the next lookup reloads it. A load

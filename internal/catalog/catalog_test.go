@@ -456,3 +456,50 @@ func TestDomainRemovedFromTenantNoLongerRoutesToIt(t *testing.T) {
 		}
 	}
 }
+
+// Issue 12: a node that checks the tenant's revision per request (not
+// following the change feed, or its feed lost) and sees it moved never
+// answers with a load that began before the change — not even by joining
+// a load already in flight, which may have read the applications before
+// the write committed. Nothing invalidates the catalog here: the write
+// was made on another node.
+func TestRevisionCheckDoesNotJoinALoadOlderThanTheRevision(t *testing.T) {
+	env := servertest.Start(t)
+	env.Seed(t, "banking")
+	ctx := t.Context()
+	p := newProbe(env.Store)
+	c := catalog.New(p, env.Sealer, slog.New(slog.DiscardHandler))
+
+	release := p.hold()
+	defer release()
+	done := make(chan *catalog.Snapshot, 1)
+	go func() {
+		s, err := c.Tenant(ctx, "banking")
+		if err != nil {
+			t.Error(err)
+		}
+		done <- s
+	}()
+	<-p.entered // the load has read the applications, and holds
+	if _, err := env.Admin.AddAllowedScopes(ctx, admin.CLI(), "banking", "legacy-batch", []string{"write:settings"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *catalog.Snapshot, 1)
+	go func() {
+		s, err := c.Tenant(ctx, "banking")
+		if err != nil {
+			t.Error(err)
+		}
+		got <- s
+	}()
+	// Let the lookup after the write join the load in flight, if it
+	// would, then let that load finish.
+	time.Sleep(50 * time.Millisecond)
+	release()
+	if s := <-done; s == nil || allowed(s, "legacy-batch", "write:settings") {
+		t.Fatal("the held load was meant to miss the change (test set-up)")
+	}
+	if s := <-got; s == nil || !allowed(s, "legacy-batch", "write:settings") {
+		t.Fatal("a lookup made after the write, whose revision check saw it, got a snapshot loaded before it")
+	}
+}
