@@ -188,14 +188,24 @@ func (c *Catalog) TenantByDomain(ctx context.Context, host string) (*Snapshot, e
 	c.mu.RLock()
 	id, ok := c.byDomain[host]
 	c.mu.RUnlock()
-	if !ok {
-		t, err := c.store.Tenants().GetByDomain(ctx, host)
-		if err != nil {
-			return nil, err
+	if ok {
+		s, err := c.Tenant(ctx, id)
+		if err != nil || s.Tenant.Domain == host {
+			return s, err
 		}
-		id = t.ID
+		// The snapshot, as fresh as Tenant makes it, no longer has this
+		// domain (it was moved or removed): the mapping is stale.
+		c.mu.Lock()
+		if c.byDomain[host] == id {
+			delete(c.byDomain, host)
+		}
+		c.mu.Unlock()
 	}
-	return c.Tenant(ctx, id)
+	t, err := c.store.Tenants().GetByDomain(ctx, host)
+	if err != nil {
+		return nil, err
+	}
+	return c.Tenant(ctx, t.ID)
 }
 
 // Recheck returns the tenant's snapshot as of a revision check that
@@ -282,7 +292,19 @@ func (c *Catalog) fresh(ctx context.Context, id string) (*Snapshot, error) {
 	if ok && s.Rev >= t.Rev {
 		return s, nil
 	}
-	return c.reload(ctx, id)
+	// A load in flight may have begun before the change behind t.Rev (on
+	// another node: nothing dropped it here), so joining it is not enough:
+	// a snapshot older than t.Rev is loaded again, by a load that began
+	// after this check.
+	for {
+		s, err := c.reload(ctx, id)
+		if err != nil || s.Rev >= t.Rev {
+			return s, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // Invalidate drops a tenant's snapshot; the next lookup reloads it. A load
@@ -412,10 +434,13 @@ func (c *Catalog) reload(ctx context.Context, id string) (*Snapshot, error) {
 	// load again.
 	if l.err == nil && c.gen[id] == gen {
 		if old, ok := c.tenants[id]; !ok || old.Rev <= l.snap.Rev {
+			if ok && old.Tenant.Domain != l.snap.Tenant.Domain && c.byDomain[old.Tenant.Domain] == id {
+				delete(c.byDomain, old.Tenant.Domain)
+			}
 			c.tenants[id] = l.snap
-		}
-		if d := l.snap.Tenant.Domain; d != "" {
-			c.byDomain[d] = id
+			if d := l.snap.Tenant.Domain; d != "" {
+				c.byDomain[d] = id
+			}
 		}
 	}
 	c.mu.Unlock()

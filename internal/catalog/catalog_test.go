@@ -422,3 +422,84 @@ func TestFollowingCatalogAnswersFromItsCache(t *testing.T) {
 		t.Fatalf("after Follow returned: %d revision reads for 50 lookups, want one each", n)
 	}
 }
+
+// A custom domain taken from a tenant stops routing to it at once, also on a
+// node that checks revisions per request (not following, or its feed lost):
+// the reload that sees the new domain must not leave the old one mapped.
+func TestDomainRemovedFromTenantNoLongerRoutesToIt(t *testing.T) {
+	st := servertest.OpenStore(t)
+	sealer, err := token.NewSealer(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	adm := &admin.Service{Store: st, Sealer: sealer, Now: time.Now}
+	ctx := t.Context()
+	if _, err := adm.CreateTenant(ctx, admin.CLI(), admin.TenantInput{ID: "banking", Name: "Banking",
+		Issuer: "https://id.example.com/t/banking", Domain: "login.bank.example"}); err != nil {
+		t.Fatal(err)
+	}
+	c := catalog.New(st, sealer, slog.New(slog.DiscardHandler))
+	if s, err := c.TenantByDomain(ctx, "login.bank.example"); err != nil || s.Tenant.ID != "banking" {
+		t.Fatalf("TenantByDomain before the change = %v, %v", s, err)
+	}
+	for _, next := range []string{"sso.bank.example", ""} {
+		if _, err := adm.UpdateTenant(ctx, admin.CLI(), "banking", admin.TenantUpdate{Domain: &next}); err != nil {
+			t.Fatal(err)
+		}
+		// The node reloads the tenant (a per-request revision check) ...
+		if s, err := c.Tenant(ctx, "banking"); err != nil || s.Tenant.Domain != next {
+			t.Fatalf("Tenant after setting domain %q = %+v, %v", next, s, err)
+		}
+		// ... and the old domain routes nowhere.
+		if s, err := c.TenantByDomain(ctx, "login.bank.example"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("domain %q, taken from the tenant (now %q), still routes to %v (err %v)", "login.bank.example", next, s, err)
+		}
+	}
+}
+
+// Issue 12: a node that checks the tenant's revision per request (not
+// following the change feed, or its feed lost) and sees it moved never
+// answers with a load that began before the change — not even by joining
+// a load already in flight, which may have read the applications before
+// the write committed. Nothing invalidates the catalog here: the write
+// was made on another node.
+func TestRevisionCheckDoesNotJoinALoadOlderThanTheRevision(t *testing.T) {
+	env := servertest.Start(t)
+	env.Seed(t, "banking")
+	ctx := t.Context()
+	p := newProbe(env.Store)
+	c := catalog.New(p, env.Sealer, slog.New(slog.DiscardHandler))
+
+	release := p.hold()
+	defer release()
+	done := make(chan *catalog.Snapshot, 1)
+	go func() {
+		s, err := c.Tenant(ctx, "banking")
+		if err != nil {
+			t.Error(err)
+		}
+		done <- s
+	}()
+	<-p.entered // the load has read the applications, and holds
+	if _, err := env.Admin.AddAllowedScopes(ctx, admin.CLI(), "banking", "legacy-batch", []string{"write:settings"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *catalog.Snapshot, 1)
+	go func() {
+		s, err := c.Tenant(ctx, "banking")
+		if err != nil {
+			t.Error(err)
+		}
+		got <- s
+	}()
+	// Let the lookup after the write join the load in flight, if it
+	// would, then let that load finish.
+	time.Sleep(50 * time.Millisecond)
+	release()
+	if s := <-done; s == nil || allowed(s, "legacy-batch", "write:settings") {
+		t.Fatal("the held load was meant to miss the change (test set-up)")
+	}
+	if s := <-got; s == nil || !allowed(s, "legacy-batch", "write:settings") {
+		t.Fatal("a lookup made after the write, whose revision check saw it, got a snapshot loaded before it")
+	}
+}

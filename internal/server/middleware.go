@@ -135,8 +135,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			// W3C Trace Context: continue the caller's trace when it sent
 			// a traceparent.
 			ctx = propagation.TraceContext{}.Extract(ctx, propagation.HeaderCarrier(r.Header))
-			ctx, span = s.tracer.Start(ctx, r.Method+" "+routeLabel(r.URL.Path), trace.WithSpanKind(trace.SpanKindServer),
-				trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("http.route", routeLabel(r.URL.Path)),
+			method, name := methodLabel(r.Method)
+			ctx, span = s.tracer.Start(ctx, name+" "+routeLabel(r.URL.Path), trace.WithSpanKind(trace.SpanKindServer),
+				trace.WithAttributes(attribute.String("http.request.method", method), attribute.String("http.route", routeLabel(r.URL.Path)),
 					attribute.String("request_id", id)))
 		}
 		r = r.WithContext(ctx)
@@ -220,6 +221,19 @@ func newRequestID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// methodLabel bounds a request method, as the client sent it, for a span:
+// a method of RFC 9110 or PATCH is itself, anything else (net/http accepts
+// any token) is "_OTHER" as the method attribute and "HTTP" in the span
+// name (the OpenTelemetry HTTP conventions).
+func methodLabel(m string) (attr, name string) {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return m, m
+	}
+	return "_OTHER", "HTTP"
 }
 
 // routeLabel maps a path to a bounded metric label: tenant IDs and unknown

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -201,5 +202,34 @@ func TestTraceOfAnAuthorizationCodeRedemption(t *testing.T) {
 	}
 	if got := attr(root, "http.response.status_code"); got != "400" {
 		t.Errorf("server span status code = %q, want 400", got)
+	}
+}
+
+// A request method the server does not know (any token is one to net/http)
+// is sent by the client, so it never names a span nor fills its method
+// attribute: the OpenTelemetry HTTP conventions' "HTTP" span name and
+// "_OTHER" method keep a flood of made-up methods from becoming as many
+// span names in the trace backend.
+func TestTraceOfAnUnknownMethodNamesNoSpanAfterIt(t *testing.T) {
+	e := startTraced(t)
+	req, err := http.NewRequestWithContext(t.Context(), "XMADEUP-7F3A", e.iss+"/oauth2/token", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := servertest.HTTPClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	root, _ := e.waitRoot(t, "HTTP /oauth2/token")
+	if got := attr(root, "http.request.method"); got != "_OTHER" {
+		t.Errorf("http.request.method = %q, want _OTHER", got)
+	}
+	for _, s := range e.exp.GetSpans() {
+		if strings.Contains(s.Name, "XMADEUP") || slices.ContainsFunc(s.Attributes, func(a attribute.KeyValue) bool {
+			return strings.Contains(a.Value.Emit(), "XMADEUP")
+		}) {
+			t.Errorf("span %q carries the method as sent", s.Name)
+		}
 	}
 }

@@ -291,19 +291,30 @@ func runTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 // the change clock as read after the caller's commit. A node that does not
 // acknowledge stops renewing within one renewal period, so the wait ends
 // within LeaseFor + RenewEvery; it is cut off at twice that.
+//
+// When the database stops answering Settle's own queries, the change is
+// committed all the same, and no node can have renewed a lease past it
+// without having applied it (renewals read the clock FOR SHARE, which
+// waits for the commit): every lease taken before the commit ends within
+// LeaseFor of it, and each node's own view of its lease ends first. Settle
+// then waits that out and returns nil — the write did what it says — rather
+// than making a saved change look failed (a created client's secret would
+// be lost with the response). Only ctx ending, or nodes still holding a
+// lease without acknowledging after the cut-off, is an error.
 func (c *Cluster) Settle(ctx context.Context) error {
+	began := time.Now()
 	var target int64
 	if err := c.db.QueryRowContext(ctx, `SELECT n FROM catalog_clock WHERE id = 1`).Scan(&target); err != nil {
-		return fmt.Errorf("read the change clock: %w", err)
+		return c.outlastLeases(ctx, began, fmt.Errorf("read the change clock: %w", err))
 	}
 	limit := 2 * (c.leaseFor() + c.renewEvery())
-	deadline := time.Now().Add(limit)
+	deadline := began.Add(limit)
 	pause := 500 * time.Microsecond
 	for {
 		var waiting int
 		if err := c.db.QueryRowContext(ctx, `SELECT count(*) FROM catalog_nodes
 			WHERE acked < $1 AND expires_at > clock_timestamp()`, target).Scan(&waiting); err != nil {
-			return fmt.Errorf("read the nodes' acknowledgements: %w", err)
+			return c.outlastLeases(ctx, began, fmt.Errorf("read the nodes' acknowledgements: %w", err))
 		}
 		if waiting == 0 {
 			return nil
@@ -319,6 +330,24 @@ func (c *Cluster) Settle(ctx context.Context) error {
 		case <-t.C:
 		}
 		pause = min(2*pause, 20*time.Millisecond)
+	}
+}
+
+// outlastLeases is Settle when the database no longer answers it: it waits
+// until every lease taken before the commit (which ended before began) has
+// lapsed — LeaseFor, plus a renewal period of margin — and returns nil, or
+// err when ctx ends first (or was the failure).
+func (c *Cluster) outlastLeases(ctx context.Context, began time.Time, err error) error {
+	if ctx.Err() != nil {
+		return err
+	}
+	t := time.NewTimer(time.Until(began.Add(c.leaseFor() + c.renewEvery())))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return err
+	case <-t.C:
+		return nil
 	}
 }
 
