@@ -217,6 +217,17 @@ func (f *flow) run(w http.ResponseWriter, r *http.Request) error {
 	return f.issueCode(w, r, scopeParam, ds)
 }
 
+// ownScope reports whether the decision granted a scope its API defines,
+// not only OIDC scopes (which go with any API).
+func ownScope(reg *policy.Registry, d policy.Decision) bool {
+	for name := range d.Granted.All() {
+		if s, ok := reg.Scope(name); ok && s.Kind != model.KindOIDC {
+			return true
+		}
+	}
+	return false
+}
+
 // resources returns the APIs the request names: Resources when it names
 // several, else its Audience alone (or none).
 func (f *flow) resources() []string {
@@ -390,23 +401,28 @@ func requestedGranted(d policy.Decision) []string {
 // (RFC 6749 §4.1.2), with iss (RFC 9207 §2).
 //
 // A request of several APIs (RFC 8707 §2.1) makes a code that records each
-// API with its granted scopes; an API the decision granted nothing for is
-// left out of the grant (a token request for it is invalid_target), and
-// the code's Audience and Scopes are the first API's left.
+// API with its granted scopes; an API the decision granted none of its own
+// scopes for (the user unticked them, or is entitled to none) is left out
+// of the grant — a token request for it is invalid_target — and the code's
+// Audience and Scopes are the first API's left.
 func (f *flow) issueCode(w http.ResponseWriter, r *http.Request, scopeParam string, ds []policy.Decision) error {
 	d := ds[0]
 	var resources []model.ResourceGrant
 	if len(ds) > 1 {
-		for _, di := range ds {
-			if !di.Granted.Empty() {
+		first := -1
+		for i, di := range ds {
+			if ownScope(f.snap.Registry, di) {
 				resources = append(resources, model.ResourceGrant{Audience: di.Audience.Identifier, Scopes: di.Granted.Names()})
+				if first < 0 {
+					first = i
+				}
 			}
 		}
-		for _, di := range ds {
-			if !di.Granted.Empty() {
-				d = di
-				break
-			}
+		if first < 0 {
+			// Only OIDC scopes were granted: a grant of the first API.
+			resources = nil
+		} else {
+			d = ds[first]
 		}
 	}
 	ctx := r.Context()

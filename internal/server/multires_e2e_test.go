@@ -192,6 +192,21 @@ func TestMultiResourceGrant(t *testing.T) {
 		}
 	})
 
+	t.Run("RFC 8707 §2.2 an API whose scopes the user unticked is not in the grant: a token for it → invalid_target", func(t *testing.T) {
+		o := startMultiResource(t) // its own tenant: a fresh consent
+		a := o.multiAuth(scopes, bankAPI, healthAPI)
+		br := servertest.NewBrowser(t)
+		p, _ := o.signInAndConsent(t, br, a, o.people.Alice, "read:records")
+		code := a.code(t, p, o.iss)
+		_, err := a.cfg.Exchange(o.ctx(t), code, oauth2.VerifierOption(a.verifier), oauth2.SetAuthURLParam("resource", healthAPI))
+		if e, ok := err.(*oauth2.RetrieveError); !ok || e.ErrorCode != "invalid_target" {
+			t.Fatalf("exchange for the unticked API: %v, want invalid_target", err)
+		}
+		if tok := a.exchange(t, o.ctx(t), code); tok.Extra("scope") != "offline_access openid read:transactions" {
+			t.Errorf("scope = %v", tok.Extra("scope"))
+		}
+	})
+
 	t.Run("RFC 8707 §2.2 an allowlist narrowed for B after the grant drops the scope on refresh for B", func(t *testing.T) {
 		o := startMultiResource(t) // its own tenant: the allowlist changes
 		a := o.multiAuth(scopes, bankAPI, healthAPI)
