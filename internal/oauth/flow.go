@@ -47,6 +47,7 @@ const CodeTTL = 60 * time.Second
 //	    │ browser session ≠ request's → error page  │
 //	    ▼                                           ▼
 //	 scope decision: allowlist, audience, entitlement, consent (PRODUCT.md §2)
+//	    │ (once per API when the request names several, RFC 8707 §2.1)
 //	    │ invalid_scope, invalid_target ─────────────→ redirect error
 //	    ▼
 //	 scopes not yet consented (or prompt=consent), and consent not answered?
