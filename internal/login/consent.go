@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/intelliauth/intelliauth/internal/catalog"
@@ -21,6 +22,8 @@ const openid = model.ScopeOpenID
 // scopeItem is one scope as the consent page shows it.
 type scopeItem struct {
 	Name, DisplayName, Description string
+	// ID is the checkbox's element ID, unique on the page.
+	ID string
 	// Required scopes are shown ticked and cannot be unticked.
 	Required bool
 }
@@ -33,6 +36,59 @@ type consentView struct {
 	AccountURL string
 	// Ask are the scopes to answer; Granted those already consented to.
 	Ask, Granted []scopeItem
+	// Groups, for a request naming several APIs (RFC 8707 §2.1), are the
+	// scopes of Ask grouped by API, each under the API's name, after the
+	// scopes of the user's account (OIDC scopes, asked once for all the
+	// APIs). Empty for a request of one API: Ask is shown as one list.
+	Groups []scopeGroup
+}
+
+// scopeGroup is one API's scopes on the consent page.
+type scopeGroup struct {
+	Title string
+	Items []scopeItem
+}
+
+// groupByAPI groups the scopes to ask for by the API that defines them,
+// in the order the request names its APIs; the OIDC scopes (and any the
+// registry no longer knows) come first, as "Your account".
+func groupByAPI(snap *catalog.Snapshot, resources []string, items []scopeItem) []scopeGroup {
+	account := scopeGroup{Title: "Your account"}
+	var apis []scopeGroup
+	index := map[string]int{} // API ID → apis
+	add := func(apiID string) int {
+		if i, ok := index[apiID]; ok {
+			return i
+		}
+		title := apiID
+		if a, ok := snap.Registry.APIByID(apiID); ok {
+			title = a.Name
+		}
+		index[apiID] = len(apis)
+		apis = append(apis, scopeGroup{Title: title})
+		return len(apis) - 1
+	}
+	for _, res := range resources {
+		if a, ok := snap.Registry.API(res); ok {
+			add(a.ID)
+		}
+	}
+	for _, it := range items {
+		sc, ok := snap.Registry.Scope(it.Name)
+		if !ok || sc.Kind == model.KindOIDC || sc.APIID == "" {
+			account.Items = append(account.Items, it)
+			continue
+		}
+		i := add(sc.APIID)
+		apis[i].Items = append(apis[i].Items, it)
+	}
+	var out []scopeGroup
+	for _, g := range append([]scopeGroup{account}, apis...) {
+		if len(g.Items) > 0 {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // consentState splits the request's scopes for the user: ask are the
@@ -124,10 +180,14 @@ func (h *Handler) consentPage(w http.ResponseWriter, r *http.Request, snap *cata
 	if account == "" {
 		account = u.Email
 	}
-	render(w, http.StatusOK, "consent", app.Name+" wants access", formAction(ar.RedirectURI), consentView{
+	v := consentView{
 		AppName: app.Name, Account: account, RequestID: ar.ID, CSRF: csrfToken(cookie, "consent", ar.ID),
 		Ask: describe(snap, st.ask), Granted: describe(snap, st.already), AccountURL: strings.TrimPrefix(accountPage, "/"),
-	})
+	}
+	if len(ar.Resources) > 1 {
+		v.Groups = groupByAPI(snap, ar.Resources, v.Ask)
+	}
+	render(w, http.StatusOK, "consent", app.Name+" wants access", formAction(ar.RedirectURI), v)
 	return nil
 }
 
@@ -135,8 +195,8 @@ func (h *Handler) consentPage(w http.ResponseWriter, r *http.Request, snap *cata
 // scope the registry no longer knows is shown by name.
 func describe(snap *catalog.Snapshot, names []string) []scopeItem {
 	items := make([]scopeItem, 0, len(names))
-	for _, n := range names {
-		it := scopeItem{Name: n, DisplayName: n, Required: n == openid}
+	for i, n := range names {
+		it := scopeItem{Name: n, DisplayName: n, Required: n == openid, ID: "scope-" + strconv.Itoa(i)}
 		if sc, ok := snap.Registry.Scope(n); ok {
 			if sc.DisplayName != "" {
 				it.DisplayName = sc.DisplayName

@@ -35,10 +35,14 @@ type AuthRequest struct {
 	CodeChallenge       string
 	CodeChallengeMethod string
 	Audience            string
-	Prompt              string
-	MaxAge              int64 // seconds; -1 when absent
-	LoginHint           string
-	IncludeGranted      bool
+	// Resources are the APIs the request names when it names more than
+	// one (RFC 8707 §2.1: several resource parameters), in the order
+	// given, Audience being the first; nil for a request of one API.
+	Resources      []string
+	Prompt         string
+	MaxAge         int64 // seconds; -1 when absent
+	LoginHint      string
+	IncludeGranted bool
 	// ACRValues is the acr_values parameter (OIDC Core 1.0 §3.1.2.1), as
 	// sent.
 	ACRValues string
@@ -79,8 +83,12 @@ type AuthCode struct {
 	CodeChallengeMethod string
 	Scopes              []string // granted, implications included
 	Audience            string
-	Nonce               string
-	AuthTime            time.Time
+	// Resources, for a grant of several APIs (RFC 8707), are the APIs and
+	// the scopes granted for each, the first being Audience with Scopes;
+	// nil for a grant of one API.
+	Resources []ResourceGrant
+	Nonce     string
+	AuthTime  time.Time
 	// AMR is how the user authenticated for this grant (the session's
 	// AMR when the code was issued).
 	AMR       []string
@@ -108,6 +116,12 @@ type RefreshToken struct {
 	SessionID string
 	Scopes    []string
 	Audience  string
+	// Resources, for a family granted for several APIs (RFC 8707), are the
+	// APIs and the scopes granted for each, in the order of the
+	// authorization request; Audience and Scopes are the first's. A
+	// refresh with resource=X returns a token for X within X's scopes.
+	// nil for a grant of one API.
+	Resources []ResourceGrant
 	AuthTime  time.Time
 	// AMR is how the user authenticated for the grant; a refresh never
 	// grants a scope that requires a second factor to a family whose AMR
@@ -137,4 +151,31 @@ type Throttle struct {
 	Failures    int
 	WindowStart time.Time
 	LockedUntil time.Time
+}
+
+// ResourceGrant is one API of a grant made for several (RFC 8707): its
+// identifier (the audience of its tokens) and the scopes granted for it,
+// implications included.
+type ResourceGrant struct {
+	Audience string   `json:"aud"`
+	Scopes   []string `json:"scopes"`
+}
+
+// MaxResources bounds the APIs one authorization request may name: real
+// applications call a handful, and each costs a decision and a stored row.
+const MaxResources = 10
+
+// GrantFor returns the grant's entry for the API aud, and whether the grant
+// covers it. A grant of one API (resources nil) covers audience with
+// scopes.
+func GrantFor(resources []ResourceGrant, audience string, scopes []string, aud string) (ResourceGrant, bool) {
+	if len(resources) == 0 {
+		return ResourceGrant{Audience: audience, Scopes: scopes}, aud == audience
+	}
+	for _, r := range resources {
+		if r.Audience == aud {
+			return r, true
+		}
+	}
+	return ResourceGrant{}, false
 }

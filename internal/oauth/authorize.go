@@ -185,16 +185,30 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, snap *catalo
 	// 5. Scope and audience: the parts of the decision that do not depend
 	// on the user run now, so that a strict application's mistake is
 	// reported before anyone is asked to sign in.
-	aud, err := audienceParam(params)
+	// RFC 8707 §2.1: several resource parameters make one grant for
+	// several APIs; the decision runs for each (apiRequests).
+	resources, err := resourceParams(params)
 	if err != nil {
 		return &redirectError{err: oautherr.As(err), redirectURI: redirectURI, state: state, issuer: snap.Tenant.Issuer}
 	}
+	aud := ""
+	if len(resources) > 0 {
+		aud = resources[0]
+	}
 	precheck := func(snap *catalog.Snapshot, app *catalog.App) error {
-		_, err := policy.Decide(policy.Input{
-			Scope: params.Get("scope"), Audience: aud, App: app.Application,
-			Registry: snap.Registry, User: &policy.User{}, Allowance: app.Allowance,
-		})
-		return err
+		parts, err := apiRequests(snap.Registry, params.Get("scope"), resources)
+		if err != nil {
+			return err
+		}
+		for _, p := range parts {
+			if _, err := policy.Decide(policy.Input{
+				Scope: p.scope, Audience: p.audience, App: app.Application,
+				Registry: snap.Registry, User: &policy.User{}, Allowance: app.Allowance,
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	if err := precheck(snap, app); err != nil {
 		// The snapshot may be a moment old (an allowlist changed on another
@@ -209,6 +223,9 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, snap *catalo
 			return &redirectError{err: oautherr.As(err), redirectURI: redirectURI, state: state, issuer: snap.Tenant.Issuer}
 		}
 	}
+	if len(resources) < 2 {
+		resources = nil // a request of one API stores it as Audience alone
+	}
 
 	now := h.now()
 	f := &flow{h: h, snap: snap, app: app, req: model.AuthRequest{
@@ -222,6 +239,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, snap *catalo
 		CodeChallenge:       challenge,
 		CodeChallengeMethod: method,
 		Audience:            aud,
+		Resources:           resources,
 		Prompt:              prompt,
 		MaxAge:              maxAge,
 		LoginHint:           loginHint,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,6 +47,7 @@ const CodeTTL = 60 * time.Second
 //	    │ browser session ≠ request's → error page  │
 //	    ▼                                           ▼
 //	 scope decision: allowlist, audience, entitlement, consent (PRODUCT.md §2)
+//	    │ (once per API when the request names several, RFC 8707 §2.1)
 //	    │ invalid_scope, invalid_target ─────────────→ redirect error
 //	    ▼
 //	 scopes not yet consented (or prompt=consent), and consent not answered?
@@ -116,16 +118,33 @@ func (f *flow) run(w http.ResponseWriter, r *http.Request) error {
 		return f.fail(ctx, oautherr.AccessDenied, "the user may not sign in")
 	}
 
-	// The decision, with the user's entitlements and consent as they are.
+	// The decision, with the user's entitlements and consent as they are:
+	// once per API the request names (RFC 8707 §2.1, apiRequests).
 	scopeParam, err := f.effectiveScope(ctx)
 	if err != nil {
 		return err
+	}
+	parts, err := apiRequests(f.snap.Registry, scopeParam, f.resources())
+	if err != nil {
+		return &redirectError{err: oautherr.As(err), redirectURI: f.req.RedirectURI, state: f.req.State, issuer: f.snap.Tenant.Issuer}
 	}
 	in, err := f.h.userInput(ctx, f.snap, f.app, f.user.ID, f.amr, scopeParam, f.req.Audience)
 	if err != nil {
 		return f.serverError(err)
 	}
-	d, err := policy.Decide(in)
+	decide := func(in policy.Input) ([]policy.Decision, error) {
+		ds := make([]policy.Decision, len(parts))
+		for i, p := range parts {
+			in.Scope, in.Audience = p.scope, p.audience
+			d, err := policy.Decide(in)
+			if err != nil {
+				return nil, err
+			}
+			ds[i] = d
+		}
+		return ds, nil
+	}
+	ds, err := decide(in)
 	if err != nil {
 		return &redirectError{err: oautherr.As(err), redirectURI: f.req.RedirectURI, state: f.req.State, issuer: f.snap.Tenant.Issuer}
 	}
@@ -134,7 +153,7 @@ func (f *flow) run(w http.ResponseWriter, r *http.Request) error {
 	// none and needs one: by the tenant's or the application's policy, for
 	// a scope that requires one, or for acr_values asking for it.
 	if !model.HasMFA(f.amr) {
-		need, err := f.h.Login.SecondFactorNeed(ctx, f.snap, f.app, f.user, f.stepUp(d))
+		need, err := f.h.Login.SecondFactorNeed(ctx, f.snap, f.app, f.user, f.stepUp(ds))
 		if err != nil {
 			return f.serverError(err)
 		}
@@ -147,7 +166,7 @@ func (f *flow) run(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 			q := url.Values{"request": {f.req.ID}}
-			if f.stepUp(d) {
+			if f.stepUp(ds) {
 				q.Set("step_up", "1")
 			}
 			redirect(w, f.snap.Tenant.Issuer+"/mfa", q)
@@ -156,18 +175,26 @@ func (f *flow) run(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	if !f.req.ConsentDone {
-		ask := notConsented(d)
+		// The consent screen asks once for a scope several APIs share (the
+		// OIDC scopes), and groups the others by API.
+		var ask []string
+		for _, d := range ds {
+			ask = appendNew(ask, notConsented(d)...)
+		}
 		if hasPrompt(f.req.Prompt, promptConsent) && in.Consented != nil {
 			// OIDC Core 1.0 §3.1.2.1 prompt=consent: ask again for everything.
 			// An application with implicit consent (first-party) has its
 			// consent given by the tenant's admin, so the screen is not shown
 			// for it even then.
 			in.Consented = nil
-			all, err := policy.Decide(in)
+			all, err := decide(in)
 			if err != nil {
 				return f.serverError(err)
 			}
-			ask = requestedGranted(all)
+			ask = nil
+			for _, d := range all {
+				ask = appendNew(ask, requestedGranted(d)...)
+			}
 		}
 		if len(ask) > 0 {
 			if hasPrompt(f.req.Prompt, promptNone) {
@@ -181,10 +208,47 @@ func (f *flow) run(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 	}
-	if d.Granted.Empty() {
+	granted := false
+	for _, d := range ds {
+		granted = granted || !d.Granted.Empty()
+	}
+	if !granted {
 		return f.fail(ctx, oautherr.AccessDenied, "no requested scope could be granted")
 	}
-	return f.issueCode(w, r, scopeParam, d)
+	return f.issueCode(w, r, scopeParam, ds)
+}
+
+// ownScope reports whether the decision granted a scope its API defines,
+// not only OIDC scopes (which go with any API).
+func ownScope(reg *policy.Registry, d policy.Decision) bool {
+	for name := range d.Granted.All() {
+		if s, ok := reg.Scope(name); ok && s.Kind != model.KindOIDC {
+			return true
+		}
+	}
+	return false
+}
+
+// resources returns the APIs the request names: Resources when it names
+// several, else its Audience alone (or none).
+func (f *flow) resources() []string {
+	if len(f.req.Resources) > 0 {
+		return f.req.Resources
+	}
+	if f.req.Audience != "" {
+		return []string{f.req.Audience}
+	}
+	return nil
+}
+
+// appendNew appends the names list does not hold yet.
+func appendNew(list []string, names ...string) []string {
+	for _, n := range names {
+		if !slices.Contains(list, n) {
+			list = append(list, n)
+		}
+	}
+	return list
 }
 
 // stepUp reports whether the request asks for more than the session's
@@ -192,10 +256,12 @@ func (f *flow) run(w http.ResponseWriter, r *http.Request) error {
 // (the decision dropped it with step_up_required), or acr_values whose
 // first value this server knows is "mfa" (OIDC Core 1.0 §3.1.2.1: the
 // values are in order of preference).
-func (f *flow) stepUp(d policy.Decision) bool {
-	for _, r := range d.Results {
-		if r.Reason == policy.StepUpRequired {
-			return true
+func (f *flow) stepUp(ds []policy.Decision) bool {
+	for _, d := range ds {
+		for _, r := range d.Results {
+			if r.Reason == policy.StepUpRequired {
+				return true
+			}
 		}
 	}
 	for v := range strings.FieldsSeq(f.req.ACRValues) {
@@ -229,8 +295,9 @@ func (f *flow) mustSignIn(sess model.Session, user model.User) bool {
 // effectiveScope is the scope parameter with, when include_granted_scopes
 // is set, the scopes the user already consented to for this client added —
 // only those the allowlist still permits and that go with the request's
-// audience, so that adding them can neither fail a strict application nor
-// change the token's audience.
+// audience (or one of the APIs a request of several names), so that adding
+// them can neither fail a strict application nor change the token's
+// audience.
 func (f *flow) effectiveScope(ctx context.Context) (string, error) {
 	if !f.req.IncludeGranted || f.req.Scope == "" {
 		// Without a scope parameter the request already gets the
@@ -246,9 +313,20 @@ func (f *flow) effectiveScope(ctx context.Context) (string, error) {
 	}
 	reg := f.snap.Registry
 	base := policy.Input{Scope: f.req.Scope, Audience: f.req.Audience, App: f.app.Application, Registry: reg, User: &policy.User{}, Allowance: f.app.Allowance}
-	d, err := policy.Decide(base)
-	if err != nil {
-		return "", &redirectError{err: oautherr.As(err), redirectURI: f.req.RedirectURI, state: f.req.State, issuer: f.snap.Tenant.Issuer}
+	// The request's APIs: those it names, or the one the decision picks.
+	apis := map[string]bool{}
+	if len(f.req.Resources) > 1 {
+		for _, res := range f.req.Resources {
+			if a, ok := reg.API(res); ok {
+				apis[a.ID] = true
+			}
+		}
+	} else {
+		d, err := policy.Decide(base)
+		if err != nil {
+			return "", &redirectError{err: oautherr.As(err), redirectURI: f.req.RedirectURI, state: f.req.State, issuer: f.snap.Tenant.Issuer}
+		}
+		apis[d.Audience.ID] = true
 	}
 	requested, _ := scope.Parse(f.req.Scope)
 	allowed := base.EffectiveAllowance().Allowed()
@@ -258,7 +336,7 @@ func (f *flow) effectiveScope(ctx context.Context) (string, error) {
 		if !ok || requested.Has(n) || !allowed.Has(n) {
 			continue
 		}
-		if s.Kind == model.KindOIDC || s.APIID == d.Audience.ID {
+		if s.Kind == model.KindOIDC || apis[s.APIID] {
 			extra = append(extra, n)
 		}
 	}
@@ -322,7 +400,32 @@ func requestedGranted(d policy.Decision) []string {
 
 // issueCode stores a code for the decision and returns it to the client
 // (RFC 6749 §4.1.2), with iss (RFC 9207 §2).
-func (f *flow) issueCode(w http.ResponseWriter, r *http.Request, scopeParam string, d policy.Decision) error {
+//
+// A request of several APIs (RFC 8707 §2.1) makes a code that records each
+// API with its granted scopes; an API the decision granted none of its own
+// scopes for (the user unticked them, or is entitled to none) is left out
+// of the grant — a token request for it is invalid_target — and the code's
+// Audience and Scopes are the first API's left.
+func (f *flow) issueCode(w http.ResponseWriter, r *http.Request, scopeParam string, ds []policy.Decision) error {
+	d := ds[0]
+	var resources []model.ResourceGrant
+	if len(ds) > 1 {
+		first := -1
+		for i, di := range ds {
+			if ownScope(f.snap.Registry, di) {
+				resources = append(resources, model.ResourceGrant{Audience: di.Audience.Identifier, Scopes: di.Granted.Names()})
+				if first < 0 {
+					first = i
+				}
+			}
+		}
+		if first < 0 {
+			// Only OIDC scopes were granted: a grant of the first API.
+			resources = nil
+		} else {
+			d = ds[first]
+		}
+	}
 	ctx := r.Context()
 	now := f.h.now()
 	code := newOpaque()
@@ -337,6 +440,7 @@ func (f *flow) issueCode(w http.ResponseWriter, r *http.Request, scopeParam stri
 		CodeChallengeMethod: f.req.CodeChallengeMethod,
 		Scopes:              d.Granted.Names(),
 		Audience:            d.Audience.Identifier,
+		Resources:           resources,
 		Nonce:               f.req.Nonce,
 		AuthTime:            f.req.AuthTime,
 		AMR:                 f.amr,

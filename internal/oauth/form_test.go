@@ -5,6 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -141,6 +144,47 @@ func TestAudienceParam(t *testing.T) {
 			}
 			if err != nil || got != c.want {
 				t.Fatalf("got %q, %v", got, err)
+			}
+		})
+	}
+}
+
+func TestResourceParams(t *testing.T) {
+	eleven := ""
+	for i := range 11 {
+		eleven += "&resource=https://api" + strconv.Itoa(i) + ".example.com/"
+	}
+	cases := []struct {
+		name, body string
+		want       []string
+		wantErr    bool
+	}{
+		{"RFC 8707 §2.1 several resources, in order", "resource=api.b&resource=https://a.example.com/", []string{"api.b", "https://a.example.com/"}, false},
+		{"audience first, duplicates collapse", "resource=api.b&audience=api.a&resource=api.a&resource=api.b", []string{"api.a", "api.b"}, false},
+		{"ten distinct APIs", strings.TrimPrefix(eleven[:strings.LastIndex(eleven, "&")], "&"), nil, false},
+		{"RFC 8707 §2 empty resource → invalid_target", "resource=api.a&resource=", nil, true},
+		{"RFC 8707 §2.1 eleven APIs → invalid_target", strings.TrimPrefix(eleven, "&"), nil, true},
+		{"empty audience is no audience", "audience=", nil, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			form, err := url.ParseQuery(c.body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := resourceParams(form)
+			if c.wantErr {
+				var e *oautherr.Error
+				if !errors.As(err, &e) || e.Code != oautherr.InvalidTarget {
+					t.Fatalf("err = %v, want invalid_target", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.want != nil && !slices.Equal(got, c.want) {
+				t.Fatalf("got %q, want %q", got, c.want)
 			}
 		})
 	}

@@ -95,25 +95,43 @@ func (h *Handler) authorizationCode(ctx context.Context, req *tokenRequest) (*gr
 		return refused, err
 	}
 
-	// What was asked for: kept with the code by the authorization flow.
-	scopeParam := strings.Join(ac.Scopes, " ")
+	// RFC 8707 §2.2: the token is for the first API the request names (it
+	// must be one of the grant's), or for the grant's first.
+	target, err := coveredAPI(req.form.resources, ac.Resources, ac.Audience, ac.Scopes)
+	if err != nil {
+		return refused, err
+	}
+
+	// What was asked for: kept with the code by the authorization flow (for
+	// a grant of several APIs, the part of it the target's decision ran on).
+	scopeParam := strings.Join(target.Scopes, " ")
 	if kept, err := ur.AuthRequests().Get(ctx, tenant, codeRequestID(hash)); err == nil {
 		scopeParam = kept.Scope
+		if len(ac.Resources) > 0 {
+			scopeParam = strings.Join(target.Scopes, " ")
+			if parts, err := apiRequests(req.snap.Registry, kept.Scope, kept.Resources); err == nil {
+				for _, p := range parts {
+					if p.audience == target.Audience {
+						scopeParam = p.scope
+					}
+				}
+			}
+		}
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return refused, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("load kept request: %w", err))
 	}
-	in, err := h.userInput(ctx, req.snap, req.app, user.ID, ac.AMR, scopeParam, ac.Audience)
+	in, err := h.userInput(ctx, req.snap, req.app, user.ID, ac.AMR, scopeParam, target.Audience)
 	if err != nil {
 		return refused, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", err)
 	}
-	// The user approved exactly the code's scopes in this flow; whatever
-	// else was requested stays dropped, now with its reason.
-	approved := scope.New(ac.Scopes...)
-	g := userGrant{user: user, authTime: ac.AuthTime, amr: ac.AMR, sessionID: ac.SessionID, nonce: ac.Nonce}
+	// The user approved exactly the code's scopes (for this API) in this
+	// flow; whatever else was requested stays dropped, now with its reason.
+	approved := scope.New(target.Scopes...)
+	g := userGrant{user: user, authTime: ac.AuthTime, amr: ac.AMR, sessionID: ac.SessionID, nonce: ac.Nonce, resources: ac.Resources}
 	first := ac
 	return &grantPlan{
 		input: decisionInput{
-			scope: scopeParam, audience: ac.Audience, user: in.User, consented: &approved,
+			scope: scopeParam, audience: target.Audience, user: in.User, consented: &approved,
 			// A strict application's request was held to its allowlist at
 			// the authorization endpoint; a scope the allowlist lost in the
 			// seconds since is dropped with its reason, as at a refresh.

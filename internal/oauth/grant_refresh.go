@@ -31,6 +31,10 @@ type userGrant struct {
 	amr       []string
 	sessionID string
 	nonce     string
+	// resources are the APIs of a grant of several (RFC 8707) and the
+	// scopes of each, as the code recorded them; a new refresh-token
+	// family keeps them.
+	resources []model.ResourceGrant
 }
 
 // mintUser mints the tokens of a user grant: the access token, an ID token
@@ -77,6 +81,19 @@ func (h *Handler) mintUser(_ context.Context, req *tokenRequest, d policy.Decisi
 			Scopes: d.Granted.Names(), Audience: d.Audience.Identifier, AuthTime: g.authTime, AMR: g.amr,
 			CreatedAt: now, ExpiresAt: minTime(now.Add(idleTTL(req.app.Application)), abs), FamilyExpiresAt: abs,
 			AccessJTI: out.jti, AccessExpiresAt: out.expires,
+		}
+		if len(g.resources) > 0 {
+			// A grant of several APIs: the family keeps each API's scopes,
+			// the API of this token with what was just granted for it (a
+			// narrowing since the code was issued holds for the family).
+			t.Resources = make([]model.ResourceGrant, len(g.resources))
+			for i, rg := range g.resources {
+				if rg.Audience == d.Audience.Identifier {
+					rg.Scopes = d.Granted.Names()
+				}
+				t.Resources[i] = rg
+			}
+			t.Audience, t.Scopes = t.Resources[0].Audience, t.Resources[0].Scopes
 		}
 		out.resp.RefreshToken, out.familyID = plain, t.FamilyID
 		out.refresh = &refreshWrite{token: t, at: now}
@@ -195,14 +212,19 @@ func (h *Handler) refreshToken(ctx context.Context, req *tokenRequest) (*grantPl
 		return refused, oautherr.New(oautherr.InvalidGrant, "the refresh token was issued to another client")
 	case !now.Before(old.ExpiresAt) || !now.Before(old.FamilyExpiresAt):
 		return refused, oautherr.New(oautherr.InvalidGrant, "the refresh token has expired")
-	case req.form.audience != "" && req.form.audience != old.Audience:
-		return refused, oautherr.New(oautherr.InvalidTarget, "a refresh keeps the grant's audience")
+	}
+	// RFC 8707 §2.2: a refresh with resource=X returns a token for X alone,
+	// within the grant's scopes for X; without one, for the grant's first
+	// API. The family is one whatever the audience: it rotates as always.
+	target, err := coveredAPI(req.form.resources, old.Resources, old.Audience, old.Scopes)
+	if err != nil {
+		return refused, err
 	}
 	user, err := h.activeUser(ctx, tenant, old.UserID)
 	if err != nil {
 		return refused, err
 	}
-	ceiling := scope.New(old.Scopes...)
+	ceiling := scope.New(target.Scopes...)
 	scopeParam := req.form.scope
 	omitted := scopeParam == ""
 	if omitted {
@@ -213,7 +235,7 @@ func (h *Handler) refreshToken(ctx context.Context, req *tokenRequest) (*grantPl
 	// The family's amr, fixed when the grant was made: a refresh never
 	// grants a scope that requires a second factor to a grant made without
 	// one, whatever the session has done since.
-	in, err := h.userInput(ctx, req.snap, req.app, user.ID, old.AMR, scopeParam, old.Audience)
+	in, err := h.userInput(ctx, req.snap, req.app, user.ID, old.AMR, scopeParam, target.Audience)
 	if err != nil {
 		return refused, oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", err)
 	}
@@ -222,7 +244,7 @@ func (h *Handler) refreshToken(ctx context.Context, req *tokenRequest) (*grantPl
 	reused := old
 	return &grantPlan{
 		input: decisionInput{
-			scope: scopeParam, audience: old.Audience, user: in.User, consented: in.Consented, ceiling: &ceiling,
+			scope: scopeParam, audience: target.Audience, user: in.User, consented: in.Consented, ceiling: &ceiling,
 			// The client asked for nothing in particular: a scope the
 			// allowlist or the registry lost since the grant is dropped with
 			// its reason (PRODUCT.md §2: it "stops appearing in refreshed

@@ -35,6 +35,10 @@ type tokenForm struct {
 	// grant type checks, as the order of the pipeline has it).
 	audience    string
 	audienceErr error
+	// resources are the APIs the request names, in order (resourceParams):
+	// the code and refresh grants pick among their grant's APIs with them
+	// (coveredAPI); for the others, more than one is audienceErr.
+	resources []string
 	// code, codeVerifier and redirectURI are the authorization_code grant's.
 	code         string
 	codeVerifier string
@@ -44,12 +48,28 @@ type tokenForm struct {
 }
 
 func parseTokenForm(form url.Values) tokenForm {
-	aud, audErr := audienceParam(form)
+	grantType := form.Get("grant_type")
+	var (
+		aud    string
+		audErr error
+	)
+	res, resErr := resourceParams(form)
+	switch grantType {
+	case model.GrantAuthorizationCode, model.GrantRefreshToken:
+		// RFC 8707 §2.2: the token is for the first API named, which the
+		// grant must cover.
+		if audErr = resErr; len(res) > 0 {
+			aud = res[0]
+		}
+	default:
+		aud, audErr = audienceParam(form)
+	}
 	return tokenForm{
-		grantType:    form.Get("grant_type"),
+		grantType:    grantType,
 		scope:        form.Get("scope"),
 		audience:     aud,
 		audienceErr:  audErr,
+		resources:    res,
 		code:         form.Get("code"),
 		codeVerifier: form.Get("code_verifier"),
 		redirectURI:  form.Get("redirect_uri"),
@@ -434,20 +454,20 @@ func (h *Handler) commitGrant(ctx context.Context, req *tokenRequest, plan *gran
 	return oautherr.Wrap(oautherr.ServerError, "the server could not complete the request", fmt.Errorf("commit %s grant: %w", req.form.grantType, err))
 }
 
-// audienceParam reads the target API from audience or RFC 8707 resource. One
-// token has one audience, so several different values are refused.
+// audienceParam reads the one target API of a request whose token is for
+// one API, from audience or RFC 8707 resource (resourceParams): several
+// different values are refused.
 func audienceParam(form url.Values) (string, error) {
-	aud := form.Get("audience")
-	for _, res := range form["resource"] {
-		if res == "" {
-			continue
-		}
-		if aud != "" && aud != res {
-			return "", oautherr.New(oautherr.InvalidTarget, "a token has one audience: audience and resource must name the same API")
-		}
-		aud = res
+	res, err := resourceParams(form)
+	switch {
+	case err != nil:
+		return "", err
+	case len(res) > 1:
+		return "", oautherr.New(oautherr.InvalidTarget, "a token has one audience: audience and resource must name the same API")
+	case len(res) == 1:
+		return res[0], nil
 	}
-	return aud, nil
+	return "", nil
 }
 
 // clientCredentials is the RFC 6749 §4.4 grant: the client acts on its own

@@ -99,7 +99,7 @@ func TestAuthorizeEndpointErrors(t *testing.T) {
 			v.Set("scope", "openid read:transactions delete:everything")
 		}), want: ""},
 		{name: "RFC 8707 §2 unknown resource → invalid_target", params: with(func(v url.Values) { v.Set("resource", "api.nowhere.example.com") }), want: "invalid_target"},
-		{name: "RFC 8707 §2 two different resources → invalid_target", params: with(func(v url.Values) {
+		{name: "RFC 8707 §2.1 two resources, no requested scope of the second → invalid_target", params: with(func(v url.Values) {
 			v["resource"] = []string{"api.banking.example.com", "api.health.example.com"}
 		}), want: "invalid_target"},
 		{name: "OIDC Core §3.1.2.1 POST form is accepted", params: baseAuthorize(), post: true, want: ""},

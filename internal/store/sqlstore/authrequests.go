@@ -15,23 +15,26 @@ type authRequests struct{ repos }
 
 const authRequestCols = `tenant_id, id, client_id, redirect_uri, scope, state, nonce, code_challenge, code_challenge_method,
 	audience, prompt, max_age, login_hint, include_granted, user_id, session_id, auth_time, ask_scopes, consent_done, denied,
-	created_at, expires_at, peer, acr_values, mfa_skipped`
+	created_at, expires_at, peer, acr_values, mfa_skipped, resources`
 
 func scanAuthRequest(s scanner) (model.AuthRequest, error) {
 	var (
 		ar       model.AuthRequest
 		userID   sql.NullString
 		authTime sql.NullInt64
-		ask      string
+		ask, res string
 		c, e     int64
 	)
 	if err := s.Scan(&ar.TenantID, &ar.ID, &ar.ClientID, &ar.RedirectURI, &ar.Scope, &ar.State, &ar.Nonce, &ar.CodeChallenge,
 		&ar.CodeChallengeMethod, &ar.Audience, &ar.Prompt, &ar.MaxAge, &ar.LoginHint, &ar.IncludeGranted, &userID, &ar.SessionID,
-		&authTime, &ask, &ar.ConsentDone, &ar.Denied, &c, &e, &ar.Peer, &ar.ACRValues, &ar.MFASkipped); err != nil {
+		&authTime, &ask, &ar.ConsentDone, &ar.Denied, &c, &e, &ar.Peer, &ar.ACRValues, &ar.MFASkipped, &res); err != nil {
 		return model.AuthRequest{}, err
 	}
 	var err error
 	if ar.AskScopes, err = decodeList(ask); err != nil {
+		return model.AuthRequest{}, err
+	}
+	if ar.Resources, err = decodeList(res); err != nil {
 		return model.AuthRequest{}, err
 	}
 	ar.UserID = userID.String
@@ -59,16 +62,20 @@ func (r authRequests) insertStmt(ar model.AuthRequest) (string, []any, error) {
 	if err != nil {
 		return "", nil, err
 	}
+	res, err := encodeList(ar.Resources)
+	if err != nil {
+		return "", nil, err
+	}
 	created := ar.CreatedAt
 	if created.IsZero() {
 		created = r.db.now()
 	}
 	return `INSERT INTO auth_requests (` + authRequestCols + `)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)`,
 		[]any{ar.TenantID, ar.ID, ar.ClientID, ar.RedirectURI, ar.Scope, ar.State, ar.Nonce, ar.CodeChallenge, ar.CodeChallengeMethod,
 			ar.Audience, ar.Prompt, ar.MaxAge, ar.LoginHint, ar.IncludeGranted, nullString(ar.UserID), ar.SessionID,
 			nullMicros(ar.AuthTime), ask, ar.ConsentDone, ar.Denied, micros(created), micros(ar.ExpiresAt), ar.Peer,
-			ar.ACRValues, ar.MFASkipped}, nil
+			ar.ACRValues, ar.MFASkipped, res}, nil
 }
 
 // CreateBounded counts the unfinished requests of the peer and of the

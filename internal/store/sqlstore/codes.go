@@ -14,7 +14,7 @@ import (
 type codes struct{ repos }
 
 const codeCols = `tenant_id, hash, client_id, user_id, session_id, redirect_uri, code_challenge, code_challenge_method,
-	scopes, audience, nonce, auth_time, expires_at, created_at, used_at, issued_jti, issued_expires_at, family_id, amr`
+	scopes, audience, nonce, auth_time, expires_at, created_at, used_at, issued_jti, issued_expires_at, family_id, amr, resources`
 
 func scanCode(s scanner) (model.AuthCode, error) {
 	var (
@@ -22,11 +22,11 @@ func scanCode(s scanner) (model.AuthCode, error) {
 		scopes             string
 		auth, exp, created int64
 		used, issuedExp    sql.NullInt64
-		amr                string
+		amr, resources     string
 	)
 	if err := s.Scan(&c.TenantID, &c.Hash, &c.ClientID, &c.UserID, &c.SessionID, &c.RedirectURI, &c.CodeChallenge,
 		&c.CodeChallengeMethod, &scopes, &c.Audience, &c.Nonce, &auth, &exp, &created, &used, &c.IssuedJTI, &issuedExp,
-		&c.FamilyID, &amr); err != nil {
+		&c.FamilyID, &amr, &resources); err != nil {
 		return model.AuthCode{}, err
 	}
 	var err error
@@ -34,6 +34,9 @@ func scanCode(s scanner) (model.AuthCode, error) {
 		return model.AuthCode{}, err
 	}
 	if c.AMR, err = decodeList(amr); err != nil {
+		return model.AuthCode{}, err
+	}
+	if c.Resources, err = decodeResources(resources); err != nil {
 		return model.AuthCode{}, err
 	}
 	c.AuthTime, c.ExpiresAt, c.CreatedAt = fromMicros(auth), fromMicros(exp), fromMicros(created)
@@ -52,15 +55,19 @@ func (r codes) Create(ctx context.Context, c model.AuthCode) error {
 	if err != nil {
 		return err
 	}
+	resources, err := encodeResources(c.Resources)
+	if err != nil {
+		return err
+	}
 	created := c.CreatedAt
 	if created.IsZero() {
 		created = r.db.now()
 	}
 	_, err = r.exec1(ctx, `INSERT INTO auth_codes (`+codeCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
 		c.TenantID, c.Hash, c.ClientID, c.UserID, c.SessionID, c.RedirectURI, c.CodeChallenge, c.CodeChallengeMethod,
 		scopes, c.Audience, c.Nonce, micros(c.AuthTime), micros(c.ExpiresAt), micros(created), nullMicros(c.UsedAt),
-		c.IssuedJTI, nullMicros(c.IssuedExpiresAt), c.FamilyID, amr)
+		c.IssuedJTI, nullMicros(c.IssuedExpiresAt), c.FamilyID, amr, resources)
 	if err != nil {
 		return fmt.Errorf("sqlstore: create code %s/%s: %w", c.TenantID, c.Hash, r.onInsert(err))
 	}

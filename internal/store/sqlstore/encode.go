@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/intelliauth/intelliauth/internal/model"
 	"github.com/intelliauth/intelliauth/internal/store"
 )
 
@@ -199,4 +200,29 @@ func execAll(ctx context.Context, q querier, stmts []stmt) error {
 		}
 	}
 	return nil
+}
+
+// encodeResources writes a grant's APIs and their scopes as a JSON array;
+// a grant of one API (nil) is "[]".
+func encodeResources(v []model.ResourceGrant) (string, error) {
+	if len(v) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("sqlstore: encode resources: %w", err)
+	}
+	return string(b), nil
+}
+
+// decodeResources reads encodeResources back; "[]" is nil.
+func decodeResources(s string) ([]model.ResourceGrant, error) {
+	if s == "" || s == "[]" {
+		return nil, nil
+	}
+	var v []model.ResourceGrant
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return nil, fmt.Errorf("sqlstore: decode resources: %w", err)
+	}
+	return v, nil
 }

@@ -14,7 +14,7 @@ import (
 type refreshTokens struct{ repos }
 
 const refreshCols = `tenant_id, hash, family_id, client_id, user_id, session_id, scopes, audience, auth_time, created_at,
-	expires_at, family_expires_at, rotated_at, revoked, access_jti, access_expires_at, amr`
+	expires_at, family_expires_at, rotated_at, revoked, access_jti, access_expires_at, amr, resources`
 
 func scanRefresh(s scanner) (model.RefreshToken, error) {
 	var (
@@ -23,10 +23,10 @@ func scanRefresh(s scanner) (model.RefreshToken, error) {
 		auth, created, exp, famExp int64
 		rotated, accessExp         sql.NullInt64
 		accessJTI                  sql.NullString
-		amr                        string
+		amr, resources             string
 	)
 	if err := s.Scan(&t.TenantID, &t.Hash, &t.FamilyID, &t.ClientID, &t.UserID, &t.SessionID, &scopes, &t.Audience,
-		&auth, &created, &exp, &famExp, &rotated, &t.Revoked, &accessJTI, &accessExp, &amr); err != nil {
+		&auth, &created, &exp, &famExp, &rotated, &t.Revoked, &accessJTI, &accessExp, &amr, &resources); err != nil {
 		return model.RefreshToken{}, err
 	}
 	var err error
@@ -34,6 +34,9 @@ func scanRefresh(s scanner) (model.RefreshToken, error) {
 		return model.RefreshToken{}, err
 	}
 	if t.AMR, err = decodeList(amr); err != nil {
+		return model.RefreshToken{}, err
+	}
+	if t.Resources, err = decodeResources(resources); err != nil {
 		return model.RefreshToken{}, err
 	}
 	t.AuthTime, t.CreatedAt, t.ExpiresAt, t.FamilyExpiresAt = fromMicros(auth), fromMicros(created), fromMicros(exp), fromMicros(famExp)
@@ -70,11 +73,15 @@ func insertRefresh(t model.RefreshToken) (string, []any, error) {
 	if err != nil {
 		return "", nil, err
 	}
+	resources, err := encodeResources(t.Resources)
+	if err != nil {
+		return "", nil, err
+	}
 	return `INSERT INTO refresh_tokens (` + refreshCols + `)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		[]any{t.TenantID, t.Hash, t.FamilyID, t.ClientID, t.UserID, t.SessionID, scopes, t.Audience, micros(t.AuthTime),
 			micros(t.CreatedAt), micros(t.ExpiresAt), micros(t.FamilyExpiresAt), nullMicros(t.RotatedAt), t.Revoked,
-			nullString(t.AccessJTI), nullMicros(t.AccessExpiresAt), amr}, nil
+			nullString(t.AccessJTI), nullMicros(t.AccessExpiresAt), amr, resources}, nil
 }
 
 // Get returns a token by hash, whatever its state.
@@ -98,7 +105,7 @@ func getRefresh(ctx context.Context, q querier, tenantID, hash string) (model.Re
 // Rotate marks old rotated at now and stores next in its family, and
 // returns next as stored. The family's identity and grant are the old
 // token's as read inside the rotation: next gets old's FamilyID, ClientID,
-// UserID, FamilyExpiresAt, Scopes, Audience, SessionID, AuthTime and AMR whatever
+// UserID, FamilyExpiresAt, Scopes, Audience, Resources, SessionID, AuthTime and AMR whatever
 // it carries (so a scope rename that committed after the caller read old is
 // not undone), and is neither rotated nor revoked; its other fields are the
 // caller's (ExpiresAt moves on, AccessJTI and AccessExpiresAt name the
@@ -128,6 +135,9 @@ func (r refreshTokens) Rotate(ctx context.Context, tenantID, oldHash string, nex
 		// rename that committed after the caller read old has rewritten its
 		// Scopes (RFC 6749 §6: the new token's scope is identical).
 		next.Scopes, next.Audience, next.SessionID, next.AuthTime = old.Scopes, old.Audience, old.SessionID, old.AuthTime
+		// A grant of several APIs keeps them all, whatever API this
+		// rotation's access token is for: one family, whatever the audience.
+		next.Resources = old.Resources
 		// How the user authenticated is the grant's: a refresh does not
 		// authenticate them again.
 		next.AMR = old.AMR

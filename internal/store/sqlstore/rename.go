@@ -44,8 +44,28 @@ func rewriteGrants(ctx context.Context, q querier, tenantID, oldName, newName st
 			return fmt.Errorf("rewrite %s.%s: %w", c[0], c[2], err)
 		}
 	}
+	// A grant of several APIs (RFC 8707) holds each API's scopes too.
+	quoted, err := json.Marshal(oldName)
+	if err != nil {
+		return err
+	}
+	for _, table := range [][2]string{{"refresh_tokens", "hash"}, {"auth_codes", "hash"}} {
+		err := rewriteColumn(ctx, q, table[0], table[1], "resources", tenantID, string(quoted), func(v string) (string, error) {
+			rs, err := decodeResources(v)
+			if err != nil {
+				return "", err
+			}
+			for i := range rs {
+				rs[i].Scopes = renameIn(rs[i].Scopes, oldName, newName)
+			}
+			return encodeResources(rs)
+		})
+		if err != nil {
+			return fmt.Errorf("rewrite %s.resources: %w", table[0], err)
+		}
+	}
 	// RFC 6749 §3.3: the scope parameter is a space-delimited list.
-	err := rewriteColumn(ctx, q, "auth_requests", "id", "scope", tenantID, oldName, func(v string) (string, error) {
+	err = rewriteColumn(ctx, q, "auth_requests", "id", "scope", tenantID, oldName, func(v string) (string, error) {
 		return strings.Join(renameIn(strings.Split(v, " "), oldName, newName), " "), nil
 	})
 	if err != nil {

@@ -44,6 +44,7 @@ func RunTests(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RefreshTokens", refreshTests},
 		{"Throttles", throttleTests},
 		{"GrantRename", grantRenameTests},
+		{"MultiResource", multiResourceTests},
 		{"AttemptSlots", attemptSlotTests},
 		{"PendingBounds", pendingBoundTests},
 		{"Isolation", isolationTests},
