@@ -107,6 +107,8 @@ func tableCases(e *env) []routeCase {
 
 		{route: "GET " + P + "/settings/mfa", path: "/settings/mfa", want: 200},
 		{route: "PUT " + P + "/settings/mfa", path: "/settings/mfa", body: map[string]any{"policy": "off"}, header: star, want: 200},
+		{route: "GET " + P + "/settings/audit-retention", path: "/settings/audit-retention", want: 200},
+		{route: "PUT " + P + "/settings/audit-retention", path: "/settings/audit-retention", body: map[string]any{"issuance_days": 30}, want: 200},
 
 		{route: "GET " + P + "/roles", path: "/roles", want: 200},
 		{route: "POST " + P + "/roles", path: "/roles", body: map[string]any{"name": "reader", "scopes": []string{"read:transactions"}}, want: 201},
