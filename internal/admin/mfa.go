@@ -170,6 +170,17 @@ func confirmedOthers(ctx context.Context, tx store.Repos, tenantID, userID, id s
 	return n, nil
 }
 
+// codesForFirstFactor issues a new set of recovery codes when factorID is
+// the user's only confirmed factor (a first authenticator app or passkey),
+// and returns nil otherwise: the codes already issued stay valid.
+func (s *Service) codesForFirstFactor(ctx context.Context, tx store.Repos, tenantID, userID, factorID string, now time.Time) ([]string, error) {
+	others, err := confirmedOthers(ctx, tx, tenantID, userID, factorID)
+	if err != nil || others > 0 {
+		return nil, err
+	}
+	return s.newRecoveryCodes(ctx, tx, tenantID, userID, now)
+}
+
 // getFactor loads one of the user's factors with an error that names it.
 func getFactor(ctx context.Context, tx store.Repos, tenantID, userID, id string) (model.Factor, error) {
 	if id == "" || len(id) > 64 || !model.ValidText(id) {
@@ -353,14 +364,8 @@ func (s *Service) ConfirmTOTP(ctx context.Context, actor Actor, tenantID, factor
 			}
 			return nil, fmt.Errorf("confirm second factor: %w", err)
 		}
-		others, err := confirmedOthers(ctx, tx, tenantID, u.ID, f.ID)
-		if err != nil {
+		if out.RecoveryCodes, err = s.codesForFirstFactor(ctx, tx, tenantID, u.ID, f.ID, now); err != nil {
 			return nil, err
-		}
-		if others == 0 {
-			if out.RecoveryCodes, err = s.newRecoveryCodes(ctx, tx, tenantID, u.ID, now); err != nil {
-				return nil, err
-			}
 		}
 		f.Confirmed, f.Counter, f.LastUsedAt = true, step, now
 		out.Factor = NewFactorView(f)

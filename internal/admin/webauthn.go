@@ -214,15 +214,7 @@ func (s *Service) takeChallenge(ctx context.Context, tenantID, id, userID, purpo
 // ErrPasskeysUnavailable.
 func (s *Service) BeginPasskeyRegistration(ctx context.Context, actor Actor, tenantID string) (options []byte, challengeID string, err error) {
 	err = s.writeFactors(ctx, actor, tenantID, func(tx store.Repos, u model.User, now time.Time) ([]event, error) {
-		t, err := getTenant(ctx, tx, tenantID)
-		if err != nil {
-			return nil, err
-		}
-		rp, err := relyingParty(t)
-		if err != nil {
-			return nil, err
-		}
-		fs, err := factorsWithRoom(ctx, tx, tenantID, u.ID)
+		rp, fs, err := registrationParty(ctx, tx, tenantID, u.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -240,6 +232,25 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, actor Actor, ten
 		return nil, "", err
 	}
 	return options, challengeID, nil
+}
+
+// registrationParty is what both halves of a passkey registration start
+// from: the tenant's relying party and the user's factors, refused when the
+// user already holds MaxFactors (factorsWithRoom).
+func registrationParty(ctx context.Context, tx store.Repos, tenantID, userID string) (*mfa.WebAuthn, []model.Factor, error) {
+	t, err := getTenant(ctx, tx, tenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	rp, err := relyingParty(t)
+	if err != nil {
+		return nil, nil, err
+	}
+	fs, err := factorsWithRoom(ctx, tx, tenantID, userID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rp, fs, nil
 }
 
 // PasskeyRegistration is the answer of FinishPasskeyRegistration.
@@ -283,15 +294,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, actor Actor, te
 	}
 	var out PasskeyRegistration
 	err = s.writeFactors(ctx, actor, tenantID, func(tx store.Repos, u model.User, now time.Time) ([]event, error) {
-		t, err := getTenant(ctx, tx, tenantID)
-		if err != nil {
-			return nil, err
-		}
-		rp, err := relyingParty(t)
-		if err != nil {
-			return nil, err
-		}
-		fs, err := factorsWithRoom(ctx, tx, tenantID, u.ID)
+		rp, fs, err := registrationParty(ctx, tx, tenantID, u.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -309,14 +312,8 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, actor Actor, te
 			}
 			return nil, fmt.Errorf("create second factor: %w", err)
 		}
-		others, err := confirmedOthers(ctx, tx, tenantID, u.ID, f.ID)
-		if err != nil {
+		if out.RecoveryCodes, err = s.codesForFirstFactor(ctx, tx, tenantID, u.ID, f.ID, now); err != nil {
 			return nil, err
-		}
-		if others == 0 {
-			if out.RecoveryCodes, err = s.newRecoveryCodes(ctx, tx, tenantID, u.ID, now); err != nil {
-				return nil, err
-			}
 		}
 		out.Factor = NewFactorView(f)
 		return []event{{Type: model.EventMFAEnrolled, TenantID: tenantID, Subject: u.ID, Details: map[string]any{
